@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Builds what the CLI and the gateway run: the server bundle (esbuild, with
+// provider SDKs and other heavy parts split into chunks loaded on first use)
+// and the WebChat renderer (vite). Runs from `npm ci` (prepare), `npm test`
+// and `npm run bench`, so `node_modules/.bin/autoclaw` works right after
+// install with no separate step.
+import { build } from 'esbuild';
+import { existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv[2]; // 'server' | 'renderer' | undefined (both)
+const started = Date.now();
+
+export async function buildServer() {
+  const outdir = join(root, 'server/dist');
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: { autoclaw: join(root, 'server/src/cli/main.ts') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    sourcemap: 'linked',
+    minifySyntax: true,
+    legalComments: 'none',
+    // Native addons and optional native accelerators stay in node_modules.
+    external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
+    // CommonJS dependencies inside an ESM bundle need require/__dirname.
+    banner: {
+      js: [
+        "import { createRequire as __acCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __acFileURLToPath } from 'node:url';",
+        "import { dirname as __acDirname } from 'node:path';",
+        'const require = __acCreateRequire(import.meta.url);',
+        'const __filename = __acFileURLToPath(import.meta.url);',
+        'const __dirname = __acDirname(__filename);',
+      ].join('\n'),
+    },
+    logLevel: 'warning',
+  });
+}
+
+export async function buildRenderer() {
+  if (!existsSync(join(root, 'vite.config.ts'))) return;
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    if (only !== 'renderer') await buildServer();
+    if (only !== 'server') await buildRenderer();
+    console.log(`build: done in ${Date.now() - started} ms`);
+  } catch (err) {
+    console.error('build failed:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
+}

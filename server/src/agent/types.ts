@@ -1,0 +1,49 @@
+/**
+ * The agent's public surface, used by the gateway's router and the channels.
+ * `ChatService` owns sessions, the per-session turn queue, the tool loop and
+ * the live event stream.
+ */
+import type { ChatEvent, ChatSendResult, Memory, Message, Session, UsageSummary } from '@autoclaw/shared';
+
+/** One event of a session's stream with its resumable id (for tRPC `tracked`). */
+export interface TrackedEvent {
+  id: string;
+  event: ChatEvent;
+}
+
+export interface ChatService {
+  start(): Promise<void>;
+  /** Cancels running turns (their answers are marked interrupted) and stops timers. */
+  stop(): Promise<void>;
+
+  listSessions(): Session[];
+  createSession(input: { name?: string; title?: string }): Session;
+  ensureSession(name: string): Session;
+  renameSession(sessionId: string, title: string): Session;
+  /** Cancels the session's turn, then deletes it. */
+  deleteSession(sessionId: string): Promise<void>;
+  history(sessionId: string): Message[];
+  deleteMessage(messageId: string): void;
+
+  /** Stores the message (deduped on clientId), then queues its turn. */
+  send(input: { sessionId: string; clientId: string; text: string }): ChatSendResult;
+  /** Cancels the running turn of the session; returns false when none ran. */
+  cancel(sessionId: string): boolean;
+  /** Queues an interrupted or failed turn again. */
+  retry(messageId: string): Message;
+  /** Answers a tool call that waits for approval. */
+  approve(toolCallId: string, approve: boolean): void;
+
+  /**
+   * The session's events. Without `lastEventId` (or when it can no longer be
+   * resumed from) the first event is a `sync` snapshot. Ends when `signal` aborts.
+   */
+  events(sessionId: string, lastEventId: string | null, signal: AbortSignal): AsyncIterable<TrackedEvent>;
+
+  /** Resolves when no turn is running or queued (used for graceful drain). */
+  idle(): Promise<void>;
+
+  searchMemories(query: string | undefined, limit: number): Memory[];
+  deleteMemory(memoryId: string): void;
+  usageSummary(): UsageSummary;
+}

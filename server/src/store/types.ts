@@ -1,0 +1,136 @@
+/**
+ * The store's public surface. Everything durable in a gateway goes through
+ * this interface; the implementation is SQLite (better-sqlite3 12, WAL).
+ * Every write method returns only after its transaction committed.
+ */
+import type { ErrorInfo, Memory, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
+
+export interface InsertUserMessage {
+  sessionId: string;
+  clientId: string;
+  text: string;
+}
+
+export interface InsertUserMessageResult {
+  message: Message;
+  /** True when a message with this clientId already existed (nothing written). */
+  duplicate: boolean;
+}
+
+export interface NewToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the input. */
+  input: string;
+  risky: boolean;
+  status: ToolCallStatus;
+}
+
+export interface UsageRecord {
+  sessionId: string;
+  messageId: string | null;
+  provider: string;
+  model: string;
+  usage: TokenUsage;
+  /** null when the model is unpriced. */
+  costMicros: number | null;
+}
+
+export interface SummaryRecord {
+  sessionId: string;
+  /** The newest message (by seq) the summary covers. */
+  uptoSeq: number;
+  text: string;
+  createdAt: number;
+}
+
+export interface DeviceRecord {
+  id: string;
+  name: string;
+  kind: 'operator' | 'client' | 'manager';
+  /** base64url raw Ed25519 public key. */
+  publicKey: string;
+  createdAt: number;
+  lastSeenAt: number | null;
+  revokedAt: number | null;
+}
+
+/** What `recover()` found and repaired after an unclean stop. */
+export interface RecoveryReport {
+  interruptedTurns: number;
+  interruptedMessages: number;
+  interruptedToolCalls: number;
+  /** User messages still queued, oldest first, to run again. */
+  queued: Message[];
+}
+
+export interface Store {
+  /* sessions */
+  createSession(input: { name?: string; title?: string }): Session;
+  /** Returns the session with that name, creating it on first use. */
+  ensureSession(name: string): Session;
+  getSession(id: string): Session | null;
+  listSessions(): Session[];
+  renameSession(id: string, title: string): Session;
+  /** Deletes the session with its messages, tool calls, summaries (usage rows keep a null session). */
+  deleteSession(id: string): boolean;
+
+  /* messages */
+  /** Idempotent on clientId: a retry returns the stored message with duplicate=true. */
+  insertUserMessage(input: InsertUserMessage): InsertUserMessageResult;
+  createAssistantMessage(input: { sessionId: string; turnId: string; model: string }): Message;
+  /** Persists streamed text so far (whole text, not a delta). */
+  setMessageText(id: string, text: string): void;
+  setMessageStatus(id: string, status: MessageStatus, error?: ErrorInfo | null): Message;
+  getMessage(id: string): Message | null;
+  /** Messages of a session in order (with tool calls and usage). */
+  listMessages(sessionId: string, opts?: { afterSeq?: number; limit?: number }): Message[];
+  /** seq of a message: its position in the session's order. */
+  messageSeq(id: string): number | null;
+  /** Assistant messages (and tool calls) produced by the turn of `turnId` (the user message id). */
+  turnMessages(turnId: string): Message[];
+  deleteMessage(id: string): boolean;
+  /** Oldest queued user message of a session, if any. */
+  nextQueued(sessionId: string): Message | null;
+
+  /* tool calls */
+  insertToolCalls(messageId: string, calls: NewToolCall[]): ToolCall[];
+  updateToolCall(id: string, patch: { status: ToolCallStatus; result?: string | null }): ToolCall;
+  getToolCall(id: string): ToolCall | null;
+
+  /* usage */
+  recordUsage(record: UsageRecord): void;
+  usageSummary(opts?: { sessionId?: string; since?: number }): UsageSummary;
+
+  /* memory (FTS5) */
+  saveMemory(text: string): Memory;
+  searchMemories(query: string, limit: number): Memory[];
+  listMemories(limit: number): Memory[];
+  deleteMemory(id: string): boolean;
+
+  /* summaries (context compaction; older messages are never deleted) */
+  latestSummary(sessionId: string): SummaryRecord | null;
+  saveSummary(record: Omit<SummaryRecord, 'createdAt'>): SummaryRecord;
+
+  /* devices and pairing */
+  insertDevice(device: Omit<DeviceRecord, 'createdAt' | 'lastSeenAt' | 'revokedAt'>): DeviceRecord;
+  getDevice(id: string): DeviceRecord | null;
+  listDevices(): DeviceRecord[];
+  revokeDevice(id: string): DeviceRecord | null;
+  touchDevice(id: string): void;
+  /** Stores the SHA-256 (hex) of a one-time pairing code. */
+  addPairingCode(codeHash: string, expiresAt: number): void;
+  /** Atomically marks the code used; false when unknown, used or expired. */
+  consumePairingCode(codeHash: string, now: number): boolean;
+
+  /* settings (values of secret keys arrive already encrypted) */
+  getSetting(key: string): string | null;
+  setSetting(key: string, value: string | null): void;
+
+  /* lifecycle */
+  /** After an unclean stop: running turns → interrupted, streaming → interrupted. */
+  recover(): RecoveryReport;
+  /** Deterministic text dump of every table, for before/after comparisons in tests. */
+  dump(): string;
+  close(): void;
+}

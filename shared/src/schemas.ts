@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './errors';
+import { LIMITS } from './limits';
+
+/* ---------- identifiers ---------- */
+
+/** Server-made ids: lowercase alphanumerics, dashes, underscores. */
+export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'not a valid id');
+export const ClientId = z
+  .string()
+  .min(8)
+  .max(LIMITS.clientIdChars)
+  .regex(/^[A-Za-z0-9_-]+$/, 'client ids are 8–64 characters of A–Z, a–z, 0–9, _ and -');
+export const SessionName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(LIMITS.sessionNameChars)
+  .regex(/^[^\u0000-\u001f]+$/, 'no control characters');
+
+export const ErrorInfoSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
+
+/* ---------- domain ---------- */
+
+export const SessionSchema = z.object({
+  id: Id,
+  name: z.string(),
+  title: z.string(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  /** Text of the newest message, shortened, for the sessions list. */
+  preview: z.string(),
+  /** A turn is queued or running in this session. */
+  busy: z.boolean(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+/**
+ * User messages carry the status of the turn they start; assistant messages
+ * the status of their own stream.
+ */
+export const MessageStatus = z.enum(['queued', 'running', 'streaming', 'done', 'interrupted', 'failed', 'cancelled']);
+export type MessageStatus = z.infer<typeof MessageStatus>;
+
+export const ToolCallStatus = z.enum(['pending', 'awaiting_approval', 'running', 'done', 'error', 'denied']);
+export type ToolCallStatus = z.infer<typeof ToolCallStatus>;
+
+export const ToolCallSchema = z.object({
+  id: Id,
+  messageId: Id,
+  name: z.string(),
+  /** JSON text of the tool's input. */
+  input: z.string(),
+  status: ToolCallStatus,
+  /** Tool output (or the error) as text; null until finished. */
+  result: z.string().nullable(),
+  risky: z.boolean(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+export type ToolCall = z.infer<typeof ToolCallSchema>;
+
+export const UsageSchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  cacheReadTokens: z.number().int(),
+  cacheWriteTokens: z.number().int(),
+  /** Integer micro-dollars; null when the model is unpriced. */
+  costMicros: z.number().int().nullable(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const MessageSchema = z.object({
+  id: Id,
+  sessionId: Id,
+  role: z.enum(['user', 'assistant']),
+  text: z.string(),
+  clientId: z.string().nullable(),
+  status: MessageStatus,
+  error: ErrorInfoSchema.nullable(),
+  /** For assistant messages: `provider:model`. */
+  model: z.string().nullable(),
+  toolCalls: z.array(ToolCallSchema),
+  usage: UsageSchema.nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+export const MemorySchema = z.object({ id: Id, text: z.string(), createdAt: z.number() });
+export type Memory = z.infer<typeof MemorySchema>;
+
+export const DeviceSchema = z.object({
+  id: Id,
+  name: z.string(),
+  kind: z.enum(['operator', 'client', 'manager']),
+  createdAt: z.number(),
+  lastSeenAt: z.number().nullable(),
+  revokedAt: z.number().nullable(),
+  /** True for the device asking. */
+  current: z.boolean(),
+});
+export type Device = z.infer<typeof DeviceSchema>;
+
+/* ---------- stream events (chat.events subscription) ---------- */
+
+export const ChatEventSchema = z.discriminatedUnion('type', [
+  /** Full state of the session; the client replaces what it has. */
+  z.object({ type: z.literal('sync'), session: SessionSchema, messages: z.array(MessageSchema) }),
+  /** A message was created or changed (upsert by id). */
+  z.object({ type: z.literal('message'), message: MessageSchema }),
+  /**
+   * Streamed text of an assistant message. `offset` is where `text` starts in
+   * the message, so a client applies a delta only when offset equals the length
+   * it has: replays never duplicate text.
+   */
+  z.object({ type: z.literal('delta'), messageId: Id, offset: z.number().int().nonnegative(), text: z.string() }),
+  /** A tool call was created or changed (upsert by id). */
+  z.object({ type: z.literal('tool'), toolCall: ToolCallSchema }),
+  /** The session's own fields changed (title, busy). */
+  z.object({ type: z.literal('session'), session: SessionSchema }),
+  /** The session was deleted. */
+  z.object({ type: z.literal('deleted'), sessionId: Id }),
+]);
+export type ChatEvent = z.infer<typeof ChatEventSchema>;
+
+/* ---------- settings ---------- */
+
+export const SETTING_KEYS = [
+  'model',
+  'anthropic.apiKey',
+  'anthropic.baseUrl',
+  'openai.apiKey',
+  'openai.baseUrl',
+  'openaiCompatible.url',
+  'openaiCompatible.apiKey',
+] as const;
+export const SettingKey = z.enum(SETTING_KEYS);
+export type SettingKey = z.infer<typeof SettingKey>;
+/** Settings whose values are secrets: stored encrypted, never returned. */
+export const SECRET_SETTINGS: readonly SettingKey[] = ['anthropic.apiKey', 'openai.apiKey', 'openaiCompatible.apiKey'];
+
+export const SettingSourceSchema = z.enum(['env', 'stored', 'default', 'unset']);
+export const SettingsViewSchema = z.object({
+  model: z.string(),
+  modelSource: SettingSourceSchema,
+  /** For each key: where its value comes from; secrets report only whether set. */
+  values: z.record(z.string(), z.object({ source: SettingSourceSchema, value: z.string().nullable() })),
+});
+export type SettingsView = z.infer<typeof SettingsViewSchema>;
+
+/* ---------- procedure inputs and outputs ---------- */
+
+export const SessionRef = z.object({ sessionId: Id }).strict();
+
+export const ProcedureInputs = {
+  sessionsCreate: z.object({ name: SessionName.optional(), title: SessionName.optional() }).strict(),
+  sessionsEnsure: z.object({ name: SessionName }).strict(),
+  sessionsDelete: SessionRef,
+  sessionsRename: z.object({ sessionId: Id, title: SessionName }).strict(),
+  chatHistory: SessionRef,
+  chatSend: z
+    .object({
+      sessionId: Id,
+      clientId: ClientId,
+      text: z.string().min(1, 'message is empty').max(LIMITS.messageChars, `message is longer than ${LIMITS.messageChars} characters`),
+    })
+    .strict(),
+  chatCancel: SessionRef,
+  chatRetry: z.object({ messageId: Id }).strict(),
+  chatApprove: z.object({ toolCallId: Id, approve: z.boolean() }).strict(),
+  chatEvents: z.object({ sessionId: Id, lastEventId: z.string().max(64).nullish() }).strict(),
+  messagesDelete: z.object({ messageId: Id }).strict(),
+  memorySearch: z.object({ query: z.string().max(500).optional(), limit: z.number().int().min(1).max(200).optional() }).strict(),
+  memoryDelete: z.object({ memoryId: Id }).strict(),
+  settingsSet: z.object({ key: SettingKey, value: z.string().max(LIMITS.settingChars).nullable() }).strict(),
+  devicesRevoke: z.object({ deviceId: Id }).strict(),
+} as const;
+
+export const ChatSendResult = z.object({ message: MessageSchema, duplicate: z.boolean() });
+export type ChatSendResult = z.infer<typeof ChatSendResult>;
+
+export const UsageSummarySchema = z.object({
+  calls: z.number().int(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  cacheReadTokens: z.number().int(),
+  cacheWriteTokens: z.number().int(),
+  /** Sum over priced calls. */
+  costMicros: z.number().int(),
+  /** Calls whose model was not in the price table. */
+  unpricedCalls: z.number().int(),
+});
+export type UsageSummary = z.infer<typeof UsageSummarySchema>;
