@@ -6,7 +6,7 @@ export interface ModelRef {
   model: string;
 }
 
-export const DEFAULT_MODEL: ModelRef = { provider: 'anthropic', model: 'claude-sonnet-4-5' };
+export const DEFAULT_MODEL: ModelRef = { provider: 'anthropic', model: 'claude-sonnet-4-6' };
 
 const PROVIDERS: readonly ProviderId[] = ['anthropic', 'openai', 'openai-compatible'];
 

@@ -24,6 +24,8 @@ const OPENAI_CHECKED = '2026-11-01';
 
 /** Keys are `provider:model`. Dated snapshots resolve through `priceFor`. */
 export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
+  'anthropic:claude-opus-4-6': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25, checked: ANTHROPIC_CHECKED },
+  'anthropic:claude-sonnet-4-6': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75, checked: ANTHROPIC_CHECKED },
   'anthropic:claude-opus-4-5': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25, checked: ANTHROPIC_CHECKED },
   'anthropic:claude-opus-4-1': { input: 15, output: 75, cacheRead: 1.5, cacheWrite: 18.75, checked: ANTHROPIC_CHECKED },
   'anthropic:claude-opus-4-0': { input: 15, output: 75, cacheRead: 1.5, cacheWrite: 18.75, checked: ANTHROPIC_CHECKED },

@@ -16,6 +16,7 @@ export const SessionName = z
   .trim()
   .min(1)
   .max(LIMITS.sessionNameChars)
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   .regex(/^[^\u0000-\u001f]+$/, 'no control characters');
 
 export const ErrorInfoSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
@@ -75,6 +76,14 @@ export type Usage = z.infer<typeof UsageSchema>;
 export const MessageSchema = z.object({
   id: Id,
   sessionId: Id,
+  /** Position in the store's insertion order (increasing, never reused). */
+  seq: z.number().int(),
+  /**
+   * For assistant messages: the user message whose turn produced it; null for
+   * user messages. A message sent during a turn is stored before that turn's
+   * later answers, so clients show a turn's answers right after its message.
+   */
+  turnId: z.string().nullable(),
   role: z.enum(['user', 'assistant']),
   text: z.string(),
   clientId: z.string().nullable(),

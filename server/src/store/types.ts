@@ -3,7 +3,7 @@
  * this interface; the implementation is SQLite (better-sqlite3 12, WAL).
  * Every write method returns only after its transaction committed.
  */
-import type { ErrorInfo, Memory, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
+import type { AppError, ErrorInfo, Memory, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
 
 export interface InsertUserMessage {
   sessionId: string;
@@ -16,6 +16,11 @@ export interface InsertUserMessageResult {
   /** True when a message with this clientId already existed (nothing written). */
   duplicate: boolean;
 }
+
+/** One item of a group commit: its result, or why it was refused. */
+export type InsertUserMessageOutcome =
+  | { ok: true; result: InsertUserMessageResult }
+  | { ok: false; error: AppError };
 
 export interface NewToolCall {
   id: string;
@@ -78,9 +83,17 @@ export interface Store {
   /* messages */
   /** Idempotent on clientId: a retry returns the stored message with duplicate=true. */
   insertUserMessage(input: InsertUserMessage): InsertUserMessageResult;
+  /**
+   * Group commit: many user messages in ONE transaction (same rules as
+   * insertUserMessage, item by item; a refused item does not stop the others).
+   * One commit per batch instead of per message is what lets a busy gateway
+   * acknowledge tens of thousands of messages per second; see group-commit.ts.
+   */
+  insertUserMessages(inputs: InsertUserMessage[]): InsertUserMessageOutcome[];
   createAssistantMessage(input: { sessionId: string; turnId: string; model: string }): Message;
   /** Persists streamed text so far (whole text, not a delta). */
   setMessageText(id: string, text: string): void;
+  /** Sets the status and its error; leaving `error` out clears any earlier error. */
   setMessageStatus(id: string, status: MessageStatus, error?: ErrorInfo | null): Message;
   getMessage(id: string): Message | null;
   /** Messages of a session in order (with tool calls and usage). */

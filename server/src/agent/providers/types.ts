@@ -40,12 +40,27 @@ export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'other';
 
 export type ProviderEvent =
   | { type: 'text'; text: string }
-  | { type: 'tool_call'; id: string; name: string; input: unknown }
+  | {
+      type: 'tool_call';
+      id: string;
+      name: string;
+      input: unknown;
+      /**
+       * Set when the model's tool input was not valid JSON (e.g. cut off by
+       * max_tokens); `input` is then `{}`. Answer with an error tool result
+       * instead of running the tool.
+       */
+      inputError?: string;
+    }
   | { type: 'usage'; usage: TokenUsage }
   | { type: 'done'; stopReason: StopReason };
 
 export interface Provider {
   readonly id: ProviderId;
-  /** One provider call: streams events, ends with exactly one `done` on success. */
+  /**
+   * One provider call: streams events, ends with exactly one `done` on success.
+   * `usage` comes at most once per call: just before `done`, or just before the
+   * thrown error when the provider had already accepted (and billed) the call.
+   */
   stream(request: ProviderRequest): AsyncIterable<ProviderEvent>;
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// `npm run bench`: bundles each bench/*.bench.ts with esbuild, runs them one
+// after another (never in parallel: they measure time and memory) and merges
+// every figure into bench/results.json as {"name": number}.
+import { build } from 'esbuild';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, '.tmp', 'bench');
+mkdirSync(outdir, { recursive: true });
+const only = process.argv.slice(2);
+const files = readdirSync(join(root, 'bench'))
+  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
+
+await build({
+  entryPoints: files.map((f) => join(root, 'bench', f)),
+  outdir,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outExtension: { '.js': '.mjs' },
+  packages: 'external',
+  logLevel: 'warning',
+});
+
+const resultsPath = join(root, 'bench', 'results.json');
+const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
+let failed = false;
+for (const file of files) {
+  const script = join(outdir, file.replace(/\.ts$/, '.mjs'));
+  const figuresFile = join(outdir, file.replace(/\.ts$/, '.json'));
+  console.log(`\n== ${file}`);
+  const run = spawnSync(process.execPath, ['--expose-gc', script, figuresFile], { cwd: root, stdio: 'inherit' });
+  if (run.status !== 0 || !existsSync(figuresFile)) {
+    console.error(`${file} failed (exit ${run.status})`);
+    failed = true;
+    continue;
+  }
+  Object.assign(results, JSON.parse(readFileSync(figuresFile, 'utf8')));
+}
+const sorted = Object.fromEntries(Object.entries(results).sort(([a], [b]) => a.localeCompare(b)));
+writeFileSync(resultsPath, `${JSON.stringify(sorted, null, 2)}\n`);
+console.log(`\nbench/results.json:\n${JSON.stringify(sorted, null, 2)}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,277 @@
+/**
+ * The chat service: sessions, the per-session turn queue, the tool loop and
+ * the live event stream, over the store and a provider. One per gateway.
+ */
+import { AppError, LIMITS, type Message, type ModelRef } from '@autoclaw/shared';
+import type { Store } from '../store/types';
+import { Approvals } from './approvals';
+import { ContextBuilder } from './context-builder';
+import { EventHub, type SyncEvent } from './event-hub';
+import { randomId } from './ids';
+import { SILENT_LOGGER, type Logger } from './logger';
+import type { Provider, RetryOptions } from './providers';
+import { emitSession, type AgentRuntime } from './runtime';
+import { SessionQueue } from './session-queue';
+import { createBuiltinToolRegistry, type RegisteredTool, type ToolRegistry } from './tools';
+import { TurnRunner } from './turn-runner';
+import type { ChatService } from './types';
+
+export interface ChatServiceDeps {
+  store: Store;
+  /** The provider and model for the next call; throws AppError (e.g. NOT_CONFIGURED) when none is usable. */
+  resolveProvider: () => { provider: Provider; model: ModelRef };
+  /** Directory the workspace tools may read and write (made on first use). */
+  workspaceDir: string;
+  now?: () => number;
+  /** Options for the one retry policy (e.g. a fast `sleep` in tests). */
+  retry?: RetryOptions;
+  /** Token budget of a request's context (default 24 000). */
+  contextBudgetTokens?: number;
+  /** Most rounds of tool calls in one turn (default 8). */
+  maxToolIterations?: number;
+  /** max_tokens of an answer (default 4096). */
+  maxOutputTokens?: number;
+  /** How often streamed text is written to the store (default 250 ms). */
+  persistIntervalMs?: number;
+  /** Tools beyond the built-ins (e.g. from skills). */
+  extraTools?: readonly RegisteredTool[];
+  /** Events kept per session for resuming (default 2000). */
+  eventBufferSize?: number;
+  /** A quiet session's event ring is dropped after this long without listeners (default 60 s). */
+  eventIdleMs?: number;
+  logger?: Logger;
+}
+
+/** The chat service with its tool registry visible (for inspection and tests). */
+export interface AgentChatService extends ChatService {
+  readonly tools: ToolRegistry;
+  /** Event-ring and queue sizes, for tests and diagnostics. */
+  stats(): { sessionsWithEvents: number; bufferedEvents: number; subscribers: number; busySessions: number; pendingApprovals: number; liveMessages: number; cachedHistories: number };
+}
+
+const RETRYABLE_STATUSES = new Set(['interrupted', 'failed', 'cancelled']);
+
+export function createChatService(deps: ChatServiceDeps): AgentChatService {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger ?? SILENT_LOGGER;
+  const tools = createBuiltinToolRegistry(deps.extraTools);
+  const live = new Map<string, string>();
+  const deleting = new Set<string>();
+  let sweepTimer: ReturnType<typeof setInterval> | null = null;
+  let stopped = false;
+
+  const snapshot = (sessionId: string): SyncEvent => {
+    const session = store.getSession(sessionId);
+    if (!session) throw new AppError('NOT_FOUND', `session ${sessionId} was not found`);
+    return { type: 'sync', session, messages: withLiveText(store.listMessages(sessionId)) };
+  };
+  const withLiveText = (messages: Message[]): Message[] => {
+    if (live.size === 0) return messages;
+    return messages.map((m) => {
+      const text = live.get(m.id);
+      return text === undefined || text === m.text ? m : { ...m, text };
+    });
+  };
+
+  const hub = new EventHub({
+    bootId: randomId('b', 6),
+    snapshot,
+    now,
+    bufferSize: deps.eventBufferSize ?? 2000,
+    idleMs: deps.eventIdleMs ?? 60_000,
+  });
+  const rt: AgentRuntime = {
+    store,
+    hub,
+    tools,
+    approvals: new Approvals(),
+    context: new ContextBuilder({ store, tools, now, budgetTokens: deps.contextBudgetTokens ?? 24_000, logger }),
+    resolveProvider: deps.resolveProvider,
+    workspaceDir: deps.workspaceDir,
+    now,
+    retry: deps.retry ?? {},
+    maxToolIterations: Math.max(1, deps.maxToolIterations ?? 8),
+    maxOutputTokens: deps.maxOutputTokens ?? 4096,
+    persistIntervalMs: deps.persistIntervalMs ?? 250,
+    live,
+    logger,
+  };
+  const runner = new TurnRunner(rt);
+  const queue = new SessionQueue({
+    run: (sessionId, messageId, signal) => runner.run(sessionId, messageId, signal),
+    onError: (err, sessionId, messageId) => {
+      logger.error({ sessionId, messageId, err: err instanceof Error ? err.message : String(err) }, 'turn crashed');
+    },
+  });
+
+  const requireSession = (sessionId: string) => {
+    const session = store.getSession(sessionId);
+    if (!session || deleting.has(sessionId)) throw new AppError('NOT_FOUND', `session ${sessionId} was not found`);
+    return session;
+  };
+  const enqueue = (message: Message) => {
+    if (!queue.enqueue(message.sessionId, message.id)) {
+      logger.warn({ sessionId: message.sessionId, messageId: message.id }, 'turn not queued (stopping or queued already)');
+    }
+  };
+
+  return {
+    tools,
+
+    async start() {
+      const report = store.recover();
+      if (report.interruptedTurns + report.interruptedMessages + report.interruptedToolCalls > 0 || report.queued.length > 0) {
+        logger.info(
+          {
+            interruptedTurns: report.interruptedTurns,
+            interruptedMessages: report.interruptedMessages,
+            interruptedToolCalls: report.interruptedToolCalls,
+            requeued: report.queued.length,
+          },
+          'recovered after an unclean stop',
+        );
+      }
+      for (const message of report.queued) enqueue(message);
+      const idleMs = deps.eventIdleMs ?? 60_000;
+      sweepTimer = setInterval(() => hub.sweep(), Math.max(1_000, Math.floor(idleMs / 2)));
+      sweepTimer.unref();
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (sweepTimer) clearInterval(sweepTimer);
+      sweepTimer = null;
+      await queue.stop();
+      hub.close();
+    },
+
+    listSessions: () => store.listSessions(),
+    createSession: (input) => store.createSession(input),
+    ensureSession: (name) => store.ensureSession(name),
+
+    renameSession(sessionId, title) {
+      const session = store.renameSession(sessionId, title);
+      hub.emit(sessionId, { type: 'session', session });
+      return session;
+    },
+
+    async deleteSession(sessionId) {
+      requireSession(sessionId);
+      deleting.add(sessionId);
+      try {
+        queue.clear(sessionId);
+        queue.cancel(sessionId, 'deleted');
+        await queue.sessionIdle(sessionId);
+        store.deleteSession(sessionId);
+        rt.context.invalidate(sessionId);
+        hub.emit(sessionId, { type: 'deleted', sessionId });
+        hub.drop(sessionId);
+      } finally {
+        deleting.delete(sessionId);
+      }
+    },
+
+    history(sessionId) {
+      requireSession(sessionId);
+      return withLiveText(store.listMessages(sessionId));
+    },
+
+    deleteMessage(messageId) {
+      const message = store.getMessage(messageId);
+      if (!message) throw new AppError('NOT_FOUND', `message ${messageId} was not found`);
+      const running = queue.running(message.sessionId);
+      if (running !== null) {
+        const inRunningTurn =
+          messageId === running || (message.role === 'assistant' && store.turnMessages(running).some((m) => m.id === messageId));
+        if (inRunningTurn) throw new AppError('CONFLICT', 'This message belongs to the answer being written; stop it first.');
+      }
+      queue.remove(message.sessionId, messageId);
+      store.deleteMessage(messageId);
+      rt.context.invalidate(message.sessionId);
+      hub.invalidate(message.sessionId);
+      emitSession(rt, message.sessionId);
+    },
+
+    send({ sessionId, clientId, text }) {
+      if (stopped) throw new AppError('CONFLICT', 'The gateway is shutting down; send again in a moment.');
+      if (text.trim().length === 0) throw new AppError('BAD_REQUEST', 'message is empty');
+      if (text.length > LIMITS.messageChars) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `message is longer than ${LIMITS.messageChars} characters`);
+      }
+      if (deleting.has(sessionId)) throw new AppError('NOT_FOUND', `session ${sessionId} was not found`);
+      const result = store.insertUserMessage({ sessionId, clientId, text });
+      if (result.duplicate) {
+        if (result.message.sessionId !== sessionId) {
+          throw new AppError('CONFLICT', 'This client message id was already used in another session');
+        }
+        return result;
+      }
+      hub.emit(sessionId, { type: 'message', message: result.message });
+      enqueue(result.message);
+      emitSession(rt, sessionId);
+      return result;
+    },
+
+    cancel(sessionId) {
+      return queue.cancel(sessionId, 'cancel');
+    },
+
+    retry(messageId) {
+      if (stopped) throw new AppError('CONFLICT', 'The gateway is shutting down; retry in a moment.');
+      const message = store.getMessage(messageId);
+      if (!message) throw new AppError('NOT_FOUND', `message ${messageId} was not found`);
+      if (deleting.has(message.sessionId)) throw new AppError('NOT_FOUND', `message ${messageId} was not found`);
+      if (message.role !== 'user') throw new AppError('BAD_REQUEST', 'Only a user message can be retried');
+      if (!RETRYABLE_STATUSES.has(message.status)) {
+        throw new AppError('CONFLICT', `This message is ${message.status}; only interrupted, failed or cancelled turns can be retried`);
+      }
+      const queued = store.setMessageStatus(messageId, 'queued', null);
+      rt.context.invalidate(queued.sessionId);
+      hub.emit(queued.sessionId, { type: 'message', message: queued });
+      enqueue(queued);
+      emitSession(rt, queued.sessionId);
+      return queued;
+    },
+
+    approve(toolCallId, approve) {
+      if (rt.approvals.has(toolCallId)) {
+        rt.approvals.answer(toolCallId, approve);
+        return;
+      }
+      const call = store.getToolCall(toolCallId);
+      if (!call) throw new AppError('NOT_FOUND', `tool call ${toolCallId} was not found`);
+      throw new AppError('CONFLICT', `tool call ${toolCallId} is ${call.status}, not waiting for approval`);
+    },
+
+    events(sessionId, lastEventId, signal) {
+      return hub.subscribe(sessionId, lastEventId, signal);
+    },
+
+    idle: () => queue.idle(),
+
+    searchMemories(query, limit) {
+      return query && query.trim().length > 0 ? store.searchMemories(query, limit) : store.listMemories(limit);
+    },
+
+    deleteMemory(memoryId) {
+      if (!store.deleteMemory(memoryId)) throw new AppError('NOT_FOUND', `memory ${memoryId} was not found`);
+    },
+
+    usageSummary: () => store.usageSummary(),
+
+    stats() {
+      const hubStats = hub.stats();
+      return {
+        sessionsWithEvents: hubStats.sessions,
+        bufferedEvents: hubStats.bufferedEvents,
+        subscribers: hubStats.subscribers,
+        busySessions: queue.size,
+        pendingApprovals: rt.approvals.size,
+        liveMessages: live.size,
+        cachedHistories: rt.context.cachedSessions,
+      };
+    },
+  };
+}

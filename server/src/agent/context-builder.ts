@@ -1,0 +1,169 @@
+/**
+ * Builds what the provider sees for a turn: the system prompt and the
+ * conversation within a token budget. Earlier turns are read once per turn
+ * (from the latest summary on); when they outgrow the budget the oldest are
+ * compacted into a stored summary (see compaction.ts); between turns the
+ * history is cached (history-cache.ts) so a turn reads only what changed.
+ * The running turn's own
+ * messages come from the turn runner's memory, so the tool loop's iterations
+ * never re-read the history.
+ */
+import { AppError, type Message } from '@autoclaw/shared';
+import type { Store } from '../store/types';
+import { chooseCut, transcript } from './compaction';
+import {
+  estimateTokens,
+  groupTurns,
+  messageTokens,
+  pushAssistant,
+  pushContent,
+  pushTurn,
+  pushUser,
+  userMessageRan,
+  type Turn,
+} from './history';
+import { HistoryCache } from './history-cache';
+import type { ProviderMessage } from './providers/types';
+import { buildSystemPrompt } from './system-prompt';
+import type { ToolRegistry } from './tools';
+import type { Logger } from './logger';
+
+export interface ContextBuilderDeps {
+  store: Store;
+  tools: ToolRegistry;
+  now: () => number;
+  budgetTokens: number;
+  logger: Logger;
+}
+
+/** Asks the model for a summary of `transcript` (a provider call whose usage the caller records). */
+export type Summarize = (transcript: string) => Promise<string>;
+
+export interface PastContext {
+  system: string;
+  /** Earlier turns (a summary first when there is one), ready to be followed by the running turn. */
+  past: ProviderMessage[];
+  /** Estimated tokens of system + past. */
+  tokens: number;
+  /** Set when this call stored a new summary. */
+  compacted: { uptoSeq: number; coveredMessages: number } | null;
+}
+
+/** Room kept for the answer's own prompt overhead (tool specs, formatting). */
+const RESERVE_TOKENS = 1_000;
+const MEMORY_HITS = 5;
+const SUMMARY_LEAD = '[Summary of the earlier conversation]\n';
+const OMITTED_LEAD = '(The earlier part of this conversation is not shown.)';
+
+export class ContextBuilder {
+  readonly #deps: ContextBuilderDeps;
+  readonly #cache: HistoryCache;
+
+  constructor(deps: ContextBuilderDeps) {
+    this.#deps = deps;
+    this.#cache = new HistoryCache(deps.store);
+  }
+
+  /** Settled history of the session changed (retry, deletion): read it again next time. */
+  invalidate(sessionId: string): void {
+    this.#cache.invalidate(sessionId);
+  }
+
+  /** Sessions whose history is cached (for tests and diagnostics). */
+  get cachedSessions(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * The system prompt and earlier turns for the turn of `user`. `currentIds`
+   * are the running turn's own messages (left out here); `currentTokens`
+   * their estimated size.
+   */
+  async prepare(input: {
+    sessionId: string;
+    user: Message;
+    currentIds: ReadonlySet<string>;
+    currentTokens: number;
+    summarize: Summarize | null;
+  }): Promise<PastContext> {
+    const { store, tools, now, budgetTokens, logger } = this.#deps;
+    const system = buildSystemPrompt({ nowMs: now(), tools, memories: this.#memories(input.user.text) });
+    const systemTokens = estimateTokens(system.length) + estimateTokens(JSON.stringify(tools.specs()).length);
+
+    const { summary, messages: window, lookupTurn } = this.#cache.window(input.sessionId);
+    const turns = groupTurns(window, lookupTurn).filter(
+      (turn) => !(turn.user && (turn.user.id === input.user.id || !userMessageRan(turn.user))),
+    );
+    for (const turn of turns) {
+      turn.assistants = turn.assistants.filter((m) => !input.currentIds.has(m.id));
+    }
+    const summaryText = summary?.text ?? null;
+    let pastTokens = (summaryText ? estimateTokens(summaryText.length) + 10 : 0) + turns.reduce((n, t) => n + t.tokens, 0);
+    let kept = turns;
+    let compactedSummary = summaryText;
+    let compacted: PastContext['compacted'] = null;
+
+    const room = budgetTokens - systemTokens - input.currentTokens - RESERVE_TOKENS;
+    if (pastTokens > room && turns.length > 0) {
+      const keepTokens = Math.max(0, Math.floor(room / 2));
+      const cut = chooseCut(turns, window.length, keepTokens);
+      if (cut && input.summarize) {
+        const covered = turns.slice(0, cut.coverCount);
+        const text = (await input.summarize(transcript(summaryText, covered, budgetTokens * 4))).trim();
+        const last = window[cut.cutIndex] as Message;
+        const uptoSeq = store.messageSeq(last.id);
+        if (text.length > 0 && uptoSeq !== null) {
+          const saved = store.saveSummary({ sessionId: input.sessionId, uptoSeq, text });
+          this.#cache.compacted(input.sessionId, saved, cut.cutIndex + 1);
+          compactedSummary = text;
+          kept = turns.slice(cut.coverCount);
+          compacted = { uptoSeq, coveredMessages: cut.cutIndex + 1 };
+          logger.info({ sessionId: input.sessionId, uptoSeq, coveredMessages: cut.cutIndex + 1 }, 'context compacted');
+        }
+      }
+      pastTokens = (compactedSummary ? estimateTokens(compactedSummary.length) + 10 : 0) + kept.reduce((n, t) => n + t.tokens, 0);
+      // Still too big (no valid cut, or the summary call failed): leave the oldest turns out of this request only.
+      while (pastTokens > room && kept.length > 0) {
+        pastTokens -= (kept[0] as Turn).tokens;
+        kept = kept.slice(1);
+      }
+    }
+
+    const past: ProviderMessage[] = [];
+    if (compactedSummary) pushUser(past, SUMMARY_LEAD + compactedSummary);
+    for (const turn of kept) pushTurn(past, turn);
+    if (past[0]?.role === 'assistant') past.unshift({ role: 'user', content: [{ type: 'text', text: OMITTED_LEAD }] });
+    return { system, past, tokens: systemTokens + pastTokens, compacted };
+  }
+
+  #memories(text: string) {
+    try {
+      return this.#deps.store.searchMemories(text.slice(0, 1_000), MEMORY_HITS);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      this.#deps.logger.warn({ code: err.code }, 'memory search failed; continuing without memories');
+      return [];
+    }
+  }
+}
+
+/**
+ * The full conversation for one provider call: earlier turns, the user
+ * message of the running turn, then its assistant messages so far. An
+ * assistant message that is being continued (last, with text and no tool
+ * calls) ends the list, so the provider continues its text.
+ */
+export function assemble(past: PastContext, user: Message, assistants: readonly Message[]): ProviderMessage[] {
+  // Copy only the outer array and the message that may be merged into: `past` is reused by every iteration.
+  const out: ProviderMessage[] = past.past.slice();
+  const last = out[out.length - 1];
+  if (last) out[out.length - 1] = { role: last.role, content: last.content.slice() };
+  pushContent(out, 'user', [{ type: 'text', text: user.text }]);
+  for (const assistant of assistants) pushAssistant(out, assistant);
+  return out;
+}
+
+/** Estimated tokens of the running turn's messages. */
+export function currentTurnTokens(user: Message, assistants: readonly Message[]): number {
+  return assistants.reduce((n, m) => n + messageTokens(m), messageTokens(user));
+}

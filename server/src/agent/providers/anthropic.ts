@@ -1,0 +1,203 @@
+/**
+ * Provider over @anthropic-ai/sdk (Messages API, streaming). The SDK is
+ * imported on the first call so gateway start-up never loads it; its own
+ * retries are off (retry.ts is the only retry policy).
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { AppError, ZERO_USAGE, type TokenUsage } from '@autoclaw/shared';
+import { cancelledError, toProviderError, type ProviderErrorContext } from './errors';
+import { RepeatStripper } from './repeat-stripper';
+import { parseToolInput } from './tool-input';
+import type { Provider, ProviderEvent, ProviderMessage, ProviderRequest, StopReason } from './types';
+
+export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
+
+export interface AnthropicProviderOptions {
+  apiKey: string;
+  /** Defaults to the public API; always passed to the SDK explicitly. */
+  baseURL?: string;
+  /** Clock for HTTP-date `retry-after` headers. */
+  now?: () => number;
+}
+
+export function createAnthropicProvider(opts: AnthropicProviderOptions): Provider {
+  let client: Promise<Anthropic> | undefined;
+  const getClient = (): Promise<Anthropic> => {
+    client ??= import('@anthropic-ai/sdk').then(
+      ({ default: AnthropicClient }) =>
+        new AnthropicClient({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries: 0 }),
+      (error: unknown) => {
+        client = undefined;
+        throw error;
+      },
+    );
+    return client;
+  };
+  const now = opts.now ?? Date.now;
+  return {
+    id: 'anthropic',
+    stream: (request) =>
+      streamAnthropic(getClient, request, { label: 'Anthropic', model: request.model, signal: request.signal, now, secrets: [opts.apiKey] }),
+  };
+}
+
+/**
+ * Our messages in the API's shape. A trailing assistant message is native
+ * prefill; the API refuses trailing whitespace there, so it is trimmed and the
+ * trimmed whitespace is the `repeat` to drop if the model starts with it.
+ */
+export function toAnthropicMessages(messages: ProviderMessage[]): { messages: Anthropic.MessageParam[]; repeat: string } {
+  const out: Anthropic.MessageParam[] = [];
+  let repeat = '';
+  messages.forEach((message, i) => {
+    const isPrefix = message.role === 'assistant' && i === messages.length - 1;
+    const content: Anthropic.ContentBlockParam[] = [];
+    for (const part of message.content) {
+      if (part.type === 'text') {
+        if (part.text.length > 0) content.push({ type: 'text', text: part.text });
+      } else if (part.type === 'tool_use') {
+        const input = typeof part.input === 'object' && part.input !== null ? (part.input as Record<string, unknown>) : {};
+        content.push({ type: 'tool_use', id: part.id, name: part.name, input });
+      } else {
+        content.push({
+          type: 'tool_result',
+          tool_use_id: part.toolUseId,
+          ...(part.content.length > 0 ? { content: part.content } : {}),
+          is_error: part.isError,
+        });
+      }
+    }
+    if (isPrefix && content.every((block) => block.type === 'text')) {
+      const text = content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+      const trimmed = text.trimEnd();
+      repeat = text.slice(trimmed.length);
+      if (trimmed.length > 0) out.push({ role: 'assistant', content: [{ type: 'text', text: trimmed }] });
+      return;
+    }
+    // Empty messages are skipped; the API joins consecutive turns of one role.
+    if (content.length > 0) out.push({ role: message.role, content });
+  });
+  return { messages: out, repeat };
+}
+
+function mapStopReason(reason: string | null | undefined): StopReason {
+  switch (reason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'end_turn';
+    case 'tool_use':
+      return 'tool_use';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'max_tokens';
+    default:
+      return 'other';
+  }
+}
+
+async function* streamAnthropic(
+  getClient: () => Promise<Anthropic>,
+  request: ProviderRequest,
+  errorContext: ProviderErrorContext,
+): AsyncGenerator<ProviderEvent> {
+  if (request.signal.aborted) throw cancelledError();
+  const { messages, repeat } = toAnthropicMessages(request.messages);
+  const stripper = new RepeatStripper(repeat);
+  const tools = new Map<number, { id: string; name: string; json: string }>();
+  let usage = null as TokenUsage | null; // widened: assigned inside the loop
+  let stopReason: StopReason = 'other';
+  let finished = false;
+
+  try {
+    const client = await getClient();
+    const stream = await client.messages.create(
+      {
+        model: request.model,
+        max_tokens: request.maxTokens,
+        messages,
+        stream: true,
+        ...(request.system.length > 0 ? { system: request.system } : {}),
+        ...(request.tools.length > 0
+          ? {
+              tools: request.tools.map((tool) => ({
+                name: tool.name,
+                description: tool.description,
+                input_schema: tool.inputSchema as Anthropic.Tool.InputSchema,
+              })),
+            }
+          : {}),
+      },
+      { signal: request.signal },
+    );
+    for await (const event of stream) {
+      switch (event.type) {
+        case 'message_start': {
+          const u = event.message.usage;
+          usage = {
+            inputTokens: u.input_tokens,
+            outputTokens: u.output_tokens,
+            cacheReadTokens: u.cache_read_input_tokens ?? 0,
+            cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+          };
+          break;
+        }
+        case 'content_block_start': {
+          const block = event.content_block;
+          if (block.type === 'tool_use') tools.set(event.index, { id: block.id, name: block.name, json: '' });
+          else if (block.type === 'text' && block.text.length > 0) {
+            const text = stripper.push(block.text);
+            if (text.length > 0) yield { type: 'text', text };
+          }
+          break;
+        }
+        case 'content_block_delta': {
+          const delta = event.delta;
+          if (delta.type === 'text_delta') {
+            const text = stripper.push(delta.text);
+            if (text.length > 0) yield { type: 'text', text };
+          } else if (delta.type === 'input_json_delta') {
+            const tool = tools.get(event.index);
+            if (tool) tool.json += delta.partial_json;
+          }
+          break;
+        }
+        case 'content_block_stop': {
+          const tool = tools.get(event.index);
+          if (tool) {
+            tools.delete(event.index);
+            yield { type: 'tool_call', id: tool.id, name: tool.name, ...parseToolInput(tool.json) };
+          }
+          break;
+        }
+        case 'message_delta': {
+          stopReason = mapStopReason(event.delta.stop_reason);
+          // message_delta usage is cumulative; newer API versions also restate input/cache counts.
+          const u = event.usage;
+          usage = {
+            inputTokens: u.input_tokens ?? usage?.inputTokens ?? 0,
+            outputTokens: u.output_tokens,
+            cacheReadTokens: u.cache_read_input_tokens ?? usage?.cacheReadTokens ?? 0,
+            cacheWriteTokens: u.cache_creation_input_tokens ?? usage?.cacheWriteTokens ?? 0,
+          };
+          break;
+        }
+        case 'message_stop':
+          finished = true;
+          break;
+      }
+    }
+  } catch (error) {
+    const appError = toProviderError(error, errorContext);
+    // The call was accepted (message_start came), so its tokens count.
+    if (usage) yield { type: 'usage', usage };
+    throw appError;
+  }
+  // The SDK ends the iteration quietly when the signal aborts it.
+  if (request.signal.aborted || !finished) {
+    if (usage) yield { type: 'usage', usage };
+    if (request.signal.aborted) throw cancelledError();
+    throw new AppError('PROVIDER_UNAVAILABLE', 'Anthropic ended the answer early (no message_stop) — try again shortly');
+  }
+  yield { type: 'usage', usage: usage ?? ZERO_USAGE };
+  yield { type: 'done', stopReason };
+}

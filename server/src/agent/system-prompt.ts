@@ -1,0 +1,40 @@
+/** The system prompt: who the assistant is, today's date, its tools and relevant memories. */
+import type { Memory } from '@autoclaw/shared';
+import type { ToolRegistry } from './tools';
+import { localIso, timeZoneName } from './tools/current-time';
+
+const PERSONA = [
+  "You are AutoClaw, the user's personal AI assistant, running on their own private instance.",
+  'Answer helpfully, accurately and concisely; use Markdown when it helps.',
+  'When the user tells you a lasting fact about themselves or their preferences, save it with memory_save;',
+  'use memory_search when something they told you before may help.',
+].join(' ');
+
+/** Only the date (not the minute) so the prompt stays the same through a day and providers can cache it. */
+export function dateLine(nowMs: number): string {
+  const date = localIso(nowMs).slice(0, 10);
+  const weekday = new Date(nowMs).toLocaleDateString('en-US', { weekday: 'long' });
+  return `Today is ${weekday}, ${date} (time zone ${timeZoneName()}). Use current_time for the exact time.`;
+}
+
+export function toolLines(tools: ToolRegistry): string {
+  return tools
+    .specs()
+    .map((spec) => `- ${spec.name}: ${spec.description}${tools.isRisky(spec.name) ? ' (runs only after the user approves it)' : ''}`)
+    .join('\n');
+}
+
+export function buildSystemPrompt(input: { nowMs: number; tools: ToolRegistry; memories: readonly Memory[] }): string {
+  const parts = [PERSONA, dateLine(input.nowMs), `Your tools:\n${toolLines(input.tools)}`];
+  if (input.memories.length > 0) {
+    parts.push(`Saved memories that may be relevant:\n${input.memories.map((m) => `- ${m.text}`).join('\n')}`);
+  }
+  return parts.join('\n\n');
+}
+
+/** The system prompt of a compaction call; the word "Summarize" marks it. */
+export const SUMMARY_SYSTEM_PROMPT = [
+  'Summarize the conversation below for your own later use: it will replace the older messages in your context.',
+  'Keep every fact about the user, decisions, commitments, open tasks, names, numbers and file paths;',
+  'drop small talk. Write plain prose or short bullet points, at most about 300 words.',
+].join(' ');

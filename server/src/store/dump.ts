@@ -1,0 +1,30 @@
+/**
+ * A deterministic text image of every table, ordered by primary key. Tests
+ * compare two dumps to prove that refused input changed nothing.
+ */
+import type { Db } from './connection';
+import { schemaVersion } from './migrations';
+
+const TABLES: ReadonlyArray<readonly [table: string, key: string]> = [
+  ['sessions', 'id'],
+  ['messages', 'seq'],
+  ['tool_calls', 'seq'],
+  ['usage', 'id'],
+  ['memories', 'seq'],
+  ['summaries', 'id'],
+  ['devices', 'id'],
+  ['pairing_codes', 'code_hash'],
+  ['settings', 'key'],
+];
+
+export function dumpDatabase(db: Db): string {
+  const read = db.transaction((): string => {
+    const lines = [`user_version ${schemaVersion(db)}`];
+    for (const [table, key] of TABLES) {
+      lines.push(`[${table}]`);
+      for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY ${key}`).all()) lines.push(JSON.stringify(row));
+    }
+    return `${lines.join('\n')}\n`;
+  });
+  return read();
+}

@@ -1,0 +1,5 @@
+/** The store part's door: open a store; everything else is its types. */
+export { openStore, type OpenStoreOptions } from './sqlite-store';
+export { INTERRUPTED_TOOL_RESULT } from './recovery';
+export type * from './types';
+export { createGroupCommit, type GroupCommit } from './group-commit';

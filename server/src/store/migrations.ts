@@ -1,0 +1,167 @@
+/**
+ * Versioned schema migrations. `PRAGMA user_version` holds the version the
+ * file is at; each migration runs in its own IMMEDIATE transaction that
+ * re-reads the version first, so two processes opening a fresh file at once
+ * cannot both apply it. Never edit a shipped migration: append a new one.
+ */
+import { AppError } from '@autoclaw/shared';
+import type { Db } from './connection';
+
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+const V1 = /* sql */ `
+CREATE TABLE sessions (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  title       TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+
+-- seq is the rowid: the global insertion order. AUTOINCREMENT so a deleted
+-- newest message's seq is never handed out again (clients page by seq).
+CREATE TABLE messages (
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  id             TEXT NOT NULL UNIQUE,
+  session_id     TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  role           TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+  text           TEXT NOT NULL,
+  client_id      TEXT UNIQUE,
+  turn_id        TEXT,
+  status         TEXT NOT NULL,
+  error_code     TEXT,
+  error_message  TEXT,
+  model          TEXT,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE INDEX messages_session_seq ON messages(session_id, seq);
+CREATE INDEX messages_turn ON messages(turn_id, seq) WHERE turn_id IS NOT NULL;
+-- Small partial indexes for the busy flag, the turn queue and recovery.
+CREATE INDEX messages_queued ON messages(session_id, seq) WHERE role = 'user' AND status = 'queued';
+CREATE INDEX messages_running ON messages(session_id) WHERE role = 'user' AND status = 'running';
+CREATE INDEX messages_streaming ON messages(seq) WHERE status = 'streaming';
+
+CREATE TABLE tool_calls (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
+  message_id  TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  input       TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  result      TEXT,
+  risky       INTEGER NOT NULL CHECK (risky IN (0, 1)),
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX tool_calls_message ON tool_calls(message_id, seq);
+CREATE INDEX tool_calls_open ON tool_calls(seq) WHERE status IN ('pending', 'running', 'awaiting_approval');
+
+-- Costs are history: deleting a session or message keeps its usage rows.
+CREATE TABLE usage (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id          TEXT REFERENCES sessions(id) ON DELETE SET NULL,
+  message_id          TEXT REFERENCES messages(id) ON DELETE SET NULL,
+  provider            TEXT NOT NULL,
+  model               TEXT NOT NULL,
+  input_tokens        INTEGER NOT NULL,
+  output_tokens       INTEGER NOT NULL,
+  cache_read_tokens   INTEGER NOT NULL,
+  cache_write_tokens  INTEGER NOT NULL,
+  cost_micros         INTEGER,
+  created_at          INTEGER NOT NULL
+);
+CREATE INDEX usage_message ON usage(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX usage_session ON usage(session_id, created_at);
+CREATE INDEX usage_created ON usage(created_at);
+
+CREATE TABLE memories (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
+  text        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+-- External-content FTS5 index over memories.text, kept in step by triggers.
+CREATE VIRTUAL TABLE memories_fts USING fts5(text, content = 'memories', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+  INSERT INTO memories_fts(rowid, text) VALUES (new.seq, new.text);
+END;
+CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+  INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+END;
+CREATE TRIGGER memories_au AFTER UPDATE ON memories BEGIN
+  INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+  INSERT INTO memories_fts(rowid, text) VALUES (new.seq, new.text);
+END;
+
+CREATE TABLE summaries (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  upto_seq    INTEGER NOT NULL,
+  text        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX summaries_session ON summaries(session_id, upto_seq);
+
+CREATE TABLE devices (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  kind          TEXT NOT NULL CHECK (kind IN ('operator', 'client', 'manager')),
+  public_key    TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  last_seen_at  INTEGER,
+  revoked_at    INTEGER
+);
+
+-- Only the SHA-256 of a pairing code is stored.
+CREATE TABLE pairing_codes (
+  code_hash   TEXT PRIMARY KEY,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER
+);
+
+CREATE TABLE settings (
+  key         TEXT PRIMARY KEY,
+  value       TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, sql: V1 }];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Db): number {
+  return Number(db.pragma('user_version', { simple: true }));
+}
+
+/** Brings the file up to SCHEMA_VERSION; refuses a file made by a newer AutoClaw. */
+export function migrate(db: Db, path: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  const latest = migrations.length;
+  const refuseNewer = (found: number): AppError =>
+    new AppError(
+      'CONFLICT',
+      `the database at ${path} has schema version ${found}, newer than this AutoClaw knows (${latest}); ` +
+        'run a newer AutoClaw or restore a backup',
+    );
+  const found = schemaVersion(db);
+  if (found === latest) return;
+  if (found > latest) throw refuseNewer(found);
+  for (const migration of migrations) {
+    if (migration.version !== migrations.indexOf(migration) + 1) {
+      throw new AppError('INTERNAL', `migration versions must be 1, 2, 3… (found ${migration.version})`);
+    }
+    const apply = db.transaction(() => {
+      const current = schemaVersion(db);
+      if (current > latest) throw refuseNewer(current);
+      if (current >= migration.version) return;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    });
+    apply.immediate();
+  }
+}

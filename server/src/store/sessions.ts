@@ -1,0 +1,112 @@
+/** Sessions and their list view (preview of the newest text, busy flag). */
+import { AppError, type Session } from '@autoclaw/shared';
+import type { StoreContext } from './context';
+import { previewOf, type SessionRow } from './rows';
+import type { Store } from './types';
+import { checkName } from './validate';
+
+const DEFAULT_TITLE = 'New chat';
+
+// updated_at: the session row's own time (made, renamed) or its newest
+// message's, whichever is later; inserting a message never rewrites the
+// session row. The preview reads at most 2000 characters of the newest
+// non-empty message: plenty for 120 once whitespace is collapsed.
+const VIEW_COLUMNS = /* sql */ `
+  s.id, s.name, s.title, s.created_at,
+  max(s.updated_at, coalesce(
+    (SELECT m.updated_at FROM messages m WHERE m.session_id = s.id ORDER BY m.seq DESC LIMIT 1), 0)) AS updated_at,
+  (SELECT substr(m.text, 1, 2000) FROM messages m
+     WHERE m.session_id = s.id AND m.text <> '' ORDER BY m.seq DESC LIMIT 1) AS preview,
+  (EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.role = 'user' AND m.status = 'queued')
+   OR EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.role = 'user' AND m.status = 'running')) AS busy`;
+
+export function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    name: row.name,
+    title: row.title,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    preview: previewOf(row.preview),
+    busy: row.busy === 1,
+  };
+}
+
+export type SessionQueries = Pick<
+  Store,
+  'createSession' | 'ensureSession' | 'getSession' | 'listSessions' | 'renameSession' | 'deleteSession'
+>;
+
+export function sessionQueries({ db, now, newId }: StoreContext): SessionQueries {
+  const byId = db.prepare<[string], SessionRow>(`SELECT ${VIEW_COLUMNS} FROM sessions s WHERE s.id = ?`);
+  const byName = db.prepare<[string], SessionRow>(`SELECT ${VIEW_COLUMNS} FROM sessions s WHERE s.name = ?`);
+  const all = db.prepare<[], SessionRow>(
+    `SELECT ${VIEW_COLUMNS} FROM sessions s ORDER BY updated_at DESC, s.created_at DESC, s.id`,
+  );
+  const nameTaken = db.prepare<[string], { id: string }>('SELECT id FROM sessions WHERE name = ?');
+  const insert = db.prepare<[string, string, string, number, number]>(
+    'INSERT INTO sessions (id, name, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const insertIfAbsent = db.prepare<[string, string, string, number, number]>(
+    'INSERT INTO sessions (id, name, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING',
+  );
+  const rename = db.prepare<[string, number, string]>('UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?');
+  const remove = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
+
+  const mustGet = (row: SessionRow | undefined, what: string): Session => {
+    if (!row) throw new AppError('NOT_FOUND', `session ${what} was not found`);
+    return toSession(row);
+  };
+
+  const create = db.transaction((name: string | undefined, title: string | undefined): Session => {
+    const id = newId();
+    if (name !== undefined && nameTaken.get(name)) {
+      throw new AppError('CONFLICT', `a session named "${name}" already exists`);
+    }
+    const at = now();
+    insert.run(id, name ?? id, title ?? name ?? DEFAULT_TITLE, at, at);
+    return mustGet(byId.get(id), id);
+  });
+
+  const ensure = db.transaction((name: string): Session => {
+    const at = now();
+    insertIfAbsent.run(newId(), name, name, at, at);
+    return mustGet(byName.get(name), `named "${name}"`);
+  });
+
+  return {
+    createSession(input) {
+      // A session made without a name is addressed by its id, so its name is its id.
+      const name = input.name === undefined ? undefined : checkName(input.name, 'session name');
+      const title = input.title === undefined ? undefined : checkName(input.title, 'session title');
+      return create.immediate(name, title);
+    },
+    ensureSession(name) {
+      const checked = checkName(name, 'session name');
+      const found = byName.get(checked);
+      if (found) return toSession(found);
+      return ensure.immediate(checked);
+    },
+    getSession(id) {
+      if (typeof id !== 'string') return null;
+      const row = byId.get(id);
+      return row ? toSession(row) : null;
+    },
+    listSessions() {
+      return all.all().map(toSession);
+    },
+    renameSession(id, title) {
+      const checked = checkName(title, 'session title');
+      if (typeof id !== 'string' || rename.run(checked, now(), id).changes === 0) {
+        throw new AppError('NOT_FOUND', `session ${String(id)} was not found`);
+      }
+      return mustGet(byId.get(id), id);
+    },
+    deleteSession(id) {
+      // Messages, tool calls and summaries go by ON DELETE CASCADE; usage rows
+      // keep their costs with session_id set to NULL.
+      if (typeof id !== 'string') return false;
+      return remove.run(id).changes > 0;
+    },
+  };
+}

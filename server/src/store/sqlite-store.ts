@@ -1,0 +1,55 @@
+/** The Store on one SQLite file (better-sqlite3, WAL). */
+import { guardMethods, openConnection, toAppError } from './connection';
+import type { StoreContext } from './context';
+import { deviceQueries } from './devices';
+import { dumpDatabase } from './dump';
+import { createHydrate } from './hydrate';
+import { memoryQueries } from './memories';
+import { messageQueries } from './messages';
+import { migrate } from './migrations';
+import { createIdMaker } from './new-id';
+import { recoveryQueries } from './recovery';
+import { sessionQueries } from './sessions';
+import { toolCallQueries } from './tool-calls';
+import type { Store } from './types';
+import { usageQueries } from './usage';
+
+export interface OpenStoreOptions {
+  /** The database file (made with its directory on first use). */
+  path: string;
+  /** Clock for every timestamp the store writes. */
+  now?: () => number;
+}
+
+/**
+ * Opens (and migrates) the store. Several processes may open the same file at
+ * once (the CLI writes pairing codes and settings while a gateway runs):
+ * every write is one short IMMEDIATE transaction and waits up to 5 s for the
+ * lock. Every write method returns only after its commit.
+ */
+export function openStore(opts: OpenStoreOptions): Store {
+  const db = openConnection(opts.path);
+  try {
+    migrate(db, opts.path);
+    const now = opts.now ?? Date.now;
+    const ctx: StoreContext = { db, now, newId: createIdMaker(now) };
+    const hydrate = createHydrate(ctx);
+    const store: Store = {
+      ...sessionQueries(ctx),
+      ...messageQueries(ctx, hydrate),
+      ...toolCallQueries(ctx),
+      ...usageQueries(ctx),
+      ...memoryQueries(ctx),
+      ...deviceQueries(ctx),
+      ...recoveryQueries(ctx, hydrate),
+      dump: () => dumpDatabase(db),
+      close: () => {
+        if (db.open) db.close();
+      },
+    };
+    return guardMethods(store);
+  } catch (err) {
+    db.close();
+    throw toAppError(err);
+  }
+}

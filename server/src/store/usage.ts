@@ -1,0 +1,83 @@
+/** The usage ledger: one row per provider call, kept even when its session is deleted. */
+import { AppError, type UsageSummary } from '@autoclaw/shared';
+import type { StoreContext } from './context';
+import type { Store } from './types';
+import { checkCount, checkText, checkTime } from './validate';
+
+export type UsageQueries = Pick<Store, 'recordUsage' | 'usageSummary'>;
+
+interface SummaryRow {
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_micros: number;
+  unpriced: number;
+}
+
+const SUMMARY_COLUMNS = /* sql */ `
+  count(*) AS calls,
+  coalesce(sum(input_tokens), 0) AS input_tokens,
+  coalesce(sum(output_tokens), 0) AS output_tokens,
+  coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
+  coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
+  coalesce(sum(cost_micros), 0) AS cost_micros,
+  coalesce(sum(cost_micros IS NULL), 0) AS unpriced`;
+
+function toSummary(row: SummaryRow | undefined): UsageSummary {
+  return {
+    calls: row?.calls ?? 0,
+    inputTokens: row?.input_tokens ?? 0,
+    outputTokens: row?.output_tokens ?? 0,
+    cacheReadTokens: row?.cache_read_tokens ?? 0,
+    cacheWriteTokens: row?.cache_write_tokens ?? 0,
+    costMicros: row?.cost_micros ?? 0,
+    unpricedCalls: row?.unpriced ?? 0,
+  };
+}
+
+export function usageQueries({ db, now }: StoreContext): UsageQueries {
+  // A call that finishes after its session or message was deleted is still a
+  // cost: it is recorded with a NULL reference instead of being lost.
+  const insert = db.prepare<[string, string, string, string, number, number, number, number, number | null, number]>(
+    `INSERT INTO usage (session_id, message_id, provider, model, input_tokens, output_tokens,
+       cache_read_tokens, cache_write_tokens, cost_micros, created_at)
+     VALUES ((SELECT id FROM sessions WHERE id = ?), (SELECT id FROM messages WHERE id = ?),
+       ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const all = db.prepare<[], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage`);
+  const since = db.prepare<[number], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage WHERE created_at >= ?`);
+  const bySession = db.prepare<[string], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage WHERE session_id = ?`);
+  const bySessionSince = db.prepare<[string, number], SummaryRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM usage WHERE session_id = ? AND created_at >= ?`,
+  );
+
+  return {
+    recordUsage(record) {
+      const { usage } = record;
+      if (typeof usage !== 'object' || usage === null) throw new AppError('BAD_REQUEST', 'usage is missing');
+      const cost = record.costMicros === null ? null : checkCount(record.costMicros, 'costMicros');
+      insert.run(
+        typeof record.sessionId === 'string' ? record.sessionId : '',
+        typeof record.messageId === 'string' ? record.messageId : '',
+        checkText(record.provider, 'provider', 64),
+        checkText(record.model, 'model', 256),
+        checkCount(usage.inputTokens, 'inputTokens'),
+        checkCount(usage.outputTokens, 'outputTokens'),
+        checkCount(usage.cacheReadTokens, 'cacheReadTokens'),
+        checkCount(usage.cacheWriteTokens, 'cacheWriteTokens'),
+        cost,
+        now(),
+      );
+    },
+    usageSummary(opts = {}) {
+      const from = opts.since === undefined ? undefined : checkTime(opts.since, 'since');
+      if (opts.sessionId !== undefined) {
+        if (typeof opts.sessionId !== 'string') return toSummary(undefined);
+        return toSummary(from === undefined ? bySession.get(opts.sessionId) : bySessionSince.get(opts.sessionId, from));
+      }
+      return toSummary(from === undefined ? all.get() : since.get(from));
+    },
+  };
+}
