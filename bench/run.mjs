@@ -25,7 +25,9 @@ await build({
   platform: 'node',
   target: 'node20',
   outExtension: { '.js': '.mjs' },
-  packages: 'external',
+  // Like the server bundle: workspace TypeScript bundled, native addons not.
+  external: ['better-sqlite3', 'bufferutil', 'utf-8-validate', 'playwright-core'],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });
 

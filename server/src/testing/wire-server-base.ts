@@ -153,12 +153,17 @@ export async function startWireServer(
   const handle = createHandler(base);
 
   const server = createServer((req, res) => {
+    const startedAt = performance.now();
     res.once('close', () => {
       if (!res.writableFinished && !lifetime.signal.aborted) clientAborts++;
     });
     const task = (async () => {
       const { body, bytes } = await readBody(req);
-      requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body });
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body, startedAt };
+      res.once('finish', () => {
+        recorded.finishedAt = performance.now();
+      });
+      requests.push(recorded);
       await handle({ req, res, body, bodyBytes: bytes });
     })().catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: { message: String(error) } });

@@ -39,6 +39,9 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** performance.now() when the request arrived and when its response finished (benchmarks subtract provider time). */
+  startedAt?: number;
+  finishedAt?: number;
 }
 
 export interface WireServer {

@@ -1,0 +1,166 @@
+// Gateway figures against an "instant provider": the real Anthropic SDK in
+// the gateway talking to a local server that speaks the Messages streaming
+// protocol and answers at once. Gateways are spawned from node_modules/.bin.
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { ChatEvent, Message } from '@autoclaw/shared';
+import { startAnthropicWireServer } from '../server/src/testing/anthropic-wire-server';
+import { connectAsDevice, type GatewayConnection } from '../server/src/cli/gateway-client';
+import { loadOperatorKey } from '../server/src/security/index';
+import { AUTOCLAW, median, percentile, round, spawnGateway, tempDir, treeRssMb, writeFigures } from './support';
+
+const KEY = 'sk-ant-bench-key';
+const figures: Record<string, number> = {};
+const wire = await startAnthropicWireServer({ apiKey: KEY });
+const env = { ANTHROPIC_BASE_URL: wire.url, ANTHROPIC_API_KEY: KEY, AUTOCLAW_MODEL: 'anthropic:claude-haiku-4-5' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/* ---------- cold start: spawn → first 200 from /readyz ---------- */
+async function coldStart(): Promise<number> {
+  const dir = tempDir('autoclaw-bench-cold-');
+  // First use of a data dir makes keys and the database: not part of start-up.
+  const init = await spawnGateway(dir.path, env);
+  await init.stop();
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(AUTOCLAW, ['gateway', '--data', dir.path, '--port', String(port)], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  let ms = NaN;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (res.status === 200) {
+        ms = performance.now() - started;
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(2);
+  }
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  dir.remove();
+  return ms;
+}
+const starts: number[] = [];
+for (let i = 0; i < 7; i += 1) starts.push(await coldStart());
+figures['gateway.cold_start_ms'] = round(median(starts), 1);
+figures['gateway.cold_start_ms_max'] = round(Math.max(...starts), 1);
+
+/* ---------- idle memory, turns, CLI ---------- */
+const dir = tempDir('autoclaw-bench-gw-');
+const gw = await spawnGateway(dir.path, env);
+await sleep(10_000);
+figures['gateway.idle_rss_mb'] = round(treeRssMb(gw.child.pid!), 1);
+
+const conn: GatewayConnection = connectAsDevice({ url: gw.url, key: loadOperatorKey(dir.path) });
+const { client } = conn;
+const session = await client.sessions.ensure.mutate({ name: 'bench' });
+const waiters = new Map<string, () => void>();
+const pendingDone = new Set<string>();
+let subscribed!: () => void;
+const live = new Promise<void>((r) => (subscribed = r));
+const sub = client.chat.events.subscribe(
+  { sessionId: session.id },
+  {
+    onData: ({ data }: { data: ChatEvent }) => {
+      subscribed();
+      if (data.type !== 'message') return;
+      const m: Message = data.message;
+      if (m.role === 'user' && (m.status === 'done' || m.status === 'failed')) {
+        if (m.status === 'failed') throw new Error(`turn failed: ${m.error?.message}`);
+        const w = waiters.get(m.id);
+        if (w) w();
+        else pendingDone.add(m.id);
+      }
+    },
+  },
+);
+await live;
+
+/** One turn; returns the gateway's time around the provider, in ms. */
+async function turn(text: string): Promise<number> {
+  const before = wire.requests.length;
+  const t0 = performance.now();
+  const sent = await client.chat.send.mutate({ sessionId: session.id, clientId: randomUUID(), text });
+  await new Promise<void>((resolve) => {
+    if (pendingDone.delete(sent.message.id)) return resolve();
+    waiters.set(sent.message.id, resolve);
+  });
+  waiters.delete(sent.message.id);
+  const total = performance.now() - t0;
+  const provider = wire.requests.slice(before).reduce((sum, r) => sum + ((r.finishedAt ?? 0) - (r.startedAt ?? 0)), 0);
+  return total - provider;
+}
+
+for (let i = 0; i < 20; i += 1) await turn(`warm up ${i}`);
+const rssAfterFirst = treeRssMb(gw.child.pid!);
+const overheads: number[] = [];
+for (let i = 0; i < 200; i += 1) overheads.push(await turn(`hello number ${i}, how are you?`));
+const rssAfter200 = treeRssMb(gw.child.pid!);
+figures['turn.overhead_p50_ms'] = round(median(overheads));
+figures['turn.overhead_p99_ms'] = round(percentile(overheads, 99));
+figures['turn.rss_growth_200_mb'] = round(rssAfter200 - rssAfterFirst, 1);
+
+// Grow the session to 500 messages, then measure again.
+let count = (await client.chat.history.query({ sessionId: session.id })).length;
+while (count < 500) {
+  await turn(`filler ${count}`);
+  count += 2;
+}
+const at500: number[] = [];
+for (let i = 0; i < 100; i += 1) at500.push(await turn(`late question ${i}`));
+figures['turn.overhead_p50_ms_at_500'] = round(median(at500));
+figures['turn.overhead_p99_ms_at_500'] = round(percentile(at500, 99));
+
+sub.unsubscribe();
+await conn.close();
+
+// One `autoclaw chat` process, start to exit.
+const cli: number[] = [];
+for (let i = 0; i < 11; i += 1) {
+  const t0 = performance.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const c = spawn(AUTOCLAW, ['chat', '--data', dir.path, '-m', `cli turn ${i}`], { stdio: 'ignore' });
+    c.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`autoclaw chat exited ${code}`);
+  cli.push(performance.now() - t0);
+}
+figures['cli.turn_ms'] = round(median(cli), 1);
+
+await gw.stop();
+dir.remove();
+
+/* ---------- 1000 idle authenticated sockets ---------- */
+const dir2 = tempDir('autoclaw-bench-ws-');
+const gw2 = await spawnGateway(dir2.path, env);
+const key = loadOperatorKey(dir2.path);
+await sleep(1_000);
+const baseline = treeRssMb(gw2.child.pid!);
+const conns: GatewayConnection[] = [];
+for (let i = 0; i < 1000; i += 1) {
+  const c = connectAsDevice({ url: gw2.url, key });
+  conns.push(c);
+  await c.client.auth.whoami.query();
+}
+await sleep(3_000);
+figures['ws.idle_clients_1000_rss_mb'] = round(treeRssMb(gw2.child.pid!), 1);
+figures['ws.idle_clients_1000_added_mb'] = round(treeRssMb(gw2.child.pid!) - baseline, 1);
+await Promise.all(conns.map((c) => c.close()));
+await gw2.stop();
+dir2.remove();
+await wire.close();
+writeFigures(figures);

@@ -1,0 +1,109 @@
+/**
+ * Test support for the CLI's end-to-end tests (never imported by product
+ * code): makes sure the bundle is current, runs `node server/bin/autoclaw.mjs`
+ * as a child process, and runs gateways in the background.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = join(ROOT, 'server/bin/autoclaw.mjs');
+const BUNDLE = join(ROOT, 'server/dist/autoclaw.mjs');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Rebuilds server/dist when a source file is newer than the bundle (`node scripts/build.mjs server`). */
+export function ensureBundle(): void {
+  const built = existsSync(BUNDLE) ? statSync(BUNDLE).mtimeMs : 0;
+  if (built > Math.max(newestSource(join(ROOT, 'server/src')), newestSource(join(ROOT, 'shared/src')))) return;
+  const res = spawnSync(process.execPath, ['scripts/build.mjs', 'server'], { cwd: ROOT, encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`build failed: ${res.stderr}`);
+}
+
+/** A clean environment: nothing from the test runner's own provider settings leaks in. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...extra };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout as it arrived, chunk by chunk. */
+  chunks: string[];
+  ms: number;
+}
+
+export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; onStdout?: (text: string) => void } = {}): Promise<CliResult> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const chunks: string[] = [];
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    chunks.push(c);
+    opts.onStdout?.(c);
+  });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdin.end(opts.input ?? '');
+  return new Promise((resolve) => {
+    child.on('close', (code) => resolve({ code, stdout: chunks.join(''), stderr, chunks, ms: Date.now() - started }));
+  });
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  /** stdout lines so far. */
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function startGatewayProcess(dataDir: string, env: Record<string, string>, extraArgs: string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [BIN, 'gateway', '--data', dataDir, '--port', '0', ...extraArgs], {
+    cwd: ROOT,
+    env: cliEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let err = '';
+  let buffered = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? null : code)));
+  return new Promise((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      buffered += c;
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      for (const line of parts) {
+        lines.push(line);
+        if (lines.length === 1) {
+          resolve({
+            child,
+            url: line,
+            lines,
+            stderr: () => err,
+            exited,
+            async stop(signal = 'SIGTERM') {
+              if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+              return exited;
+            },
+          });
+        }
+      }
+    });
+    void exited.then((code) => reject(new Error(`gateway exited (${code}) before printing its URL: ${err}`)));
+  });
+}

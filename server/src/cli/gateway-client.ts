@@ -1,0 +1,149 @@
+/**
+ * A Node client of a gateway, authenticated as a device (the CLI uses the
+ * local operator device): fetches a challenge, signs it, and opens the tRPC
+ * WebSocket with the proof as connectionParams. A close with
+ * WS_CLOSE_UNAUTHORIZED / WS_CLOSE_RATE_LIMITED ends the connection for good
+ * instead of reconnecting.
+ */
+import { request } from 'node:http';
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
+import { WebSocket as NodeWebSocket } from 'ws';
+import { AppError, authPayload, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import type { ChallengeResponse, DeviceAuthParams } from '@autoclaw/shared';
+import type { AppRouter } from '../gateway';
+import { WS_PATH } from '../gateway';
+import { signPayload } from '../security';
+import type { DeviceKeyPair } from '../security';
+
+export interface GatewayConnection {
+  client: TRPCClient<AppRouter>;
+  /** Rejects when the gateway closes the connection for good (unauthorized, rate limited) or cannot be reached. */
+  readonly failed: Promise<never>;
+  /**
+   * Awaits a call, or the connection's end; a call cut off by that end
+   * rejects with the reason the connection ended (e.g. UNAUTHORIZED).
+   */
+  call<T>(pending: Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** http://host:port of the gateway. */
+  url: string;
+  key: DeviceKeyPair;
+  now?: () => number;
+  /** Gives up when the gateway cannot be reached this many times in a row (default 3). */
+  maxConnectAttempts?: number;
+}
+
+/** GET /auth/challenge over plain node:http (cheaper to load than fetch). */
+export function fetchChallenge(url: string): Promise<ChallengeResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/auth/challenge`, { method: 'GET', timeout: 5_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<ChallengeResponse>;
+          if (res.statusCode !== 200 || typeof body.nonce !== 'string') {
+            reject(new AppError('UNAUTHORIZED', `the gateway refused a challenge (HTTP ${res.statusCode ?? '?'})`));
+            return;
+          }
+          resolve({ nonce: body.nonce, expiresAt: Number(body.expiresAt) });
+        } catch (err) {
+          reject(new AppError('INTERNAL', 'the gateway sent an unreadable challenge', { cause: err }));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) => reject(new AppError('NOT_FOUND', `cannot reach the gateway at ${url}: ${err.message}`)));
+    req.end();
+  });
+}
+
+export async function deviceAuthParams(url: string, key: DeviceKeyPair, now: () => number): Promise<DeviceAuthParams> {
+  const { nonce } = await fetchChallenge(url);
+  const timestamp = now();
+  return {
+    deviceId: key.deviceId,
+    nonce,
+    timestamp: String(timestamp),
+    signature: signPayload(key.privateKey, authPayload(nonce, key.deviceId, timestamp)),
+  };
+}
+
+export function connectAsDevice(opts: ConnectOptions): GatewayConnection {
+  const now = opts.now ?? Date.now;
+  const maxAttempts = opts.maxConnectAttempts ?? 3;
+  let fail: (err: AppError) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  // Callers race against it; an unobserved rejection must not crash the process.
+  failed.catch(() => {});
+  let failures = 0;
+  let closedForGood = false;
+  let failure: AppError | null = null;
+  const giveUp = (err: AppError) => {
+    if (closedForGood) return;
+    closedForGood = true;
+    failure = err;
+    fail(err);
+    void wsClient.close();
+  };
+
+  const wsClient = createWSClient({
+    url: `${opts.url.replace(/^http/, 'ws')}${WS_PATH}`,
+    // ws's WebSocket implements the browser interface tRPC expects.
+    WebSocket: NodeWebSocket as unknown as typeof WebSocket,
+    connectionParams: async () => {
+      try {
+        return await deviceAuthParams(opts.url, opts.key, now);
+      } catch (err) {
+        if (++failures >= maxAttempts) giveUp(AppError.is(err) ? err : new AppError('NOT_FOUND', `cannot reach the gateway at ${opts.url}`));
+        throw err;
+      }
+    },
+    retryDelayMs: (attempt) => Math.min(100 * 2 ** attempt, 1_000),
+    onOpen: () => {
+      failures = 0;
+    },
+    onClose: (cause) => {
+      const code = cause?.code;
+      if (code === WS_CLOSE_UNAUTHORIZED) {
+        giveUp(new AppError('UNAUTHORIZED', 'the gateway refused this device (unknown, revoked or bad proof)'));
+      } else if (code === WS_CLOSE_RATE_LIMITED) {
+        giveUp(new AppError('RATE_LIMITED', 'the gateway refuses this address for now (too many failed attempts)'));
+      } else if (++failures >= maxAttempts) {
+        giveUp(new AppError('NOT_FOUND', `lost the connection to the gateway at ${opts.url}`));
+      }
+    },
+  });
+  const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] });
+  return {
+    client,
+    failed,
+    async call(pending) {
+      try {
+        return await Promise.race([pending, failed]);
+      } catch (err) {
+        if (failure) throw failure;
+        // The close event that says why may come just after the call fails.
+        let timer: NodeJS.Timeout | undefined;
+        const late = await Promise.race([
+          failed.catch((e: unknown) => e),
+          new Promise<null>((resolve) => {
+            timer = setTimeout(() => resolve(null), 250);
+          }),
+        ]);
+        clearTimeout(timer);
+        throw late ?? err;
+      }
+    },
+    async close() {
+      closedForGood = true;
+      await wsClient.close();
+    },
+  };
+}

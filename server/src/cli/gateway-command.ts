@@ -1,0 +1,32 @@
+/** `autoclaw gateway`: runs a gateway in the foreground until SIGTERM/SIGINT. */
+import { parseGatewayConfig } from '../gateway';
+import { issuePairingCode, PAIRING_CODE_TTL_MS } from '../security';
+import type { CliIO } from './io';
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const config = parseGatewayConfig(args);
+  const { startGateway } = await import('../gateway/server');
+  const gateway = await startGateway(config);
+  io.stdout.write(`${gateway.url}\n`);
+  const paired = gateway.store.listDevices().some((d) => d.kind === 'client' && d.revokedAt === null);
+  if (!paired) {
+    const { code } = issuePairingCode(gateway.store, Date.now());
+    io.stdout.write(
+      `Pairing code: ${code}  (one-time, valid ${PAIRING_CODE_TTL_MS / 60_000} minutes; open the URL and enter it)\n`,
+    );
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  // A second signal while draining stops at once.
+  const force = () => process.exit(1);
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'stopping', signal })}\n`);
+  await gateway.close();
+  process.off('SIGTERM', force);
+  process.off('SIGINT', force);
+  return 0;
+}

@@ -1,0 +1,124 @@
+/**
+ * The gateway's HTTP surface as a fastify plugin: /healthz, /readyz, the
+ * device endpoints under /auth and the WebChat files, with strict security
+ * headers and one error handler that never leaks a 5xx message. Only
+ * server.ts listens; the WebSocket upgrade is handled in ws-gateway.ts.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '@autoclaw/shared';
+import type { HttpErrorBody } from '@autoclaw/shared';
+import type { DeviceAuthDeps, RateLimiter } from '../security';
+import { pairDevice } from '../security';
+import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE } from './error-mapping';
+import type { Logger } from './logger';
+import type { OriginPolicy } from './origin-policy';
+import { registerStaticFiles } from './static-files';
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+export interface AppOptions {
+  auth: DeviceAuthDeps;
+  /** Failed pairings and handshakes per remote address. */
+  limiter: RateLimiter;
+  origins: OriginPolicy;
+  isReady: () => boolean;
+  /** Where the WebChat build lives. */
+  rendererDir: string;
+  logger: Logger;
+}
+
+function sendError(reply: FastifyReply, status: number, body: HttpErrorBody): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send(body);
+}
+
+function remoteKey(req: FastifyRequest): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promise<void> {
+  const { auth, limiter, origins, logger } = opts;
+
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (AppError.is(err)) {
+      const status = HTTP_STATUS_OF[err.code];
+      if (status >= 500) logger.error('request failed', { url: req.url, err });
+      const message = err.code === 'INTERNAL' ? INTERNAL_MESSAGE : err.message;
+      const retryAfterMs = err.details?.['retryAfterMs'];
+      if (typeof retryAfterMs === 'number') reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+      return sendError(reply, status, { error: { code: err.code, message } });
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      logger.error('request failed', { url: req.url, err });
+      return sendError(reply, 500, { error: { code: 'INTERNAL', message: INTERNAL_MESSAGE } });
+    }
+    return sendError(reply, status, { error: { code: appCodeOfStatus(status), message: err.message } });
+  });
+
+  app.setNotFoundHandler((_req, reply) => sendError(reply, 404, { error: { code: 'NOT_FOUND', message: 'not found' } }));
+
+  /** Refuses requests from a browser page on an origin not on the allowlist. */
+  async function checkOrigin(req: FastifyRequest): Promise<void> {
+    if (!origins.isAllowed(req.headers.origin)) {
+      throw new AppError('FORBIDDEN', 'this origin may not use the gateway (start it with --allow-origin to allow one)');
+    }
+  }
+
+  app.get('/healthz', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+    return { ok: true };
+  });
+
+  app.get('/readyz', async (_req, reply) => {
+    const ready = opts.isReady();
+    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ ready });
+  });
+
+  app.get('/auth/challenge', { onRequest: checkOrigin }, async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+    return auth.nonces.issue();
+  });
+
+  app.post('/auth/pair', { onRequest: checkOrigin }, async (req, reply) => {
+    const key = remoteKey(req);
+    const wait = limiter.blockedFor(key);
+    if (wait > 0) {
+      throw new AppError('RATE_LIMITED', 'too many failed attempts; try again later', { details: { retryAfterMs: wait } });
+    }
+    try {
+      const result = pairDevice(auth, req.body);
+      logger.info('device paired', { deviceId: result.deviceId });
+      reply.header('cache-control', 'no-store');
+      return result;
+    } catch (err) {
+      limiter.fail(key);
+      if (AppError.is(err)) logger.warn('pairing refused', { code: err.code, remote: key });
+      throw err;
+    }
+  });
+
+  registerStaticFiles(app, opts.rendererDir);
+}
+
+// Like fastify-plugin: the hooks and handlers apply to the whole server, so
+// there is exactly one error handler and one not-found handler.
+Object.assign(gatewayApp, { [Symbol.for('skip-override')]: true });

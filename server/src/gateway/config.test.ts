@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PORT, parseEnv, parseGatewayConfig, UsageError } from './config';
+
+describe('gateway config', () => {
+  it('parses flags with defaults', () => {
+    expect(parseGatewayConfig(['--data', 'some/dir'], {})).toEqual({
+      dataDir: resolve('some/dir'),
+      port: DEFAULT_PORT,
+      host: '127.0.0.1',
+      allowOrigins: [],
+      env: {},
+    });
+    const config = parseGatewayConfig(
+      ['--data', '/d', '--port', '0', '--host', '100.64.0.7', '--allow-origin', 'https://App.Example/', '--allow-origin', 'http://x:8080'],
+      {},
+    );
+    expect(config).toMatchObject({ port: 0, host: '100.64.0.7', allowOrigins: ['https://app.example', 'http://x:8080'] });
+    expect(parseGatewayConfig(['--data', '/d', '--host', '[::1]'], {}).host).toBe('::1');
+  });
+
+  it('reads the environment, trimming empty values away', () => {
+    const env = parseEnv({
+      ANTHROPIC_API_KEY: 'sk-ant',
+      OPENAI_API_KEY: '',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
+      AUTOCLAW_MODEL: 'openai-compatible:llama3.2',
+      AUTOCLAW_OPENAI_COMPATIBLE_URL: 'http://localhost:11434/v1',
+      AUTOCLAW_OPENAI_COMPATIBLE_API_KEY: 'ollama',
+      UNRELATED: 'x',
+    });
+    expect(env).toEqual({
+      'anthropic.apiKey': 'sk-ant',
+      'anthropic.baseUrl': 'http://127.0.0.1:9/',
+      model: 'openai-compatible:llama3.2',
+      'openaiCompatible.url': 'http://localhost:11434/v1',
+      'openaiCompatible.apiKey': 'ollama',
+    });
+  });
+
+  it('refuses bad values with a UsageError naming the culprit', () => {
+    const bad: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+      [[], {}, /--data/],
+      [['--data', '/d', '--port', '70000'], {}, /--port/],
+      [['--data', '/d', '--port', 'abc'], {}, /--port/],
+      [['--data', '/d', '--host', 'a b'], {}, /--host/],
+      [['--data', '/d', '--allow-origin', 'not a url'], {}, /--allow-origin/],
+      [['--data', '/d', '--allow-origin', 'https://x.example/path'], {}, /--allow-origin/],
+      [['--data', '/d', '--nope'], {}, /nope/],
+      [['--data', '/d', 'extra'], {}, /extra/],
+      [['--data', '/d'], { AUTOCLAW_MODEL: 'gpt-4o' }, /AUTOCLAW_MODEL/],
+      [['--data', '/d'], { OPENAI_BASE_URL: 'file:///etc' }, /OPENAI_BASE_URL/],
+    ];
+    for (const [argv, env, message] of bad) {
+      let caught: unknown;
+      try {
+        parseGatewayConfig(argv, env);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, argv.join(' ')).toBeInstanceOf(UsageError);
+      expect((caught as Error).message).toMatch(message);
+    }
+  });
+});

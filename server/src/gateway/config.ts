@@ -1,0 +1,125 @@
+/**
+ * The gateway's configuration, parsed once at start from argv and the
+ * environment. This is the only module that reads `process.env`.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { SettingKey } from '@autoclaw/shared';
+import { validateSettingValue } from '../security';
+import type { EnvSettings } from '../security';
+
+export type { EnvSettings };
+
+export const DEFAULT_PORT = 18789;
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** A bad flag or value: the CLI prints the message and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface GatewayConfig {
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  host: string;
+  /** Extra origins allowed to open the WebSocket and call /auth/*, normalized. */
+  allowOrigins: string[];
+  env: EnvSettings;
+}
+
+const ENV_KEYS: ReadonlyArray<[string, SettingKey]> = [
+  ['AUTOCLAW_MODEL', 'model'],
+  ['ANTHROPIC_API_KEY', 'anthropic.apiKey'],
+  ['ANTHROPIC_BASE_URL', 'anthropic.baseUrl'],
+  ['OPENAI_API_KEY', 'openai.apiKey'],
+  ['OPENAI_BASE_URL', 'openai.baseUrl'],
+  ['AUTOCLAW_OPENAI_COMPATIBLE_URL', 'openaiCompatible.url'],
+  ['AUTOCLAW_OPENAI_COMPATIBLE_API_KEY', 'openaiCompatible.apiKey'],
+];
+
+/** The environment variable that sets a setting, for messages. */
+export function envNameOf(key: SettingKey): string | undefined {
+  return ENV_KEYS.find(([, k]) => k === key)?.[0];
+}
+
+/** Settings from the environment (empty variables count as unset). */
+export function parseEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
+  const out: EnvSettings = {};
+  for (const [name, key] of ENV_KEYS) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    try {
+      out[key] = validateSettingValue(key, raw);
+    } catch (err) {
+      throw new UsageError(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return out;
+}
+
+export function normalizeOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--allow-origin: "${value.slice(0, 80)}" is not an origin like https://example.com`);
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
+    throw new UsageError(`--allow-origin: "${value.slice(0, 80)}" must be an origin (scheme://host[:port]) without a path`);
+  }
+  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+}
+
+const HostSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+|[A-Za-z0-9.-]+)$/, 'must be a host name or an IP address');
+
+/** Resolves and checks the data directory flag. */
+export function parseDataDir(value: string | undefined): string {
+  if (value === undefined || value.trim() === '') throw new UsageError('--data DIR is required');
+  return resolve(value);
+}
+
+export function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PORT;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) throw new UsageError(`--port must be 0–65535 (got "${value.slice(0, 20)}")`);
+  return Number(value);
+}
+
+/** `autoclaw gateway` flags plus the environment. */
+export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let values: { data?: string; port?: string; host?: string; 'allow-origin'?: string[] };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        data: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const host = HostSchema.safeParse(values.host ?? DEFAULT_HOST);
+  if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);
+  return {
+    dataDir: parseDataDir(values.data),
+    port: parsePort(values.port),
+    host: host.data.replace(/^\[(.*)\]$/, '$1'),
+    allowOrigins: (values['allow-origin'] ?? []).map(normalizeOrigin),
+    env: parseEnv(env),
+  };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,109 @@
+/**
+ * The control plane's procedures. The renderer and the CLI are written
+ * against exactly this shape (its type is exported from router-type.ts).
+ * Inputs are the shared zod schemas; outputs are the shared types.
+ */
+import { tracked } from '@trpc/server';
+import { ProcedureInputs } from '@autoclaw/shared';
+import type { ChatSendResult, Device, Memory, Message, Session, SettingsView, UsageSummary } from '@autoclaw/shared';
+import { authedProcedure, publicProcedure, router } from './trpc';
+
+const OK = { ok: true as const };
+
+const sessions = router({
+  list: authedProcedure.query(({ ctx }): Session[] => ctx.services.chat.listSessions()),
+  create: authedProcedure
+    .input(ProcedureInputs.sessionsCreate)
+    .mutation(({ ctx, input }): Session => ctx.services.chat.createSession(input)),
+  ensure: authedProcedure
+    .input(ProcedureInputs.sessionsEnsure)
+    .mutation(({ ctx, input }): Session => ctx.services.chat.ensureSession(input.name)),
+  rename: authedProcedure
+    .input(ProcedureInputs.sessionsRename)
+    .mutation(({ ctx, input }): Session => ctx.services.chat.renameSession(input.sessionId, input.title)),
+  delete: authedProcedure.input(ProcedureInputs.sessionsDelete).mutation(async ({ ctx, input }) => {
+    await ctx.services.chat.deleteSession(input.sessionId);
+    return OK;
+  }),
+});
+
+const chat = router({
+  history: authedProcedure
+    .input(ProcedureInputs.chatHistory)
+    .query(({ ctx, input }): Message[] => ctx.services.chat.history(input.sessionId)),
+  send: authedProcedure
+    .input(ProcedureInputs.chatSend)
+    .mutation(({ ctx, input }): ChatSendResult => ctx.services.chat.send(input)),
+  cancel: authedProcedure
+    .input(ProcedureInputs.chatCancel)
+    .mutation(({ ctx, input }) => ({ cancelled: ctx.services.chat.cancel(input.sessionId) })),
+  retry: authedProcedure
+    .input(ProcedureInputs.chatRetry)
+    .mutation(({ ctx, input }): Message => ctx.services.chat.retry(input.messageId)),
+  approve: authedProcedure.input(ProcedureInputs.chatApprove).mutation(({ ctx, input }) => {
+    ctx.services.chat.approve(input.toolCallId, input.approve);
+    return OK;
+  }),
+  deleteMessage: authedProcedure.input(ProcedureInputs.messagesDelete).mutation(({ ctx, input }) => {
+    ctx.services.chat.deleteMessage(input.messageId);
+    return OK;
+  }),
+  /** The session's live events; resumable through tracked ids (lastEventId). */
+  events: authedProcedure.input(ProcedureInputs.chatEvents).subscription(async function* ({ ctx, input, signal }) {
+    const stop = signal ?? new AbortController().signal;
+    for await (const ev of ctx.services.chat.events(input.sessionId, input.lastEventId ?? null, stop)) {
+      yield tracked(ev.id, ev.event);
+    }
+  }),
+});
+
+const memory = router({
+  search: authedProcedure
+    .input(ProcedureInputs.memorySearch)
+    .query(({ ctx, input }): Memory[] => ctx.services.chat.searchMemories(input.query, input.limit ?? 50)),
+  delete: authedProcedure.input(ProcedureInputs.memoryDelete).mutation(({ ctx, input }) => {
+    ctx.services.chat.deleteMemory(input.memoryId);
+    return OK;
+  }),
+});
+
+const settings = router({
+  get: authedProcedure.query(({ ctx }): SettingsView => ctx.services.settings.view()),
+  set: authedProcedure
+    .input(ProcedureInputs.settingsSet)
+    .mutation(({ ctx, input }): SettingsView => ctx.services.settings.set(input.key, input.value)),
+});
+
+const devices = router({
+  list: authedProcedure.query(({ ctx }): Device[] =>
+    ctx.services.store.listDevices().map((d) => ({
+      id: d.id,
+      name: d.name,
+      kind: d.kind,
+      createdAt: d.createdAt,
+      lastSeenAt: d.lastSeenAt,
+      revokedAt: d.revokedAt,
+      current: d.id === ctx.device.id,
+    })),
+  ),
+  revoke: authedProcedure.input(ProcedureInputs.devicesRevoke).mutation(({ ctx, input }) => {
+    ctx.services.devices.revoke(input.deviceId);
+    return OK;
+  }),
+});
+
+export const appRouter = router({
+  health: publicProcedure.query(({ ctx }) => ({ ok: true as const, version: ctx.services.version })),
+  auth: router({
+    whoami: authedProcedure.query(({ ctx }) => ({ deviceId: ctx.device.id, name: ctx.device.name, kind: ctx.device.kind })),
+  }),
+  sessions,
+  chat,
+  memory,
+  settings,
+  devices,
+  usage: router({
+    summary: authedProcedure.query(({ ctx }): UsageSummary => ctx.services.chat.usageSummary()),
+  }),
+});
+

@@ -1,0 +1,217 @@
+/**
+ * Starts a gateway on a data directory: opens the store (recovering from an
+ * unclean stop), starts the chat service, listens, and writes the runtime
+ * file the CLI finds it by. `close()` is the graceful stop and leaves no
+ * socket, timer or handle behind.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { AppError, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import { createChatService } from '../agent';
+import { createProviderResolver } from '../agent/providers/index';
+import { openStore } from '../store';
+import type { Store } from '../store';
+import { createNonceStore, ensureOperatorDevice, createRateLimiter, createSettings, loadOrCreateKeyFile, createVault } from '../security';
+import { gatewayApp } from './app';
+import { databasePath, dataKeyPath, workspacePath } from './data-dir';
+import type { GatewayConfig } from './config';
+import { isLoopbackHost } from './config';
+import { asObjectLogger, createLogger } from './logger';
+import type { Logger } from './logger';
+import { createOriginPolicy } from './origin-policy';
+import { findRunningGateway, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
+import { createSocketRegistry } from './socket-registry';
+import type { DeviceAdmin, GatewayServices } from './trpc';
+import { VERSION } from './version';
+import { startWsGateway } from './ws-gateway';
+
+export interface GatewayOptions {
+  now?: () => number;
+  logger?: Logger;
+  /** Where the WebChat build lives (default: desktop/dist/renderer of this checkout). */
+  rendererDir?: string;
+  /** A socket that has not authenticated by then is closed (default 10 s). */
+  authTimeoutMs?: number;
+  /** Failed pairings/handshakes per address per minute before refusing (default 10). */
+  authFailuresPerMinute?: number;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** desktop/dist/renderer of the checkout this code runs from (source or bundle). */
+export function defaultRendererDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'desktop')) && existsSync(join(dir, 'server'))) return join(dir, 'desktop/dist/renderer');
+    dir = dirname(dir);
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../desktop/dist/renderer');
+}
+
+function noSchemaCompiler(): never {
+  throw new AppError('INTERNAL', 'gateway routes do not use JSON schemas');
+}
+
+/** Turns the usual listen failures into messages a person can act on. */
+function listenError(err: unknown, config: GatewayConfig): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return new AppError('CONFLICT', `${where} is already in use (pick another --port, or --port 0 for a free one)`, { cause: err });
+  if (code === 'EACCES') return new AppError('FORBIDDEN', `no permission to listen on ${where} (use a port above 1023)`, { cause: err });
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new AppError('BAD_REQUEST', `--host ${config.host} is not an address of this machine`, { cause: err });
+  }
+  return err;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function answersHealth(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? createLogger({ now });
+  const { dataDir } = config;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const other = findRunningGateway(dataDir);
+  if (other && (await answersHealth(other.url))) {
+    throw new AppError('CONFLICT', `a gateway is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);
+  }
+
+  const vault = createVault(loadOrCreateKeyFile(dataKeyPath(dataDir)));
+  const store = openStore({ path: databasePath(dataDir), now });
+  const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
+  const runCleanups = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error('shutdown step failed', { err });
+      }
+    }
+  };
+
+  try {
+    const report = store.recover();
+    if (report.interruptedTurns + report.interruptedMessages + report.interruptedToolCalls > 0 || report.queued.length > 0) {
+      logger.info('recovered after an unclean stop', {
+        interruptedTurns: report.interruptedTurns,
+        interruptedMessages: report.interruptedMessages,
+        interruptedToolCalls: report.interruptedToolCalls,
+        queued: report.queued.length,
+      });
+    }
+    ensureOperatorDevice(store, dataDir);
+    const settings = createSettings({ store, vault, env: config.env });
+    const resolver = createProviderResolver({ now });
+    const chat = createChatService({
+      store,
+      resolveProvider: () => resolver.resolve(settings.providerSettings()),
+      workspaceDir: workspacePath(dataDir),
+      now,
+      logger: asObjectLogger(logger),
+    });
+    await chat.start();
+    cleanups.push(() => chat.stop());
+
+    let ready = false;
+    let port = 0;
+    const app = Fastify({
+      logger: false,
+      // No route declares a JSON schema, so fastify never needs ajv or
+      // fast-json-stringify; not loading them keeps start-up and memory small.
+      schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
+      bodyLimit: 64 * 1024,
+      forceCloseConnections: true,
+      requestTimeout: 30_000,
+      return503OnClosing: true,
+    });
+    const auth = { store, nonces: createNonceStore({ now }), now };
+    const limiter = createRateLimiter({ now, limit: options.authFailuresPerMinute ?? 10, windowMs: 60_000 });
+    const origins = createOriginPolicy({ host: config.host, allowOrigins: config.allowOrigins, port: () => port });
+    await app.register(gatewayApp, {
+      auth,
+      limiter,
+      origins,
+      isReady: () => ready,
+      rendererDir: options.rendererDir ?? defaultRendererDir(),
+      logger,
+    });
+    cleanups.push(() => app.close());
+
+    const registry = createSocketRegistry();
+    const devices: DeviceAdmin = {
+      revoke(deviceId) {
+        const device = store.getDevice(deviceId);
+        if (!device) throw new AppError('NOT_FOUND', `no device ${deviceId}`);
+        if (device.kind === 'operator') throw new AppError('FORBIDDEN', 'the local operator device cannot be revoked');
+        store.revokeDevice(deviceId);
+        const closed = registry.closeDevice(deviceId, WS_CLOSE_UNAUTHORIZED, 'device revoked');
+        logger.info('device revoked', { deviceId, closedSockets: closed });
+      },
+    };
+    const services: GatewayServices = { store, chat, settings, devices, version: VERSION };
+    const ws = startWsGateway({
+      server: app.server,
+      services,
+      auth,
+      limiter,
+      origins,
+      registry,
+      logger,
+      ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
+    });
+    // Sockets close before the HTTP server and the chat service stop.
+    cleanups.push(() => ws.close());
+
+    await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => {
+      throw listenError(err, config);
+    });
+    const address = app.server.address();
+    port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const url = `http://${urlHost(config.host)}:${port}`;
+    writeRuntimeFile(dataDir, { pid: process.pid, port, url, startedAt: now() });
+    cleanups.push(() => removeRuntimeFile(dataDir));
+    ready = true;
+    if (!isLoopbackHost(config.host)) {
+      logger.warn('WARNING: the gateway is reachable beyond this machine; only paired devices can use it', { host: config.host });
+    }
+    logger.info('gateway listening', { url, version: VERSION });
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      store,
+      close() {
+        closing ??= (async () => {
+          ready = false;
+          await runCleanups();
+          logger.info('gateway stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The tRPC instance: context, the one error formatter (AppError → wire) and
+ * the authenticated procedure. Routers are built in router.ts.
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { AppError, isErrorCode } from '@autoclaw/shared';
+import type { ErrorCode } from '@autoclaw/shared';
+import type { ChatService } from '../agent';
+import type { DeviceRecord, Store } from '../store';
+import type { Settings } from '../security';
+import { APP_CODE_OF_TRPC, HTTP_STATUS_OF, INTERNAL_MESSAGE, TRPC_CODE_OF } from './error-mapping';
+
+/** What a socket may revoke or list; closing sockets is part of revoking. */
+export interface DeviceAdmin {
+  revoke(deviceId: string): void;
+}
+
+export interface GatewayServices {
+  store: Store;
+  chat: ChatService;
+  settings: Settings;
+  devices: DeviceAdmin;
+  version: string;
+}
+
+export interface Context {
+  services: GatewayServices;
+  /** The authenticated device of the connection; null when none. */
+  deviceId: string | null;
+}
+
+export interface AppErrorData {
+  code: TRPC_ERROR_CODE_KEY;
+  httpStatus: number;
+  path?: string;
+  /** The AppError code clients branch on. */
+  appCode: ErrorCode;
+  /** Extra, non-secret facts (e.g. retryAfterMs). */
+  details?: Record<string, unknown>;
+}
+
+interface IssueLike {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+}
+
+function zodIssues(cause: unknown): IssueLike[] | null {
+  if (cause instanceof Error && cause.name === 'ZodError' && Array.isArray((cause as { issues?: unknown }).issues)) {
+    return (cause as unknown as { issues: IssueLike[] }).issues;
+  }
+  return null;
+}
+
+function readableIssues(issues: IssueLike[]): string {
+  const text = issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : 'input'}: ${i.message}`)
+    .join('; ');
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+
+function asAppError(cause: unknown): AppError | null {
+  if (cause instanceof AppError) return cause;
+  // An AppError from another copy of the shared module still counts.
+  if (cause instanceof Error && cause.name === 'AppError' && isErrorCode((cause as { code?: unknown }).code)) {
+    return cause as AppError;
+  }
+  return null;
+}
+
+/** Maps any error raised while serving a call to the shape clients get. */
+export function formatError(error: TRPCError, path: string | undefined) {
+  const app = asAppError(error.cause);
+  const issues = zodIssues(error.cause);
+  let appCode: ErrorCode;
+  let trpcCode: TRPC_ERROR_CODE_KEY;
+  let message: string;
+  let details: Record<string, unknown> | undefined;
+  if (app) {
+    appCode = app.code;
+    trpcCode = TRPC_CODE_OF[app.code];
+    message = app.message;
+    details = app.details ? { ...app.details } : undefined;
+  } else if (issues) {
+    appCode = 'BAD_REQUEST';
+    trpcCode = 'BAD_REQUEST';
+    message = `invalid input: ${readableIssues(issues)}`;
+  } else {
+    trpcCode = error.code;
+    appCode = APP_CODE_OF_TRPC[error.code] ?? 'INTERNAL';
+    message = error.message;
+  }
+  if (appCode === 'INTERNAL') {
+    trpcCode = 'INTERNAL_SERVER_ERROR';
+    message = INTERNAL_MESSAGE;
+    details = undefined;
+  }
+  const data: AppErrorData = { code: trpcCode, httpStatus: HTTP_STATUS_OF[appCode], appCode };
+  if (path !== undefined) data.path = path;
+  if (details) data.details = details;
+  return { code: TRPC_ERROR_CODES_BY_KEY[trpcCode], message, data };
+}
+
+const t = initTRPC.context<Context>().create({
+  isServer: true,
+  isDev: false,
+  errorFormatter: ({ error, path }) => formatError(error, path),
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Every procedure but `health`: the device must exist and not be revoked, checked on each call. */
+export const authedProcedure = t.procedure.use(({ ctx, next }) => {
+  const device: DeviceRecord | null = ctx.deviceId === null ? null : ctx.services.store.getDevice(ctx.deviceId);
+  if (!device) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'this procedure needs a paired device' });
+  if (device.revokedAt !== null) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'device was revoked' });
+  return next({ ctx: { device } });
+});

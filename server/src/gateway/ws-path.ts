@@ -1,0 +1,2 @@
+/** Where the tRPC WebSocket is served. */
+export const WS_PATH = '/trpc';

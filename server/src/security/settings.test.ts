@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AppError, DEFAULT_MODEL, formatModelRef } from '@autoclaw/shared';
+import { openStore } from '../store';
+import type { Store } from '../store';
+import { loadOrCreateKeyFile } from './key-file';
+import { createSettings } from './settings';
+import { createVault } from './vault';
+
+describe('settings', () => {
+  let dir: string;
+  let store: Store;
+  const vault = () => createVault(loadOrCreateKeyFile(join(dir, 'data.key')));
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'autoclaw-settings-'));
+    store = openStore({ path: join(dir, 'gateway.db') });
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('defaults the model and reports unset keys', () => {
+    const settings = createSettings({ store, vault: vault(), env: {} });
+    const view = settings.view();
+    expect(view.model).toBe(formatModelRef(DEFAULT_MODEL));
+    expect(view.modelSource).toBe('default');
+    expect(view.values['anthropic.apiKey']).toEqual({ source: 'unset', value: null });
+    expect(settings.providerSettings()).toEqual({
+      model: DEFAULT_MODEL,
+      anthropic: { apiKey: null, baseUrl: null },
+      openai: { apiKey: null, baseUrl: null },
+      openaiCompatible: { url: null, apiKey: null },
+    });
+  });
+
+  it('stores secrets encrypted (never in the clear), and never shows them', () => {
+    const secret = 'sk-ant-test-0123456789abcdef';
+    const settings = createSettings({ store, vault: vault(), env: {} });
+    const view = settings.set('anthropic.apiKey', secret);
+    expect(view.values['anthropic.apiKey']).toEqual({ source: 'stored', value: null });
+    expect(JSON.stringify(view)).not.toContain(secret);
+    expect(store.dump()).not.toContain(secret);
+    expect(store.dump()).not.toContain(Buffer.from(secret).toString('base64'));
+    expect(settings.providerSettings().anthropic.apiKey).toBe(secret);
+    // A fresh settings object over the same store and key reads it back.
+    expect(createSettings({ store, vault: vault(), env: {} }).providerSettings().anthropic.apiKey).toBe(secret);
+  });
+
+  it('lets the environment win over stored values', () => {
+    createSettings({ store, vault: vault(), env: {} }).set('anthropic.apiKey', 'stored-key');
+    createSettings({ store, vault: vault(), env: {} }).set('model', 'openai:gpt-4o');
+    const settings = createSettings({ store, vault: vault(), env: { 'anthropic.apiKey': 'env-key', model: 'anthropic:claude-x' } });
+    expect(settings.providerSettings().anthropic.apiKey).toBe('env-key');
+    expect(settings.providerSettings().model).toEqual({ provider: 'anthropic', model: 'claude-x' });
+    const view = settings.view();
+    expect(view.values['anthropic.apiKey']).toEqual({ source: 'env', value: null });
+    expect(view.model).toBe('anthropic:claude-x');
+    expect(view.modelSource).toBe('env');
+  });
+
+  it('validates values and clears with null or empty', () => {
+    const settings = createSettings({ store, vault: vault(), env: {} });
+    expect(() => settings.set('model', 'gpt-4o')).toThrow(AppError);
+    expect(() => settings.set('openai.baseUrl', 'ftp://x')).toThrow(AppError);
+    expect(() => settings.set('openai.baseUrl', 'not a url')).toThrow(AppError);
+    settings.set('openai.baseUrl', 'http://127.0.0.1:1234/v1');
+    expect(settings.view().values['openai.baseUrl']).toEqual({ source: 'stored', value: 'http://127.0.0.1:1234/v1' });
+    settings.set('openai.baseUrl', null);
+    expect(settings.view().values['openai.baseUrl']).toEqual({ source: 'unset', value: null });
+    settings.set('model', 'openai-compatible:llama3');
+    settings.set('model', '  ');
+    expect(settings.view().modelSource).toBe('default');
+  });
+
+  it('reports a secret stored under another data key as NOT_CONFIGURED', () => {
+    createSettings({ store, vault: vault(), env: {} }).set('openai.apiKey', 'k1');
+    const otherVault = createVault(Buffer.alloc(32, 7));
+    const settings = createSettings({ store, vault: otherVault, env: {} });
+    expect(() => settings.providerSettings()).toThrow(expect.objectContaining({ code: 'NOT_CONFIGURED' }));
+  });
+});
