@@ -3,6 +3,7 @@
 // from the server, server parts import each other through their index.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const NODE_BUILTINS = [
   'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https', 'url', 'stream', 'util', 'events',
@@ -15,7 +16,7 @@ const nodeImports = [
 const SERVER_PARTS = 'store|agent|gateway|security|cli|channels|skills|manager';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results.json', '.autoclaw/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results.json', '.autoclaw/**', '.tmp/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -24,6 +25,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    // Plain Node scripts (build, test runner, bench runner, the bin launcher).
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: globals.node },
   },
   {
     files: ['shared/src/**/*.ts'],
@@ -42,7 +48,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           ...nodeImports,
-          { group: ['@autoclaw/server', '@autoclaw/server/*', '!@autoclaw/server/router'], message: 'The renderer takes only `type AppRouter` from the server.' },
+          { regex: '^@autoclaw/server(?!/router$)', message: 'The renderer takes only `type AppRouter` from the server.' },
           { group: ['@autoclaw/server/router'], allowTypeImports: true, message: 'Only `import type` from the server.' },
           { regex: '^(\\.\\./)+(server)/', message: 'The renderer must not import server code.' },
         ],
@@ -51,7 +57,8 @@ export default tseslint.config(
   },
   {
     files: ['server/src/**/*.ts'],
-    ignores: ['server/src/**/*.test.ts', 'server/src/testing/**'],
+    // Test support beside the code (harnesses, kits) may import server/src/testing.
+    ignores: ['server/src/**/*.test.ts', 'server/src/testing/**', 'server/src/**/test-*.ts', 'server/src/**/*-harness.ts', 'server/src/**/test-kit.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [

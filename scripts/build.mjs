@@ -27,7 +27,8 @@ export async function buildServer() {
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     sourcemap: 'linked',
-    minifySyntax: true,
+    minify: true,
+    keepNames: false,
     legalComments: 'none',
     // Native addons and optional native accelerators stay in node_modules.
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],

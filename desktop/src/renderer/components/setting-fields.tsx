@@ -1,0 +1,98 @@
+import { useId, useState, type FormEvent } from 'react';
+import type { SettingKey, SettingsView } from '@autoclaw/shared';
+import { describeError } from '../lib/client-error';
+import { useSetSetting } from '../hooks/use-settings';
+
+type Source = SettingsView['values'][string]['source'];
+
+function secretStatus(source: Source | undefined): string {
+  if (source === 'env') return 'set (from environment)';
+  if (source === 'stored') return 'set';
+  return 'not set';
+}
+
+interface FieldProps {
+  settingKey: SettingKey;
+  label: string;
+  view: SettingsView;
+}
+
+/** A secret is write-only: the page never sees it, only whether and where it is set. */
+export function SecretField({ settingKey, label, view }: FieldProps) {
+  const id = useId();
+  const [value, setValue] = useState('');
+  const save = useSetSetting();
+  const source = view.values[settingKey]?.source;
+  const status = secretStatus(source);
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!value.trim()) return;
+    save.mutate({ key: settingKey, value: value.trim() }, { onSuccess: () => setValue('') });
+  }
+
+  return (
+    <form className="setting-field" onSubmit={submit}>
+      <label htmlFor={id}>{label}</label>
+      <span className={`setting-status source-${source ?? 'unset'}`} data-testid={`status-${settingKey}`}>
+        {status}
+      </span>
+      <input
+        id={id}
+        type="password"
+        autoComplete="off"
+        spellCheck={false}
+        placeholder={source === 'unset' || source === undefined ? 'Paste the key' : 'Enter a new key to replace it'}
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+      />
+      <button type="submit" className="primary" disabled={save.isPending || !value.trim()} aria-label={`Save ${label}`}>
+        {save.isPending ? 'Saving…' : 'Save'}
+      </button>
+      {source === 'stored' && (
+        <button type="button" className="danger subtle" disabled={save.isPending} aria-label={`Remove ${label}`} onClick={() => save.mutate({ key: settingKey, value: null })}>
+          Remove
+        </button>
+      )}
+      {source === 'env' && <p className="hint">The environment variable wins over a key stored here.</p>}
+      {save.isError && (
+        <p className="notice error" role="alert">
+          {describeError(save.error).message}
+        </p>
+      )}
+      {save.isSuccess && <p className="notice success">Saved.</p>}
+    </form>
+  );
+}
+
+/** A plain setting (URLs): shows its value and where it comes from. */
+export function TextField({ settingKey, label, view, placeholder }: FieldProps & { placeholder: string }) {
+  const id = useId();
+  const current = view.values[settingKey];
+  const [value, setValue] = useState(current?.value ?? '');
+  const save = useSetSetting();
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    save.mutate({ key: settingKey, value: value.trim() ? value.trim() : null });
+  }
+
+  return (
+    <form className="setting-field" onSubmit={submit}>
+      <label htmlFor={id}>{label}</label>
+      <span className={`setting-status source-${current?.source ?? 'unset'}`}>
+        {current?.source === 'env' ? 'from environment' : current?.value ? 'set' : 'not set'}
+      </span>
+      <input id={id} type="url" spellCheck={false} placeholder={placeholder} value={value} onChange={(e) => setValue(e.target.value)} />
+      <button type="submit" className="primary" disabled={save.isPending} aria-label={`Save ${label}`}>
+        {save.isPending ? 'Saving…' : 'Save'}
+      </button>
+      {save.isError && (
+        <p className="notice error" role="alert">
+          {describeError(save.error).message}
+        </p>
+      )}
+      {save.isSuccess && <p className="notice success">Saved.</p>}
+    </form>
+  );
+}

@@ -1,0 +1,59 @@
+import { useCallback, useEffect } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import type { Session } from '@autoclaw/shared';
+import { queryKeys } from '../hooks/query-keys';
+import { useOutboxSender } from '../hooks/use-outbox';
+import { useCreateSession, useSessions } from '../hooks/use-sessions';
+import { useServices, useUi } from '../state/services';
+import { AppHeader } from './app-header';
+import { ChatView } from './chat-view';
+import { SessionsSidebar } from './sessions-sidebar';
+import { SettingsPage } from './settings-page';
+
+/** The paired app: header, conversations, and the chat or settings. */
+export function Workspace() {
+  const { ui } = useServices();
+  const view = useUi((s) => s.view);
+  const activeSessionId = useUi((s) => s.activeSessionId);
+  const sessions = useSessions();
+  const create = useCreateSession();
+  const queryClient = useQueryClient();
+
+  const onDefaultSession = useCallback(
+    (sessionId: string) => {
+      if (ui.getState().activeSessionId === null) ui.getState().selectSession(sessionId);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.sessions });
+    },
+    [ui, queryClient],
+  );
+  useOutboxSender(onDefaultSession);
+
+  // Open the newest conversation when none is open.
+  const first: Session | undefined = sessions.data?.[0];
+  useEffect(() => {
+    if (activeSessionId === null && first) ui.getState().selectSession(first.id);
+  }, [activeSessionId, first, ui]);
+
+  // Alt+N starts a new chat.
+  const createChat = create.mutate;
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === 'KeyN') {
+        event.preventDefault();
+        createChat();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [createChat]);
+
+  return (
+    <div className="app">
+      <AppHeader />
+      <div className="app-body">
+        <SessionsSidebar />
+        <main className="content">{view === 'chat' ? <ChatView /> : <SettingsPage />}</main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,27 @@
+import { useMutation } from '@tanstack/react-query';
+import { useGateway } from '../state/gateway-context';
+import { useServices } from '../state/services';
+
+/** Stop, retry, approve and delete: each result also arrives as a chat event, so nothing else to update. */
+export function useChatActions(sessionId: string | null) {
+  const client = useGateway();
+  const { chats } = useServices();
+  const cancel = useMutation({
+    mutationFn: async () => {
+      if (sessionId) await client.chat.cancel.mutate({ sessionId });
+    },
+  });
+  const retry = useMutation({ mutationFn: (messageId: string) => client.chat.retry.mutate({ messageId }) });
+  const approve = useMutation({
+    mutationFn: (input: { toolCallId: string; approve: boolean }) => client.chat.approve.mutate(input),
+  });
+  const deleteMessage = useMutation({
+    mutationFn: (messageId: string) => client.chat.deleteMessage.mutate({ messageId }),
+    onSuccess: (_result, messageId) => {
+      if (sessionId) chats.getState().removeMessage(sessionId, messageId);
+    },
+  });
+  return { cancel, retry, approve, deleteMessage };
+}
+
+export type ChatActions = ReturnType<typeof useChatActions>;
