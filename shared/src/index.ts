@@ -5,3 +5,4 @@ export * from './models';
 export * from './limits';
 export * from './schemas';
 export * from './auth';
+export * from './ticket';

@@ -1,0 +1,61 @@
+/**
+ * How the manager runs instances. A driver only starts, stops and inspects
+ * gateway processes (or pods); the instance state machine, health probes and
+ * restarts live in the manager above it.
+ */
+
+/** Everything a gateway needs at provisioning. Secrets travel in `dataKey` only. */
+export interface InstanceSpec {
+  instanceId: string;
+  ownerEmail: string;
+  /** 32-byte data key that encrypts the instance's secrets; never written beside its data. */
+  dataKey: Buffer;
+  /** base64url raw Ed25519 public key of the manager (verifies pairing tickets and the manager device). */
+  managerPublicKey: string;
+  /** Origins the gateway accepts besides its own (the manager's UI, the desktop app's scheme). */
+  allowedOrigins: string[];
+  /** Gateway version to run (release channels come in a later issue). */
+  version: string;
+  /** Memory limit in MiB (the supervisor restarts an instance that passes it). */
+  memoryLimitMb: number;
+  /** Extra environment for the gateway (provider base URLs, model); never secrets. */
+  env: Record<string, string>;
+}
+
+/** Where a running instance is, as the driver sees it. */
+export interface InstanceRuntime {
+  /** http://host:port the manager probes and proxies to. */
+  url: string;
+  /** Local driver: the gateway's pid. */
+  pid?: number;
+  port?: number;
+}
+
+export interface DriverStatus {
+  /** The process/pod exists and is not known to have exited. */
+  alive: boolean;
+  runtime: InstanceRuntime | null;
+  /** Resident memory in MiB when known. */
+  rssMb?: number;
+  /** Last lines the instance wrote (for crash-loop reports). */
+  lastLogLines?: string[];
+  exitCode?: number | null;
+}
+
+export interface InstanceDriver {
+  readonly kind: 'local' | 'kubernetes';
+  /** Creates the instance's storage and starts it; resolves once it was started (not necessarily ready). */
+  provision(spec: InstanceSpec): Promise<InstanceRuntime>;
+  start(spec: InstanceSpec): Promise<InstanceRuntime>;
+  /** Graceful stop (SIGTERM / scale to 0), forced after `graceMs`. */
+  stop(instanceId: string, opts?: { graceMs?: number }): Promise<void>;
+  /** Stops and removes everything the instance had (data included). */
+  destroy(instanceId: string): Promise<void>;
+  status(instanceId: string): Promise<DriverStatus>;
+  /**
+   * After a manager restart: finds instances that still run (local: pid,
+   * port and instance id checked over /healthz) so they are adopted, not killed.
+   */
+  adopt(instanceId: string, last: InstanceRuntime | null): Promise<InstanceRuntime | null>;
+  close(): Promise<void>;
+}
