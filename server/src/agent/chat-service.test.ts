@@ -120,6 +120,24 @@ describe('turn queue', () => {
     expect(h.service.history(h.session.id)).toHaveLength(2);
   });
 
+  it('batches messages sent together into one commit, each answered once, in order', async () => {
+    const { h, server } = await setup('anthropic');
+    const sends = ['one', 'two', 'three', 'two'].map((text, i) =>
+      h.service.sendBatched({ sessionId: h.session.id, clientId: `client-batch-${i === 3 ? 1 : i}`, text: `batched ${text}` }),
+    );
+    const results = await Promise.all(sends);
+    expect(results.map((r) => r.duplicate)).toEqual([false, false, false, true]);
+    expect(results[3]!.message.id).toBe(results[1]!.message.id);
+    await h.service.idle();
+    const users = h.service.history(h.session.id).filter((m) => m.role === 'user');
+    expect(users.map((m) => [m.text, m.status])).toEqual([
+      ['batched one', 'done'],
+      ['batched two', 'done'],
+      ['batched three', 'done'],
+    ]);
+    expect(server.requests).toHaveLength(3);
+  });
+
   it('runs different sessions concurrently', async () => {
     const { h } = await setup('anthropic');
     const other = h.service.createSession({ name: 'other' });

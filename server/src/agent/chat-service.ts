@@ -2,8 +2,8 @@
  * The chat service: sessions, the per-session turn queue, the tool loop and
  * the live event stream, over the store and a provider. One per gateway.
  */
-import { AppError, LIMITS, type Message, type ModelRef } from '@autoclaw/shared';
-import type { Store } from '../store/types';
+import { AppError, LIMITS, type ChatSendResult, type Message, type ModelRef } from '@autoclaw/shared';
+import { createGroupCommit, type Store } from '../store';
 import { Approvals } from './approvals';
 import { ContextBuilder } from './context-builder';
 import { EventHub, type SyncEvent } from './event-hub';
@@ -14,7 +14,7 @@ import { emitSession, type AgentRuntime } from './runtime';
 import { SessionQueue } from './session-queue';
 import { createBuiltinToolRegistry, type RegisteredTool, type ToolRegistry } from './tools';
 import { TurnRunner } from './turn-runner';
-import type { ChatService } from './types';
+import type { ChatService, SendInput } from './types';
 
 export interface ChatServiceDeps {
   store: Store;
@@ -58,6 +58,33 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
   const tools = createBuiltinToolRegistry(deps.extraTools);
   const live = new Map<string, string>();
   const deleting = new Set<string>();
+  // Messages from many sockets that arrive in one event-loop turn share one commit.
+  const writer = createGroupCommit(store);
+
+  function checkSend({ sessionId, text }: SendInput): void {
+    if (stopped) throw new AppError('CONFLICT', 'The gateway is shutting down; send again in a moment.');
+    if (text.trim().length === 0) throw new AppError('BAD_REQUEST', 'message is empty');
+    if (text.length > LIMITS.messageChars) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `message is longer than ${LIMITS.messageChars} characters`);
+    }
+    if (deleting.has(sessionId)) throw new AppError('NOT_FOUND', `session ${sessionId} was not found`);
+  }
+
+  /** After the commit: announce and queue a new message; a duplicate is returned as stored. */
+  function accept(sessionId: string, result: ChatSendResult): ChatSendResult {
+    if (result.duplicate) {
+      if (result.message.sessionId !== sessionId) {
+        throw new AppError('CONFLICT', 'This client message id was already used in another session');
+      }
+      return result;
+    }
+    hub.emit(sessionId, { type: 'message', message: result.message });
+    // Stopped between the check and the commit: the message stays queued in
+    // the store and the next start runs it.
+    if (!stopped) enqueue(result.message);
+    emitSession(rt, sessionId);
+    return result;
+  }
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
   let stopped = false;
 
@@ -143,6 +170,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
       stopped = true;
       if (sweepTimer) clearInterval(sweepTimer);
       sweepTimer = null;
+      writer.close();
       await queue.stop();
       hub.close();
     },
@@ -194,24 +222,14 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
       emitSession(rt, message.sessionId);
     },
 
-    send({ sessionId, clientId, text }) {
-      if (stopped) throw new AppError('CONFLICT', 'The gateway is shutting down; send again in a moment.');
-      if (text.trim().length === 0) throw new AppError('BAD_REQUEST', 'message is empty');
-      if (text.length > LIMITS.messageChars) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `message is longer than ${LIMITS.messageChars} characters`);
-      }
-      if (deleting.has(sessionId)) throw new AppError('NOT_FOUND', `session ${sessionId} was not found`);
-      const result = store.insertUserMessage({ sessionId, clientId, text });
-      if (result.duplicate) {
-        if (result.message.sessionId !== sessionId) {
-          throw new AppError('CONFLICT', 'This client message id was already used in another session');
-        }
-        return result;
-      }
-      hub.emit(sessionId, { type: 'message', message: result.message });
-      enqueue(result.message);
-      emitSession(rt, sessionId);
-      return result;
+    send(input) {
+      checkSend(input);
+      return accept(input.sessionId, store.insertUserMessage(input));
+    },
+
+    async sendBatched(input) {
+      checkSend(input);
+      return accept(input.sessionId, await writer.insertUserMessage(input));
     },
 
     cancel(sessionId) {

@@ -5,6 +5,12 @@
  */
 import type { ChatEvent, ChatSendResult, Memory, Message, Session, UsageSummary } from '@autoclaw/shared';
 
+export interface SendInput {
+  sessionId: string;
+  clientId: string;
+  text: string;
+}
+
 /** One event of a session's stream with its resumable id (for tRPC `tracked`). */
 export interface TrackedEvent {
   id: string;
@@ -25,8 +31,14 @@ export interface ChatService {
   history(sessionId: string): Message[];
   deleteMessage(messageId: string): void;
 
-  /** Stores the message (deduped on clientId), then queues its turn. */
-  send(input: { sessionId: string; clientId: string; text: string }): ChatSendResult;
+  /** Stores the message (deduped on clientId) in its own commit, then queues its turn. */
+  send(input: SendInput): ChatSendResult;
+  /**
+   * The same through the group commit: messages that arrive together share
+   * one commit; each resolves only after the commit that holds it. The
+   * control plane uses this one.
+   */
+  sendBatched(input: SendInput): Promise<ChatSendResult>;
   /** Cancels the running turn of the session; returns false when none ran. */
   cancel(sessionId: string): boolean;
   /** Queues an interrupted or failed turn again. */

@@ -239,4 +239,16 @@ describe('toOpenAIMessages', () => {
     ]);
     expect(repeat).toBe('');
   });
+
+  it('keeps separate user messages apart and the pieces of one answer together', () => {
+    const { messages, repeat } = toOpenAIMessages('', [
+      { role: 'user', content: [{ type: 'text', text: 'hello before the key' }, { type: 'text', text: 'hello world' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Hel' }, { type: 'text', text: 'lo' }] },
+    ]);
+    expect(messages).toEqual([
+      { role: 'user', content: 'hello before the key\n\nhello world' },
+      { role: 'assistant', content: 'Hello' },
+    ]);
+    expect(repeat).toBe('Hello');
+  });
 });

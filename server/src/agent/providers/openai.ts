@@ -72,7 +72,9 @@ export function toOpenAIMessages(system: string, messages: ProviderMessage[]): {
   let repeat = '';
   if (system.length > 0) out.push({ role: 'system', content: system });
   messages.forEach((message, i) => {
-    const text = message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+    const texts = message.content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
+    // Assistant pieces are one answer (a continuation); user pieces are separate messages.
+    const text = texts.join(message.role === 'user' ? '\n\n' : '');
     if (message.role === 'user') {
       for (const part of message.content) {
         if (part.type !== 'tool_result') continue;
