@@ -40,6 +40,8 @@ export interface ChatServiceDeps {
   /** A quiet session's event ring is dropped after this long without listeners (default 60 s). */
   eventIdleMs?: number;
   logger?: Logger;
+  /** Called when no turn is running or queued any more (e.g. to collect garbage). */
+  onIdle?: () => void;
 }
 
 /** The chat service with its tool registry visible (for inspection and tests). */
@@ -130,6 +132,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
     onError: (err, sessionId, messageId) => {
       logger.error({ sessionId, messageId, err: err instanceof Error ? err.message : String(err) }, 'turn crashed');
     },
+    onAllIdle: deps.onIdle,
   });
 
   const requireSession = (sessionId: string) => {

@@ -59,6 +59,9 @@ export class ContextBuilder {
   readonly #deps: ContextBuilderDeps;
   readonly #cache: HistoryCache;
 
+  /** Size of the tool specs; the registry is fixed for the builder's life. */
+  #toolTokens: number | undefined;
+
   constructor(deps: ContextBuilderDeps) {
     this.#deps = deps;
     this.#cache = new HistoryCache(deps.store);
@@ -88,7 +91,8 @@ export class ContextBuilder {
   }): Promise<PastContext> {
     const { store, tools, now, budgetTokens, logger } = this.#deps;
     const system = buildSystemPrompt({ nowMs: now(), tools, memories: this.#memories(input.user.text) });
-    const systemTokens = estimateTokens(system.length) + estimateTokens(JSON.stringify(tools.specs()).length);
+    this.#toolTokens ??= estimateTokens(JSON.stringify(tools.specs()).length);
+    const systemTokens = estimateTokens(system.length) + this.#toolTokens;
 
     const { summary, messages: window, lookupTurn } = this.#cache.window(input.sessionId);
     const turns = groupTurns(window, lookupTurn).filter(

@@ -13,6 +13,8 @@ interface Entry {
   messages: Message[];
   /** seq of the newest message read (or the summary's uptoSeq). */
   lastSeq: number;
+  /** Messages before this index are settled: a refresh looks only from here on. */
+  openFrom: number;
   /** Assistant message ids of finished turns (see history.ts `groupTurns`). */
   turns: Map<string, string[]>;
 }
@@ -73,6 +75,7 @@ export class HistoryCache {
     if (!entry) return;
     entry.summary = summary;
     entry.messages = entry.messages.slice(covered);
+    entry.openFrom = Math.max(0, entry.openFrom - covered);
     entry.lastSeq = Math.max(entry.lastSeq, summary.uptoSeq);
   }
 
@@ -87,14 +90,14 @@ export class HistoryCache {
   #load(sessionId: string): Entry {
     const summary = this.store.latestSummary(sessionId);
     const messages = this.store.listMessages(sessionId, summary ? { afterSeq: summary.uptoSeq } : undefined);
-    const last = messages[messages.length - 1];
-    const lastSeq = (last ? this.store.messageSeq(last.id) : null) ?? summary?.uptoSeq ?? 0;
-    return { summary, messages, lastSeq, turns: new Map() };
+    const lastSeq = messages[messages.length - 1]?.seq ?? summary?.uptoSeq ?? 0;
+    return { summary, messages, lastSeq, openFrom: firstOpen(messages, 0), turns: new Map() };
   }
 
   /** Brings an entry up to date; false when it must be read again from scratch. */
   #refresh(sessionId: string, entry: Entry): boolean {
-    for (let i = 0; i < entry.messages.length; i++) {
+    // Only the open tail is read again, so a turn costs the same at 500 messages as at 5.
+    for (let i = entry.openFrom; i < entry.messages.length; i++) {
       const message = entry.messages[i] as Message;
       if (settled(message)) continue;
       const fresh = this.store.getMessage(message.id);
@@ -102,13 +105,16 @@ export class HistoryCache {
       entry.messages[i] = fresh;
     }
     const added = this.store.listMessages(sessionId, { afterSeq: entry.lastSeq });
-    const last = added[added.length - 1];
-    if (last) {
-      const seq = this.store.messageSeq(last.id);
-      if (seq === null) return false;
-      for (const message of added) entry.messages.push(message);
-      entry.lastSeq = seq;
-    }
+    for (const message of added) entry.messages.push(message);
+    entry.lastSeq = added[added.length - 1]?.seq ?? entry.lastSeq;
+    entry.openFrom = firstOpen(entry.messages, entry.openFrom);
     return true;
   }
+}
+
+/** Index of the first message from `from` on that may still change (or the length). */
+function firstOpen(messages: readonly Message[], from: number): number {
+  let i = from;
+  while (i < messages.length && settled(messages[i] as Message)) i++;
+  return i;
 }

@@ -22,6 +22,8 @@ export interface SessionQueueOptions {
   onError: (err: unknown, sessionId: string, messageId: string) => void;
   /** Called when a session's lane has run empty. */
   onLaneIdle?: (sessionId: string) => void;
+  /** Called when every lane has run empty (no turn running or queued). */
+  onAllIdle?: () => void;
 }
 
 export class SessionQueue {
@@ -65,7 +67,10 @@ export class SessionQueue {
     }
     this.#lanes.delete(sessionId);
     this.#opts.onLaneIdle?.(sessionId);
-    if (this.#lanes.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    if (this.#lanes.size === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+      this.#opts.onAllIdle?.();
+    }
   }
 
   /** Aborts the session's running turn; false when none runs. */

@@ -10,10 +10,13 @@ const PERSONA = [
   'use memory_search when something they told you before may help.',
 ].join(' ');
 
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
 /** Only the date (not the minute) so the prompt stays the same through a day and providers can cache it. */
 export function dateLine(nowMs: number): string {
   const date = localIso(nowMs).slice(0, 10);
-  const weekday = new Date(nowMs).toLocaleDateString('en-US', { weekday: 'long' });
+  // getDay() rather than Intl: a formatter per turn costs more than the rest of the prompt.
+  const weekday = WEEKDAYS[new Date(nowMs).getDay()];
   return `Today is ${weekday}, ${date} (time zone ${timeZoneName()}). Use current_time for the exact time.`;
 }
 

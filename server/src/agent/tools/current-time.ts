@@ -15,8 +15,12 @@ export function localIso(ms: number): string {
   );
 }
 
+let zone: string | undefined;
+
+/** The process's IANA time zone; resolved once (ICU's resolution is slow and the zone is fixed at start). */
 export function timeZoneName(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  zone ??= Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return zone;
 }
 
 export const currentTime: RegisteredTool = defineTool({
