@@ -106,9 +106,13 @@ async function turn(text: string): Promise<number> {
 }
 
 for (let i = 0; i < 20; i += 1) await turn(`warm up ${i}`);
+// Memory is read at rest (1.5 s after the last turn) both times: what a
+// gateway keeps, not the garbage of the turn that just ended.
+await sleep(1_500);
 const rssAfterFirst = treeRssMb(gw.child.pid!);
 const overheads: number[] = [];
 for (let i = 0; i < 200; i += 1) overheads.push(await turn(`hello number ${i}, how are you?`));
+await sleep(1_500);
 const rssAfter200 = treeRssMb(gw.child.pid!);
 figures['turn.overhead_p50_ms'] = round(median(overheads));
 figures['turn.overhead_p99_ms'] = round(percentile(overheads, 99));
