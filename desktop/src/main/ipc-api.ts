@@ -1,0 +1,126 @@
+/**
+ * The main-process side of the preload's capabilities: one ipcMain.handle per
+ * named function. Every call is checked twice before it reaches a service —
+ * the sender must be the app's own page (top frame on app://autoclaw), and
+ * the arguments must match a strict zod schema — and answers with an
+ * IpcResult, so the AppError code survives IPC (which keeps only messages).
+ */
+import type { IpcMain } from 'electron';
+import { z } from 'zod';
+import { AppError, Id } from '@autoclaw/shared';
+import type { AppInfo, DeviceIdentityInfo, NotifyOutcome, SignChallengeResult } from '../preload/api';
+import { IPC_CHANNELS, type IpcResult, type RendererEvent } from '../preload/ipc-channels';
+import type { DeviceKeyStore, LogFn } from './device-key-store';
+import { isAppUrl } from './window-service';
+
+/** The parts of Electron's IpcMainInvokeEvent we read. */
+export interface InvokeEventPort {
+  readonly senderFrame: { readonly url: string; readonly parent: unknown } | null;
+}
+
+/** The parts of Electron's ipcMain we use. */
+export interface IpcMainPort extends Pick<IpcMain, 'removeHandler'> {
+  handle(channel: string, listener: (event: InvokeEventPort, ...args: unknown[]) => unknown): void;
+}
+
+export interface IpcApiServices {
+  appInfo: AppInfo;
+  deviceKeys: DeviceKeyStore;
+  notifications: { notifyAnswer(notice: z.infer<typeof AnswerNoticeSchema>): NotifyOutcome };
+  unread: { setUnreadCount(count: number): void };
+  events: { take(): RendererEvent[] };
+}
+
+export interface IpcApiOptions {
+  ipcMain: IpcMainPort;
+  services: IpcApiServices;
+  log: LogFn;
+  /** Which page may call; the app's own origin unless a test says otherwise. */
+  isTrustedUrl?: (url: string) => boolean;
+}
+
+export const SignChallengeSchema = z
+  .object({
+    nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'not a gateway nonce'),
+    timestamp: z.number().int().min(0).max(8.64e15),
+  })
+  .strict();
+
+export const AnswerNoticeSchema = z
+  .object({
+    sessionId: Id,
+    title: z.string().max(500),
+    preview: z.string().max(20_000),
+  })
+  .strict();
+
+export const UnreadCountSchema = z.number().int().min(0).max(1_000_000);
+
+const NoArgs = z.tuple([]);
+
+type Handler<T> = (args: unknown[]) => Promise<T> | T;
+
+/** Registers every capability; returns a function that removes them again. */
+export function registerIpcApi(options: IpcApiOptions): () => void {
+  const { ipcMain, services, log } = options;
+  const trusted = options.isTrustedUrl ?? isAppUrl;
+  const channels: string[] = [];
+
+  function parse<S extends z.ZodType>(schema: S, args: unknown[]): z.infer<S> {
+    const parsed = schema.safeParse(args);
+    if (!parsed.success) {
+      // Name the offending paths, never echo the values.
+      const where = parsed.error.issues.map((issue) => issue.path.join('.') || '(arguments)').join(', ');
+      throw new AppError('BAD_REQUEST', `invalid arguments: ${where}`);
+    }
+    return parsed.data;
+  }
+
+  function handle<T>(channel: string, handler: Handler<T>): void {
+    channels.push(channel);
+    ipcMain.handle(channel, async (event, ...args): Promise<IpcResult<T>> => {
+      try {
+        const frame = event.senderFrame;
+        if (frame === null || frame.parent !== null || !trusted(frame.url)) {
+          log('warn', `ipc: refused ${channel} from an untrusted frame`);
+          throw new AppError('FORBIDDEN', 'this page may not use the desktop bridge');
+        }
+        return { ok: true, value: await handler(args) };
+      } catch (error) {
+        if (AppError.is(error)) return { ok: false, code: error.code, message: error.message };
+        log('error', `ipc: ${channel} failed: ${error instanceof Error ? error.message : 'unknown error'}`);
+        return { ok: false, code: 'INTERNAL', message: 'internal error in the desktop app' };
+      }
+    });
+  }
+
+  handle<AppInfo>(IPC_CHANNELS.getAppInfo, (args) => {
+    parse(NoArgs, args);
+    return services.appInfo;
+  });
+  handle<DeviceIdentityInfo>(IPC_CHANNELS.getDeviceIdentity, (args) => {
+    parse(NoArgs, args);
+    return services.deviceKeys.identity();
+  });
+  handle<SignChallengeResult>(IPC_CHANNELS.signChallenge, (args) => {
+    const [request] = parse(z.tuple([SignChallengeSchema]), args);
+    return services.deviceKeys.signChallenge(request);
+  });
+  handle<NotifyOutcome>(IPC_CHANNELS.notifyAnswer, (args) => {
+    const [notice] = parse(z.tuple([AnswerNoticeSchema]), args);
+    return services.notifications.notifyAnswer(notice);
+  });
+  handle<null>(IPC_CHANNELS.setUnreadCount, (args) => {
+    const [count] = parse(z.tuple([UnreadCountSchema]), args);
+    services.unread.setUnreadCount(count);
+    return null;
+  });
+  handle<RendererEvent[]>(IPC_CHANNELS.takeEvents, (args) => {
+    parse(NoArgs, args);
+    return services.events.take();
+  });
+
+  return () => {
+    for (const channel of channels) ipcMain.removeHandler(channel);
+  };
+}
