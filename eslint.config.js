@@ -13,7 +13,7 @@ const nodeImports = [
   { group: ['node:*'], message: 'This layer must not use Node APIs (see STYLE.md "Layers by runtime").' },
   ...NODE_BUILTINS.map((name) => ({ group: [name, `${name}/*`], message: 'This layer must not use Node APIs.' })),
 ];
-const SERVER_PARTS = 'store|agent|gateway|security|cli|channels|skills|manager';
+const SERVER_PARTS = 'store|agent|gateway|security|cli|channels|skills|manager|tailscale';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results.json', '.autoclaw/**', '.tmp/**', 'test-results/**'] },

@@ -4,3 +4,7 @@ export { startAnthropicWireServer } from './anthropic-wire-server';
 export { startOpenAIWireServer } from './openai-wire-server';
 export type { WireServerHandle } from './wire-server-base';
 export { collectEvents, textOf, type Collected } from './collect-events';
+export { startK8sApiServer, type K8sApiServer, type K8sApiServerOptions, type K8sRecordedRequest } from './k8s-api-server';
+export { K8sStore, K8sStatusError, type K8sObject } from './k8s-api-store';
+export { startTailscaleLocalApiServer, RUNNING_STATUS, type TailscaleLocalApiServer, type TailscaleLocalApiServerOptions } from './tailscale-localapi-server';
+export { startTailscaleApiServer, DEFAULT_POLICY, type TailscaleApiServer, type ApiOAuthClient } from './tailscale-api-server';

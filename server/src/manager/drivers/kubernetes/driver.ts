@@ -1,0 +1,253 @@
+/**
+ * The Kubernetes driver: each instance is a one-replica StatefulSet (with a
+ * volume, a headless Service, its Secrets and, with Tailscale, a sidecar) in
+ * one namespace. start/stop scale it 1/0; destroy removes every object
+ * including the volume claim; status reads the pod (from a list-watch cache
+ * when it is synced) and, for a troubled gateway, its last log lines; adopt
+ * finds an instance's StatefulSet after a manager restart.
+ */
+import { AppError } from '@autoclaw/shared';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { DriverStatus, InstanceDriver, InstanceRuntime, InstanceSpec } from '../types';
+import { loadKubeClients, type KubeClients } from './k8s-api';
+import { gatewayPort } from './manifests';
+import { ANNOTATION_INSTANCE_ID, LABEL_MANAGED_BY, MANAGED_BY, namesFor, validateOptions, type DriverLogger, type InstanceNames, type KubernetesDriverOptions } from './options';
+import { gatewayStatus, lastExitCode, podAlive, podEvent, podReady, type InstancePodEvent } from './pod-state';
+import { PodWatcher } from './pod-watcher';
+import { createInstanceResources, type InstanceResources } from './resources';
+import { tailnetDeviceFrom, type TailnetDevice } from './secrets';
+
+const LOG_LINES = 50;
+const DEFAULT_GRACE_MS = 30_000;
+
+export interface KubernetesDriverStatus extends DriverStatus {
+  phase?: string;
+  ready?: boolean;
+  restarts?: number;
+}
+
+export interface KubernetesDriver extends InstanceDriver {
+  readonly kind: 'kubernetes';
+  /** Loads the client and starts the pod watch; operations do it on first use, call it to fail fast. */
+  init(): Promise<void>;
+  status(instanceId: string): Promise<KubernetesDriverStatus>;
+  /** Pod changes of every instance, as they happen (the supervisor can react without polling). */
+  onPodEvent(listener: (event: InstancePodEvent) => void): () => void;
+  /** Resolves once the instance's pod is ready; TIMEOUT after `timeoutMs`. */
+  waitForReady(instanceId: string, timeoutMs: number): Promise<void>;
+  /** The sidecar's tailnet device once it joined (MagicDNS name → `https://NAME`), else null. */
+  tailnetDevice(instanceId: string): Promise<TailnetDevice | null>;
+}
+
+const silent: DriverLogger = { info() {}, warn() {}, error() {} };
+
+export function createKubernetesDriver(opts: KubernetesDriverOptions): KubernetesDriver {
+  validateOptions(opts);
+  const log = opts.logger ?? silent;
+  const namespace = opts.namespace;
+  const listeners = new Set<(e: InstancePodEvent) => void>();
+  let ready: Promise<{ c: KubeClients; res: InstanceResources; watcher: PodWatcher<V1Pod> | null }> | null = null;
+  let closed = false;
+
+  function init(): Promise<{ c: KubeClients; res: InstanceResources; watcher: PodWatcher<V1Pod> | null }> {
+    if (closed) return Promise.reject(new AppError('CANCELLED', 'kubernetes driver is closed'));
+    ready ??= (async () => {
+      const c = await loadKubeClients(opts);
+      const res = createInstanceResources(c, opts, log);
+      let watcher: PodWatcher<V1Pod> | null = null;
+      if (opts.watch !== false) {
+        const labelSelector = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+        watcher = new PodWatcher<V1Pod>({
+          logger: log,
+          ...(opts.watchBackoff ? { backoff: opts.watchBackoff } : {}),
+          source: {
+            async list() {
+              const list = await c.core.listNamespacedPod({ namespace, labelSelector });
+              return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+            },
+            async watch(resourceVersion, onEvent, onDone) {
+              const w = new c.lib.Watch(c.kc);
+              const ctrl = await w.watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector, resourceVersion, allowWatchBookmarks: true }, onEvent, onDone);
+              return { abort: () => ctrl.abort() };
+            },
+          },
+        });
+        watcher.onEvent((type, pod) => {
+          const event = podEvent(type, pod);
+          if (event) for (const l of listeners) l(event);
+        });
+        await watcher.start();
+      }
+      return { c, res, watcher };
+    })().catch((err: unknown) => {
+      ready = null;
+      throw err;
+    });
+    return ready;
+  }
+
+  const url = (names: InstanceNames): string => (opts.serviceUrl ?? ((svc, ns, port) => `http://${svc}.${ns}.svc:${port}`))(names.service, namespace, gatewayPort(opts));
+
+  async function currentPod(names: InstanceNames): Promise<V1Pod | undefined> {
+    const { res, watcher } = await init();
+    if (watcher?.isSynced) return watcher.get(names.pod);
+    return (await res.readPod(names)) ?? undefined;
+  }
+
+  /** Waits until `pred(pod)` holds (pod undefined = gone); false on timeout. Watch events when synced, else polling. */
+  async function waitForPod(names: InstanceNames, pred: (pod: V1Pod | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+    const { watcher } = await init();
+    if (pred(await currentPod(names))) return true;
+    return new Promise<boolean>((resolve) => {
+      let done = false;
+      const finish = (ok: boolean): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timeout);
+        clearInterval(poll);
+        unsubscribe?.();
+        resolve(ok);
+      };
+      const timeout = setTimeout(() => finish(false), timeoutMs);
+      const unsubscribe = watcher?.onEvent((type, pod) => {
+        if (pod.metadata?.name === names.pod && pred(type === 'DELETED' ? undefined : pod)) finish(true);
+      });
+      // A fallback for a watch that is reconnecting.
+      const poll = setInterval(() => {
+        currentPod(names).then((p) => (pred(p) ? finish(true) : undefined), () => undefined);
+      }, watcher?.isSynced ? 1_000 : 250);
+    });
+  }
+
+  return {
+    kind: 'kubernetes',
+
+    async init() {
+      await init();
+    },
+
+    async provision(spec: InstanceSpec): Promise<InstanceRuntime> {
+      const names = namesFor(spec.instanceId);
+      const { res } = await init();
+      await res.provision(names, spec);
+      return { url: url(names) };
+    },
+
+    async start(spec: InstanceSpec): Promise<InstanceRuntime> {
+      const names = namesFor(spec.instanceId);
+      const { res } = await init();
+      if (!(await res.readStatefulSet(names))) {
+        log.warn('kubernetes instance has no statefulset; provisioning it again', { instanceId: spec.instanceId });
+        return this.provision(spec);
+      }
+      await res.putDataKey(names, spec);
+      if (!(await res.scale(names, 1))) throw new AppError('NOT_FOUND', `kubernetes: statefulset ${names.statefulSet} disappeared while starting`);
+      log.info('kubernetes instance started', { instanceId: spec.instanceId });
+      return { url: url(names) };
+    },
+
+    async stop(instanceId, stopOpts) {
+      const names = namesFor(instanceId);
+      const { res } = await init();
+      if (!(await res.scale(names, 0))) return; // nothing left to stop
+      const graceMs = stopOpts?.graceMs ?? DEFAULT_GRACE_MS;
+      const gone = await waitForPod(names, (p) => p === undefined, graceMs);
+      if (!gone) {
+        log.warn('kubernetes pod still terminating after the grace period; deleting it now', { instanceId, graceMs });
+        await res.killPod(names);
+      }
+      log.info('kubernetes instance stopped', { instanceId });
+    },
+
+    async destroy(instanceId) {
+      const names = namesFor(instanceId);
+      const { res } = await init();
+      let deviceId: string | undefined;
+      if (opts.tailscale?.removeDevice) {
+        const state = await res.readStateSecret(names).catch(() => null);
+        deviceId = state ? tailnetDeviceFrom(state)?.deviceId : undefined;
+      }
+      await res.deleteAll(names);
+      if (deviceId && opts.tailscale?.removeDevice) {
+        try {
+          await opts.tailscale.removeDevice(deviceId);
+        } catch (err) {
+          log.warn('could not remove the instance from the tailnet', { instanceId, err });
+        }
+      }
+      log.info('kubernetes instance destroyed', { instanceId });
+    },
+
+    async status(instanceId): Promise<KubernetesDriverStatus> {
+      const names = namesFor(instanceId);
+      const { res } = await init();
+      const sts = await res.readStatefulSet(names);
+      if (!sts) return { alive: false, runtime: null };
+      let pod = await currentPod(names);
+      // The cache may not have seen a pod that was just created: ask when one should exist.
+      if (!pod && (sts.spec?.replicas ?? 1) > 0) pod = (await res.readPod(names)) ?? undefined;
+      const cs = gatewayStatus(pod);
+      const out: KubernetesDriverStatus = {
+        alive: podAlive(pod),
+        runtime: { url: url(names) },
+        phase: pod ? (pod.status?.phase ?? 'Pending') : 'Absent',
+        ready: podReady(pod),
+        restarts: cs?.restartCount ?? 0,
+      };
+      const exitCode = lastExitCode(pod);
+      if (exitCode !== undefined) out.exitCode = exitCode;
+      const troubled = pod !== undefined && cs !== undefined && ((cs.restartCount ?? 0) > 0 || !cs.ready || pod.status?.phase === 'Failed');
+      if (troubled) {
+        const previous = Boolean(cs.lastState?.terminated);
+        try {
+          out.lastLogLines = await res.readLogs(names, previous, LOG_LINES);
+        } catch (err) {
+          log.debug?.('could not read the gateway log', { instanceId, err });
+        }
+      }
+      return out;
+    },
+
+    async adopt(instanceId) {
+      const names = namesFor(instanceId);
+      const { res } = await init();
+      const sts = await res.readStatefulSet(names);
+      if (!sts) return null;
+      if (sts.metadata?.annotations?.[ANNOTATION_INSTANCE_ID] !== instanceId) {
+        log.warn('statefulset does not belong to this instance; not adopting it', { instanceId, statefulSet: names.statefulSet });
+        return null;
+      }
+      if ((sts.spec?.replicas ?? 1) === 0) return null;
+      return { url: url(names) };
+    },
+
+    onPodEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async waitForReady(instanceId, timeoutMs) {
+      const names = namesFor(instanceId);
+      if (!(await waitForPod(names, (p) => podReady(p), timeoutMs))) {
+        throw new AppError('TIMEOUT', `kubernetes: instance ${instanceId} not ready within ${timeoutMs} ms`);
+      }
+    },
+
+    async tailnetDevice(instanceId) {
+      const { res } = await init();
+      const secret = await res.readStateSecret(namesFor(instanceId));
+      return secret ? tailnetDeviceFrom(secret) : null;
+    },
+
+    async close() {
+      closed = true;
+      listeners.clear();
+      const current = ready;
+      ready = null;
+      if (current) {
+        const { watcher } = await current.catch(() => ({ watcher: null }));
+        watcher?.stop();
+      }
+    },
+  };
+}
