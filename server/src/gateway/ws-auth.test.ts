@@ -44,6 +44,8 @@ describe('WebSocket device authentication', () => {
     const { nonce } = await getChallenge(t.url);
     const good = signedParams(key, nonce);
     expect(await attempt(good)).toBe('open');
+    // From here on every attempt is refused and none may write anything.
+    const before = t.gateway.store.dump();
     expect(await attempt(good)).toMatchObject({ code: WS_CLOSE_UNAUTHORIZED });
 
     const stale = signedParams(key, (await getChallenge(t.url)).nonce, Date.now() - AUTH_MAX_SKEW_MS - 5_000);
@@ -60,6 +62,7 @@ describe('WebSocket device authentication', () => {
     expect(await attempt(signedParams(key, 'made-up-nonce'))).toMatchObject({ code: WS_CLOSE_UNAUTHORIZED });
     expect(await attempt({})).toMatchObject({ code: WS_CLOSE_UNAUTHORIZED });
     expect(await attempt('not an object')).toMatchObject({ code: WS_CLOSE_UNAUTHORIZED });
+    expect(t.gateway.store.dump()).toBe(before);
   });
 
   it('refuses a revoked device and closes its open socket at once', async () => {
