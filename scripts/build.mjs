@@ -5,7 +5,7 @@
 // and `npm run bench`, so `node_modules/.bin/autoclaw` works right after
 // install with no separate step.
 import { build } from 'esbuild';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -14,7 +14,9 @@ const only = process.argv[2]; // 'server' | 'renderer' | undefined (both)
 const started = Date.now();
 
 export async function buildServer() {
-  const outdir = join(root, 'server/dist');
+  // Built aside and swapped in, so a process starting meanwhile never sees half a bundle.
+  const finalDir = join(root, 'server/dist');
+  const outdir = `${finalDir}.tmp-${process.pid}`;
   rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints: { autoclaw: join(root, 'server/src/cli/main.ts') },
@@ -45,6 +47,10 @@ export async function buildServer() {
     },
     logLevel: 'warning',
   });
+  const old = `${finalDir}.old-${process.pid}`;
+  if (existsSync(finalDir)) renameSync(finalDir, old);
+  renameSync(outdir, finalDir);
+  rmSync(old, { recursive: true, force: true });
 }
 
 export async function buildRenderer() {
