@@ -6,3 +6,5 @@ export * from './limits';
 export * from './schemas';
 export * from './auth';
 export * from './ticket';
+export * from './manager-accounts';
+export * from './manager-instances';

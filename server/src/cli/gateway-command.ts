@@ -9,7 +9,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const gateway = await startGateway(config);
   io.stdout.write(`${gateway.url}\n`);
   const paired = gateway.store.listDevices().some((d) => d.kind === 'client' && d.revokedAt === null);
-  if (!paired) {
+  // A managed instance pairs devices with manager tickets; a code would only land in its log.
+  if (!paired && config.managerKey === undefined) {
     const { code } = issuePairingCode(gateway.store, Date.now());
     io.stdout.write(
       `Pairing code: ${code}  (one-time, valid ${PAIRING_CODE_TTL_MS / 60_000} minutes; open the URL and enter it)\n`,

@@ -17,6 +17,10 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   history: () => import('./history-command'),
   devices: () => import('./devices-command'),
   config: () => import('./config-command'),
+  manager: () => import('./manager-command'),
+  users: () => import('./users-command'),
+  audit: () => import('./audit-command'),
+  instances: () => import('./instances-command'),
 };
 
 function isCommand(name: string): name is CommandName {

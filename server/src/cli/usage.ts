@@ -36,6 +36,45 @@ KEY is one of: model, anthropic.apiKey, anthropic.baseUrl, openai.apiKey,
 openai.baseUrl, openaiCompatible.url, openaiCompatible.apiKey.
 API keys are stored encrypted. An empty value clears the setting.
 `,
+  manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
+                        [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
+                        [--allow-origin ORIGIN]... [--kube-* ...]
+
+Runs the manager in the foreground on the data directory DIR (made on first
+use) and prints its URL; while no account exists, also a one-time setup link
+that creates the owner account. --port 0 picks a free port (default 18780).
+--host defaults to 127.0.0.1. --signup: closed (only "autoclaw users create"
+and the setup link make accounts; default), invite (with an owner's invite
+code) or open. --tls-cert/--tls-key (PEM, both or neither) serve HTTPS.
+Kubernetes: --kube-config FILE | --kube-in-cluster, --kube-namespace,
+--kube-image, --kube-storage-class, --kube-storage-size, --kube-cpu, --kube-memory.
+Environment: AUTOCLAW_MASTER_KEY_STORE=auto|keychain|file (default auto: the OS
+keychain when there is one, else DIR/master.key with a warning).
+`,
+  users: `Usage: autoclaw users create --data DIR --email E [--role owner|member]   (password on stdin)
+       autoclaw users reset-password --data DIR --email E                 (password on stdin)
+
+Makes an account (the first one is the owner) or sets a new password (every
+session of the account ends). Through the running manager, or the data
+directory directly when none runs.
+`,
+  audit: `Usage: autoclaw audit verify --data DIR [--public-key KEY] [--json]
+
+Checks the manager's audit log: every entry's hash chain and signature and the
+signed head kept apart from it. Exit 0 when intact, 1 naming the first bad
+entry (edited, reordered, removed, truncated, or re-chained without the key).
+The public key defaults to the one of DIR/manager.key.
+`,
+  instances: `Usage: autoclaw instances create --data DIR --owner E [--json]
+       autoclaw instances list --data DIR [--json]
+       autoclaw instances start|stop|delete --data DIR ID [--json]
+
+Creates the instance of the account E (one per user; it is started and waits
+until it runs), lists every instance (--json: an array with id, owner, state,
+and for the local driver pid and port), or starts, stops or deletes one.
+Through the running manager, or the data directory directly when none runs
+(local instances only). Gateways keep running after the command ends.
+`,
 } as const;
 
 export type CommandName = keyof typeof USAGE;
@@ -49,6 +88,10 @@ Commands:
   history   print a session's messages
   devices   list or revoke paired devices
   config    set a provider key or setting
+  manager   run the manager (accounts, instances) on a data directory
+  users     create a manager account or reset its password
+  audit     verify the manager's audit log
+  instances create, list, start, stop or delete instances
 
 Run "autoclaw <command> --help" for a command's flags.
 `;

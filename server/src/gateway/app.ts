@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '@autoclaw/shared';
 import type { HttpErrorBody } from '@autoclaw/shared';
 import type { DeviceAuthDeps, RateLimiter } from '../security';
-import { pairDevice } from '../security';
+import { pairDevice, redeemTicket } from '../security';
 import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE } from './error-mapping';
 import type { Logger } from './logger';
 import type { OriginPolicy } from './origin-policy';
@@ -35,6 +35,10 @@ export interface AppOptions {
   /** Where the WebChat build lives. */
   rendererDir: string;
   logger: Logger;
+  /** Managed instances: the id /healthz reports and pairing tickets must name. */
+  instanceId?: string;
+  /** Managed instances: the manager's public key that signs pairing tickets. */
+  managerPublicKey?: string;
 }
 
 function sendError(reply: FastifyReply, status: number, body: HttpErrorBody): FastifyReply {
@@ -83,9 +87,12 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
     }
   }
 
+  // The manager re-adopts a gateway after its own restart only when the
+  // instance id it reports here is the one it expects on that port.
+  const health = opts.instanceId === undefined ? { ok: true } : { ok: true, instanceId: opts.instanceId };
   app.get('/healthz', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
-    return { ok: true };
+    return health;
   });
 
   app.get('/readyz', async (_req, reply) => {
@@ -98,23 +105,40 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
     return auth.nonces.issue();
   });
 
-  app.post('/auth/pair', { onRequest: checkOrigin }, async (req, reply) => {
+  /** Runs a pairing attempt under the per-address failure limit. */
+  async function limited<T>(req: FastifyRequest, reply: FastifyReply, what: string, fn: () => T): Promise<T> {
     const key = remoteKey(req);
     const wait = limiter.blockedFor(key);
     if (wait > 0) {
       throw new AppError('RATE_LIMITED', 'too many failed attempts; try again later', { details: { retryAfterMs: wait } });
     }
     try {
-      const result = pairDevice(auth, req.body);
-      logger.info('device paired', { deviceId: result.deviceId });
+      const result = fn();
       reply.header('cache-control', 'no-store');
       return result;
     } catch (err) {
       limiter.fail(key);
-      if (AppError.is(err)) logger.warn('pairing refused', { code: err.code, remote: key });
+      if (AppError.is(err)) logger.warn(`${what} refused`, { code: err.code, remote: key });
       throw err;
     }
-  });
+  }
+
+  app.post('/auth/pair', { onRequest: checkOrigin }, async (req, reply) =>
+    limited(req, reply, 'pairing', () => {
+      const result = pairDevice(auth, req.body);
+      logger.info('device paired', { deviceId: result.deviceId });
+      return result;
+    }),
+  );
+
+  const tickets = { ...auth, managerPublicKey: opts.managerPublicKey, instanceId: opts.instanceId };
+  app.post('/auth/ticket', { onRequest: checkOrigin }, async (req, reply) =>
+    limited(req, reply, 'ticket pairing', () => {
+      const { deviceId, kind } = redeemTicket(tickets, req.body);
+      logger.info('device paired with a ticket', { deviceId, kind });
+      return { deviceId };
+    }),
+  );
 
   registerStaticFiles(app, opts.rendererDir);
 }

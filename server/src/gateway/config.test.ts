@@ -62,4 +62,16 @@ describe('gateway config', () => {
       expect((caught as Error).message).toMatch(message);
     }
   });
+
+  it('parses the managed-instance flags and refuses bad values', () => {
+    const key = 'A'.repeat(42) + 'E';
+    expect(parseGatewayConfig(['--data', '/d', '--instance-id', 'inst_1', '--data-key-fd', '3', '--manager-key', key], {})).toMatchObject({
+      instanceId: 'inst_1',
+      dataKeyFd: 3,
+      managerKey: key,
+    });
+    expect(() => parseGatewayConfig(['--data', '/d', '--instance-id', 'a b'], {})).toThrow(UsageError);
+    expect(() => parseGatewayConfig(['--data', '/d', '--data-key-fd', '1'], {})).toThrow(UsageError);
+    expect(() => parseGatewayConfig(['--data', '/d', '--manager-key', 'short'], {})).toThrow(UsageError);
+  });
 });

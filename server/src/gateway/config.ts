@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { SettingKey } from '@autoclaw/shared';
-import { validateSettingValue } from '../security';
+import { parsePublicKey, validateSettingValue } from '../security';
 import type { EnvSettings } from '../security';
 
 export type { EnvSettings };
@@ -28,6 +28,12 @@ export interface GatewayConfig {
   /** Extra origins allowed to open the WebSocket and call /auth/*, normalized. */
   allowOrigins: string[];
   env: EnvSettings;
+  /** Managed instances: the id the manager knows it by (reported by /healthz). */
+  instanceId?: string;
+  /** Managed instances: read the 32-byte data key from this inherited fd instead of DIR/data.key. */
+  dataKeyFd?: number;
+  /** Managed instances: base64url raw Ed25519 public key of the manager (verifies pairing tickets). */
+  managerKey?: string;
 }
 
 const ENV_KEYS: ReadonlyArray<[string, SettingKey]> = [
@@ -93,7 +99,15 @@ export function parsePort(value: string | undefined): number {
 
 /** `autoclaw gateway` flags plus the environment. */
 export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  let values: { data?: string; port?: string; host?: string; 'allow-origin'?: string[] };
+  let values: {
+    data?: string;
+    port?: string;
+    host?: string;
+    'allow-origin'?: string[];
+    'instance-id'?: string;
+    'data-key-fd'?: string;
+    'manager-key'?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -104,6 +118,9 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
         port: { type: 'string' },
         host: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        'instance-id': { type: 'string' },
+        'data-key-fd': { type: 'string' },
+        'manager-key': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -111,13 +128,33 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   }
   const host = HostSchema.safeParse(values.host ?? DEFAULT_HOST);
   if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);
-  return {
+  const config: GatewayConfig = {
     dataDir: parseDataDir(values.data),
     port: parsePort(values.port),
     host: host.data.replace(/^\[(.*)\]$/, '$1'),
     allowOrigins: (values['allow-origin'] ?? []).map(normalizeOrigin),
     env: parseEnv(env),
   };
+  if (values['instance-id'] !== undefined) config.instanceId = parseInstanceId(values['instance-id']);
+  if (values['data-key-fd'] !== undefined) config.dataKeyFd = parseFd(values['data-key-fd']);
+  if (values['manager-key'] !== undefined) config.managerKey = parseManagerKey(values['manager-key']);
+  return config;
+}
+
+export function parseInstanceId(value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new UsageError('--instance-id must be 1–64 characters of A–Z, a–z, 0–9, _ and -');
+  return value;
+}
+
+/** Only inherited descriptors: 0–2 are stdio. */
+function parseFd(value: string): number {
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 3) throw new UsageError(`--data-key-fd must be a file descriptor number ≥ 3 (got "${value.slice(0, 20)}")`);
+  return Number(value);
+}
+
+function parseManagerKey(value: string): string {
+  if (!parsePublicKey(value)) throw new UsageError('--manager-key must be a base64url raw Ed25519 public key (43 characters)');
+  return value;
 }
 
 export function isLoopbackHost(host: string): boolean {

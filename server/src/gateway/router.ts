@@ -4,9 +4,9 @@
  * Inputs are the shared zod schemas; outputs are the shared types.
  */
 import { tracked } from '@trpc/server';
-import { ProcedureInputs } from '@autoclaw/shared';
-import type { ChatSendResult, Device, Memory, Message, Session, SettingsView, UsageSummary } from '@autoclaw/shared';
-import { authedProcedure, publicProcedure, router } from './trpc';
+import { GatewayAdminInputs, ProcedureInputs } from '@autoclaw/shared';
+import type { ChatSendResult, Device, DrainResult, GatewayHealth, Memory, Message, Session, SettingsView, UsageSummary } from '@autoclaw/shared';
+import { authedProcedure, managerProcedure, publicProcedure, router, turnProcedure } from './trpc';
 
 const OK = { ok: true as const };
 
@@ -31,13 +31,13 @@ const chat = router({
   history: authedProcedure
     .input(ProcedureInputs.chatHistory)
     .query(({ ctx, input }): Message[] => ctx.services.chat.history(input.sessionId)),
-  send: authedProcedure
+  send: turnProcedure
     .input(ProcedureInputs.chatSend)
-    .mutation(({ ctx, input }): ChatSendResult => ctx.services.chat.send(input)),
+    .mutation(({ ctx, input }): Promise<ChatSendResult> => ctx.services.chat.sendBatched(input)),
   cancel: authedProcedure
     .input(ProcedureInputs.chatCancel)
     .mutation(({ ctx, input }) => ({ cancelled: ctx.services.chat.cancel(input.sessionId) })),
-  retry: authedProcedure
+  retry: turnProcedure
     .input(ProcedureInputs.chatRetry)
     .mutation(({ ctx, input }): Message => ctx.services.chat.retry(input.messageId)),
   approve: authedProcedure.input(ProcedureInputs.chatApprove).mutation(({ ctx, input }) => {
@@ -92,6 +92,14 @@ const devices = router({
   }),
 });
 
+/** The manager acting on its instance: graceful restarts between turns, health and memory. */
+const admin = router({
+  drain: managerProcedure
+    .input(GatewayAdminInputs.drain)
+    .mutation(({ ctx, input }): Promise<DrainResult> => ctx.admin.drain(input.timeoutMs)),
+  health: managerProcedure.query(({ ctx }): GatewayHealth => ctx.admin.health()),
+});
+
 export const appRouter = router({
   health: publicProcedure.query(({ ctx }) => ({ ok: true as const, version: ctx.services.version })),
   auth: router({
@@ -102,6 +110,7 @@ export const appRouter = router({
   memory,
   settings,
   devices,
+  admin,
   usage: router({
     summary: authedProcedure.query(({ ctx }): UsageSummary => ctx.services.chat.usageSummary()),
   }),

@@ -13,14 +13,16 @@ import { createChatService } from '../agent';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore } from '../store';
 import type { Store } from '../store';
-import { createNonceStore, ensureOperatorDevice, createRateLimiter, createSettings, loadOrCreateKeyFile, createVault } from '../security';
+import { createNonceStore, ensureOperatorDevice, createRateLimiter, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFromFd } from '../security';
 import { gatewayApp } from './app';
+import { createIdleCollector } from './idle-collector';
 import { databasePath, dataKeyPath, workspacePath } from './data-dir';
 import type { GatewayConfig } from './config';
 import { isLoopbackHost } from './config';
 import { asObjectLogger, createLogger } from './logger';
 import type { Logger } from './logger';
 import { createOriginPolicy } from './origin-policy';
+import { createGatewayAdmin } from './gateway-admin';
 import { findRunningGateway, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { createSocketRegistry } from './socket-registry';
 import type { DeviceAdmin, GatewayServices } from './trpc';
@@ -96,7 +98,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new AppError('CONFLICT', `a gateway is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);
   }
 
-  const vault = createVault(loadOrCreateKeyFile(dataKeyPath(dataDir)));
+  // A managed instance gets its key from the manager over an inherited fd; nothing is written.
+  const dataKey = config.dataKeyFd === undefined ? loadOrCreateKeyFile(dataKeyPath(dataDir)) : await readDataKeyFromFd(config.dataKeyFd);
+  const vault = createVault(dataKey);
   const store = openStore({ path: databasePath(dataDir), now });
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const runCleanups = async () => {
@@ -122,15 +126,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ensureOperatorDevice(store, dataDir);
     const settings = createSettings({ store, vault, env: config.env });
     const resolver = createProviderResolver({ now });
+    const idleCollector = createIdleCollector();
     const chat = createChatService({
       store,
       resolveProvider: () => resolver.resolve(settings.providerSettings()),
       workspaceDir: workspacePath(dataDir),
       now,
       logger: asObjectLogger(logger),
+      onIdle: () => idleCollector.quiet(),
     });
     await chat.start();
     cleanups.push(() => chat.stop());
+    cleanups.push(() => idleCollector.stop());
 
     let ready = false;
     let port = 0;
@@ -154,6 +161,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       isReady: () => ready,
       rendererDir: options.rendererDir ?? defaultRendererDir(),
       logger,
+      ...(config.instanceId === undefined ? {} : { instanceId: config.instanceId }),
+      ...(config.managerKey === undefined ? {} : { managerPublicKey: config.managerKey }),
     });
     cleanups.push(() => app.close());
 
@@ -163,12 +172,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         const device = store.getDevice(deviceId);
         if (!device) throw new AppError('NOT_FOUND', `no device ${deviceId}`);
         if (device.kind === 'operator') throw new AppError('FORBIDDEN', 'the local operator device cannot be revoked');
+        if (device.kind === 'manager') throw new AppError('FORBIDDEN', 'the manager device cannot be revoked');
         store.revokeDevice(deviceId);
         const closed = registry.closeDevice(deviceId, WS_CLOSE_UNAUTHORIZED, 'device revoked');
         logger.info('device revoked', { deviceId, closedSockets: closed });
       },
     };
-    const services: GatewayServices = { store, chat, settings, devices, version: VERSION };
+    const admin = createGatewayAdmin({ chat, now, logger });
+    cleanups.push(() => admin.close());
+    const services: GatewayServices = { store, chat, settings, devices, version: VERSION, admin };
     const ws = startWsGateway({
       server: app.server,
       services,

@@ -89,6 +89,8 @@ describe('every procedure but health needs a live, authenticated device', () => 
   it('covers the whole router', () => {
     expect(paths.sort()).toEqual(
       [
+        'admin.drain',
+        'admin.health',
         'auth.whoami',
         'chat.approve',
         'chat.cancel',

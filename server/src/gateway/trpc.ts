@@ -17,12 +17,23 @@ export interface DeviceAdmin {
   revoke(deviceId: string): void;
 }
 
+/** What only the manager device may do: drain before a graceful restart, read health. */
+export interface GatewayAdmin {
+  /** True once a drain began: new turns are refused until the process restarts. */
+  readonly draining: boolean;
+  /** Refuses new turns and waits (up to `timeoutMs`) for running ones to finish. */
+  drain(timeoutMs: number): Promise<{ drained: boolean; busySessions: number }>;
+  health(): { rssMb: number; uptimeMs: number; busySessions: number; draining: boolean };
+}
+
 export interface GatewayServices {
   store: Store;
   chat: ChatService;
   settings: Settings;
   devices: DeviceAdmin;
   version: string;
+  /** Absent in tests that build services by hand. */
+  admin?: GatewayAdmin;
 }
 
 export interface Context {
@@ -119,4 +130,20 @@ export const authedProcedure = t.procedure.use(({ ctx, next }) => {
   if (!device) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'this procedure needs a paired device' });
   if (device.revokedAt !== null) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'device was revoked' });
   return next({ ctx: { device } });
+});
+
+/** Procedures for the manager device only (kind `manager`, registered through a manager ticket). */
+export const managerProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.device.kind !== 'manager') throw new TRPCError({ code: 'FORBIDDEN', message: 'only the manager may call this procedure' });
+  const admin = ctx.services.admin;
+  if (!admin) throw new AppError('NOT_CONFIGURED', 'this gateway has no admin service');
+  return next({ ctx: { admin } });
+});
+
+/** Procedures that start a turn: refused while the gateway drains for a restart. */
+export const turnProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.services.admin?.draining) {
+    throw new AppError('CONFLICT', 'the assistant is restarting; send again in a moment', { details: { retryAfterMs: 2_000 } });
+  }
+  return next();
 });

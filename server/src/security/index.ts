@@ -1,5 +1,5 @@
 /** The security part's door: device keys and proofs, pairing codes, settings, the vault and secret files. */
-export { deviceIdFromPublicKey, generateDeviceKey, keyPairOf, parsePublicKey, signPayload, verifyPayload } from './device-keys';
+export { deviceIdFromPublicKey, generateDeviceKey, keyPairOf, parsePublicKey, rawPublicKey, signPayload, verifyPayload } from './device-keys';
 export type { DeviceKeyPair } from './device-keys';
 export { pairDevice, verifyDeviceAuth, PairRequestSchema, DeviceAuthParamsSchema } from './device-auth';
 export type { DeviceAuthDeps } from './device-auth';
@@ -16,3 +16,8 @@ export type { EnvSettings } from './setting-values';
 export { createVault } from './vault';
 export type { Vault } from './vault';
 export { loadOrCreateKeyFile, readSecretFile, writeSecretFile } from './key-file';
+export { readDataKeyFromFd } from './key-fd';
+export { decodeTicket, encodeTicket, verifyTicketSignature, TicketPayloadSchema, TICKET_MAX_CHARS } from './pairing-ticket';
+export type { DecodedTicket } from './pairing-ticket';
+export { redeemTicket, TicketRequestSchema } from './ticket-auth';
+export type { TicketAuthDeps, TicketResult } from './ticket-auth';

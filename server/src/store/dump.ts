@@ -15,6 +15,7 @@ const TABLES: ReadonlyArray<readonly [table: string, key: string]> = [
   ['devices', 'id'],
   ['pairing_codes', 'code_hash'],
   ['settings', 'key'],
+  ['used_tickets', 'jti'],
 ];
 
 export function dumpDatabase(db: Db): string {

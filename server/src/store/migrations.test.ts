@@ -84,17 +84,18 @@ describe('opening a store', () => {
   it('applies only newer migrations, each atomically', () => {
     openStore({ path }).close();
     const db = openConnection(path);
-    const v2 = { version: 2, sql: 'CREATE TABLE extra (id INTEGER PRIMARY KEY); INSERT INTO extra (id) VALUES (1);' };
+    const n = MIGRATIONS.length;
+    const v2 = { version: n + 1, sql: 'CREATE TABLE extra (id INTEGER PRIMARY KEY); INSERT INTO extra (id) VALUES (1);' };
     migrate(db, path, [...MIGRATIONS, v2]);
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(n + 1);
     expect(db.prepare('SELECT count(*) FROM extra').pluck().get()).toBe(1);
     // Running again applies nothing twice.
     migrate(db, path, [...MIGRATIONS, v2]);
     expect(db.prepare('SELECT count(*) FROM extra').pluck().get()).toBe(1);
 
-    const broken = { version: 3, sql: 'CREATE TABLE half (id INTEGER); INSERT INTO nowhere VALUES (1);' };
+    const broken = { version: n + 2, sql: 'CREATE TABLE half (id INTEGER); INSERT INTO nowhere VALUES (1);' };
     expect(() => migrate(db, path, [...MIGRATIONS, v2, broken])).toThrow();
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(n + 1);
     expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get()).toBe(0);
     db.close();
   });

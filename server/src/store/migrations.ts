@@ -131,7 +131,20 @@ CREATE TABLE settings (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, sql: V1 }];
+/** Pairing tickets already redeemed (single use); a row may go once its ticket expired. */
+const V2 = /* sql */ `
+CREATE TABLE used_tickets (
+  jti         TEXT PRIMARY KEY,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER NOT NULL
+);
+CREATE INDEX used_tickets_expiry ON used_tickets(expires_at);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, sql: V1 },
+  { version: 2, sql: V2 },
+];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -10,6 +10,7 @@ import { migrate } from './migrations';
 import { createIdMaker } from './new-id';
 import { recoveryQueries } from './recovery';
 import { sessionQueries } from './sessions';
+import { ticketQueries } from './tickets';
 import { toolCallQueries } from './tool-calls';
 import type { Store } from './types';
 import { usageQueries } from './usage';
@@ -34,13 +35,15 @@ export function openStore(opts: OpenStoreOptions): Store {
     const now = opts.now ?? Date.now;
     const ctx: StoreContext = { db, now, newId: createIdMaker(now) };
     const hydrate = createHydrate(ctx);
+    const devices = deviceQueries(ctx);
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
       ...toolCallQueries(ctx),
       ...usageQueries(ctx),
       ...memoryQueries(ctx),
-      ...deviceQueries(ctx),
+      ...devices,
+      ...ticketQueries(ctx, devices.insertDevice, devices.getDevice),
       ...recoveryQueries(ctx, hydrate),
       dump: () => dumpDatabase(db),
       close: () => {

@@ -136,6 +136,14 @@ export interface Store {
   /** Atomically marks the code used; false when unknown, used or expired. */
   consumePairingCode(codeHash: string, now: number): boolean;
 
+  /* pairing tickets */
+  /**
+   * Records a pairing ticket's id as used and, in the same transaction,
+   * registers `device` when given and not registered yet. False (nothing
+   * written) when the id was used before.
+   */
+  useTicket(jti: string, expiresAt: number, device?: Omit<DeviceRecord, 'createdAt' | 'lastSeenAt' | 'revokedAt'>): boolean;
+
   /* settings (values of secret keys arrive already encrypted) */
   getSetting(key: string): string | null;
   setSetting(key: string, value: string | null): void;

@@ -1,0 +1,222 @@
+/**
+ * The operator commands end to end, as people script them: real processes
+ * from the built bundle (`node server/bin/autoclaw.mjs`), a real manager
+ * process, and an audit log tampered with through plain SQL.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entryHash } from '../manager/audit';
+import { writeHeadFile } from '../manager/audit/head-file';
+import { auditHeadPath, managerDbPath, managerKeyPath, managerRuntimePath, signWithManagerKey } from '../manager';
+import { BIN, cliEnv, ensureBundle, ROOT, runCli } from './cli-harness';
+
+const PW = 'correct horse battery';
+const ENV = { AUTOCLAW_MASTER_KEY_STORE: 'file' };
+
+interface ManagerProcess {
+  child: ChildProcess;
+  lines: string[];
+  url: string;
+  stop(): Promise<number | null>;
+}
+
+function startManagerProcess(dir: string, extra: string[] = []): Promise<ManagerProcess> {
+  const child = spawn(process.execPath, [BIN, 'manager', '--data', dir, '--port', '0', ...extra], { cwd: ROOT, env: cliEnv(ENV), stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let err = '';
+  let buffered = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      buffered += c;
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      lines.push(...parts);
+      if (lines.length > 0) {
+        resolve({
+          child,
+          lines,
+          url: lines[0]!,
+          stop: async () => {
+            if (child.exitCode === null) child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => reject(new Error(`manager exited (${code}) before printing its URL: ${err}`)));
+  });
+}
+
+async function post(url: string, path: string, input: unknown, token?: string): Promise<{ status: number; body: { result?: { data: Record<string, unknown> } } }> {
+  const res = await fetch(`${url}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(input),
+  });
+  return { status: res.status, body: (await res.json()) as { result?: { data: Record<string, unknown> } } };
+}
+
+/** What an attacker with the files does: open the database, drop the guards, write SQL. */
+function tamper(dir: string, fn: (db: Database.Database) => void): void {
+  const db = new Database(managerDbPath(dir));
+  db.exec('DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;');
+  fn(db);
+  db.close();
+}
+
+describe('autoclaw manager, users and audit', () => {
+  let root: string;
+  let dir: string;
+
+  beforeAll(() => {
+    ensureBundle();
+    root = mkdtempSync(join(tmpdir(), 'autoclaw-mcli-'));
+    dir = join(root, 'manager');
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('manager on a fresh directory prints its URL, then the one-time setup link', async () => {
+    const fresh = join(root, 'fresh');
+    const m = await startManagerProcess(fresh, ['--signup', 'invite']);
+    try {
+      expect(m.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      await expect.poll(() => m.lines.length).toBeGreaterThanOrEqual(3);
+      const link = m.lines[2]!;
+      expect(link).toMatch(new RegExp(`^${m.url}/setup\\?token=stp_[A-Za-z0-9_-]{43}$`));
+      const token = new URL(link).searchParams.get('token');
+      const setup = await post(m.url, 'auth.completeSetup', { token, email: 'owner@example.com', password: PW });
+      expect(setup.body.result?.data).toMatchObject({ user: { role: 'owner' } });
+      expect((await post(m.url, 'auth.completeSetup', { token, email: 'again@example.com', password: PW })).status).toBe(409);
+    } finally {
+      expect(await m.stop()).toBe(0);
+    }
+    expect(existsSync(managerRuntimePath(fresh))).toBe(false);
+  });
+
+  it('users create works without a manager; bad input is a usage error', async () => {
+    const made = await runCli(['users', 'create', '--data', dir, '--email', 'Owner@Example.com'], { input: `${PW}\n`, env: ENV });
+    expect(made.stderr).toBe('');
+    expect(made).toMatchObject({ code: 0, stdout: expect.stringMatching(/^created owner owner@example\.com \(id [A-Za-z0-9_-]+\)\n$/) });
+    expect((await runCli(['users', 'create', '--data', dir, '--email', 'x@example.com'], { input: 'short', env: ENV })).code).toBe(2);
+    expect((await runCli(['users', 'create', '--data', dir, '--email', 'not-an-email'], { input: PW, env: ENV })).code).toBe(2);
+    expect((await runCli(['users', 'create', '--data', dir], { input: PW, env: ENV })).code).toBe(2);
+    expect((await runCli(['users', 'delete', '--data', dir, '--email', 'x@example.com'], { input: PW, env: ENV })).code).toBe(2);
+    const dup = await runCli(['users', 'create', '--data', dir, '--email', 'owner@example.com'], { input: PW, env: ENV });
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/already exists/);
+    expect(await runCli(['audit', 'verify', '--data', dir], { env: ENV })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log intact: 1 entries/) });
+  });
+
+  it('with the manager running, users commands go through it (sessions end at once)', async () => {
+    const m = await startManagerProcess(dir);
+    try {
+      expect(m.lines).toEqual([m.url]);
+      // Proof that the command went through the manager: without its key file, a
+      // direct write would have had to make a new key (and sign with it).
+      renameSync(managerKeyPath(dir), `${managerKeyPath(dir)}.away`);
+      const member = await runCli(['users', 'create', '--data', dir, '--email', 'member@example.com'], { input: PW, env: ENV });
+      expect(existsSync(managerKeyPath(dir))).toBe(false);
+      renameSync(`${managerKeyPath(dir)}.away`, managerKeyPath(dir));
+      expect(member).toMatchObject({ code: 0, stdout: expect.stringMatching(/^created member member@example\.com/) });
+      const signedIn = await post(m.url, 'auth.signIn', { email: 'member@example.com', password: PW });
+      const token = signedIn.body.result?.data['token'] as string;
+      expect((await fetch(`${m.url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+
+      const reset = await runCli(['users', 'reset-password', '--data', dir, '--email', 'member@example.com'], { input: 'a brand new password\n', env: ENV });
+      expect(reset).toMatchObject({ code: 0, stdout: 'password reset for member@example.com; every session of this account was signed out\n' });
+      expect((await fetch(`${m.url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+      expect((await post(m.url, 'auth.signIn', { email: 'member@example.com', password: 'a brand new password' })).status).toBe(200);
+      const missing = await runCli(['users', 'reset-password', '--data', dir, '--email', 'nobody@example.com'], { input: PW, env: ENV });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/no account with the email nobody@example.com/);
+      expect(await runCli(['audit', 'verify', '--data', dir], { env: ENV })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log intact: 5 entries/) });
+    } finally {
+      expect(await m.stop()).toBe(0);
+    }
+  });
+
+  describe('audit verify catches tampering', () => {
+    const copies: string[] = [];
+    function copy(name: string): string {
+      const to = join(root, name);
+      cpSync(dir, to, { recursive: true });
+      copies.push(to);
+      return to;
+    }
+
+    async function expectCaught(target: string, firstBad: number, problem: RegExp): Promise<void> {
+      const res = await runCli(['audit', 'verify', '--data', target], { env: ENV });
+      expect(res.code).toBe(1);
+      expect(res.stdout).toMatch(problem);
+      expect(res.stdout).toContain(`first bad entry: ${firstBad}\n`);
+    }
+
+    it('an edited field', async () => {
+      const d = copy('edited');
+      tamper(d, (db) => db.prepare("UPDATE audit_log SET target = 'someone@else.com' WHERE seq = 2").run());
+      await expectCaught(d, 2, /entry 2 was edited/);
+    });
+
+    it('reordered entries', async () => {
+      const d = copy('reordered');
+      tamper(d, (db) => {
+        db.prepare('UPDATE audit_log SET seq = 99 WHERE seq = 2').run();
+        db.prepare('UPDATE audit_log SET seq = 2 WHERE seq = 3').run();
+        db.prepare('UPDATE audit_log SET seq = 3 WHERE seq = 99').run();
+      });
+      await expectCaught(d, 2, /reordered or removed/);
+    });
+
+    it('a removed entry', async () => {
+      const d = copy('removed');
+      tamper(d, (db) => db.prepare('DELETE FROM audit_log WHERE seq = 3').run());
+      await expectCaught(d, 3, /entry 3 is missing/);
+    });
+
+    it('a truncated log', async () => {
+      const d = copy('truncated');
+      tamper(d, (db) => db.prepare('DELETE FROM audit_log WHERE seq >= 4').run());
+      await expectCaught(d, 4, /truncated/);
+    });
+
+    it('a chain recomputed without the key', async () => {
+      const d = copy('rechained');
+      const forger = generateKeyPairSync('ed25519').privateKey;
+      let head = { count: 0, hash: '' };
+      tamper(d, (db) => {
+        const rows = db.prepare('SELECT * FROM audit_log ORDER BY seq').all() as Array<Record<string, string | number | null>>;
+        let prev = rows[0]!['hash'] as string;
+        for (const row of rows.slice(1)) {
+          const details = { ...(JSON.parse(row['details'] as string) as Record<string, unknown>), ...(row['seq'] === 2 ? { remote: '6.6.6.6' } : {}) };
+          const fields = { seq: row['seq'] as number, at: row['at'] as number, actor: row['actor'] as string, action: row['action'] as string, target: row['target'] as string | null, details, prevHash: prev };
+          const hash = entryHash(fields);
+          db.prepare('UPDATE audit_log SET details = ?, prev_hash = ?, hash = ?, signature = ? WHERE seq = ?').run(
+            JSON.stringify(details), prev, hash, signWithManagerKey(forger, `autoclaw-audit-entry/v1\n${fields.seq}\n${hash}`), fields.seq,
+          );
+          prev = hash;
+          head = { count: fields.seq, hash };
+        }
+      });
+      writeHeadFile(auditHeadPath(d), { ...head, at: 0 }, (p) => signWithManagerKey(forger, p));
+      await expectCaught(d, 2, /not signed by the manager's key/);
+    });
+
+    it('a verifier with another public key, and --json', async () => {
+      const stranger = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(12).toString('base64url');
+      expect((await runCli(['audit', 'verify', '--data', dir, '--public-key', stranger], { env: ENV })).code).toBe(1);
+      expect((await runCli(['audit', 'verify', '--data', dir, '--public-key', 'nope'], { env: ENV })).code).toBe(1);
+      const json = await runCli(['audit', 'verify', '--data', dir, '--json'], { env: ENV });
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, count: 5, signedCount: 5, firstBadSeq: null, problem: null });
+      expect((await runCli(['audit', 'verify', '--data', join(root, 'nothing-here')], { env: ENV })).code).toBe(1);
+    });
+  });
+});

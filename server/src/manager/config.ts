@@ -1,0 +1,150 @@
+/**
+ * The manager's configuration, parsed once at start from argv and the
+ * environment (the only place the manager reads `process.env`).
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { SIGNUP_MODES } from '@autoclaw/shared';
+import type { SignupMode } from '@autoclaw/shared';
+import { parseDataDir, UsageError } from '../gateway';
+import { normalizeOrigin } from './gateway-parts';
+
+export const DEFAULT_MANAGER_PORT = 18780;
+export const DEFAULT_MANAGER_HOST = '127.0.0.1';
+/**
+ * The desktop app's renderer origin (desktop/src/main/app-protocol.ts
+ * APP_ORIGIN): always allowed, since no web page can have it.
+ */
+export const DESKTOP_APP_ORIGIN = 'app://autoclaw';
+export const DRIVER_KINDS = ['local', 'kubernetes'] as const;
+export type DriverKind = (typeof DRIVER_KINDS)[number];
+/** Where the master key lives: the OS keychain when there is one (auto), or a 0600 file. */
+export const MASTER_KEY_STORES = ['auto', 'keychain', 'file'] as const;
+export type MasterKeyStore = (typeof MASTER_KEY_STORES)[number];
+
+/**
+ * `--kube-*` flags, as given. The Kubernetes driver validates and
+ * interprets them (kubeconfig path or in-cluster, namespace, image, storage
+ * class, resource limits).
+ */
+export interface KubernetesFlags {
+  config?: string;
+  inCluster?: boolean;
+  namespace?: string;
+  image?: string;
+  storageClass?: string;
+  storageSize?: string;
+  cpu?: string;
+  memory?: string;
+}
+
+export interface ManagerConfig {
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  host: string;
+  driver: DriverKind;
+  signup: SignupMode;
+  /** Absolute paths of the PEM certificate and key; null for plain HTTP. */
+  tls: { certPath: string; keyPath: string } | null;
+  /** Extra browser origins allowed to call the manager (the desktop app's scheme is added by its part). */
+  allowOrigins: string[];
+  masterKeyStore: MasterKeyStore;
+  /** Present only with --driver kubernetes or any --kube-* flag. */
+  kubernetes?: KubernetesFlags;
+}
+
+const HostSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+|[A-Za-z0-9.-]+)$/, 'must be a host name or an IP address');
+
+const OPTIONS = {
+  data: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  driver: { type: 'string' },
+  signup: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'allow-origin': { type: 'string', multiple: true },
+  'kube-config': { type: 'string' },
+  'kube-in-cluster': { type: 'boolean' },
+  'kube-namespace': { type: 'string' },
+  'kube-image': { type: 'string' },
+  'kube-storage-class': { type: 'string' },
+  'kube-storage-size': { type: 'string' },
+  'kube-cpu': { type: 'string' },
+  'kube-memory': { type: 'string' },
+} as const;
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value.slice(0, 40)}")`);
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MANAGER_PORT;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) throw new UsageError(`--port must be 0–65535 (got "${value.slice(0, 20)}")`);
+  return Number(value);
+}
+
+function kubernetesFlags(values: Record<string, string | boolean | string[] | undefined>): KubernetesFlags | undefined {
+  const pick = (flag: string): string | undefined => {
+    const v = values[flag];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const out: KubernetesFlags = {};
+  const config = pick('kube-config');
+  if (config !== undefined) out.config = resolve(config);
+  if (values['kube-in-cluster'] === true) out.inCluster = true;
+  const fields: Array<[keyof KubernetesFlags, string]> = [
+    ['namespace', 'kube-namespace'],
+    ['image', 'kube-image'],
+    ['storageClass', 'kube-storage-class'],
+    ['storageSize', 'kube-storage-size'],
+    ['cpu', 'kube-cpu'],
+    ['memory', 'kube-memory'],
+  ];
+  for (const [key, flag] of fields) {
+    const v = pick(flag);
+    if (v !== undefined) (out as Record<string, string>)[key] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** `autoclaw manager` flags plus the environment. */
+export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ManagerConfig {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: OPTIONS }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const str = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+  const host = HostSchema.safeParse(str('host') ?? DEFAULT_MANAGER_HOST);
+  if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);
+  const cert = str('tls-cert');
+  const key = str('tls-key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together (give both, or neither for plain HTTP)');
+  const driver = oneOf('--driver', str('driver'), DRIVER_KINDS, 'local');
+  const kubernetes = kubernetesFlags(values);
+  if (kubernetes && driver !== 'kubernetes') throw new UsageError('--kube-* flags need --driver kubernetes');
+  const storeRaw = env['AUTOCLAW_MASTER_KEY_STORE'];
+  const config: ManagerConfig = {
+    dataDir: parseDataDir(str('data')),
+    port: parsePort(str('port')),
+    host: host.data.replace(/^\[(.*)\]$/, '$1'),
+    driver,
+    signup: oneOf('--signup', str('signup'), SIGNUP_MODES, 'closed'),
+    tls: cert !== undefined && key !== undefined ? { certPath: resolve(cert), keyPath: resolve(key) } : null,
+    allowOrigins: ((values['allow-origin'] as string[] | undefined) ?? []).map(normalizeOrigin),
+    masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
+  };
+  if (driver === 'kubernetes') config.kubernetes = kubernetes ?? {};
+  return config;
+}

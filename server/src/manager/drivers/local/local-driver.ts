@@ -1,0 +1,197 @@
+/**
+ * The local driver (the embedded default): each instance is a gateway
+ * process on this machine with its data directory DIR/instances/<id> and its
+ * own loopback port. Gateways are detached, so they outlive a manager crash;
+ * a restarted manager re-adopts them (pid alive, its command line names the
+ * instance, and /healthz on its port reports the same instance id).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '@autoclaw/shared';
+import { readRuntimeFile } from '../../../gateway';
+import type { DriverStatus, InstanceDriver, InstanceRuntime, InstanceSpec } from '../types';
+import { instanceDir, lastLogLines, readRecord, rotateLog, writeRecord } from './instance-files';
+import { choosePort, freePort } from './ports';
+import { isGatewayOf, isProcessAlive, rssMbOf } from './process-info';
+import { spawnGateway, StartFailure } from './spawn-gateway';
+
+export interface LocalDriverOptions {
+  /** The manager's data directory; instances live in DIR/instances/<id>. */
+  dataDir: string;
+  /** [executable, ...args] that runs `autoclaw` (default: this Node and the checkout's server/bin/autoclaw.mjs). */
+  command?: readonly string[];
+  /** Address gateways listen on (default 127.0.0.1). */
+  host?: string;
+  /** Environment every gateway gets (the spec's env is added); never secrets. */
+  baseEnv?: Record<string, string>;
+  /** The log is rotated past this size (default 5 MiB). */
+  logMaxBytes?: number;
+  /** A gateway that has not listened by then is killed (default 15 s). */
+  startTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface LocalDriver extends InstanceDriver {
+  readonly kind: 'local';
+  /** Called when a gateway this driver started exits (the supervisor's fast path). */
+  onExit(listener: (instanceId: string, code: number | null, signal: NodeJS.Signals | null) => void): () => void;
+}
+
+/** server/bin/autoclaw.mjs of the checkout this code runs from (source or bundle). */
+export function defaultGatewayCommand(): string[] {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const bin = join(dir, 'server', 'bin', 'autoclaw.mjs');
+    if (existsSync(bin)) return [process.execPath, bin];
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find server/bin/autoclaw.mjs; pass the driver a command');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal); // the gateway leads its own process group
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function healthOf(url: string): Promise<{ instanceId?: unknown } | null> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_500) });
+    return res.ok ? ((await res.json()) as { instanceId?: unknown }) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
+  const host = opts.host ?? '127.0.0.1';
+  const now = opts.now ?? Date.now;
+  const logMaxBytes = opts.logMaxBytes ?? 5 * 1024 * 1024;
+  const command = opts.command ?? defaultGatewayCommand();
+  const listeners = new Set<(id: string, code: number | null, signal: NodeJS.Signals | null) => void>();
+  const exits = new Map<string, { pid: number; code: number | null }>();
+  const dirOf = (id: string) => instanceDir(opts.dataDir, id);
+  const urlOf = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  /** The pid of the instance's gateway when it is alive and really ours. */
+  function livePid(id: string): number | null {
+    const dir = dirOf(id);
+    for (const pid of [readRecord(dir)?.pid, readRuntimeFile(dir)?.pid]) {
+      if (pid !== undefined && isProcessAlive(pid) && isGatewayOf(pid, id)) return pid;
+    }
+    return null;
+  }
+
+  async function stopPid(pid: number, graceMs: number): Promise<void> {
+    signalGroup(pid, 'SIGTERM');
+    // A stopped (SIGSTOP) gateway only acts on the TERM once it runs again.
+    signalGroup(pid, 'SIGCONT');
+    const deadline = performance.now() + graceMs;
+    while (isProcessAlive(pid) && performance.now() < deadline) await sleep(25);
+    if (!isProcessAlive(pid)) return;
+    signalGroup(pid, 'SIGKILL');
+    const killDeadline = performance.now() + 5_000;
+    while (isProcessAlive(pid)) {
+      if (performance.now() > killDeadline) throw new AppError('TIMEOUT', `gateway process ${pid} did not end after SIGKILL`);
+      await sleep(10);
+    }
+  }
+
+  async function adopt(id: string): Promise<InstanceRuntime | null> {
+    const dir = dirOf(id);
+    const runtime = readRuntimeFile(dir);
+    if (!runtime || !isProcessAlive(runtime.pid) || !isGatewayOf(runtime.pid, id)) return null;
+    const health = await healthOf(runtime.url);
+    if (health?.instanceId !== id) return null;
+    const record = readRecord(dir);
+    if (record?.pid !== runtime.pid || record.port !== runtime.port) writeRecord(dir, { pid: runtime.pid, port: runtime.port, startedAt: runtime.startedAt });
+    return { url: runtime.url, pid: runtime.pid, port: runtime.port };
+  }
+
+  async function start(spec: InstanceSpec): Promise<InstanceRuntime> {
+    const id = spec.instanceId;
+    const dir = dirOf(id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const running = await adopt(id);
+    if (running) return running;
+    // A live gateway that does not answer its health (hung): it goes before a new one starts.
+    const stale = livePid(id);
+    if (stale !== null) await stopPid(stale, 3_000);
+    rotateLog(dir, logMaxBytes);
+    const env = { ...opts.baseEnv, ...spec.env };
+    const spawnOn = (port: number) =>
+      spawnGateway(spec, {
+        command,
+        dir,
+        host,
+        port,
+        env,
+        startTimeoutMs: opts.startTimeoutMs ?? 15_000,
+        now,
+        onExit: (child: ChildProcess, code) => {
+          if (child.pid !== undefined) exits.set(id, { pid: child.pid, code });
+          for (const l of [...listeners]) l(id, code, child.signalCode);
+        },
+      });
+    const preferred = readRecord(dir)?.port ?? readRuntimeFile(dir)?.port;
+    try {
+      return await spawnOn(await choosePort(preferred, host));
+    } catch (err) {
+      // Someone took the port between the check and the gateway's listen: once more on a fresh one.
+      if (err instanceof StartFailure && err.portInUse) return spawnOn(await freePort(host));
+      throw err;
+    }
+  }
+
+  return {
+    kind: 'local',
+    provision: start,
+    start,
+    async stop(id, stopOpts = {}) {
+      const graceMs = stopOpts.graceMs ?? 10_000;
+      for (let pid = livePid(id); pid !== null; pid = livePid(id)) await stopPid(pid, graceMs);
+    },
+    async destroy(id) {
+      for (let pid = livePid(id); pid !== null; pid = livePid(id)) await stopPid(pid, 5_000);
+      rmSync(dirOf(id), { recursive: true, force: true });
+      exits.delete(id);
+    },
+    async status(id): Promise<DriverStatus> {
+      const dir = dirOf(id);
+      rotateLog(dir, logMaxBytes);
+      const record = readRecord(dir);
+      const runtimeFile = readRuntimeFile(dir);
+      const pid = livePid(id);
+      let runtime: InstanceRuntime | null = null;
+      if (runtimeFile && (pid === null || runtimeFile.pid === pid)) runtime = { url: runtimeFile.url, pid: runtimeFile.pid, port: runtimeFile.port };
+      else if (record) runtime = { url: urlOf(record.port), pid: record.pid, port: record.port };
+      const exit = exits.get(id);
+      const rssMb = pid === null ? undefined : rssMbOf(pid);
+      return {
+        alive: pid !== null,
+        runtime,
+        ...(rssMb === undefined ? {} : { rssMb }),
+        lastLogLines: lastLogLines(dir, 20),
+        ...(pid === null && exit && exit.pid === record?.pid ? { exitCode: exit.code } : {}),
+      };
+    },
+    adopt: (id) => adopt(id),
+    onExit(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      listeners.clear();
+    },
+  };
+}

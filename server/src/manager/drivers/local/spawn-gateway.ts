@@ -1,0 +1,118 @@
+/**
+ * Starts one detached gateway process: its own process group (so it
+ * outlives a manager crash), stdout/stderr appended to its log, and the data
+ * key written into an inherited pipe on fd 3 (`--data-key-fd 3`) — never an
+ * argument, an environment variable or a file. Resolves once the gateway
+ * wrote its runtime file (it listens), rejects with its last log lines when
+ * it exits first.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { AppError } from '@autoclaw/shared';
+import { readRuntimeFile } from '../../../gateway';
+import type { InstanceRuntime, InstanceSpec } from '../types';
+import { lastLogLines, logPath, writeRecord } from './instance-files';
+
+export interface SpawnOptions {
+  /** [executable, ...args] that runs `autoclaw`. */
+  command: readonly string[];
+  dir: string;
+  host: string;
+  port: number;
+  env: Record<string, string>;
+  startTimeoutMs: number;
+  now: () => number;
+  onExit: (child: ChildProcess, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export function gatewayArgs(spec: InstanceSpec, dir: string, host: string, port: number): string[] {
+  return [
+    'gateway',
+    '--data', dir,
+    '--host', host,
+    '--port', String(port),
+    '--instance-id', spec.instanceId,
+    '--data-key-fd', '3',
+    '--manager-key', spec.managerPublicKey,
+    ...spec.allowedOrigins.flatMap((o) => ['--allow-origin', o]),
+  ];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The gateway exited during start-up; `portInUse` when its port was taken meanwhile. */
+export class StartFailure extends AppError {
+  constructor(
+    message: string,
+    readonly logLines: string[],
+    readonly portInUse: boolean,
+  ) {
+    super('INTERNAL', message, { details: { logLines } });
+  }
+}
+
+export async function spawnGateway(spec: InstanceSpec, opts: SpawnOptions): Promise<InstanceRuntime & { pid: number; port: number }> {
+  const [exe, ...pre] = opts.command;
+  if (exe === undefined) throw new AppError('NOT_CONFIGURED', 'no command to run the gateway');
+  const out = openSync(logPath(opts.dir), 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(exe, [...pre, ...gatewayArgs(spec, opts.dir, opts.host, opts.port)], {
+      cwd: opts.dir,
+      detached: true,
+      stdio: ['ignore', out, out, 'pipe'],
+      env: opts.env,
+    });
+  } finally {
+    closeSync(out);
+  }
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  let spawnError: Error | null = null;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+    opts.onExit(child, code, signal);
+  });
+  child.unref();
+  const keyPipe = child.stdio[3] as Socket | null;
+  if (keyPipe) {
+    keyPipe.on('error', () => {}); // the child may die before reading
+    keyPipe.unref();
+    const copy = Buffer.from(spec.dataKey);
+    keyPipe.end(copy, () => copy.fill(0));
+  }
+  const pid = child.pid;
+  try {
+    if (pid === undefined) {
+      await sleep(0);
+      throw new AppError('NOT_CONFIGURED', `cannot run the gateway (${exe}): ${(spawnError as Error | null)?.message ?? 'spawn failed'}`);
+    }
+    writeRecord(opts.dir, { pid, port: opts.port, startedAt: opts.now() });
+    const deadline = performance.now() + opts.startTimeoutMs;
+    for (;;) {
+      const runtime = readRuntimeFile(opts.dir);
+      if (runtime && runtime.pid === pid) return { url: runtime.url, pid, port: runtime.port };
+      if (exited !== null) {
+        const { code, signal } = exited as { code: number | null; signal: NodeJS.Signals | null };
+        const lines = lastLogLines(opts.dir, 20);
+        const portInUse = lines.some((l) => l.includes('already in use'));
+        throw new StartFailure(`the gateway exited during start-up (${signal ?? `code ${code}`}): ${lines.at(-1) ?? 'no output'}`, lines, portInUse);
+      }
+      if (performance.now() > deadline) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        throw new AppError('TIMEOUT', `the gateway did not start within ${opts.startTimeoutMs} ms`);
+      }
+      await sleep(20);
+    }
+  } finally {
+    keyPipe?.destroy();
+  }
+}

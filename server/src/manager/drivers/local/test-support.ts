@@ -1,0 +1,156 @@
+/**
+ * Test support for the instances, driver and supervisor tests (never
+ * imported by product code): a gateway command bundled from the current
+ * sources (so tests never run a stale dist/), manager keys, and a harness
+ * with a manager database, the local driver and the instance service in a
+ * temp directory whose cleanup kills every gateway it started.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { readRuntimeFile } from '../../../gateway';
+import { keyPairOf, signPayload } from '../../../security';
+import { openManagerDb } from '../../db';
+import type { ManagerDb } from '../../db';
+import { createInstanceService } from '../../instances';
+import type { InstanceKeys, InstanceService, InstanceServiceDeps } from '../../instances';
+import { readRecord } from './instance-files';
+import { createLocalDriver } from './local-driver';
+import type { LocalDriver, LocalDriverOptions } from './local-driver';
+import { isProcessAlive } from './process-info';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = join(HERE, '../../../../..');
+const CLI_MAIN = join(REPO_ROOT, 'server/src/cli/main.ts');
+
+/** A place inside the repository (so node_modules resolve) for test bundles. */
+function cacheDir(): string {
+  const dir = join(REPO_ROOT, 'node_modules/.cache/autoclaw-tests');
+  mkdirSync(dir, { recursive: true });
+  return mkdtempSync(join(dir, 'gw-'));
+}
+
+/** Bundles `autoclaw` from the current sources; packages stay external (resolved from node_modules). */
+export async function bundleScript(entrySource: string, name: string): Promise<{ file: string; dispose(): void }> {
+  const dir = cacheDir();
+  const entry = join(dir, `${name}-entry.ts`);
+  const file = join(dir, `${name}.mjs`);
+  writeFileSync(entry, entrySource);
+  await build({
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    plugins: [
+      {
+        name: 'packages-external-but-ours',
+        setup(b) {
+          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@autoclaw/') || args.path.startsWith('node:') ? undefined : { path: args.path, external: true }));
+        },
+      },
+    ],
+  });
+  return { file, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function bundleGatewayCommand(): Promise<{ command: string[]; dispose(): void }> {
+  const bundle = await bundleScript(`import { main } from ${JSON.stringify(CLI_MAIN)};\nprocess.exitCode = await main(process.argv.slice(2));\n`, 'autoclaw');
+  return { command: [process.execPath, bundle.file], dispose: bundle.dispose };
+}
+
+export function testManagerKeys(): InstanceKeys & { privateKeyPem: string } {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return {
+    publicKey: keyPairOf(privateKey).publicKey,
+    sign: (payload) => signPayload(privateKey, payload),
+    masterKey: randomBytes(32),
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
+}
+
+/** Every gateway pid ever recorded under DIR/instances (record and runtime files). */
+export function gatewayPids(dataDir: string): number[] {
+  const root = join(dataDir, 'instances');
+  if (!existsSync(root)) return [];
+  const pids = new Set<number>();
+  for (const id of readdirSync(root)) {
+    const dir = join(root, id);
+    for (const pid of [readRecord(dir)?.pid, readRuntimeFile(dir)?.pid]) if (pid !== undefined) pids.add(pid);
+  }
+  return [...pids];
+}
+
+export function killGateways(dataDir: string): void {
+  for (const pid of gatewayPids(dataDir)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value as NonNullable<T>;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export const waitDead = (pid: number) => waitFor(`pid ${pid} to end`, () => !isProcessAlive(pid), 10_000);
+
+export interface Harness {
+  dir: string;
+  db: ManagerDb;
+  keys: ReturnType<typeof testManagerKeys>;
+  driver: LocalDriver;
+  service: InstanceService;
+  /** A new driver + service on the same directory and database (a restarted manager). */
+  reopen(): { driver: LocalDriver; service: InstanceService };
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  command: string[],
+  opts: { dir?: string; driver?: Partial<LocalDriverOptions>; service?: Partial<InstanceServiceDeps>; keys?: ReturnType<typeof testManagerKeys> } = {},
+): Promise<Harness> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'autoclaw-mgr-'));
+  const db = openManagerDb(join(dir, 'manager.db'));
+  const keys = opts.keys ?? testManagerKeys();
+  const services: InstanceService[] = [];
+  const make = () => {
+    const driver = createLocalDriver({ dataDir: dir, command, startTimeoutMs: 20_000, ...opts.driver });
+    const service = createInstanceService({ db, driver, keys, readyTimeoutMs: 20_000, ...opts.service });
+    services.push(service);
+    return { driver, service };
+  };
+  const first = make();
+  return {
+    dir,
+    db,
+    keys,
+    ...first,
+    reopen: make,
+    async close() {
+      for (const s of services) await s.close();
+      killGateways(dir);
+      for (const pid of gatewayPids(dir)) await waitDead(pid);
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

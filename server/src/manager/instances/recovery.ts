@@ -1,0 +1,99 @@
+/**
+ * On manager start: every instance is brought to a legal, settled state.
+ * Live ones are re-adopted (the same gateway process keeps running) or
+ * restarted; an interrupted provisioning or start resumes (or fails with a
+ * reason); an interrupted stop or delete is finished. Never stuck.
+ */
+import type { InstanceState } from '@autoclaw/shared';
+import type { Core } from './core';
+import { errorText, runtimePatch } from './core';
+import type { Lifecycle } from './lifecycle';
+
+export interface RecoveryReport {
+  adopted: string[];
+  restarted: string[];
+  resumed: string[];
+  stopped: string[];
+  deleted: string[];
+  failed: string[];
+}
+
+const CONCURRENCY = 8;
+
+export async function recoverInstances(core: Core, lifecycle: Lifecycle): Promise<RecoveryReport> {
+  const { repo, driver, lock } = core;
+  const report: RecoveryReport = { adopted: [], restarted: [], resumed: [], stopped: [], deleted: [], failed: [] };
+
+  async function settle(id: string, state: InstanceState): Promise<void> {
+    switch (state) {
+      case 'running':
+      case 'degraded':
+      case 'updating': {
+        const row = repo.mustGet(id);
+        const last = row.url === null ? null : { url: row.url, ...(row.pid === null ? {} : { pid: row.pid }), ...(row.port === null ? {} : { port: row.port }) };
+        const runtime = await lock.run(id, () => driver.adopt(id, last));
+        if (runtime) {
+          repo.update(id, runtimePatch(runtime), { kind: 'adopted', message: `gateway${runtime.pid ? ` pid ${runtime.pid}` : ''} re-adopted after a manager restart` });
+          if (state === 'updating') repo.transition(id, 'running', 'update interrupted by a manager restart; the gateway runs on');
+          report.adopted.push(id);
+          return;
+        }
+        if (state === 'updating') {
+          await core.fail(id, new Error('the gateway was gone after a manager restart'), 'update');
+          report.failed.push(id);
+          return;
+        }
+        repo.event(id, { kind: 'crash', message: 'the gateway was not running after a manager restart' });
+        await lifecycle.resumeStart(id, 'restart after a manager restart');
+        report.restarted.push(id);
+        return;
+      }
+      case 'provisioning':
+        await lifecycle.resumeProvisioning(id);
+        report.resumed.push(id);
+        return;
+      case 'starting':
+        await lifecycle.resumeStart(id, 'start resumed after a manager restart');
+        report.resumed.push(id);
+        return;
+      case 'stopping':
+        await lifecycle.stop(id, { actor: 'system' });
+        report.stopped.push(id);
+        return;
+      case 'deleting':
+        await lifecycle.finishDelete(id);
+        report.deleted.push(id);
+        return;
+      case 'restoring':
+        await core.fail(id, new Error('interrupted by a manager restart'), 'restore');
+        report.failed.push(id);
+        return;
+      case 'stopped':
+      case 'failed': {
+        // Nothing may run unobserved for an instance that is not live.
+        if ((await driver.status(id)).alive) {
+          await lock.run(id, () => driver.stop(id, { graceMs: 5_000 }));
+          repo.event(id, { kind: 'crash', message: `a stray gateway process of this ${state} instance was stopped` });
+        }
+        return;
+      }
+    }
+  }
+
+  const queue = repo.list().map((row) => ({ id: row.id, state: row.state }));
+  const worker = async () => {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      try {
+        await settle(item.id, item.state);
+      } catch (err) {
+        core.logger.warn('instance recovery failed', { instanceId: item.id, state: item.state, err: errorText(err) });
+        // Failures already moved it to `failed` (or left an event); never leave it mid-way.
+        const row = repo.get(item.id);
+        if (row && row.state !== 'failed' && row.state !== 'deleting') await core.fail(item.id, err, 'recovery').catch(() => undefined);
+        report.failed.push(item.id);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return report;
+}

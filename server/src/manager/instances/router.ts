@@ -1,0 +1,103 @@
+/**
+ * instances.* on the manager: a signed-in user sees and controls their own
+ * instance (one per user), follows its events live, pairs a device (a
+ * ticket for the gateway) and lists or revokes its devices. The operator CLI
+ * acts on any instance through instances.operator.*.
+ */
+import { tracked } from '@trpc/server';
+import { AppError, InstanceInputs } from '@autoclaw/shared';
+import type { Device, Instance, PairDeviceResult } from '@autoclaw/shared';
+import { operatorProcedure, protectedProcedure, router } from '../trpc';
+import type { InstanceService } from './service';
+
+declare module '../trpc' {
+  interface ManagerServices {
+    /** The instances part (absent only in tests of other parts). */
+    instances?: InstanceService;
+  }
+}
+
+const OK = { ok: true as const };
+
+interface ServicesCtx {
+  services: { instances?: InstanceService };
+}
+
+function instancesOf(ctx: ServicesCtx): InstanceService {
+  const service = ctx.services.instances;
+  if (!service) throw new AppError('NOT_CONFIGURED', 'this manager runs no instance service');
+  return service;
+}
+
+/** The user's own instance with that id; NOT_FOUND for anyone else's (its existence is not revealed). */
+function ownInstance(ctx: ServicesCtx & { user: { email: string } }, instanceId: string): Instance {
+  const instance = instancesOf(ctx).get(instanceId);
+  if (!instance || instance.owner !== ctx.user.email.toLowerCase()) throw new AppError('NOT_FOUND', `no instance ${instanceId}`);
+  return instance;
+}
+
+const actorOf = (ctx: { user: { id: string } }) => ({ actor: `user:${ctx.user.id}` });
+
+const operator = router({
+  create: operatorProcedure
+    .input(InstanceInputs.operatorCreate)
+    .mutation(({ ctx, input }): Promise<Instance> => {
+      if (!ctx.services.accounts.userByEmail(input.owner)) throw new AppError('NOT_FOUND', `no account ${input.owner} (make it with "autoclaw users create")`);
+      return instancesOf(ctx).provision(input.owner, { actor: 'operator' });
+    }),
+  list: operatorProcedure.query(({ ctx }): Instance[] => instancesOf(ctx).list()),
+  start: operatorProcedure
+    .input(InstanceInputs.operatorRef)
+    .mutation(({ ctx, input }): Promise<Instance> => instancesOf(ctx).start(input.instanceId, { actor: 'operator' })),
+  stop: operatorProcedure
+    .input(InstanceInputs.operatorRef)
+    .mutation(({ ctx, input }): Promise<Instance> => instancesOf(ctx).stop(input.instanceId, { actor: 'operator' })),
+  delete: operatorProcedure.input(InstanceInputs.operatorRef).mutation(async ({ ctx, input }) => {
+    await instancesOf(ctx).delete(input.instanceId, { actor: 'operator' });
+    return OK;
+  }),
+});
+
+export const instancesRouter = router({
+  /** The user's instance, or null before it was created. */
+  mine: protectedProcedure.query(({ ctx }): Instance | null => instancesOf(ctx).byOwner(ctx.user.email)),
+  /** Creates the user's instance when there is none (provisioning continues; follow instances.events). */
+  create: protectedProcedure.mutation(({ ctx }): Instance => instancesOf(ctx).ensureFor(ctx.user.email, actorOf(ctx))),
+  start: protectedProcedure.input(InstanceInputs.start).mutation(({ ctx, input }): Instance => {
+    ownInstance(ctx, input.instanceId);
+    return instancesOf(ctx).startLater(input.instanceId, actorOf(ctx));
+  }),
+  stop: protectedProcedure.input(InstanceInputs.stop).mutation(({ ctx, input }): Instance => {
+    ownInstance(ctx, input.instanceId);
+    return instancesOf(ctx).stopLater(input.instanceId, actorOf(ctx));
+  }),
+  delete: protectedProcedure.input(InstanceInputs.delete).mutation(({ ctx, input }): Instance => {
+    ownInstance(ctx, input.instanceId);
+    return instancesOf(ctx).deleteLater(input.instanceId, actorOf(ctx));
+  }),
+  /** Every event of the instance after lastEventId, then live ones (resumable: tracked ids). */
+  events: protectedProcedure.input(InstanceInputs.events).subscription(async function* ({ ctx, input, signal }) {
+    ownInstance(ctx, input.instanceId);
+    const after = input.lastEventId ? Number(input.lastEventId) : 0;
+    if (!Number.isSafeInteger(after) || after < 0) throw new AppError('BAD_REQUEST', 'lastEventId is not an event id');
+    const stop = signal ?? new AbortController().signal;
+    for await (const event of instancesOf(ctx).watch(input.instanceId, after, stop)) {
+      yield tracked(String(event.id), event);
+    }
+  }),
+  /** A single-use ticket (5 minutes) for this device key; the device presents it at POST /auth/ticket of gatewayUrl. */
+  pairDevice: protectedProcedure.input(InstanceInputs.pairDevice).mutation(({ ctx, input }): PairDeviceResult => {
+    ownInstance(ctx, input.instanceId);
+    return instancesOf(ctx).issueTicket(input.instanceId, input.publicKey, input.deviceName, actorOf(ctx).actor);
+  }),
+  devices: protectedProcedure.input(InstanceInputs.devices).query(({ ctx, input }): Promise<Device[]> => {
+    ownInstance(ctx, input.instanceId);
+    return instancesOf(ctx).listDevices(input.instanceId);
+  }),
+  revokeDevice: protectedProcedure.input(InstanceInputs.revokeDevice).mutation(async ({ ctx, input }) => {
+    ownInstance(ctx, input.instanceId);
+    await instancesOf(ctx).revokeDevice(input.instanceId, input.deviceId, actorOf(ctx).actor);
+    return OK;
+  }),
+  operator,
+});

@@ -1,0 +1,16 @@
+/** The files of a manager's data directory. */
+import { join } from 'node:path';
+
+export const MANAGER_DB_FILE = 'manager.db';
+export const MANAGER_KEY_FILE = 'manager.key';
+export const MASTER_KEY_FILE = 'master.key';
+export const OPERATOR_KEY_FILE = 'operator.key';
+export const AUDIT_HEAD_FILE = 'audit-head.json';
+export const MANAGER_RUNTIME_FILE = 'manager-runtime.json';
+
+export const managerDbPath = (dataDir: string): string => join(dataDir, MANAGER_DB_FILE);
+export const managerKeyPath = (dataDir: string): string => join(dataDir, MANAGER_KEY_FILE);
+export const masterKeyPath = (dataDir: string): string => join(dataDir, MASTER_KEY_FILE);
+export const operatorKeyPath = (dataDir: string): string => join(dataDir, OPERATOR_KEY_FILE);
+export const auditHeadPath = (dataDir: string): string => join(dataDir, AUDIT_HEAD_FILE);
+export const managerRuntimePath = (dataDir: string): string => join(dataDir, MANAGER_RUNTIME_FILE);

@@ -1,0 +1,248 @@
+/**
+ * Starts a manager on a data directory: keys, the database, the audit log,
+ * accounts, the HTTP(S) app and the WebSocket, then listens and writes the
+ * runtime file the CLI finds it by. `close()` is the graceful stop and
+ * leaves no socket, timer or handle behind.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '@autoclaw/shared';
+import { loadOrCreateKeyFile } from '../security';
+import { createAccountService } from './accounts';
+import type { AccountServiceOptions } from './accounts';
+import { managerApp } from './app';
+import { openAuditLog } from './audit';
+import { DESKTOP_APP_ORIGIN } from './config';
+import type { ManagerConfig } from './config';
+import { openManagerDb } from './db';
+import { createLogger, isLoopbackHost, VERSION } from './gateway-parts';
+import type { Logger } from './gateway-parts';
+import { openOsKeychain } from './keychain';
+import type { SecretKeychain } from './keychain';
+import { loadManagerKeys } from './keys';
+import { createInstancesPart } from './instances/part';
+import type { InstancesPartOptions } from './instances/part';
+import { createManagerOrigins } from './origins';
+import { findLiveManager } from './operator-client';
+import { auditHeadPath, managerDbPath, operatorKeyPath } from './paths';
+import { removeManagerRuntime, writeManagerRuntime } from './runtime-file';
+import type { ManagerServices } from './trpc';
+import { startManagerWs } from './ws';
+import type { ManagerWs } from './ws';
+
+export interface ManagerOptions {
+  now?: () => number;
+  logger?: Logger;
+  /** The renderer build (default: desktop/dist/renderer of this checkout). */
+  rendererDir?: string;
+  /** The OS keychain for the master key; null for none (default: @napi-rs/keyring when it loads). */
+  keychain?: SecretKeychain | null;
+  /** Sign-in limits and session timings (tests shorten them). */
+  accounts?: Pick<AccountServiceOptions, 'limits' | 'sessions' | 'setupTtlMs'>;
+  /** The instances part: the Kubernetes driver, the local driver's gateway command, supervisor timings, gateway env. */
+  instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose'>>;
+}
+
+export interface RunningManager {
+  /** http(s)://host:port */
+  url: string;
+  port: number;
+  /** `URL/setup?token=…` while no account exists (printed once at start), else null. */
+  setupLink: string | null;
+  services: ManagerServices;
+  close(): Promise<void>;
+}
+
+/** desktop/dist/renderer of the checkout this code runs from (source or bundle). */
+export function defaultRendererDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'desktop')) && existsSync(join(dir, 'server'))) return join(dir, 'desktop/dist/renderer');
+    dir = dirname(dir);
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../desktop/dist/renderer');
+}
+
+function noSchemaCompiler(): never {
+  throw new AppError('INTERNAL', 'manager routes do not use JSON schemas');
+}
+
+function readTls(config: ManagerConfig): { cert: Buffer; key: Buffer } | null {
+  if (!config.tls) return null;
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new AppError('NOT_FOUND', `cannot read the TLS ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    }
+  };
+  return { cert: read(config.tls.certPath, 'certificate'), key: read(config.tls.keyPath, 'key') };
+}
+
+function listenError(err: unknown, config: ManagerConfig): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return new AppError('CONFLICT', `${where} is already in use (pick another --port, or --port 0 for a free one)`, { cause: err });
+  if (code === 'EACCES') return new AppError('FORBIDDEN', `no permission to listen on ${where} (use a port above 1023)`, { cause: err });
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new AppError('BAD_REQUEST', `--host ${config.host} is not an address of this machine`, { cause: err });
+  return err;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Requests node's parser refuses (huge headers, garbage) get the same typed error body as the rest. */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'PAYLOAD_TOO_LARGE', 'the request headers (or the URL) are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'TIMEOUT', 'the request took too long']
+        : [400, 'BAD_REQUEST', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function createFastify(tls: { cert: Buffer; key: Buffer } | null): FastifyInstance {
+  const common = {
+    logger: false,
+    clientErrorHandler,
+    // No route declares a JSON schema: fastify never needs ajv or fast-json-stringify.
+    schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  } as const;
+  try {
+    // fastify's overloads differ for http and https; both give a FastifyInstance.
+    return (tls ? Fastify({ ...common, https: { cert: tls.cert, key: tls.key } }) : Fastify(common)) as unknown as FastifyInstance;
+  } catch (err) {
+    throw new AppError('BAD_REQUEST', `the TLS certificate or key cannot be used: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+export async function startManager(config: ManagerConfig, options: ManagerOptions = {}): Promise<RunningManager> {
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? createLogger({ now });
+  const { dataDir } = config;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const other = await findLiveManager(dataDir);
+  if (other) throw new AppError('CONFLICT', `a manager is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);
+
+  const tls = readTls(config);
+  const keychain = options.keychain !== undefined ? options.keychain : config.masterKeyStore === 'file' ? null : openOsKeychain();
+  const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain, logger });
+  const operatorKey = loadOrCreateKeyFile(operatorKeyPath(dataDir));
+  const db = openManagerDb(managerDbPath(dataDir));
+  const cleanups: Array<() => Promise<void> | void> = [
+    () => {
+      db.close();
+    },
+  ];
+  const runCleanups = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error('shutdown step failed', { err });
+      }
+    }
+  };
+
+  try {
+    const headPath = auditHeadPath(dataDir);
+    const audit = openAuditLog({ db, headPath, sign: keys.sign, publicKey: keys.publicKey, now, logger });
+    let ws: ManagerWs | null = null;
+    const accounts = createAccountService({
+      db,
+      audit,
+      signup: config.signup,
+      now,
+      logger,
+      ...options.accounts,
+      onSessionsRevoked: (ids) => ws?.closeSessions(ids),
+    });
+    const services: ManagerServices = { config, db, accounts, audit, keys, auditHeadPath: headPath, now, logger, version: VERSION };
+    // ─── Other manager parts (instances, drivers, supervisor) start here and
+    //     push their stop onto `cleanups` (helper G). ─────────────────────────
+    const instances = createInstancesPart({
+      dataDir,
+      driverKind: config.driver,
+      db,
+      keys,
+      audit,
+      now,
+      logger,
+      // The manager's own UI may talk to the gateways (read at each gateway start, once the port is known).
+      allowedOrigins: () => origins.allowed(),
+      ...options.instances,
+    });
+    services.instances = instances.service;
+    cleanups.push(() => instances.close());
+
+    let ready = false;
+    let port = 0;
+    const app = createFastify(tls);
+    const origins = createManagerOrigins({ host: config.host, scheme: tls ? 'https' : 'http', allowOrigins: [DESKTOP_APP_ORIGIN, ...config.allowOrigins], port: () => port });
+    await app.register(managerApp, {
+      services,
+      origins,
+      rendererDir: options.rendererDir ?? defaultRendererDir(),
+      operatorKey,
+      isReady: () => ready,
+      logger,
+    });
+    cleanups.push(() => app.close());
+    const sockets = startManagerWs({ server: app.server, services, origins, logger });
+    ws = sockets;
+    cleanups.push(() => sockets.close());
+
+    await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => {
+      throw listenError(err, config);
+    });
+    const address = app.server.address();
+    port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const url = `${tls ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
+    writeManagerRuntime(dataDir, { pid: process.pid, port, url, startedAt: now(), tlsCertPath: config.tls?.certPath ?? null });
+    cleanups.push(() => removeManagerRuntime(dataDir));
+    ready = true;
+    // Every instance a previous manager left is settled (re-adopted, resumed, finished) before start resolves.
+    await instances.begin();
+    if (!isLoopbackHost(config.host)) {
+      logger.warn('WARNING: the manager is reachable beyond this machine; use --tls-cert/--tls-key or a private network', { host: config.host });
+    }
+    const setup = accounts.issueSetupLink();
+    logger.info('manager listening', { url, version: VERSION, driver: config.driver, signup: config.signup, masterKey: keys.masterKeySource });
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      setupLink: setup ? `${url}/setup?token=${setup.token}` : null,
+      services,
+      close() {
+        closing ??= (async () => {
+          ready = false;
+          await runCleanups();
+          logger.info('manager stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The supervisor over real gateway processes: kill -9 is detected and the
+ * instance is back (timed) — through the driver's exit signal and, for an
+ * adopted gateway, through the probes; a hung gateway is marked degraded and
+ * restarted; a crash loop ends in `failed` with the gateway's last log lines;
+ * stop() leaves no timer.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { databasePath } from '../../gateway';
+import { instanceDir } from '../drivers/local';
+import { isProcessAlive } from '../drivers/local/process-info';
+import { bundleGatewayCommand, startHarness, waitDead, waitFor } from '../drivers/local/test-support';
+import type { Harness } from '../drivers/local/test-support';
+import { createSupervisor } from './supervisor';
+import type { Supervisor } from './supervisor';
+
+let command: string[];
+let dispose: () => void;
+beforeAll(async () => {
+  ({ command, dispose } = await bundleGatewayCommand());
+});
+afterAll(() => dispose());
+
+describe('the supervisor', () => {
+  let h: Harness;
+  let supervisor: Supervisor | null = null;
+  afterEach(async () => {
+    await supervisor?.stop();
+    supervisor = null;
+    await h.close();
+  });
+
+  async function runningWithNewPid(id: string, oldPid: number): Promise<number> {
+    const inst = await waitFor('the instance to run again', () => {
+      const i = h.service.get(id);
+      return i?.state === 'running' && i.pid !== oldPid ? i : null;
+    }, 15_000);
+    return inst.pid as number;
+  }
+
+  it('restarts a gateway killed with -9 (exit signal), and one it adopted (probes)', async () => {
+    h = await startHarness(command);
+    const { id, pid } = await h.service.provision('kill@example.com');
+    supervisor = createSupervisor({ service: h.service, driver: h.driver });
+    supervisor.start();
+
+    const killedAt = performance.now();
+    process.kill(pid as number, 'SIGKILL');
+    const newPid = await runningWithNewPid(id, pid as number);
+    const ms = performance.now() - killedAt;
+    console.log(`supervisor.detect_and_restart_ms (exit signal) ${Math.round(ms)}`);
+    expect(ms).toBeLessThan(3_000);
+    const inst = h.service.mustGet(id);
+    expect(inst.restarts).toBe(1);
+    const events = h.service.events(id);
+    expect(events.map((e) => `${e.kind}:${e.to ?? ''}`)).toEqual(expect.arrayContaining(['crash:', 'transition:degraded', 'restart:', 'transition:starting', 'transition:running']));
+    await supervisor.stop();
+
+    // A restarted manager: the gateway is adopted (no child handle), so only the probes can see it die.
+    const manager2 = h.reopen();
+    const report = await manager2.service.recover();
+    expect(report.adopted).toEqual([id]);
+    supervisor = createSupervisor({ service: manager2.service, driver: manager2.driver });
+    supervisor.start();
+    const killedAgain = performance.now();
+    process.kill(newPid, 'SIGKILL');
+    await runningWithNewPid(id, newPid);
+    const probeMs = performance.now() - killedAgain;
+    console.log(`supervisor.detect_and_restart_ms (2 s probes) ${Math.round(probeMs)}`);
+    expect(probeMs).toBeLessThan(3_500);
+  });
+
+  it('marks a hung gateway degraded, then restarts it', async () => {
+    h = await startHarness(command);
+    const { id, pid } = await h.service.provision('hung@example.com');
+    supervisor = createSupervisor({ service: h.service, driver: h.driver, intervalMs: 150, probeTimeoutMs: 100, failuresBeforeDegraded: 2, failuresBeforeRestart: 4 });
+    supervisor.start();
+    process.kill(pid as number, 'SIGSTOP');
+    await waitFor('degraded', () => h.service.get(id)?.state === 'degraded', 10_000, 10);
+    await runningWithNewPid(id, pid as number);
+    await waitDead(pid as number);
+    const messages = h.service.events(id).map((e) => e.message);
+    expect(messages.some((m) => /health probes failed: no answer within 100 ms/.test(m))).toBe(true);
+    expect(messages.some((m) => m.startsWith('unresponsive'))).toBe(true);
+  });
+
+  it('calls K restarts within the window a crash loop: failed, with the last log lines', async () => {
+    h = await startHarness(command);
+    const { id, pid } = await h.service.provision('loop@example.com');
+    supervisor = createSupervisor({
+      service: h.service,
+      driver: h.driver,
+      backoff: { initialMs: 20, maxMs: 100 },
+      crashLoop: { restarts: 3, windowMs: 60_000 },
+    });
+    supervisor.start();
+    // From now on every start fails: the gateway's database is not a database.
+    const db = databasePath(instanceDir(h.dir, id));
+    rmSync(`${db}-wal`, { force: true });
+    rmSync(`${db}-shm`, { force: true });
+    writeFileSync(db, 'this is not a database '.repeat(200));
+    process.kill(pid as number, 'SIGKILL');
+
+    const failed = await waitFor('failed', () => (h.service.get(id)?.state === 'failed' ? h.service.get(id) : null), 20_000);
+    expect(failed.lastError).toMatch(/crash loop: 3 restarts within 60 s/);
+    expect(failed.lastError).toMatch(/not a database|file is not a database|database/i);
+    const last = h.service.events(id).at(-1);
+    expect(last).toMatchObject({ kind: 'transition', from: 'starting', to: 'failed' });
+    expect(last?.logLines?.length).toBeGreaterThan(1);
+    expect(h.service.events(id).filter((e) => e.kind === 'restart')).toHaveLength(3);
+    expect((await h.driver.status(id)).alive).toBe(false);
+    // The supervisor leaves a failed instance alone.
+    await supervisor.tick();
+    expect(h.service.get(id)?.state).toBe('failed');
+    expect(isProcessAlive(pid as number)).toBe(false);
+  });
+
+  it('stop() leaves no timer behind, even with a restart pending', async () => {
+    h = await startHarness(command);
+    const { id, pid } = await h.service.provision('timers@example.com');
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    supervisor = createSupervisor({ service: h.service, driver: h.driver, backoff: { initialMs: 60_000 } });
+    supervisor.start();
+    process.kill(pid as number, 'SIGKILL');
+    await waitFor('the crash to be seen', () => h.service.events(id).some((e) => e.kind === 'crash'));
+    expect(timers()).toBeGreaterThan(before);
+    await supervisor.stop();
+    supervisor = null;
+    expect(timers()).toBe(before);
+    // Not restarted after stop(): the pending restart was cancelled.
+    expect(h.service.get(id)?.state).toBe('degraded');
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * Test support for the manager's tests (never imported by product code): a
+ * manager on a temp data directory (port 0, no OS keychain), real tRPC
+ * clients over HTTP and WebSocket, and raw HTTP calls for input a real
+ * client would never send.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTRPCClient, createWSClient, httpLink, wsLink } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
+import { WebSocket as NodeWebSocket } from 'ws';
+import type { AuthResult } from '@autoclaw/shared';
+import type { ManagerConfig } from './config';
+import { silentLogger } from './gateway-parts';
+import type { ManagerRouter } from './router-type';
+import { startManager } from './server';
+import type { ManagerOptions, RunningManager } from './server';
+
+export type ManagerClient = TRPCClient<ManagerRouter>;
+
+export interface TestManager {
+  dir: string;
+  manager: RunningManager;
+  url: string;
+  wsUrl: string;
+  /** A tRPC client over HTTP, signed in with `token` when given. */
+  client(token?: string, headers?: Record<string, string>): ManagerClient;
+  /** A tRPC client over WebSocket, signed in with `token` when given. */
+  wsClient(token?: string): { client: ManagerClient; closed: Promise<number>; close(): Promise<void> };
+  /** The owner, made through the setup link. */
+  setupOwner(email?: string, password?: string): Promise<AuthResult>;
+  /** A SQL dump of the whole database (compare before/after). */
+  dump(): string;
+  close(): Promise<void>;
+}
+
+export function testConfig(dir: string, over: Partial<ManagerConfig> = {}): ManagerConfig {
+  return {
+    dataDir: dir,
+    port: 0,
+    host: '127.0.0.1',
+    driver: 'local',
+    signup: 'closed',
+    tls: null,
+    allowOrigins: [],
+    masterKeyStore: 'file',
+    ...over,
+  };
+}
+
+export async function startTestManager(opts: { config?: Partial<ManagerConfig>; options?: ManagerOptions; dir?: string } = {}): Promise<TestManager> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'autoclaw-mgr-'));
+  let manager: RunningManager;
+  try {
+    manager = await startManager(testConfig(dir, opts.config), {
+      logger: silentLogger,
+      keychain: null,
+      rendererDir: join(dir, 'no-renderer'),
+      ...opts.options,
+    });
+  } catch (err) {
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const sockets: Array<() => Promise<void>> = [];
+  const t: TestManager = {
+    dir,
+    manager,
+    url: manager.url,
+    wsUrl: `${manager.url.replace(/^http/, 'ws')}/trpc`,
+    client(token, headers = {}) {
+      return createTRPCClient<ManagerRouter>({
+        links: [httpLink({ url: `${manager.url}/trpc`, headers: () => ({ ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) }) })],
+      });
+    },
+    wsClient(token) {
+      let resolveClosed: (code: number) => void = () => {};
+      const closed = new Promise<number>((resolve) => {
+        resolveClosed = resolve;
+      });
+      const ws = createWSClient({
+        url: t.wsUrl,
+        // ws's WebSocket implements the browser interface tRPC expects.
+        WebSocket: NodeWebSocket as unknown as typeof WebSocket,
+        ...(token ? { connectionParams: () => ({ token }) } : {}),
+        retryDelayMs: () => 60_000,
+        onClose: (cause) => resolveClosed(cause?.code ?? 0),
+      });
+      const close = () => ws.close();
+      sockets.push(close);
+      return { client: createTRPCClient<ManagerRouter>({ links: [wsLink({ client: ws })] }), closed, close };
+    },
+    async setupOwner(email = 'owner@example.com', password = 'correct horse battery') {
+      const token = manager.setupLink ? new URL(manager.setupLink).searchParams.get('token') : null;
+      if (!token) throw new Error('no setup link');
+      return t.client().auth.completeSetup.mutate({ token, email, password });
+    },
+    dump() {
+      const db = manager.services.db;
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+      return tables.map(({ name }) => `${name}: ${JSON.stringify(db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all())}`).join('\n');
+    },
+    async close() {
+      await Promise.all(sockets.map((c) => c()));
+      await manager.close();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
+
+/** A tRPC-over-HTTP call by hand: returns the status and the parsed body. */
+export async function rawCall(
+  url: string,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { body?: string; input?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const qs = method === 'GET' && opts.input !== undefined ? `?input=${encodeURIComponent(JSON.stringify(opts.input))}` : '';
+  const res = await fetch(`${url}/trpc/${path}${qs}`, {
+    method,
+    headers: { ...(method === 'POST' ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+    ...(method === 'POST' ? { body: opts.body ?? JSON.stringify(opts.input ?? null) } : {}),
+  });
+  const text = await res.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { text };
+  }
+  return { status: res.status, body };
+}

@@ -1,0 +1,144 @@
+/**
+ * Instances as the manager shows them: the lifecycle states, the instance
+ * view, its event log (every transition and supervisor action, persisted and
+ * shown to the user), the instances.* procedure inputs and the gateway's
+ * admin.* procedures that only the manager device may call.
+ */
+import { z } from 'zod';
+import { EmailSchema } from './manager-accounts';
+import { Id } from './schemas';
+
+/** The lifecycle (the transition table is in server/src/manager/instances/state-machine.ts). */
+export const INSTANCE_STATES = [
+  'provisioning',
+  'starting',
+  'running',
+  'degraded',
+  'stopping',
+  'stopped',
+  'deleting',
+  'failed',
+  /** Reserved for release channels (a later issue). */
+  'updating',
+  /** Reserved for backups (a later issue). */
+  'restoring',
+] as const;
+export const InstanceState = z.enum(INSTANCE_STATES);
+export type InstanceState = z.infer<typeof InstanceState>;
+
+export const INSTANCE_DRIVERS = ['local', 'kubernetes'] as const;
+export const InstanceDriverKind = z.enum(INSTANCE_DRIVERS);
+export type InstanceDriverKind = z.infer<typeof InstanceDriverKind>;
+
+export const InstanceSchema = z.object({
+  id: Id,
+  /** The owner's e-mail (one instance per user). */
+  owner: z.string(),
+  state: InstanceState,
+  driver: InstanceDriverKind,
+  /** Where the gateway listens (null before it first started). */
+  url: z.string().nullable(),
+  /** Local driver: the gateway's pid and port. */
+  pid: z.number().int().optional(),
+  port: z.number().int().optional(),
+  memoryLimitMb: z.number().int(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  /** Why the instance last failed (for `failed`: the crash loop's last log lines). */
+  lastError: z.string().optional(),
+  /** Restarts made by the supervisor since the instance was created. */
+  restarts: z.number().int(),
+});
+export type Instance = z.infer<typeof InstanceSchema>;
+
+export const INSTANCE_EVENT_KINDS = [
+  /** A state change (from → to). */
+  'transition',
+  /** Health probes failed or recovered. */
+  'health',
+  /** The gateway process exited on its own. */
+  'crash',
+  /** The supervisor restarted the gateway (with its backoff). */
+  'restart',
+  /** After a manager restart, a live gateway was taken over instead of restarted. */
+  'adopted',
+  /** Memory passed the limit: drained and restarted between turns. */
+  'memory',
+  /** A device was paired (ticket issued) or revoked. */
+  'device',
+] as const;
+export const InstanceEventKind = z.enum(INSTANCE_EVENT_KINDS);
+export type InstanceEventKind = z.infer<typeof InstanceEventKind>;
+
+export const InstanceEventSchema = z.object({
+  /** Increasing per manager; the tracked id of instances.events. */
+  id: z.number().int(),
+  instanceId: Id,
+  at: z.number(),
+  kind: InstanceEventKind,
+  from: InstanceState.nullable(),
+  to: InstanceState.nullable(),
+  message: z.string(),
+  /** Last lines the gateway wrote (crashes, crash loops). */
+  logLines: z.array(z.string()).optional(),
+});
+export type InstanceEvent = z.infer<typeof InstanceEventSchema>;
+
+/** A device's raw Ed25519 public key, base64url without padding. */
+export const DevicePublicKeySchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a base64url raw Ed25519 public key');
+export const PairDeviceNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'deviceName is empty')
+  .max(80)
+  .regex(/^\P{Cc}+$/u, 'deviceName has control characters');
+
+export const InstanceRef = z.object({ instanceId: Id }).strict();
+
+export const InstanceInputs = {
+  start: InstanceRef,
+  stop: InstanceRef,
+  delete: InstanceRef,
+  devices: InstanceRef,
+  events: z.object({ instanceId: Id, lastEventId: z.string().max(32).nullish() }).strict(),
+  pairDevice: z.object({ instanceId: Id, publicKey: DevicePublicKeySchema, deviceName: PairDeviceNameSchema }).strict(),
+  revokeDevice: z.object({ instanceId: Id, deviceId: Id }).strict(),
+  /** The operator CLI (`autoclaw instances …`) through a running manager. */
+  operatorCreate: z.object({ owner: EmailSchema }).strict(),
+  operatorRef: InstanceRef,
+} as const;
+
+/** instances.pairDevice: the ticket the device presents at POST /auth/ticket of `gatewayUrl`. */
+export const PairDeviceResultSchema = z.object({
+  instanceId: Id,
+  ticket: z.string(),
+  gatewayUrl: z.string(),
+  expiresAt: z.number(),
+});
+export type PairDeviceResult = z.infer<typeof PairDeviceResultSchema>;
+
+/** Body of the gateway's POST /auth/ticket. */
+export interface TicketPairRequest {
+  ticket: string;
+  publicKey: string;
+  nonce: string;
+  timestamp: number;
+  signature: string;
+}
+
+/* ---------- the gateway's admin.* procedures (manager device only) ---------- */
+
+export const GatewayAdminInputs = {
+  drain: z.object({ timeoutMs: z.number().int().min(0).max(600_000) }).strict(),
+} as const;
+
+export const GatewayHealthSchema = z.object({
+  rssMb: z.number(),
+  uptimeMs: z.number(),
+  busySessions: z.number().int(),
+  draining: z.boolean(),
+});
+export type GatewayHealth = z.infer<typeof GatewayHealthSchema>;
+
+export const DrainResultSchema = z.object({ drained: z.boolean(), busySessions: z.number().int() });
+export type DrainResult = z.infer<typeof DrainResultSchema>;
