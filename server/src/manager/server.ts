@@ -46,6 +46,8 @@ export interface ManagerOptions {
   accounts?: Pick<AccountServiceOptions, 'limits' | 'sessions' | 'setupTtlMs'>;
   /** The instances part: the Kubernetes driver, the local driver's gateway command, supervisor timings, gateway env. */
   instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose'>>;
+  /** Provision a new user's instance as soon as the account exists (default true: the user never runs a server). */
+  provisionOnSignUp?: boolean;
 }
 
 export interface RunningManager {
@@ -191,6 +193,17 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     });
     services.instances = instances.service;
     cleanups.push(() => instances.close());
+    if (options.provisionOnSignUp !== false) {
+      const instanceService = instances.service;
+      const unsubscribe = accounts.onUserCreated((user) => {
+        try {
+          instanceService.ensureFor(user.email, { actor: `user:${user.id}` });
+        } catch (err) {
+          logger.error('could not provision the new user\'s instance', { user: user.id, err: err instanceof Error ? err.message : String(err) });
+        }
+      });
+      cleanups.push(unsubscribe);
+    }
 
     let ready = false;
     let port = 0;

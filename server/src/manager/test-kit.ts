@@ -57,6 +57,8 @@ export async function startTestManager(opts: { config?: Partial<ManagerConfig>; 
       logger: silentLogger,
       keychain: null,
       rendererDir: join(dir, 'no-renderer'),
+      // Tests that want real gateways ask for them (they outlive a test otherwise).
+      provisionOnSignUp: false,
       ...opts.options,
     });
   } catch (err) {
