@@ -39,12 +39,18 @@ export interface LocalDriver extends InstanceDriver {
   onExit(listener: (instanceId: string, code: number | null, signal: NodeJS.Signals | null) => void): () => void;
 }
 
+/**
+ * Node flags of a gateway, the same as on server/bin/autoclaw.mjs's first
+ * line: a small young generation and no TurboFan keep an idle instance small.
+ */
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=2', '--no-opt'] as const;
+
 /** server/bin/autoclaw.mjs of the checkout this code runs from (source or bundle). */
 export function defaultGatewayCommand(): string[] {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
     const bin = join(dir, 'server', 'bin', 'autoclaw.mjs');
-    if (existsSync(bin)) return [process.execPath, bin];
+    if (existsSync(bin)) return [process.execPath, ...GATEWAY_NODE_FLAGS, bin];
     dir = dirname(dir);
   }
   throw new Error('cannot find server/bin/autoclaw.mjs; pass the driver a command');
