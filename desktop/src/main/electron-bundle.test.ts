@@ -72,6 +72,7 @@ describe('desktop bundles', () => {
     expect(Object.keys(api).sort()).toEqual([
       'getAppInfo',
       'getDeviceIdentity',
+      'getTailscaleStatus',
       'notifyAnswer',
       'onDeepLink',
       'onSignOutRequest',

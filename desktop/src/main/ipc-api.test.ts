@@ -56,6 +56,7 @@ beforeEach(() => {
           return out;
         },
       },
+      tailscale: { status: async () => ({ state: 'not-installed', guidance: 'Install Tailscale.' }) },
     },
   });
 });
@@ -171,8 +172,10 @@ describe('ipc api', () => {
         notifications: { notifyAnswer: () => 'shown' },
         unread: { setUnreadCount: () => undefined },
         events: { take: () => [] },
+        tailscale: { status: () => Promise.reject(new Error('x')) },
       },
     });
+    expect(await other.invoke(IPC_CHANNELS.getTailscaleStatus, APP)).toMatchObject({ ok: false, code: 'INTERNAL' });
     expect(await other.invoke(IPC_CHANNELS.getDeviceIdentity, APP)).toEqual({
       ok: false,
       code: 'INTERNAL',

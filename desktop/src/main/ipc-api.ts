@@ -8,7 +8,7 @@
 import type { IpcMain } from 'electron';
 import { z } from 'zod';
 import { AppError, Id } from '@autoclaw/shared';
-import type { AppInfo, DeviceIdentityInfo, NotifyOutcome, SignChallengeResult } from '../preload/api';
+import type { AppInfo, DeviceIdentityInfo, NotifyOutcome, SignChallengeResult, TailscaleStatusInfo } from '../preload/api';
 import { IPC_CHANNELS, type IpcResult, type RendererEvent } from '../preload/ipc-channels';
 import type { DeviceKeyStore, LogFn } from './device-key-store';
 import { isAppUrl } from './window-service';
@@ -29,6 +29,7 @@ export interface IpcApiServices {
   notifications: { notifyAnswer(notice: z.infer<typeof AnswerNoticeSchema>): NotifyOutcome };
   unread: { setUnreadCount(count: number): void };
   events: { take(): RendererEvent[] };
+  tailscale: { status(): Promise<TailscaleStatusInfo> };
 }
 
 export interface IpcApiOptions {
@@ -57,6 +58,18 @@ export const AnswerNoticeSchema = z
 export const UnreadCountSchema = z.number().int().min(0).max(1_000_000);
 
 const NoArgs = z.tuple([]);
+
+const Text = z.string().min(1).max(500);
+/** What may reach the page about this machine's Tailscale: the documented fields, an https login link, nothing else. */
+export const TailscaleStatusSchema = z
+  .object({
+    state: z.enum(['not-installed', 'not-running', 'stopped', 'needs-login', 'needs-approval', 'starting', 'running', 'error']),
+    tailnet: Text.optional(),
+    deviceName: Text.optional(),
+    authUrl: z.url({ protocol: /^https$/ }).max(2_000).optional(),
+    guidance: z.string().min(1).max(1_000),
+  })
+  .strict();
 
 type Handler<T> = (args: unknown[]) => Promise<T> | T;
 
@@ -114,6 +127,12 @@ export function registerIpcApi(options: IpcApiOptions): () => void {
     const [count] = parse(z.tuple([UnreadCountSchema]), args);
     services.unread.setUnreadCount(count);
     return null;
+  });
+  handle<TailscaleStatusInfo>(IPC_CHANNELS.getTailscaleStatus, async (args) => {
+    parse(NoArgs, args);
+    const status = TailscaleStatusSchema.safeParse(await services.tailscale.status());
+    if (!status.success) throw new AppError('INTERNAL', 'Tailscale answered with a status this app does not understand');
+    return status.data;
   });
   handle<RendererEvent[]>(IPC_CHANNELS.takeEvents, (args) => {
     parse(NoArgs, args);

@@ -37,6 +37,7 @@ import { createRendererEvents, type RendererEvents } from './renderer-events';
 import { loadSettingsStore } from './settings-store';
 import { claimSingleInstance } from './single-instance';
 import { trayIconPng } from './tray-icon';
+import { createTailscaleStatusReader } from './tailscale-status';
 import { createTrayService } from './tray-service';
 import { createWindowService, hardenWebContents, type WindowService } from './window-service';
 
@@ -160,6 +161,7 @@ async function start(config: DesktopConfig, state: MainState, events: RendererEv
       notifications,
       unread: tray,
       events,
+      tailscale: createTailscaleStatusReader(),
     },
   });
 

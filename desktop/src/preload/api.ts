@@ -74,6 +74,22 @@ export interface AppInfo {
   readonly managerUrl: string | null;
 }
 
+/** Where this machine stands with Tailscale (the private network instances are reached over). */
+export type TailscaleState = 'not-installed' | 'not-running' | 'stopped' | 'needs-login' | 'needs-approval' | 'starting' | 'running' | 'error';
+
+/** This machine's Tailscale, as main reads it from the local tailscaled (its LocalAPI). */
+export interface TailscaleStatusInfo {
+  readonly state: TailscaleState;
+  /** The tailnet's name when known (e.g. `example.com` or `alice@gmail.com`). */
+  readonly tailnet?: string;
+  /** This device's MagicDNS name when running. */
+  readonly deviceName?: string;
+  /** An https link that signs this device in, while Tailscale needs a login. */
+  readonly authUrl?: string;
+  /** One or two sentences for the user: what is wrong and how to join the tailnet. */
+  readonly guidance: string;
+}
+
 export interface AutoClawDesktopApi {
   getAppInfo(): Promise<AppInfo>;
   getDeviceIdentity(): Promise<DeviceIdentityInfo>;
@@ -85,6 +101,8 @@ export interface AutoClawDesktopApi {
   onDeepLink(listener: (link: DeepLink) => void): () => void;
   /** The tray's "Sign out" item. Returns unsubscribe. */
   onSignOutRequest(listener: () => void): () => void;
+  /** Whether this device is on the tailnet; when not, show `guidance` (and `authUrl`) so the user can join. */
+  getTailscaleStatus(): Promise<TailscaleStatusInfo>;
   readonly platform: DesktopPlatform;
 }
 

@@ -55,6 +55,7 @@ beforeEach(() => {
       },
       unread: { setUnreadCount: (count) => void unread.push(count) },
       events,
+      tailscale: { status: async () => ({ state: 'needs-login', authUrl: 'https://login.tailscale.com/a/1', guidance: 'Sign in to Tailscale.' }) },
     },
   });
 });
@@ -82,6 +83,7 @@ describe('desktop bridge', () => {
     expect(Object.keys(bridge()).sort()).toEqual([
       'getAppInfo',
       'getDeviceIdentity',
+      'getTailscaleStatus',
       'notifyAnswer',
       'onDeepLink',
       'onSignOutRequest',
@@ -91,6 +93,10 @@ describe('desktop bridge', () => {
     ]);
     expect(bridge('darwin').platform).toBe('darwin');
     expect(bridge('freebsd').platform).toBe('other');
+  });
+
+  it("reads this machine's Tailscale status through main", async () => {
+    expect(await bridge().getTailscaleStatus()).toEqual({ state: 'needs-login', authUrl: 'https://login.tailscale.com/a/1', guidance: 'Sign in to Tailscale.' });
   });
 
   it('signs challenges in main with a key the page never sees', async () => {

@@ -106,6 +106,7 @@ export function createBridgeApi(deps: BridgeDeps): AutoClawDesktopApi {
     setUnreadCount: async (count) => {
       await call(deps, IPC_CHANNELS.setUnreadCount, count);
     },
+    getTailscaleStatus: () => call(deps, IPC_CHANNELS.getTailscaleStatus),
     onDeepLink: (listener) => hub.onLink(listener),
     onSignOutRequest: (listener) => hub.onSignOut(listener),
     platform: platformOf(deps.platform),

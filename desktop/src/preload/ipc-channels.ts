@@ -10,6 +10,7 @@ export const IPC_CHANNELS = {
   signChallenge: 'autoclaw:sign-challenge',
   notifyAnswer: 'autoclaw:notify-answer',
   setUnreadCount: 'autoclaw:set-unread-count',
+  getTailscaleStatus: 'autoclaw:get-tailscale-status',
   /** Renderer → main: "I am listening"; returns the events queued until now. */
   takeEvents: 'autoclaw:take-events',
 } as const;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killGateways, killGatewaysUnder } from '../manager/drivers/local/test-support';
 import { entryHash } from '../manager/audit';
 import { writeHeadFile } from '../manager/audit/head-file';
 import { auditHeadPath, managerDbPath, managerKeyPath, managerRuntimePath, signWithManagerKey } from '../manager';
@@ -81,7 +82,11 @@ describe('autoclaw manager, users and audit', () => {
     root = mkdtempSync(join(tmpdir(), 'autoclaw-mcli-'));
     dir = join(root, 'manager');
   });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(() => {
+    // Instances provisioned at sign-up outlive their manager by design.
+    killGatewaysUnder(root);
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('manager on a fresh directory prints its URL, then the one-time setup link', async () => {
     const fresh = join(root, 'fresh');
@@ -97,6 +102,8 @@ describe('autoclaw manager, users and audit', () => {
       expect((await post(m.url, 'auth.completeSetup', { token, email: 'again@example.com', password: PW })).status).toBe(409);
     } finally {
       expect(await m.stop()).toBe(0);
+      // The owner's instance was provisioned at setup; its gateway outlives the manager by design.
+      killGateways(fresh);
     }
     expect(existsSync(managerRuntimePath(fresh))).toBe(false);
   });
@@ -137,9 +144,12 @@ describe('autoclaw manager, users and audit', () => {
       const missing = await runCli(['users', 'reset-password', '--data', dir, '--email', 'nobody@example.com'], { input: PW, env: ENV });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no account with the email nobody@example.com/);
-      expect(await runCli(['audit', 'verify', '--data', dir], { env: ENV })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log intact: 5 entries/) });
+      // setup, member created, member's instance provisioned at sign-up, reset, sign-in.
+      expect(await runCli(['audit', 'verify', '--data', dir], { env: ENV })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log intact: 6 entries/) });
     } finally {
       expect(await m.stop()).toBe(0);
+      // The member's gateway outlives the manager by design; this test is done with it.
+      killGateways(dir);
     }
   });
 
@@ -215,7 +225,7 @@ describe('autoclaw manager, users and audit', () => {
       expect((await runCli(['audit', 'verify', '--data', dir, '--public-key', 'nope'], { env: ENV })).code).toBe(1);
       const json = await runCli(['audit', 'verify', '--data', dir, '--json'], { env: ENV });
       expect(json.code).toBe(0);
-      expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, count: 5, signedCount: 5, firstBadSeq: null, problem: null });
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, count: 6, signedCount: 6, firstBadSeq: null, problem: null });
       expect((await runCli(['audit', 'verify', '--data', join(root, 'nothing-here')], { env: ENV })).code).toBe(1);
     });
   });

@@ -9,6 +9,10 @@ to 127.0.0.1; any other address makes the gateway reachable beyond this machine.
 Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY, ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
 AUTOCLAW_MODEL (anthropic:NAME | openai:NAME | openai-compatible:NAME),
 AUTOCLAW_OPENAI_COMPATIBLE_URL, AUTOCLAW_OPENAI_COMPATIBLE_API_KEY (these win over stored settings).
+Managed instances (set by the manager): --instance-id ID, --manager-key KEY, the data
+key through --data-key-fd N or --data-key-file PATH (outside DIR, not readable by others),
+--tailscale-owner LOGIN (requests through Tailscale Serve must come from that tailnet
+login) with --tailscale-socket PATH or AUTOCLAW_TAILSCALE_SOCKET.
 `,
   pair: `Usage: autoclaw pair --data DIR
 
@@ -38,7 +42,7 @@ API keys are stored encrypted. An empty value clears the setting.
 `,
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
                         [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
-                        [--allow-origin ORIGIN]... [--kube-* ...]
+                        [--allow-origin ORIGIN]... [--kube-* ...] [--tailscale ...]
 
 Runs the manager in the foreground on the data directory DIR (made on first
 use) and prints its URL; while no account exists, also a one-time setup link
@@ -46,8 +50,17 @@ that creates the owner account. --port 0 picks a free port (default 18780).
 --host defaults to 127.0.0.1. --signup: closed (only "autoclaw users create"
 and the setup link make accounts; default), invite (with an owner's invite
 code) or open. --tls-cert/--tls-key (PEM, both or neither) serve HTTPS.
-Kubernetes: --kube-config FILE | --kube-in-cluster, --kube-namespace,
---kube-image, --kube-storage-class, --kube-storage-size, --kube-cpu, --kube-memory.
+Kubernetes: --kube-config FILE (default $KUBECONFIG) | --kube-in-cluster,
+--kube-namespace (default autoclaw), --kube-image IMAGE (required),
+--kube-storage-class, --kube-storage-size (default 1Gi), --kube-cpu REQ[:LIMIT],
+--kube-memory REQ[:LIMIT]. The master key is kept in a Kubernetes Secret.
+Tailscale: --tailscale publishes instances on your tailnet. Local driver: through
+this machine's tailscaled (--tailscale-socket PATH; default the platform's) with
+Tailscale Serve at https://MAGICDNS-NAME:PORT. Kubernetes: a sidecar per instance
+tagged --tailscale-tags LIST (default tag:autoclaw; checked against the tailnet
+policy at start), joining with keys minted by an OAuth client (TS_API_CLIENT_ID,
+TS_API_CLIENT_SECRET) or a pasted key (TS_AUTHKEY) — environment only.
+--tailscale-owner LOGIN: the tailnet login gateways accept (default: the owner's e-mail).
 Environment: AUTOCLAW_MASTER_KEY_STORE=auto|keychain|file (default auto: the OS
 keychain when there is one, else DIR/master.key with a warning).
 `,

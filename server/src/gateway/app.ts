@@ -9,6 +9,9 @@ import { AppError } from '@autoclaw/shared';
 import type { HttpErrorBody } from '@autoclaw/shared';
 import type { DeviceAuthDeps, RateLimiter } from '../security';
 import { pairDevice, redeemTicket } from '../security';
+import { tailscaleOnRequest } from '../tailscale';
+import type { TailscaleIdentityCheck } from '../tailscale';
+import { registerAuthCors } from './auth-cors';
 import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE } from './error-mapping';
 import type { Logger } from './logger';
 import type { OriginPolicy } from './origin-policy';
@@ -39,6 +42,8 @@ export interface AppOptions {
   instanceId?: string;
   /** Managed instances: the manager's public key that signs pairing tickets. */
   managerPublicKey?: string;
+  /** With --tailscale-owner: requests through Tailscale Serve must come from the owner (on top of device auth). */
+  tailscaleIdentity?: TailscaleIdentityCheck;
 }
 
 function sendError(reply: FastifyReply, status: number, body: HttpErrorBody): FastifyReply {
@@ -61,6 +66,9 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
     reply.header('cross-origin-resource-policy', 'same-origin');
   });
 
+  // Before any route (health and static files included): a Serve request from anyone but the owner ends here.
+  if (opts.tailscaleIdentity) app.addHook('onRequest', tailscaleOnRequest(opts.tailscaleIdentity));
+
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (AppError.is(err)) {
       const status = HTTP_STATUS_OF[err.code];
@@ -79,6 +87,9 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
   });
 
   app.setNotFoundHandler((_req, reply) => sendError(reply, 404, { error: { code: 'NOT_FOUND', message: 'not found' } }));
+
+  // The manager's UI and the desktop app pair from other origins on the allowlist.
+  registerAuthCors(app, origins);
 
   /** Refuses requests from a browser page on an origin not on the allowlist. */
   async function checkOrigin(req: FastifyRequest): Promise<void> {

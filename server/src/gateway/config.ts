@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { SettingKey } from '@autoclaw/shared';
-import { parsePublicKey, validateSettingValue } from '../security';
+import { isInside, parsePublicKey, validateSettingValue } from '../security';
 import type { EnvSettings } from '../security';
 
 export type { EnvSettings };
@@ -32,8 +32,22 @@ export interface GatewayConfig {
   instanceId?: string;
   /** Managed instances: read the 32-byte data key from this inherited fd instead of DIR/data.key. */
   dataKeyFd?: number;
+  /** Managed instances: read the 32-byte data key from this file (never inside the data directory; Kubernetes mounts a Secret). */
+  dataKeyFile?: string;
   /** Managed instances: base64url raw Ed25519 public key of the manager (verifies pairing tickets). */
   managerKey?: string;
+  /**
+   * Requests that arrive through Tailscale Serve must come from this tailnet
+   * login (checked with whois through the LocalAPI), on top of device auth.
+   */
+  tailscale?: GatewayTailscaleConfig;
+}
+
+export interface GatewayTailscaleConfig {
+  /** The instance owner's tailnet login, lower-cased. */
+  ownerLogin: string;
+  /** tailscaled's LocalAPI socket (`--tailscale-socket` or AUTOCLAW_TAILSCALE_SOCKET); default: this platform's. */
+  socketPath?: string;
 }
 
 const ENV_KEYS: ReadonlyArray<[string, SettingKey]> = [
@@ -106,7 +120,10 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     'allow-origin'?: string[];
     'instance-id'?: string;
     'data-key-fd'?: string;
+    'data-key-file'?: string;
     'manager-key'?: string;
+    'tailscale-owner'?: string;
+    'tailscale-socket'?: string;
   };
   try {
     ({ values } = parseArgs({
@@ -120,7 +137,10 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
         'allow-origin': { type: 'string', multiple: true },
         'instance-id': { type: 'string' },
         'data-key-fd': { type: 'string' },
+        'data-key-file': { type: 'string' },
         'manager-key': { type: 'string' },
+        'tailscale-owner': { type: 'string' },
+        'tailscale-socket': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -137,8 +157,42 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   };
   if (values['instance-id'] !== undefined) config.instanceId = parseInstanceId(values['instance-id']);
   if (values['data-key-fd'] !== undefined) config.dataKeyFd = parseFd(values['data-key-fd']);
+  if (values['data-key-file'] !== undefined) {
+    if (config.dataKeyFd !== undefined) throw new UsageError('--data-key-fd and --data-key-file are two ways to give the data key: use one');
+    config.dataKeyFile = parseDataKeyFile(values['data-key-file'], config.dataDir);
+  }
   if (values['manager-key'] !== undefined) config.managerKey = parseManagerKey(values['manager-key']);
+  const tailscale = parseTailscale(values['tailscale-owner'], values['tailscale-socket'], env['AUTOCLAW_TAILSCALE_SOCKET']);
+  if (tailscale) config.tailscale = tailscale;
   return config;
+}
+
+function parseDataKeyFile(value: string, dataDir: string): string {
+  if (value.trim() === '') throw new UsageError('--data-key-file needs a path');
+  const path = resolve(value);
+  if (isInside(dataDir, path)) throw new UsageError('--data-key-file must not be inside the data directory (keep the key apart from the data it protects)');
+  return path;
+}
+
+/** Tailnet logins look like e-mail addresses (`alice@example.com`, `alice@github`). */
+const LOGIN = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
+
+/**
+ * `--tailscale-owner LOGIN` turns the Serve identity check on; the socket
+ * comes from `--tailscale-socket` or AUTOCLAW_TAILSCALE_SOCKET (set by the
+ * Kubernetes driver next to its sidecar). A socket without an owner is a
+ * usage error as a flag, and ignored from the environment.
+ */
+function parseTailscale(owner: string | undefined, socketFlag: string | undefined, socketEnv: string | undefined): GatewayTailscaleConfig | undefined {
+  if (owner === undefined) {
+    if (socketFlag !== undefined) throw new UsageError('--tailscale-socket needs --tailscale-owner LOGIN (whose requests through Tailscale Serve are accepted)');
+    return undefined;
+  }
+  const login = owner.trim().toLowerCase();
+  if (!LOGIN.test(login)) throw new UsageError('--tailscale-owner must be a tailnet login like alice@example.com');
+  const socket = socketFlag ?? (socketEnv !== undefined && socketEnv.trim() !== '' ? socketEnv : undefined);
+  if (socket !== undefined && socket.trim() === '') throw new UsageError('--tailscale-socket needs a path');
+  return { ownerLogin: login, ...(socket === undefined ? {} : { socketPath: socket }) };
 }
 
 export function parseInstanceId(value: string): string {

@@ -13,7 +13,9 @@ import { createChatService } from '../agent';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore } from '../store';
 import type { Store } from '../store';
-import { createNonceStore, ensureOperatorDevice, createRateLimiter, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFromFd } from '../security';
+import { createNonceStore, ensureOperatorDevice, createRateLimiter, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
+import { createLocalApiClient, createTailscaleIdentityCheck, describeTransport, resolveLocalApiTransport } from '../tailscale';
+import type { TailscaleIdentityCheck } from '../tailscale';
 import { gatewayApp } from './app';
 import { createIdleCollector } from './idle-collector';
 import { databasePath, dataKeyPath, workspacePath } from './data-dir';
@@ -87,6 +89,33 @@ async function answersHealth(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * A managed instance gets its key from the manager over an inherited fd, or
+ * from a file the platform mounts apart from the data; nothing is written.
+ * A gateway of its own keeps it in DIR/data.key.
+ */
+async function loadDataKey(config: GatewayConfig): Promise<Buffer> {
+  if (config.dataKeyFd !== undefined) return readDataKeyFromFd(config.dataKeyFd);
+  if (config.dataKeyFile !== undefined) return readDataKeyFile(config.dataKeyFile, { dataDir: config.dataDir });
+  return loadOrCreateKeyFile(dataKeyPath(config.dataDir));
+}
+
+/** With --tailscale-owner: whois of every request that came through Tailscale Serve. */
+function identityCheckOf(config: GatewayConfig, now: () => number, logger: Logger): { check: TailscaleIdentityCheck; where: string } | undefined {
+  if (!config.tailscale) return undefined;
+  const transport = resolveLocalApiTransport(config.tailscale.socketPath === undefined ? {} : { socketPath: config.tailscale.socketPath });
+  const localapi = createLocalApiClient({ transport, timeoutMs: 3_000 });
+  const inner = createTailscaleIdentityCheck({ localapi, ownerLogin: config.tailscale.ownerLogin, now });
+  const check: TailscaleIdentityCheck = {
+    async check(req) {
+      const decision = await inner.check(req);
+      if (!decision.allow) logger.warn('request through Tailscale Serve refused', { status: decision.status, reason: decision.reason });
+      return decision;
+    },
+  };
+  return { check, where: describeTransport(transport) };
+}
+
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger({ now });
@@ -98,9 +127,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new AppError('CONFLICT', `a gateway is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);
   }
 
-  // A managed instance gets its key from the manager over an inherited fd; nothing is written.
-  const dataKey = config.dataKeyFd === undefined ? loadOrCreateKeyFile(dataKeyPath(dataDir)) : await readDataKeyFromFd(config.dataKeyFd);
+  const dataKey = await loadDataKey(config);
   const vault = createVault(dataKey);
+  const tailscale = identityCheckOf(config, now, logger);
   const store = openStore({ path: databasePath(dataDir), now });
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const runCleanups = async () => {
@@ -163,6 +192,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       logger,
       ...(config.instanceId === undefined ? {} : { instanceId: config.instanceId }),
       ...(config.managerKey === undefined ? {} : { managerPublicKey: config.managerKey }),
+      ...(tailscale === undefined ? {} : { tailscaleIdentity: tailscale.check }),
     });
     cleanups.push(() => app.close());
 
@@ -189,6 +219,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       origins,
       registry,
       logger,
+      ...(tailscale === undefined ? {} : { tailscaleIdentity: tailscale.check }),
       ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
     });
     // Sockets close before the HTTP server and the chat service stop.
@@ -205,6 +236,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ready = true;
     if (!isLoopbackHost(config.host)) {
       logger.warn('WARNING: the gateway is reachable beyond this machine; only paired devices can use it', { host: config.host });
+    }
+    if (config.tailscale && tailscale) {
+      logger.info('requests through Tailscale Serve must come from the owner', { owner: config.tailscale.ownerLogin, localapi: tailscale.where });
     }
     logger.info('gateway listening', { url, version: VERSION });
 

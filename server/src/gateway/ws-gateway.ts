@@ -15,6 +15,7 @@ import type { WebSocket } from 'ws';
 import { AppError, LIMITS, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import type { DeviceAuthDeps, RateLimiter } from '../security';
 import { verifyDeviceAuth } from '../security';
+import type { TailscaleIdentityCheck } from '../tailscale';
 import type { Logger } from './logger';
 import type { OriginPolicy } from './origin-policy';
 import { appRouter } from './router';
@@ -36,6 +37,8 @@ export interface WsGatewayOptions {
   authTimeoutMs?: number;
   /** Ping after this much quiet; close when no pong (default 30 s). */
   keepAliveMs?: number;
+  /** With --tailscale-owner: an upgrade through Tailscale Serve must come from the owner (checked before upgrading). */
+  tailscaleIdentity?: TailscaleIdentityCheck;
 }
 
 export interface WsGateway {
@@ -164,7 +167,18 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
       logger.warn('websocket from a foreign origin refused', { origin: String(req.headers.origin).slice(0, 200) });
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    const identity = opts.tailscaleIdentity;
+    if (!identity) return wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    // The upgrade bypasses fastify's hooks, so the Serve identity is checked here, before any WebSocket exists.
+    identity
+      .check({ remoteAddress: req.socket.remoteAddress, headers: req.headers })
+      .then((decision) => {
+        if (socket.destroyed) return;
+        if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+        if (!decision.allow) return refuseUpgrade(socket, decision.status, decision.status === 503 ? 'Service Unavailable' : 'Forbidden');
+        wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+      })
+      .catch(() => refuseUpgrade(socket, 503, 'Service Unavailable'));
   }
 
   server.on('upgrade', onUpgrade);

@@ -11,7 +11,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import { AppError } from '@autoclaw/shared';
 import type { HttpErrorBody } from '@autoclaw/shared';
-import { appCodeOfStatus, CONTENT_SECURITY_POLICY, HTTP_STATUS_OF, INTERNAL_MESSAGE, registerStaticFiles } from './gateway-parts';
+import { MANAGER_CONTENT_SECURITY_POLICY } from './csp';
+import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE, registerStaticFiles } from './gateway-parts';
 import type { Logger, OriginPolicy } from './gateway-parts';
 import { managerRouter } from './router';
 import type { ManagerContext, ManagerServices } from './trpc';
@@ -53,7 +54,7 @@ export async function managerApp(app: FastifyInstance, opts: ManagerAppOptions):
   const operatorDigest = digest(opts.operatorKey.toString('base64url'));
 
   app.addHook('onRequest', async (_req, reply) => {
-    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+    reply.header('content-security-policy', MANAGER_CONTENT_SECURITY_POLICY);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');

@@ -59,6 +59,46 @@ describe('parseManagerConfig', () => {
     expect(() => parseManagerConfig(argv, {})).toThrow(message);
   });
 
+  it('reads the Tailscale flags; credentials only from the environment', () => {
+    expect(parseManagerConfig(['--data', 'd', '--tailscale'], {}).tailscale).toEqual({ tags: ['tag:autoclaw'] });
+    expect(parseManagerConfig(['--data', 'd', '--tailscale', '--tailscale-socket', '/run/ts.sock', '--tailscale-owner', 'Me@Example.com'], {}).tailscale).toEqual({
+      socketPath: '/run/ts.sock',
+      ownerLogin: 'me@example.com',
+      tags: ['tag:autoclaw'],
+    });
+    // The local driver talks to this machine's tailscaled: no API credentials needed (nor kept).
+    expect(parseManagerConfig(['--data', 'd', '--tailscale'], { TS_AUTHKEY: 'tskey-auth-x' }).tailscale?.credentials).toBeUndefined();
+    const k8s = ['--data', 'd', '--driver', 'kubernetes', '--tailscale', '--tailscale-tags', 'tag:a, tag:b'];
+    expect(parseManagerConfig(k8s, { TS_API_CLIENT_ID: 'id', TS_API_CLIENT_SECRET: 'secret', AUTOCLAW_TAILSCALE_API_URL: 'http://127.0.0.1:9/api/v2' }).tailscale).toEqual({
+      tags: ['tag:a', 'tag:b'],
+      credentials: { kind: 'oauth', clientId: 'id', clientSecret: 'secret' },
+      apiUrl: 'http://127.0.0.1:9/api/v2',
+    });
+    expect(parseManagerConfig(k8s, { TS_AUTHKEY: 'tskey-auth-k1-abc' }).tailscale?.credentials).toEqual({ kind: 'authkey', authKey: 'tskey-auth-k1-abc' });
+    expect(parseManagerConfig(['--data', 'd', '--driver', 'kubernetes'], { KUBECONFIG: '/k/a.yaml:/k/b.yaml' }).kubernetes).toEqual({ config: '/k/a.yaml' });
+  });
+
+  it.each([
+    [['--data', 'd', '--tailscale-socket', '/s'], {}, /need --tailscale/],
+    [['--data', 'd', '--tailscale', '--tailscale-tags', 'autoclaw'], {}, /--tailscale-tags must be/],
+    [['--data', 'd', '--tailscale', '--tailscale-owner', 'nobody'], {}, /tailnet login/],
+    [['--data', 'd', '--driver', 'kubernetes', '--tailscale', '--tailscale-socket', '/s'], { TS_AUTHKEY: 'tskey-auth-x' }, /for the local driver/],
+    [['--data', 'd', '--driver', 'kubernetes', '--tailscale'], {}, /needs credentials in the environment/],
+    [['--data', 'd', '--driver', 'kubernetes', '--tailscale'], { TS_API_CLIENT_SECRET: 's' }, /go together/],
+    [['--data', 'd', '--driver', 'kubernetes', '--tailscale'], { TS_API_CLIENT_ID: 'i', TS_API_CLIENT_SECRET: 's', TS_AUTHKEY: 'tskey-auth-x' }, /not both/],
+    [['--data', 'd', '--driver', 'kubernetes', '--tailscale'], { TS_AUTHKEY: 'hunter2' }, /TS_AUTHKEY must be a Tailscale auth key/],
+    [['--data', 'd', '--tailscale'], { AUTOCLAW_TAILSCALE_API_URL: 'ftp://x' }, /must be an http/],
+  ])('refuses %j with %j', (argv, env, message) => {
+    expect(() => parseManagerConfig(argv, env)).toThrow(UsageError);
+    expect(() => parseManagerConfig(argv, env)).toThrow(message);
+  });
+
+  it('never echoes a credential in a usage error', () => {
+    expect(() => parseManagerConfig(['--data', 'd', '--driver', 'kubernetes', '--tailscale'], { TS_AUTHKEY: 'hunter2-secret' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2-secret') }),
+    );
+  });
+
   it('refuses an unknown master key store', () => {
     expect(() => parseManagerConfig(['--data', 'd'], { AUTOCLAW_MASTER_KEY_STORE: 'vault' })).toThrow(/AUTOCLAW_MASTER_KEY_STORE must be one of auto, keychain, file/);
   });

@@ -2,7 +2,7 @@
  * The manager's configuration, parsed once at start from argv and the
  * environment (the only place the manager reads `process.env`).
  */
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
@@ -39,6 +39,29 @@ export interface KubernetesFlags {
   memory?: string;
 }
 
+/** How instance sidecars get their auth key; only ever from the environment, never flags. */
+export type TailscaleCredentials =
+  /** An OAuth client (scope `auth_keys`) that mints one key per instance. */
+  | { kind: 'oauth'; clientId: string; clientSecret: string }
+  /** A pasted (reusable, tagged) auth key, used for every instance. */
+  | { kind: 'authkey'; authKey: string };
+
+/** `--tailscale` and friends: instances are published on the tailnet. */
+export interface ManagerTailscaleConfig {
+  /** Local driver: this machine's tailscaled LocalAPI socket (default: the platform's). */
+  socketPath?: string;
+  /** Tags of the instances' tailnet nodes (Kubernetes sidecars); default `tag:autoclaw`. */
+  tags: string[];
+  /** The tailnet login every gateway accepts through Serve; default each instance owner's e-mail. */
+  ownerLogin?: string;
+  /** Kubernetes: TS_API_CLIENT_ID + TS_API_CLIENT_SECRET, or TS_AUTHKEY. */
+  credentials?: TailscaleCredentials;
+  /** The Tailscale API (AUTOCLAW_TAILSCALE_API_URL; default https://api.tailscale.com/api/v2). */
+  apiUrl?: string;
+}
+
+export const DEFAULT_TAILSCALE_TAG = 'tag:autoclaw';
+
 export interface ManagerConfig {
   /** Absolute path of the data directory. */
   dataDir: string;
@@ -54,6 +77,8 @@ export interface ManagerConfig {
   masterKeyStore: MasterKeyStore;
   /** Present only with --driver kubernetes or any --kube-* flag. */
   kubernetes?: KubernetesFlags;
+  /** Present only with --tailscale. */
+  tailscale?: ManagerTailscaleConfig;
 }
 
 const HostSchema = z
@@ -79,6 +104,10 @@ const OPTIONS = {
   'kube-storage-size': { type: 'string' },
   'kube-cpu': { type: 'string' },
   'kube-memory': { type: 'string' },
+  tailscale: { type: 'boolean' },
+  'tailscale-socket': { type: 'string' },
+  'tailscale-tags': { type: 'string' },
+  'tailscale-owner': { type: 'string' },
 } as const;
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -145,6 +174,81 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     allowOrigins: ((values['allow-origin'] as string[] | undefined) ?? []).map(normalizeOrigin),
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
   };
-  if (driver === 'kubernetes') config.kubernetes = kubernetes ?? {};
+  if (driver === 'kubernetes') {
+    config.kubernetes = kubernetes ?? {};
+    // Like kubectl: without --kube-config or --kube-in-cluster, the first file of $KUBECONFIG.
+    const kubeconfigEnv = env['KUBECONFIG']?.split(delimiter).find((p) => p.trim() !== '');
+    if (config.kubernetes.config === undefined && !config.kubernetes.inCluster && kubeconfigEnv !== undefined) config.kubernetes.config = resolve(kubeconfigEnv);
+  }
+  const tailscale = tailscaleConfig(values, driver, env);
+  if (tailscale) config.tailscale = tailscale;
   return config;
+}
+
+const TAG = /^tag:[A-Za-z0-9][A-Za-z0-9-]{0,79}$/;
+const LOGIN = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
+
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** Secrets come from the environment only; a flag would show them in `ps` and shell history. */
+function tailscaleCredentials(env: NodeJS.ProcessEnv): TailscaleCredentials | undefined {
+  const clientId = envValue(env, 'TS_API_CLIENT_ID');
+  const clientSecret = envValue(env, 'TS_API_CLIENT_SECRET');
+  const authKey = envValue(env, 'TS_AUTHKEY');
+  if ((clientId === undefined) !== (clientSecret === undefined)) throw new UsageError('TS_API_CLIENT_ID and TS_API_CLIENT_SECRET go together (an OAuth client with the auth_keys scope)');
+  if (clientId !== undefined && clientSecret !== undefined) {
+    if (authKey !== undefined) throw new UsageError('give either an OAuth client (TS_API_CLIENT_ID/TS_API_CLIENT_SECRET) or an auth key (TS_AUTHKEY), not both');
+    return { kind: 'oauth', clientId, clientSecret };
+  }
+  if (authKey !== undefined) {
+    if (!authKey.startsWith('tskey-')) throw new UsageError('TS_AUTHKEY must be a Tailscale auth key (tskey-auth-…)');
+    return { kind: 'authkey', authKey };
+  }
+  return undefined;
+}
+
+function tailscaleConfig(values: Record<string, string | boolean | string[] | undefined>, driver: DriverKind, env: NodeJS.ProcessEnv): ManagerTailscaleConfig | undefined {
+  const str = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+  const socket = str('tailscale-socket');
+  const tags = str('tailscale-tags');
+  const owner = str('tailscale-owner');
+  if (values['tailscale'] !== true) {
+    if (socket !== undefined || tags !== undefined || owner !== undefined) throw new UsageError('--tailscale-socket, --tailscale-tags and --tailscale-owner need --tailscale');
+    return undefined;
+  }
+  const out: ManagerTailscaleConfig = { tags: [DEFAULT_TAILSCALE_TAG] };
+  if (socket !== undefined) {
+    if (driver === 'kubernetes') throw new UsageError('--tailscale-socket is for the local driver; on Kubernetes every instance has its own Tailscale sidecar');
+    if (socket.trim() === '') throw new UsageError('--tailscale-socket needs a path');
+    out.socketPath = socket;
+  }
+  if (tags !== undefined) {
+    const list = tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const bad = list.find((t) => !TAG.test(t));
+    if (list.length === 0 || bad !== undefined) throw new UsageError(`--tailscale-tags must be a comma-separated list like tag:autoclaw${bad === undefined ? '' : ` (got "${bad.slice(0, 40)}")`}`);
+    out.tags = list;
+  }
+  if (owner !== undefined) {
+    if (!LOGIN.test(owner.trim())) throw new UsageError('--tailscale-owner must be a tailnet login like alice@example.com');
+    out.ownerLogin = owner.trim().toLowerCase();
+  }
+  const apiUrl = envValue(env, 'AUTOCLAW_TAILSCALE_API_URL');
+  if (apiUrl !== undefined) {
+    if (!/^https?:\/\/[^\s]+$/.test(apiUrl)) throw new UsageError('AUTOCLAW_TAILSCALE_API_URL must be an http(s) URL');
+    out.apiUrl = apiUrl;
+  }
+  if (driver === 'kubernetes') {
+    const credentials = tailscaleCredentials(env);
+    if (!credentials) {
+      throw new UsageError(
+        '--driver kubernetes --tailscale needs credentials in the environment: TS_API_CLIENT_ID and TS_API_CLIENT_SECRET ' +
+          '(an OAuth client with the auth_keys scope, created with the instance tag), or TS_AUTHKEY (a reusable, pre-approved auth key with that tag)',
+      );
+    }
+    out.credentials = credentials;
+  }
+  return out;
 }

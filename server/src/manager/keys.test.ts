@@ -118,6 +118,29 @@ describe('manager keys', () => {
     expect(() => loadMasterKey({ dataDir: dir, store: 'file', keychain: null, logger })).toThrow(/not the one this data directory was made with/);
   });
 
+  it('takes the master key from a Kubernetes Secret when given, and remembers where it lives', () => {
+    const { lines, logger } = capture();
+    const key = randomBytes(32);
+    const external = { key, source: 'kubernetes' as const, where: 'the Kubernetes Secret ns/autoclaw-manager-master-key' };
+    const got = loadMasterKey({ dataDir: dir, store: 'auto', keychain: memoryKeychain(), logger, external });
+    expect(got).toEqual({ key, source: 'kubernetes' });
+    expect(() => statSync(masterKeyPath(dir))).toThrow();
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(0);
+    expect(loadManagerKeys({ dataDir: dir, store: 'auto', keychain: null, logger, external }).masterKeySource).toBe('kubernetes');
+    // Another Secret's key, the keychain or a file instead: errors, never a silent new key.
+    expect(() => loadMasterKey({ dataDir: dir, store: 'auto', keychain: null, logger, external: { ...external, key: randomBytes(32) } })).toThrow(
+      /not the one this data directory was made with/,
+    );
+    expect(() => loadMasterKey({ dataDir: dir, store: 'auto', keychain: memoryKeychain(), logger })).toThrow(/kept in a Kubernetes Secret/);
+    const fileDir = mkdtempSync(join(tmpdir(), 'autoclaw-keys-file-'));
+    try {
+      loadMasterKey({ dataDir: fileDir, store: 'file', keychain: null, logger });
+      expect(() => loadMasterKey({ dataDir: fileDir, store: 'auto', keychain: null, logger, external })).toThrow(/kept in a file, not the Kubernetes Secret/);
+    } finally {
+      rmSync(fileDir, { recursive: true, force: true });
+    }
+  });
+
   it('wraps data keys with AES-256-GCM bound to their context', () => {
     const master = randomBytes(32);
     const dataKey = randomBytes(32);

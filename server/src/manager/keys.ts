@@ -6,7 +6,8 @@
  *   what gateways and auditors hold.
  * * Its 32-byte master key: wraps each instance's data key (AES-256-GCM).
  *   Kept in the OS keychain where there is one, else in `DIR/master.key`
- *   (0600) with a warning. `DIR/master-key.json` records where it lives and
+ *   (0600) with a warning; with the Kubernetes driver, in a Kubernetes Secret
+ *   (read by the caller and passed in). `DIR/master-key.json` records where it lives and
  *   its fingerprint, so a keychain that becomes unreachable is an error, not
  *   a silent new key that cannot unwrap anything stored.
  */
@@ -31,8 +32,10 @@ export interface ManagerKeys {
   /** base64url Ed25519 signature of `payload` (UTF-8). */
   sign(payload: string): string;
   masterKey: Buffer;
-  masterKeySource: 'keychain' | 'file';
+  masterKeySource: MasterKeySource;
 }
+
+export type MasterKeySource = 'keychain' | 'file' | 'kubernetes';
 
 /* ---------- signing key ---------- */
 
@@ -92,7 +95,7 @@ export function readManagerPublicKey(dataDir: string): string {
 
 interface MasterRef {
   v: 1;
-  store: 'keychain' | 'file';
+  store: MasterKeySource;
   account?: string;
   /** First 16 hex digits of SHA-256 of the key: detects a wrong key, reveals nothing. */
   fingerprint: string;
@@ -105,7 +108,7 @@ function fingerprint(key: Buffer): string {
 function readRef(dataDir: string): MasterRef | null {
   try {
     const ref = JSON.parse(readFileSync(join(dataDir, MASTER_REF_FILE), 'utf8')) as Partial<MasterRef>;
-    if ((ref.store === 'keychain' || ref.store === 'file') && typeof ref.fingerprint === 'string') {
+    if ((ref.store === 'keychain' || ref.store === 'file' || ref.store === 'kubernetes') && typeof ref.fingerprint === 'string') {
       return { v: 1, store: ref.store, fingerprint: ref.fingerprint, ...(typeof ref.account === 'string' ? { account: ref.account } : {}) };
     }
   } catch {
@@ -142,6 +145,8 @@ export interface MasterKeyOptions {
   /** The OS keychain; null when there is none. */
   keychain: SecretKeychain | null;
   logger: Logger;
+  /** A master key kept outside this machine (the Kubernetes Secret), read by the caller; `where` names it in errors. */
+  external?: { key: Buffer; source: 'kubernetes'; where: string };
 }
 
 function fromFile(opts: MasterKeyOptions, ref: MasterRef | null, reason: string): { key: Buffer; source: 'file' } {
@@ -168,8 +173,19 @@ function fromKeychain(opts: MasterKeyOptions, keychain: SecretKeychain, ref: Mas
 }
 
 /** The master key, made on first use where `store` says (see the file comment). */
-export function loadMasterKey(opts: MasterKeyOptions): { key: Buffer; source: 'keychain' | 'file' } {
+export function loadMasterKey(opts: MasterKeyOptions): { key: Buffer; source: MasterKeySource } {
   const ref = readRef(opts.dataDir);
+  if (opts.external) {
+    if (ref && ref.store !== opts.external.source) {
+      throw new AppError('CONFLICT', `the master key of this data directory is kept in ${ref.store === 'file' ? 'a file' : `the ${ref.store}`}, not ${opts.external.where}`);
+    }
+    const key = checkFingerprint(ref, opts.external.key, opts.external.where);
+    if (!ref) writeRef(opts.dataDir, { v: 1, store: opts.external.source, fingerprint: fingerprint(key) });
+    return { key, source: opts.external.source };
+  }
+  if (ref?.store === 'kubernetes') {
+    throw new AppError('NOT_CONFIGURED', 'the master key of this data directory is kept in a Kubernetes Secret; run this through the manager (--driver kubernetes)');
+  }
   const fileExists = existsSync(masterKeyPath(opts.dataDir));
   if (ref?.store === 'file' || (ref === null && fileExists)) {
     if (opts.store === 'keychain') throw new AppError('CONFLICT', 'the master key of this data directory is kept in a file, not the keychain');

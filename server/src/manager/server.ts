@@ -25,6 +25,7 @@ import type { Logger } from './gateway-parts';
 import { openOsKeychain } from './keychain';
 import type { SecretKeychain } from './keychain';
 import { loadManagerKeys } from './keys';
+import { setUpDriver } from './driver-setup';
 import { createInstancesPart } from './instances/part';
 import type { InstancesPartOptions } from './instances/part';
 import { createManagerOrigins } from './origins';
@@ -144,8 +145,15 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
   if (other) throw new AppError('CONFLICT', `a manager is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);
 
   const tls = readTls(config);
-  const keychain = options.keychain !== undefined ? options.keychain : config.masterKeyStore === 'file' ? null : openOsKeychain();
-  const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain, logger });
+  // The driver (and, on Kubernetes, the master key from its Secret) before anything opens: a bad setup stops here.
+  const drivers = await setUpDriver(config, {
+    now,
+    logger,
+    ...(options.instances?.driver ? { driver: options.instances.driver } : {}),
+    ...(options.instances?.localDriver ? { localDriver: options.instances.localDriver } : {}),
+  });
+  const keychain = options.keychain !== undefined ? options.keychain : config.masterKeyStore === 'file' || drivers.masterKey ? null : openOsKeychain();
+  const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain, logger, ...(drivers.masterKey ? { external: drivers.masterKey } : {}) });
   const operatorKey = loadOrCreateKeyFile(operatorKeyPath(dataDir));
   const db = openManagerDb(managerDbPath(dataDir));
   const cleanups: Array<() => Promise<void> | void> = [
@@ -190,6 +198,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       // The manager's own UI may talk to the gateways (read at each gateway start, once the port is known).
       allowedOrigins: () => origins.allowed(),
       ...options.instances,
+      ...drivers.instances,
     });
     services.instances = instances.service;
     cleanups.push(() => instances.close());

@@ -17,6 +17,8 @@ export { createVault } from './vault';
 export type { Vault } from './vault';
 export { loadOrCreateKeyFile, readSecretFile, writeSecretFile } from './key-file';
 export { readDataKeyFromFd } from './key-fd';
+export { readDataKeyFile, isInside } from './data-key-file';
+export type { DataKeyFileOptions } from './data-key-file';
 export { decodeTicket, encodeTicket, verifyTicketSignature, TicketPayloadSchema, TICKET_MAX_CHARS } from './pairing-ticket';
 export type { DecodedTicket } from './pairing-ticket';
 export { redeemTicket, TicketRequestSchema } from './ticket-auth';

@@ -20,6 +20,12 @@ export interface InstanceSpec {
   memoryLimitMb: number;
   /** Extra environment for the gateway (provider base URLs, model); never secrets. */
   env: Record<string, string>;
+  /**
+   * With Tailscale: the tailnet login whose requests through Serve the
+   * gateway accepts (`--tailscale-owner`), and, for the local driver, the
+   * LocalAPI socket it asks (`--tailscale-socket`; a Kubernetes sidecar's is fixed).
+   */
+  tailscale?: { ownerLogin: string; socketPath?: string };
 }
 
 /** Where a running instance is, as the driver sees it. */
@@ -57,5 +63,11 @@ export interface InstanceDriver {
    * port and instance id checked over /healthz) so they are adopted, not killed.
    */
   adopt(instanceId: string, last: InstanceRuntime | null): Promise<InstanceRuntime | null>;
+  /**
+   * Resolves once the instance is ready, when the driver can tell without
+   * reaching the gateway (Kubernetes: the pod's readiness, which kubelet
+   * probes on /readyz); without it the manager polls /readyz itself.
+   */
+  waitForReady?(instanceId: string, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }

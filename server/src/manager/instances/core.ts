@@ -38,6 +38,8 @@ export interface InstanceServiceDeps {
   version?: string;
   /** The URL a user's device reaches an instance at (e.g. its Tailscale Serve name); default the driver's URL. */
   deviceUrlOf?: (instance: Instance) => string | null;
+  /** With Tailscale: whose requests through Serve an owner's gateway accepts (see InstanceSpec.tailscale). */
+  tailscaleOf?: (ownerEmail: string) => InstanceSpec['tailscale'];
 }
 
 export interface Core {
@@ -58,6 +60,13 @@ export interface Core {
   fail(id: string, err: unknown, what: string): Promise<void>;
   deviceUrlOf(instance: Instance): string | null;
   readyTimeoutMs: number;
+  /** Aborted when the manager closes: waits for readiness end with CANCELLED, and the instance stays as it is for the next start to resume. */
+  shutdown: AbortController;
+}
+
+/** A wait cut short because the manager is closing (not a failure of the instance). */
+export function isShutdown(err: unknown): boolean {
+  return AppError.is(err, 'CANCELLED');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,9 +80,10 @@ export function errorText(err: unknown): string {
 }
 
 /** Polls /readyz until it answers 200; fails early when the process is gone. */
-export async function waitReady(driver: InstanceDriver, id: string, url: string, timeoutMs: number): Promise<void> {
+export async function waitReady(driver: InstanceDriver, id: string, url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (let i = 0; ; i++) {
+    if (signal?.aborted) throw shutdownError();
     try {
       const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
       if (res.ok) return;
@@ -86,11 +96,27 @@ export async function waitReady(driver: InstanceDriver, id: string, url: string,
   }
 }
 
+function shutdownError(): AppError {
+  return new AppError('CANCELLED', 'the manager is shutting down');
+}
+
+/** Resolves or rejects with `p`, or rejects with CANCELLED as soon as `signal` aborts (`p` is then left to settle unobserved). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  p.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(shutdownError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(shutdownError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepository; link: GatewayLink; lock: KeyedLock; logger: Logger }): Core {
   const { driver, keys } = deps;
   const now = deps.now ?? Date.now;
   const readyTimeoutMs = deps.readyTimeoutMs ?? 15_000;
   const { repo, logger } = parts;
+  const shutdown = new AbortController();
   const specOf = (row: InstanceRow): InstanceSpec => ({
     instanceId: row.id,
     ownerEmail: row.owner,
@@ -100,6 +126,7 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
     version: deps.version ?? 'dev',
     memoryLimitMb: row.memory_limit_mb,
     env: deps.gatewayEnv ?? {},
+    ...(deps.tailscaleOf ? { tailscale: deps.tailscaleOf(row.owner) } : {}),
   });
   const core: Core = {
     ...parts,
@@ -107,6 +134,7 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
     keys,
     now,
     readyTimeoutMs,
+    shutdown,
     audit(entry) {
       try {
         deps.audit?.append(entry);
@@ -124,7 +152,9 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
       }
     },
     async becomeRunning(id, runtime, reason) {
-      await waitReady(driver, id, runtime.url, readyTimeoutMs);
+      if (shutdown.signal.aborted) throw shutdownError();
+      const ready = driver.waitForReady ? driver.waitForReady(id, readyTimeoutMs) : waitReady(driver, id, runtime.url, readyTimeoutMs, shutdown.signal);
+      await unlessAborted(ready, shutdown.signal);
       return repo.transition(id, 'running', reason, { ...runtimePatch(runtime), lastError: null });
     },
     async fail(id, err, what) {

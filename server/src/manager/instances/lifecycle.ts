@@ -9,7 +9,7 @@ import { AppError } from '@autoclaw/shared';
 import type { Instance } from '@autoclaw/shared';
 import { wrapDataKey } from '../keys';
 import type { Core } from './core';
-import { errorText, runtimePatch } from './core';
+import { errorText, isShutdown, runtimePatch } from './core';
 import { toInstance } from './repository';
 
 export interface OpOptions {
@@ -45,7 +45,8 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
       repo.transition(id, 'starting', 'gateway process started', runtimePatch(runtime), ['provisioning']);
       return toInstance(await core.becomeRunning(id, runtime, 'gateway is ready'));
     } catch (err) {
-      await core.fail(id, err, 'provisioning');
+      // Cut short by the manager closing: the next start resumes it (as after a crash).
+      if (!isShutdown(err)) await core.fail(id, err, 'provisioning');
       throw err;
     }
   }
@@ -64,6 +65,7 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
       repo.update(id, runtimePatch(runtime));
       return toInstance(await core.becomeRunning(id, runtime, 'gateway is ready'));
     } catch (err) {
+      if (isShutdown(err)) throw err;
       if (!o.keepOnFailure) {
         await core.fail(id, err, 'start');
         throw err;

@@ -40,6 +40,10 @@ export interface InstancesPartOptions {
   version?: string;
   /** The URL a user's device reaches an instance at (e.g. its Tailscale Serve name); default the driver's URL. */
   deviceUrlOf?: InstanceServiceDeps['deviceUrlOf'];
+  /** With Tailscale: whose requests through Serve an owner's gateway accepts. */
+  tailscaleOf?: InstanceServiceDeps['tailscaleOf'];
+  /** How long a started instance may take to become ready (default 15 s). */
+  readyTimeoutMs?: number;
   supervisor?: Partial<Omit<SupervisorOptions, 'service' | 'driver'>>;
   /**
    * Stop every gateway when the manager closes (tests; default false: gateways
@@ -73,6 +77,8 @@ export function createInstancesPart(opts: InstancesPartOptions): InstancesPart {
     ...(opts.memoryLimitMb ? { memoryLimitMb: opts.memoryLimitMb } : {}),
     ...(opts.version ? { version: opts.version } : {}),
     ...(opts.deviceUrlOf ? { deviceUrlOf: opts.deviceUrlOf } : {}),
+    ...(opts.tailscaleOf ? { tailscaleOf: opts.tailscaleOf } : {}),
+    ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
   });
   let supervisor: Supervisor | null = null;
   let closed = false;

@@ -44,7 +44,10 @@ export function createInstanceService(deps: InstanceServiceDeps) {
   function inBackground(what: string, id: string | null, op: () => Promise<unknown>): void {
     if (closed) throw new AppError('CONFLICT', 'the manager is shutting down');
     const p = op()
-      .catch((err: unknown) => logger.warn(`${what} failed`, { instanceId: id, err: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) => {
+        if (AppError.is(err, 'CANCELLED')) logger.info(`${what} interrupted by the manager stopping; it resumes at the next start`, { instanceId: id });
+        else logger.warn(`${what} failed`, { instanceId: id, err: err instanceof Error ? err.message : String(err) });
+      })
       .finally(() => background.delete(p));
     background.add(p);
   }
@@ -131,6 +134,7 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     /** Waits for background operations; gateways keep running (they outlive the manager). */
     async close(): Promise<void> {
       closed = true;
+      core.shutdown.abort();
       feed?.close();
       while (background.size > 0) await Promise.allSettled([...background]);
     },

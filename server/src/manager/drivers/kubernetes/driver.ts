@@ -48,6 +48,8 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
   const listeners = new Set<(e: InstancePodEvent) => void>();
   let ready: Promise<{ c: KubeClients; res: InstanceResources; watcher: PodWatcher<V1Pod> | null }> | null = null;
   let closed = false;
+  /** Waits in progress; close() ends them (as not met) so no timer outlives the driver. */
+  const waits = new Set<(ok: boolean) => void>();
 
   function init(): Promise<{ c: KubeClients; res: InstanceResources; watcher: PodWatcher<V1Pod> | null }> {
     if (closed) return Promise.reject(new AppError('CANCELLED', 'kubernetes driver is closed'));
@@ -103,11 +105,13 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
       const finish = (ok: boolean): void => {
         if (done) return;
         done = true;
+        waits.delete(finish);
         clearTimeout(timeout);
         clearInterval(poll);
         unsubscribe?.();
         resolve(ok);
       };
+      waits.add(finish);
       const timeout = setTimeout(() => finish(false), timeoutMs);
       const unsubscribe = watcher?.onEvent((type, pod) => {
         if (pod.metadata?.name === names.pod && pred(type === 'DELETED' ? undefined : pod)) finish(true);
@@ -241,6 +245,7 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
 
     async close() {
       closed = true;
+      for (const finish of [...waits]) finish(false);
       listeners.clear();
       const current = ready;
       ready = null;

@@ -162,5 +162,7 @@ export function defaultGatewayArgs(spec: InstanceSpec, paths: GatewayPaths): str
     '--manager-key', spec.managerPublicKey,
     '--data-key-file', paths.dataKeyFile,
     ...spec.allowedOrigins.flatMap((o) => ['--allow-origin', o]),
+    // The sidecar's LocalAPI socket reaches the gateway as AUTOCLAW_TAILSCALE_SOCKET.
+    ...(spec.tailscale ? ['--tailscale-owner', spec.tailscale.ownerLogin] : []),
   ];
 }

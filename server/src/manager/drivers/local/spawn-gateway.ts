@@ -37,6 +37,8 @@ export function gatewayArgs(spec: InstanceSpec, dir: string, host: string, port:
     '--data-key-fd', '3',
     '--manager-key', spec.managerPublicKey,
     ...spec.allowedOrigins.flatMap((o) => ['--allow-origin', o]),
+    ...(spec.tailscale ? ['--tailscale-owner', spec.tailscale.ownerLogin] : []),
+    ...(spec.tailscale?.socketPath ? ['--tailscale-socket', spec.tailscale.socketPath] : []),
   ];
 }
 
