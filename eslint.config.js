@@ -48,8 +48,8 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           ...nodeImports,
-          { regex: '^@autoclaw/server(?!/router$)', message: 'The renderer takes only `type AppRouter` from the server.' },
-          { group: ['@autoclaw/server/router'], allowTypeImports: true, message: 'Only `import type` from the server.' },
+          { regex: '^@autoclaw/server(?!/(router|manager-router)$)', message: 'The renderer takes only `type AppRouter` and `type ManagerRouter` from the server.' },
+          { group: ['@autoclaw/server/router', '@autoclaw/server/manager-router'], allowTypeImports: true, message: 'Only `import type` from the server.' },
           { regex: '^(\\.\\./)+(server)/', message: 'The renderer must not import server code.' },
         ],
       }],

@@ -77,6 +77,8 @@ describe('WebChat over a connection that drops', () => {
     proxy().blockSockets(false);
     await waitOnline(page);
     await pending.waitFor({ state: 'detached' });
+    // The acknowledged message shows before its answer exists: wait for the answer, not the previous one.
+    await expect.poll(() => assistantMessages(page).filter({ hasText: 'typed while offline' }).count(), { timeout: 15_000 }).toBe(1);
     expect(await lastAnswer(page)).toBe('Echo: typed while offline');
     expect(await userMessages(page).filter({ hasText: 'typed while offline' }).count()).toBe(1);
     expect(await page.evaluate(() => localStorage.getItem('autoclaw.outbox.v1'))).toBe('[]');

@@ -56,7 +56,17 @@ export async function buildServer() {
 export async function buildRenderer() {
   if (!existsSync(join(root, 'vite.config.ts'))) return;
   const { build: viteBuild } = await import('vite');
-  await viteBuild({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
+  // Always the production build: vite follows NODE_ENV, and vitest (whose
+  // global setup calls this) sets it to "test", which ships React's
+  // development bundle (StrictMode double effects, dev warnings).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await viteBuild({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,17 +1,27 @@
-import { useCallback, useEffect } from 'react';
+import { useCallback, useEffect, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Session } from '@autoclaw/shared';
 import { queryKeys } from '../hooks/query-keys';
 import { useOutboxSender } from '../hooks/use-outbox';
 import { useCreateSession, useSessions } from '../hooks/use-sessions';
 import { useServices, useUi } from '../state/services';
-import { AppHeader } from './app-header';
+import { AppHeader, WEBCHAT_VIEWS, type NavItem } from './app-header';
+import { ConnectionBanner } from './connection-banner';
 import { ChatView } from './chat-view';
 import { SessionsSidebar } from './sessions-sidebar';
 import { SettingsPage } from './settings-page';
 
-/** The paired app: header, conversations, and the chat or settings. */
-export function Workspace() {
+interface WorkspaceProps {
+  /** The manager UI's instance page, shown as a third view. */
+  instancePage?: ReactNode;
+  /** Right-hand side of the header (the manager UI's account menu). */
+  headerEnd?: ReactNode;
+}
+
+const MANAGED_VIEWS: readonly NavItem[] = [...WEBCHAT_VIEWS, { view: 'instance', label: 'Instance' }];
+
+/** The paired app: header, conversations, and the chat, settings (or, managed, the instance page). */
+export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
   const { ui } = useServices();
   const view = useUi((s) => s.view);
   const activeSessionId = useUi((s) => s.activeSessionId);
@@ -49,10 +59,12 @@ export function Workspace() {
 
   return (
     <div className="app">
-      <AppHeader />
+      <AppHeader views={instancePage ? MANAGED_VIEWS : WEBCHAT_VIEWS} status={<ConnectionBanner />} end={headerEnd} />
       <div className="app-body">
         <SessionsSidebar />
-        <main className="content">{view === 'chat' ? <ChatView /> : <SettingsPage />}</main>
+        <main className="content">
+          {view === 'instance' && instancePage ? instancePage : view === 'settings' ? <SettingsPage /> : <ChatView />}
+        </main>
       </div>
     </div>
   );

@@ -6,4 +6,14 @@ export const queryKeys = {
   usage: ['usage'] as const,
   memories: (query: string) => ['memories', query] as const,
   memoriesAll: ['memories'] as const,
+  /** Manager queries all start with 'manager' (they outlive a gateway connection). */
+  managerHealth: ['manager', 'health'] as const,
+  managerSetup: (token: string) => ['manager', 'setup', token] as const,
+  managerInstance: ['manager', 'instance'] as const,
+  managerDevices: (instanceId: string) => ['manager', 'devices', instanceId] as const,
+  managerDevicesAll: ['manager', 'devices'] as const,
+  managerTailscale: ['manager', 'tailscale'] as const,
 };
+
+/** Queries of the gateway connection (dropped when it goes away). */
+export const isGatewayQuery = (key: readonly unknown[]): boolean => key[0] !== 'manager';

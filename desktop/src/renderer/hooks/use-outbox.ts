@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { OutboxSender } from '../lib/outbox-sender';
 import type { OutboxItem } from '../lib/outbox';
 import { useConnectionStatus, useGateway } from '../state/gateway-context';
@@ -24,29 +24,30 @@ export function useOutboxSender(onDefaultSession: (sessionId: string) => void): 
   const status = useConnectionStatus();
   const { outbox, chats } = useServices();
 
-  const sender = useMemo(
-    () =>
-      new OutboxSender({
-        outbox,
-        send: async (input) => {
-          const { message } = await client.chat.send.mutate(input);
-          chats.getState().acknowledge(message);
-        },
-        ensureDefaultSession: async () => {
-          const session = await client.sessions.ensure.mutate({ name: 'main' });
-          onDefaultSession(session.id);
-          return session.id;
-        },
-        setTimer: (run, ms) => window.setTimeout(run, ms),
-        clearTimer: (handle) => window.clearTimeout(handle as number),
-      }),
-    [client, outbox, chats, onDefaultSession],
-  );
-
-  useEffect(() => () => sender.stop(), [sender]);
+  // Made in an effect, not a memo: a stopped sender stays stopped, and React
+  // may run an effect's cleanup and the effect again (StrictMode, remounts).
+  const [sender, setSender] = useState<OutboxSender | null>(null);
+  useEffect(() => {
+    const made = new OutboxSender({
+      outbox,
+      send: async (input) => {
+        const { message } = await client.chat.send.mutate(input);
+        chats.getState().acknowledge(message);
+      },
+      ensureDefaultSession: async () => {
+        const session = await client.sessions.ensure.mutate({ name: 'main' });
+        onDefaultSession(session.id);
+        return session.id;
+      },
+      setTimer: (run, ms) => window.setTimeout(run, ms),
+      clearTimer: (handle) => window.clearTimeout(handle as number),
+    });
+    setSender(made);
+    return () => made.stop();
+  }, [client, outbox, chats, onDefaultSession]);
 
   useEffect(() => {
-    if (status !== 'online') return;
+    if (status !== 'online' || !sender) return;
     void sender.flush();
     return outbox.subscribe(() => void sender.flush());
   }, [sender, status, outbox]);

@@ -6,6 +6,8 @@ export type PairFailure =
   | { kind: 'bad_code'; message: string }
   | { kind: 'rate_limited'; message: string }
   | { kind: 'forbidden'; message: string }
+  /** The gateway revoked this device key: only a new key can pair again. */
+  | { kind: 'revoked'; message: string }
   | { kind: 'unreachable'; message: string }
   | { kind: 'other'; message: string };
 
@@ -54,6 +56,9 @@ export function classify(status: number, code: string, message: string): PairFai
   if (status === 429 || code === 'RATE_LIMITED') {
     return { kind: 'rate_limited', message: 'Too many pairing attempts. Wait a minute, then try again.' };
   }
+  if (code === 'FORBIDDEN' && /revoked/i.test(message)) {
+    return { kind: 'revoked', message: 'This device was revoked. It can pair again only with a new key.' };
+  }
   if (code === 'FORBIDDEN' && /origin/i.test(message)) {
     return { kind: 'forbidden', message: `The gateway does not accept pages from this address (${location()}): ${message}` };
   }
@@ -70,7 +75,8 @@ function location(): string {
   return typeof globalThis.location === 'object' ? globalThis.location.origin : 'this page';
 }
 
-function deviceName(userAgent: string): string {
+/** How a browser is named in the devices list. */
+export function deviceName(userAgent: string): string {
   const browser = /Edg\//.test(userAgent) ? 'Edge' : /Firefox\//.test(userAgent) ? 'Firefox' : /Chrom/.test(userAgent) ? 'Chromium' : /Safari\//.test(userAgent) ? 'Safari' : 'Browser';
   const os = /Windows/.test(userAgent) ? 'Windows' : /Mac OS/.test(userAgent) ? 'macOS' : /Android/.test(userAgent) ? 'Android' : /Linux/.test(userAgent) ? 'Linux' : /iPhone|iPad/.test(userAgent) ? 'iOS' : 'unknown OS';
   return `WebChat (${browser} on ${os})`;

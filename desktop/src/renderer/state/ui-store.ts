@@ -2,7 +2,8 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { KeyValueStorage } from '../lib/outbox';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
-export type View = 'chat' | 'settings';
+/** `instance`: the manager UI's instance page (status, controls, devices). */
+export type View = 'chat' | 'settings' | 'instance';
 
 export interface UiState {
   theme: ThemeChoice;

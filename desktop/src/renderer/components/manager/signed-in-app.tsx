@@ -1,0 +1,149 @@
+/**
+ * The signed-in manager UI: the instance page until this device is paired,
+ * then the chat (the same Workspace as WebChat) connected to the gateway
+ * address the manager gave, with the instance page as a third view. The
+ * chat's reconnect logic carries it through instance restarts.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import type { AutoClawDesktopApi } from '../../../preload/api';
+import { isGatewayQuery, queryKeys } from '../../hooks/query-keys';
+import { useAnswerNotifications, useDeepLinks, useSignOutRequests } from '../../hooks/use-desktop-bridge';
+import { useManagedPairing } from '../../hooks/use-managed-pairing';
+import { useInstanceEvents, useMyInstance } from '../../hooks/use-my-instance';
+import type { DeviceKeys } from '../../lib/device-keys';
+import type { PairingRecordStore } from '../../lib/pairing-record';
+import { fetchAt, socketUrlOf } from '../../lib/service-url';
+import { GatewayProvider } from '../../state/gateway-context';
+import { useManager } from '../../state/manager-context';
+import { useServices } from '../../state/services';
+import { AppHeader } from '../app-header';
+import { Workspace } from '../workspace';
+import { AccountMenu } from './account-menu';
+import { InstancePage } from './instance-page';
+
+interface SignedInAppProps {
+  desktop: AutoClawDesktopApi | null;
+  loadKeys: () => Promise<DeviceKeys>;
+  records: PairingRecordStore;
+  fetch: typeof fetch;
+  /** The window is hidden or unfocused (answers then notify). */
+  isAway: () => boolean;
+}
+
+const INSTANCE_ONLY = [{ view: 'instance', label: 'Instance' }] as const;
+
+export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: SignedInAppProps) {
+  const { client, signOut } = useManager();
+  const { now, ui, chats, outbox } = useServices();
+  const queryClient = useQueryClient();
+  const mine = useMyInstance();
+  const instance = mine.instance;
+  const events = useInstanceEvents(instance?.id ?? null);
+
+  const [keys, setKeys] = useState<DeviceKeys | null>(null);
+  const [keysError, setKeysError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    loadKeys().then(
+      (loaded) => live && setKeys(loaded),
+      (error: unknown) => live && setKeysError(`Cannot load this device's key: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    return () => {
+      live = false;
+    };
+  }, [loadKeys]);
+
+  const pairing = useManagedPairing({ client, instance, keys, records, fetch, now });
+  const phase = pairing.phase;
+  const paired = phase.kind === 'paired' ? phase : null;
+
+  // Show the chat once this device got paired in this visit.
+  const [wasPaired, setWasPaired] = useState(paired !== null);
+  useEffect(() => {
+    if (paired && !wasPaired) {
+      setWasPaired(true);
+      ui.getState().setView('chat');
+      void queryClient.invalidateQueries({ queryKey: queryKeys.managerDevicesAll });
+    } else if (!paired && wasPaired) {
+      setWasPaired(false);
+    }
+  }, [paired, wasPaired, ui, queryClient]);
+
+  // Another instance (deleted and made anew): what the page knew of the old one's chats goes.
+  const shownInstance = useRef<string | null>(null);
+  const instanceId = instance?.id ?? null;
+  useEffect(() => {
+    if (instance === undefined) return;
+    const previous = shownInstance.current;
+    shownInstance.current = instanceId;
+    if (previous === null || previous === instanceId) return;
+    queryClient.removeQueries({ predicate: (q) => isGatewayQuery(q.queryKey) });
+    for (const id of Object.keys(chats.getState().chats)) chats.getState().forget(id);
+    for (const item of outbox.items()) outbox.remove(item.clientId);
+    ui.getState().selectSession(null);
+    ui.getState().setView('instance');
+  }, [instance, instanceId, queryClient, chats, outbox, ui]);
+
+  // This device's id even when it is not paired (to mark it in the devices list).
+  const [knownDeviceId, setKnownDeviceId] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    keys?.load().then((identity) => live && setKnownDeviceId(identity?.deviceId ?? null), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [keys, phase.kind]);
+
+  const refused = pairing.refused;
+  const onUnauthorized = useCallback(() => {
+    queryClient.removeQueries({ predicate: (q) => isGatewayQuery(q.queryKey) });
+    refused();
+    ui.getState().setView('instance');
+  }, [queryClient, refused, ui]);
+
+  useSignOutRequests(desktop, () => void signOut());
+  useDeepLinks(desktop, pairing.retry);
+
+  const gatewayUrl = paired?.record.gatewayUrl ?? null;
+  const gatewayFetch = useMemo(() => (gatewayUrl === null ? null : fetchAt(fetch, gatewayUrl)), [fetch, gatewayUrl]);
+  const identity = paired?.identity ?? null;
+
+  const page = (
+    <InstancePage
+      instance={instance}
+      loading={mine.loading}
+      error={mine.error ?? (keysError === null ? null : new Error(keysError))}
+      creating={mine.creating}
+      onCreate={mine.create}
+      onDeleted={mine.stopAutoCreate}
+      events={events}
+      pairing={pairing}
+      keys={keys}
+      thisDeviceId={identity?.deviceId ?? knownDeviceId}
+      desktop={desktop}
+    />
+  );
+
+  if (identity && gatewayUrl && gatewayFetch) {
+    return (
+      <GatewayProvider identity={identity} socketUrl={socketUrlOf(gatewayUrl)} fetch={gatewayFetch} now={now} onUnauthorized={onUnauthorized}>
+        <Notifications desktop={desktop} isAway={isAway} />
+        <Workspace instancePage={page} headerEnd={<AccountMenu />} />
+      </GatewayProvider>
+    );
+  }
+  return (
+    <div className="app">
+      <AppHeader views={INSTANCE_ONLY} current="instance" end={<AccountMenu />} />
+      <div className="app-body single">
+        <main className="content">{page}</main>
+      </div>
+    </div>
+  );
+}
+
+function Notifications({ desktop, isAway }: { desktop: AutoClawDesktopApi | null; isAway: () => boolean }) {
+  useAnswerNotifications(desktop, isAway);
+  return null;
+}
