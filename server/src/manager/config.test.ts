@@ -14,7 +14,21 @@ describe('parseManagerConfig', () => {
       tls: null,
       allowOrigins: [],
       masterKeyStore: 'auto',
+      providerEnv: {},
     });
+  });
+
+  it('hands the non-secret provider variables (and only those) on to instances', () => {
+    const config = parseManagerConfig(['--data', 'x'], {
+      ANTHROPIC_API_KEY: 'sk-ant-1',
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      AUTOCLAW_MODEL: 'openai:gpt-4o',
+      AUTOCLAW_OPENAI_COMPATIBLE_URL: ' ',
+      TS_API_CLIENT_SECRET: 'not for gateways',
+      HOME: '/root',
+    });
+    // API keys stay out of every instance's environment: users enter them in Settings.
+    expect(config.providerEnv).toEqual({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', AUTOCLAW_MODEL: 'openai:gpt-4o' });
   });
 
   it('reads every flag', () => {

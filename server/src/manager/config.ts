@@ -79,7 +79,17 @@ export interface ManagerConfig {
   kubernetes?: KubernetesFlags;
   /** Present only with --tailscale. */
   tailscale?: ManagerTailscaleConfig;
+  /**
+   * Non-secret provider settings from the manager's environment (endpoints,
+   * model), handed to the instances it starts. API keys are never passed
+   * this way: each user enters theirs in Settings, where the instance keeps
+   * it encrypted under its own data key.
+   */
+  providerEnv: Record<string, string>;
 }
+
+/** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
+export const PROVIDER_ENV_NAMES = ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'AUTOCLAW_MODEL', 'AUTOCLAW_OPENAI_COMPATIBLE_URL'] as const;
 
 const HostSchema = z
   .string()
@@ -173,6 +183,7 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     tls: cert !== undefined && key !== undefined ? { certPath: resolve(cert), keyPath: resolve(key) } : null,
     allowOrigins: ((values['allow-origin'] as string[] | undefined) ?? []).map(normalizeOrigin),
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
+    providerEnv: providerEnvOf(env),
   };
   if (driver === 'kubernetes') {
     config.kubernetes = kubernetes ?? {};
@@ -183,6 +194,15 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const tailscale = tailscaleConfig(values, driver, env);
   if (tailscale) config.tailscale = tailscale;
   return config;
+}
+
+function providerEnvOf(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of PROVIDER_ENV_NAMES) {
+    const value = envValue(env, name);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 
 const TAG = /^tag:[A-Za-z0-9][A-Za-z0-9-]{0,79}$/;

@@ -197,6 +197,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       logger,
       // The manager's own UI may talk to the gateways (read at each gateway start, once the port is known).
       allowedOrigins: () => origins.allowed(),
+      gatewayEnv: config.providerEnv,
       ...options.instances,
       ...drivers.instances,
     });

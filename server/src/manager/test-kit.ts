@@ -46,6 +46,7 @@ export function testConfig(dir: string, over: Partial<ManagerConfig> = {}): Mana
     allowOrigins: [],
     masterKeyStore: 'file',
     ...over,
+    providerEnv: over.providerEnv ?? {},
   };
 }
 
