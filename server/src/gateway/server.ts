@@ -4,9 +4,7 @@
  * file the CLI finds it by. `close()` is the graceful stop and leaves no
  * socket, timer or handle behind.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
 import Fastify from 'fastify';
 import { AppError, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import { createChatService } from '../agent';
@@ -17,6 +15,8 @@ import { createNonceStore, ensureOperatorDevice, createRateLimiter, createSettin
 import { createLocalApiClient, createTailscaleIdentityCheck, describeTransport, resolveLocalApiTransport } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import { gatewayApp } from './app';
+import { LEAN_FASTIFY_OPTIONS } from './fastify-options';
+import { defaultRendererDir } from './static-files';
 import { createIdleCollector } from './idle-collector';
 import { databasePath, dataKeyPath, workspacePath } from './data-dir';
 import type { GatewayConfig } from './config';
@@ -49,19 +49,6 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** desktop/dist/renderer of the checkout this code runs from (source or bundle). */
-export function defaultRendererDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'desktop')) && existsSync(join(dir, 'server'))) return join(dir, 'desktop/dist/renderer');
-    dir = dirname(dir);
-  }
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../desktop/dist/renderer');
-}
-
-function noSchemaCompiler(): never {
-  throw new AppError('INTERNAL', 'gateway routes do not use JSON schemas');
-}
 
 /** Turns the usual listen failures into messages a person can act on. */
 function listenError(err: unknown, config: GatewayConfig): unknown {
@@ -170,16 +157,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
     let ready = false;
     let port = 0;
-    const app = Fastify({
-      logger: false,
-      // No route declares a JSON schema, so fastify never needs ajv or
-      // fast-json-stringify; not loading them keeps start-up and memory small.
-      schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
-      bodyLimit: 64 * 1024,
-      forceCloseConnections: true,
-      requestTimeout: 30_000,
-      return503OnClosing: true,
-    });
+    const app = Fastify(LEAN_FASTIFY_OPTIONS);
     const auth = { store, nonces: createNonceStore({ now }), now };
     const limiter = createRateLimiter({ now, limit: options.authFailuresPerMinute ?? 10, windowMs: 60_000 });
     const origins = createOriginPolicy({ host: config.host, allowOrigins: config.allowOrigins, port: () => port });

@@ -3,9 +3,21 @@
  * plugin: a handful of file types, no directory listings, no path escapes.
  * Paths without a file extension get index.html (client-side routes).
  */
-import { createReadStream, statSync } from 'node:fs';
-import { extname, join, resolve, sep } from 'node:path';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/** desktop/dist/renderer of the checkout this code runs from (source or bundle). */
+export function defaultRendererDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  let dir = here;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'desktop')) && existsSync(join(dir, 'server'))) return join(dir, 'desktop/dist/renderer');
+    dir = dirname(dir);
+  }
+  return resolve(here, '../../../desktop/dist/renderer');
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -13,7 +13,8 @@ export type { AppErrorData } from '../gateway/trpc';
 export { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE } from '../gateway/error-mapping';
 export type { OriginPolicy } from '../gateway/origin-policy';
 export { CONTENT_SECURITY_POLICY } from '../gateway/app';
-export { registerStaticFiles } from '../gateway/static-files';
+export { defaultRendererDir, registerStaticFiles } from '../gateway/static-files';
+export { LEAN_FASTIFY_OPTIONS } from '../gateway/fastify-options';
 export { isLoopbackHost, normalizeOrigin } from '../gateway/config';
 export { VERSION } from '../gateway/version';
 /* eslint-enable no-restricted-imports */

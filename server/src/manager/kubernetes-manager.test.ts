@@ -151,7 +151,9 @@ describe('manager with --driver kubernetes', () => {
     const names = namesFor(created.id);
     await waitFor('the auth secret', () => find('secrets', names.tailscaleAuthSecret));
     expect(secretValue(names.tailscaleAuthSecret, 'authkey').toString()).toBe(PASTED);
-    expect(find('statefulsets', names.statefulSet)?.spec.template.spec.containers[1].env).toEqual(
+    // The Secrets are made before the StatefulSet: wait for it too.
+    const sts = await waitFor('the StatefulSet', () => find('statefulsets', names.statefulSet));
+    expect(sts.spec.template.spec.containers[1].env).toEqual(
       expect.arrayContaining([{ name: 'TS_EXTRA_ARGS', value: '--advertise-tags=tag:autoclaw' }]),
     );
     expect(tsApi.tokenRequests).toBe(0);
@@ -164,7 +166,9 @@ describe('manager with --driver kubernetes', () => {
     expect(performance.now() - closing).toBeLessThan(5_000);
     k8s.store.setPodReady(NS, names.pod, true);
     t = await start(argv(), { TS_AUTHKEY: PASTED });
-    expect(t.manager.services.instances?.get(created.id)?.state).toBe('running');
+    // The next start resumes it; under load the pod's readiness may take a moment to be read.
+    const resumed = t;
+    await waitFor('the resumed instance to run', () => (resumed.manager.services.instances?.get(created.id)?.state === 'running' ? true : null));
     expect(logs.join('')).not.toContain('instance failed');
   });
 

@@ -4,11 +4,9 @@
  * runtime file the CLI finds it by. `close()` is the graceful stop and
  * leaves no socket, timer or handle behind.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '@autoclaw/shared';
@@ -20,7 +18,7 @@ import { openAuditLog } from './audit';
 import { DESKTOP_APP_ORIGIN } from './config';
 import type { ManagerConfig } from './config';
 import { openManagerDb } from './db';
-import { createLogger, isLoopbackHost, VERSION } from './gateway-parts';
+import { createLogger, defaultRendererDir, isLoopbackHost, LEAN_FASTIFY_OPTIONS, VERSION } from './gateway-parts';
 import type { Logger } from './gateway-parts';
 import { openOsKeychain } from './keychain';
 import type { SecretKeychain } from './keychain';
@@ -61,19 +59,6 @@ export interface RunningManager {
   close(): Promise<void>;
 }
 
-/** desktop/dist/renderer of the checkout this code runs from (source or bundle). */
-export function defaultRendererDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'desktop')) && existsSync(join(dir, 'server'))) return join(dir, 'desktop/dist/renderer');
-    dir = dirname(dir);
-  }
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../desktop/dist/renderer');
-}
-
-function noSchemaCompiler(): never {
-  throw new AppError('INTERNAL', 'manager routes do not use JSON schemas');
-}
 
 function readTls(config: ManagerConfig): { cert: Buffer; key: Buffer } | null {
   if (!config.tls) return null;
@@ -117,16 +102,7 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 function createFastify(tls: { cert: Buffer; key: Buffer } | null): FastifyInstance {
-  const common = {
-    logger: false,
-    clientErrorHandler,
-    // No route declares a JSON schema: fastify never needs ajv or fast-json-stringify.
-    schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
-    bodyLimit: 64 * 1024,
-    forceCloseConnections: true,
-    requestTimeout: 30_000,
-    return503OnClosing: true,
-  } as const;
+  const common = { ...LEAN_FASTIFY_OPTIONS, clientErrorHandler } as const;
   try {
     // fastify's overloads differ for http and https; both give a FastifyInstance.
     return (tls ? Fastify({ ...common, https: { cert: tls.cert, key: tls.key } }) : Fastify(common)) as unknown as FastifyInstance;
