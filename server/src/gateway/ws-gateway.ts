@@ -23,6 +23,7 @@ import type { SocketRegistry } from './socket-registry';
 import type { Context, GatewayServices } from './trpc';
 
 import { WS_PATH } from './ws-path';
+import { wsHandlerDefaults } from './ws-handler-defaults';
 const OPEN = 1;
 
 export interface WsGatewayOptions {
@@ -120,12 +121,7 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
     wss,
     router: appRouter,
     createContext,
-    keepAlive: { enabled: true, pingMs: opts.keepAliveMs ?? 30_000, pongWaitMs: 10_000 },
-    onError({ error, path }) {
-      const cause = error.cause;
-      const internal = AppError.is(cause) ? cause.code === 'INTERNAL' : error.code === 'INTERNAL_SERVER_ERROR';
-      if (internal) logger.error('procedure failed', { path, err: cause ?? error });
-    },
+    ...wsHandlerDefaults(logger, opts.keepAliveMs),
   });
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {

@@ -15,6 +15,7 @@ import type { CreateWSSContextFnOptions } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { AppError, LIMITS, MANAGER_WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import { wsHandlerDefaults } from './gateway-parts';
 import type { Logger, OriginPolicy } from './gateway-parts';
 import { managerRouter } from './router';
 import type { ManagerContext, ManagerServices } from './trpc';
@@ -81,12 +82,7 @@ export function startManagerWs(opts: ManagerWsOptions): ManagerWs {
     wss,
     router: managerRouter,
     createContext,
-    keepAlive: { enabled: true, pingMs: opts.keepAliveMs ?? 30_000, pongWaitMs: 10_000 },
-    onError({ error, path }) {
-      const cause = error.cause;
-      const internal = AppError.is(cause) ? cause.code === 'INTERNAL' : error.code === 'INTERNAL_SERVER_ERROR';
-      if (internal) logger.error('procedure failed', { path, err: cause ?? error });
-    },
+    ...wsHandlerDefaults(logger, opts.keepAliveMs),
   });
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
