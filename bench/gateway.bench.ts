@@ -102,6 +102,8 @@ async function turn(text: string): Promise<number> {
   waiters.delete(sent.message.id);
   const total = performance.now() - t0;
   const provider = wire.requests.slice(before).reduce((sum, r) => sum + ((r.finishedAt ?? 0) - (r.startedAt ?? 0)), 0);
+  // The recorded requests (whole conversations) are not needed any more.
+  wire.requests.length = 0;
   return total - provider;
 }
 
