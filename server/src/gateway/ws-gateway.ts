@@ -23,7 +23,7 @@ import type { SocketRegistry } from './socket-registry';
 import type { Context, GatewayServices } from './trpc';
 
 import { WS_PATH } from './ws-path';
-import { wsHandlerDefaults } from './ws-handler-defaults';
+import { closeAllSockets, wsHandlerDefaults } from './ws-handler-defaults';
 const OPEN = 1;
 
 export interface WsGatewayOptions {
@@ -186,22 +186,7 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
     async close() {
       closing = true;
       server.off('upgrade', onUpgrade);
-      const sockets = [...wss.clients];
-      await Promise.all(
-        sockets.map(
-          (ws) =>
-            new Promise<void>((resolve) => {
-              if (ws.readyState === 3) return resolve();
-              const force = setTimeout(() => ws.terminate(), 1_000);
-              ws.once('close', () => {
-                clearTimeout(force);
-                resolve();
-              });
-              ws.close(1001, 'gateway shutting down');
-            }),
-        ),
-      );
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await closeAllSockets(wss, 'gateway shutting down');
     },
   };
 }

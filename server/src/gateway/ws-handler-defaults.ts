@@ -6,6 +6,7 @@
  */
 import type { TRPCError } from '@trpc/server';
 import { AppError } from '@autoclaw/shared';
+import type { WebSocketServer } from 'ws';
 import type { Logger } from './logger';
 
 export function wsHandlerDefaults(logger: Logger, keepAliveMs = 30_000) {
@@ -17,4 +18,26 @@ export function wsHandlerDefaults(logger: Logger, keepAliveMs = 30_000) {
       if (internal) logger.error('procedure failed', { path, err: cause ?? error });
     },
   };
+}
+
+/**
+ * Closes every socket of `wss` with 1001 and `reason` (a peer that does not
+ * answer within a second is cut), then the server itself.
+ */
+export async function closeAllSockets(wss: WebSocketServer, reason: string): Promise<void> {
+  await Promise.all(
+    [...wss.clients].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          const force = setTimeout(() => ws.terminate(), 1_000);
+          ws.once('close', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          ws.close(1001, reason);
+        }),
+    ),
+  );
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
 }

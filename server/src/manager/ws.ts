@@ -15,7 +15,7 @@ import type { CreateWSSContextFnOptions } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { AppError, LIMITS, MANAGER_WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
-import { wsHandlerDefaults } from './gateway-parts';
+import { closeAllSockets, wsHandlerDefaults } from './gateway-parts';
 import type { Logger, OriginPolicy } from './gateway-parts';
 import { managerRouter } from './router';
 import type { ManagerContext, ManagerServices } from './trpc';
@@ -119,21 +119,7 @@ export function startManagerWs(opts: ManagerWsOptions): ManagerWs {
     async close() {
       closing = true;
       server.off('upgrade', onUpgrade);
-      await Promise.all(
-        [...wss.clients].map(
-          (ws) =>
-            new Promise<void>((resolve) => {
-              if (ws.readyState === 3) return resolve();
-              const force = setTimeout(() => ws.terminate(), 1_000);
-              ws.once('close', () => {
-                clearTimeout(force);
-                resolve();
-              });
-              ws.close(1001, 'manager shutting down');
-            }),
-        ),
-      );
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await closeAllSockets(wss, 'manager shutting down');
     },
   };
 }
