@@ -8,3 +8,4 @@ export * from './auth';
 export * from './ticket';
 export * from './manager-accounts';
 export * from './manager-instances';
+export * from './mime';

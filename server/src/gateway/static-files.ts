@@ -7,6 +7,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { mimeTypeOf } from '@autoclaw/shared';
 
 /** desktop/dist/renderer of the checkout this code runs from (source or bundle). */
 export function defaultRendererDir(): string {
@@ -19,23 +20,6 @@ export function defaultRendererDir(): string {
   return resolve(here, '../../../desktop/dist/renderer');
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-  '.webmanifest': 'application/manifest+json',
-};
 
 const NOT_BUILT = [
   'AutoClaw WebChat is not built yet.',
@@ -67,7 +51,7 @@ export function resolveStaticPath(root: string, urlPath: string): string | null 
 }
 
 function sendFile(reply: FastifyReply, path: string, cache: string): FastifyReply {
-  const type = TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+  const type = mimeTypeOf(path);
   return reply.header('cache-control', cache).type(type).send(createReadStream(path));
 }
 
