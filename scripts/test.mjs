@@ -5,11 +5,21 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureTestPrereqs } from './test-prereqs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, '.tmp', 'vitest-results.json');
 mkdirSync(dirname(out), { recursive: true });
 rmSync(out, { force: true });
+
+// Chromium and PostgreSQL are found or installed first; when neither works
+// the run stops here with the one line that says what to install.
+const missing = ensureTestPrereqs();
+if (missing) {
+  console.error(missing);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const result = spawnSync(

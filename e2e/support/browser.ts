@@ -1,18 +1,14 @@
-/** Debian's Chromium driven by playwright-core. A missing browser fails the test; it is never skipped. */
-import { existsSync } from 'node:fs';
+/** A real Chromium (Debian's, or any Chrome) driven by playwright-core. A missing browser fails the test; it is never skipped. */
 import { chromium, type Browser } from 'playwright-core';
-
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+import { findChromium } from '../../scripts/test-prereqs.mjs';
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}. The end-to-end tests need a real browser: ` +
-        'run `apt-get update && apt-get install -y chromium` (the CI script does this).',
-    );
+  const executablePath = findChromium();
+  if (!executablePath) {
+    throw new Error('No Chromium or Chrome found: run `npm test` (it installs one when it can) or set AUTOCLAW_CHROMIUM=/path/to/chromium.');
   }
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    executablePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }
