@@ -27,6 +27,8 @@ export const SessionSchema = z.object({
   id: Id,
   name: z.string(),
   title: z.string(),
+  /** 'webchat' (WebChat, the desktop app, the CLI) or the chat channel the session belongs to. */
+  channel: z.string(),
   createdAt: z.number(),
   updatedAt: z.number(),
   /** Text of the newest message, shortened, for the sessions list. */

@@ -5,7 +5,7 @@ import { EventHub, type SyncEvent } from './event-hub';
 import { TEST_KEY, deltaText, defaultModel, makeProvider, openHarness, waitFor } from './test-harness';
 import type { TrackedEvent } from './types';
 
-const session: Session = { id: 's1', name: 's1', title: 'S', createdAt: 0, updatedAt: 0, preview: '', busy: false };
+const session: Session = { id: 's1', name: 's1', title: 'S', channel: 'webchat', createdAt: 0, updatedAt: 0, preview: '', busy: false };
 
 function hub(opts: { bufferSize?: number; maxLag?: number; now?: () => number; idleMs?: number } = {}) {
   let snapshots = 0;

@@ -20,6 +20,8 @@ const SUMMARY_MAX_TOKENS = 1_024;
 
 interface TurnState {
   sessionId: string;
+  /** The session's channel, recorded with each provider call's usage. */
+  channel: string;
   user: Message;
   signal: AbortSignal;
   /** The turn's assistant messages so far, oldest first (kept current in memory). */
@@ -49,7 +51,8 @@ export class TurnRunner {
     if (!queued || queued.role !== 'user' || queued.status !== 'queued') return;
     const user = store.setMessageStatus(messageId, 'running');
     hub.emit(sessionId, { type: 'message', message: user });
-    const turn: TurnState = { sessionId, user, signal, assistants: [], streaming: null, streamedText: '' };
+    const channel = store.getSession(sessionId)?.channel ?? 'webchat';
+    const turn: TurnState = { sessionId, channel, user, signal, assistants: [], streaming: null, streamedText: '' };
     try {
       await this.#loop(turn);
     } catch (err) {
@@ -186,6 +189,7 @@ export class TurnRunner {
             model: model.model,
             usage: event.usage,
             costMicros: costMicros(model.provider, model.model, event.usage),
+            channel: turn.channel,
           });
         } else {
           stopReason = event.stopReason;
@@ -268,6 +272,7 @@ export class TurnRunner {
               model: model.model,
               usage: event.usage,
               costMicros: costMicros(model.provider, model.model, event.usage),
+              channel: turn.channel,
             });
           }
         }

@@ -5,6 +5,13 @@ import type { CliIO } from './io';
 
 export async function run(args: string[], io: CliIO): Promise<number> {
   const config = parseGatewayConfig(args);
+  // Listened for before the gateway starts: a stop that arrives while it
+  // starts (after the runtime file is written, say) is a graceful stop too,
+  // never the default action that ends the process mid-write.
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const { startGateway } = await import('../gateway/server');
   const gateway = await startGateway(config);
   io.stdout.write(`${gateway.url}\n`);
@@ -17,15 +24,12 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     );
   }
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const received = await signal;
   // A second signal while draining stops at once.
   const force = () => process.exit(1);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
-  io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'stopping', signal })}\n`);
+  io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'stopping', signal: received })}\n`);
   await gateway.close();
   process.off('SIGTERM', force);
   process.off('SIGINT', force);

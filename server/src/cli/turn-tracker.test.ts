@@ -28,7 +28,7 @@ function tracker() {
 describe('TurnTracker', () => {
   it('prints only its own turn, each delta once, and ends on the user message status', async () => {
     const { t, out } = tracker();
-    t.handle({ type: 'sync', session: { id: 's1', name: 'main', title: '', createdAt: 1, updatedAt: 1, preview: '', busy: true }, messages: [user('u0', 'running'), assistant('a0', 'u0', 'old ')] });
+    t.handle({ type: 'sync', session: { id: 's1', name: 'main', title: '', channel: 'webchat', createdAt: 1, updatedAt: 1, preview: '', busy: true }, messages: [user('u0', 'running'), assistant('a0', 'u0', 'old ')] });
     t.handle(delta('a0', 4, 'other turn'));
     t.setTurn(user('u1', 'queued'));
     t.handle(msg(user('u0', 'done')));

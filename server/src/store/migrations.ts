@@ -141,9 +141,22 @@ CREATE TABLE used_tickets (
 CREATE INDEX used_tickets_expiry ON used_tickets(expires_at);
 `;
 
+/**
+ * Where a session's messages come from and go to: 'webchat' (the control
+ * plane: WebChat, the desktop app, the CLI) or a chat channel's name. Usage
+ * rows keep the channel of their call, so costs per channel survive a
+ * deleted session.
+ */
+const V3 = /* sql */ `
+ALTER TABLE sessions ADD COLUMN channel TEXT NOT NULL DEFAULT 'webchat';
+ALTER TABLE usage ADD COLUMN channel TEXT NOT NULL DEFAULT 'webchat';
+CREATE INDEX usage_channel ON usage(channel, created_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
+  { version: 3, sql: V3 },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

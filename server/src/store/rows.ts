@@ -6,6 +6,7 @@ export interface SessionRow {
   id: string;
   name: string;
   title: string;
+  channel: string;
   created_at: number;
   updated_at: number;
   preview: string | null;

@@ -32,6 +32,21 @@ describe('sessions', () => {
     expect(t.store.getSession('nope')).toBeNull();
   });
 
+  it('keeps the channel of a session (webchat by default) and of each usage row, even after the session is gone', () => {
+    expect(t.store.createSession({}).channel).toBe('webchat');
+    const tg = t.store.ensureSession('telegram:42', { channel: 'telegram' });
+    expect(tg.channel).toBe('telegram');
+    expect(t.store.ensureSession('telegram:42').channel).toBe('telegram');
+    const before = t.store.dump();
+    expect(codeOf(() => t.store.createSession({ channel: 'Tele gram' }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => t.store.ensureSession('x', { channel: '' }))).toBe('BAD_REQUEST');
+    expect(t.store.dump()).toBe(before);
+
+    t.store.recordUsage({ sessionId: tg.id, messageId: null, provider: 'anthropic', model: 'm', usage, costMicros: 7, channel: 'telegram' });
+    t.store.deleteSession(tg.id);
+    expect(t.store.dump()).toMatch(/telegram/);
+  });
+
   it('ensureSession makes a session by name on first use only', () => {
     const first = t.store.ensureSession('main');
     t.clock.advance(1000);

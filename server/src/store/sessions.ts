@@ -7,12 +7,21 @@ import { checkName } from './validate';
 
 const DEFAULT_TITLE = 'New chat';
 
+/** A channel name: 'webchat' (the default) or a chat channel's lowercase name. */
+function checkChannel(channel: string | undefined): string {
+  if (channel === undefined) return 'webchat';
+  if (typeof channel !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(channel)) {
+    throw new AppError('BAD_REQUEST', 'a channel name is 1–32 lowercase letters, digits or dashes');
+  }
+  return channel;
+}
+
 // updated_at: the session row's own time (made, renamed) or its newest
 // message's, whichever is later; inserting a message never rewrites the
 // session row. The preview reads at most 2000 characters of the newest
 // non-empty message: plenty for 120 once whitespace is collapsed.
 const VIEW_COLUMNS = /* sql */ `
-  s.id, s.name, s.title, s.created_at,
+  s.id, s.name, s.title, s.channel, s.created_at,
   max(s.updated_at, coalesce(
     (SELECT m.updated_at FROM messages m WHERE m.session_id = s.id ORDER BY m.seq DESC LIMIT 1), 0)) AS updated_at,
   (SELECT substr(m.text, 1, 2000) FROM messages m
@@ -25,6 +34,7 @@ export function toSession(row: SessionRow): Session {
     id: row.id,
     name: row.name,
     title: row.title,
+    channel: row.channel,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     preview: previewOf(row.preview),
@@ -44,11 +54,11 @@ export function sessionQueries({ db, now, newId }: StoreContext): SessionQueries
     `SELECT ${VIEW_COLUMNS} FROM sessions s ORDER BY updated_at DESC, s.created_at DESC, s.id`,
   );
   const nameTaken = db.prepare<[string], { id: string }>('SELECT id FROM sessions WHERE name = ?');
-  const insert = db.prepare<[string, string, string, number, number]>(
-    'INSERT INTO sessions (id, name, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+  const insert = db.prepare<[string, string, string, string, number, number]>(
+    'INSERT INTO sessions (id, name, title, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const insertIfAbsent = db.prepare<[string, string, string, number, number]>(
-    'INSERT INTO sessions (id, name, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING',
+  const insertIfAbsent = db.prepare<[string, string, string, string, number, number]>(
+    'INSERT INTO sessions (id, name, title, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING',
   );
   const rename = db.prepare<[string, number, string]>('UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?');
   const remove = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
@@ -58,19 +68,19 @@ export function sessionQueries({ db, now, newId }: StoreContext): SessionQueries
     return toSession(row);
   };
 
-  const create = db.transaction((name: string | undefined, title: string | undefined): Session => {
+  const create = db.transaction((name: string | undefined, title: string | undefined, channel: string): Session => {
     const id = newId();
     if (name !== undefined && nameTaken.get(name)) {
       throw new AppError('CONFLICT', `a session named "${name}" already exists`);
     }
     const at = now();
-    insert.run(id, name ?? id, title ?? name ?? DEFAULT_TITLE, at, at);
+    insert.run(id, name ?? id, title ?? name ?? DEFAULT_TITLE, channel, at, at);
     return mustGet(byId.get(id), id);
   });
 
-  const ensure = db.transaction((name: string): Session => {
+  const ensure = db.transaction((name: string, channel: string): Session => {
     const at = now();
-    insertIfAbsent.run(newId(), name, name, at, at);
+    insertIfAbsent.run(newId(), name, name, channel, at, at);
     return mustGet(byName.get(name), `named "${name}"`);
   });
 
@@ -79,13 +89,13 @@ export function sessionQueries({ db, now, newId }: StoreContext): SessionQueries
       // A session made without a name is addressed by its id, so its name is its id.
       const name = input.name === undefined ? undefined : checkName(input.name, 'session name');
       const title = input.title === undefined ? undefined : checkName(input.title, 'session title');
-      return create.immediate(name, title);
+      return create.immediate(name, title, checkChannel(input.channel));
     },
-    ensureSession(name) {
+    ensureSession(name, opts) {
       const checked = checkName(name, 'session name');
       const found = byName.get(checked);
       if (found) return toSession(found);
-      return ensure.immediate(checked);
+      return ensure.immediate(checked, checkChannel(opts?.channel));
     },
     getSession(id) {
       if (typeof id !== 'string') return null;

@@ -39,6 +39,8 @@ export interface UsageRecord {
   usage: TokenUsage;
   /** null when the model is unpriced. */
   costMicros: number | null;
+  /** The session's channel at the time of the call (default 'webchat'). */
+  channel?: string;
 }
 
 export interface SummaryRecord {
@@ -71,9 +73,10 @@ export interface RecoveryReport {
 
 export interface Store {
   /* sessions */
-  createSession(input: { name?: string; title?: string }): Session;
-  /** Returns the session with that name, creating it on first use. */
-  ensureSession(name: string): Session;
+  /** `channel` defaults to 'webchat' (the control plane); chat channels pass their name. */
+  createSession(input: { name?: string; title?: string; channel?: string }): Session;
+  /** Returns the session with that name, creating it on first use (in `channel`, default 'webchat'). */
+  ensureSession(name: string, opts?: { channel?: string }): Session;
   getSession(id: string): Session | null;
   listSessions(): Session[];
   renameSession(id: string, title: string): Session;

@@ -40,11 +40,11 @@ function toSummary(row: SummaryRow | undefined): UsageSummary {
 export function usageQueries({ db, now }: StoreContext): UsageQueries {
   // A call that finishes after its session or message was deleted is still a
   // cost: it is recorded with a NULL reference instead of being lost.
-  const insert = db.prepare<[string, string, string, string, number, number, number, number, number | null, number]>(
+  const insert = db.prepare<[string, string, string, string, number, number, number, number, number | null, string, number]>(
     `INSERT INTO usage (session_id, message_id, provider, model, input_tokens, output_tokens,
-       cache_read_tokens, cache_write_tokens, cost_micros, created_at)
+       cache_read_tokens, cache_write_tokens, cost_micros, channel, created_at)
      VALUES ((SELECT id FROM sessions WHERE id = ?), (SELECT id FROM messages WHERE id = ?),
-       ?, ?, ?, ?, ?, ?, ?, ?)`,
+       ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const all = db.prepare<[], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage`);
   const since = db.prepare<[number], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage WHERE created_at >= ?`);
@@ -68,6 +68,7 @@ export function usageQueries({ db, now }: StoreContext): UsageQueries {
         checkCount(usage.cacheReadTokens, 'cacheReadTokens'),
         checkCount(usage.cacheWriteTokens, 'cacheWriteTokens'),
         cost,
+        record.channel === undefined ? 'webchat' : checkText(record.channel, 'channel', 32),
         now(),
       );
     },

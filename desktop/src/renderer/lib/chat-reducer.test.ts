@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatEvent, Message, Session, ToolCall } from '@autoclaw/shared';
 import { EMPTY_CHAT, addIfMissing, applyChatEvent, isBusy, removeMessage, type ChatState } from './chat-reducer';
 
-const session: Session = { id: 's1', name: 'main', title: 'Main', createdAt: 1, updatedAt: 1, preview: '', busy: false };
+const session: Session = { id: 's1', name: 'main', title: 'Main', channel: 'webchat', createdAt: 1, updatedAt: 1, preview: '', busy: false };
 
 function message(id: string, patch: Partial<Message> = {}): Message {
   return {
