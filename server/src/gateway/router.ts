@@ -6,7 +6,7 @@
 import { tracked } from '@trpc/server';
 import { GatewayAdminInputs, ProcedureInputs } from '@autoclaw/shared';
 import type { ChatSendResult, Device, DrainResult, GatewayHealth, Memory, Message, Session, SettingsView, UsageSummary } from '@autoclaw/shared';
-import { authedProcedure, managerProcedure, publicProcedure, router, turnProcedure } from './trpc';
+import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, turnProcedure } from './trpc';
 
 const OK = { ok: true as const };
 
@@ -69,7 +69,7 @@ const memory = router({
 
 const settings = router({
   get: authedProcedure.query(({ ctx }): SettingsView => ctx.services.settings.view()),
-  set: authedProcedure
+  set: ownerProcedure
     .input(ProcedureInputs.settingsSet)
     .mutation(({ ctx, input }): SettingsView => ctx.services.settings.set(input.key, input.value)),
 });

@@ -132,6 +132,13 @@ export const authedProcedure = t.procedure.use(({ ctx, next }) => {
   return next({ ctx: { device } });
 });
 
+/**
+ * Procedures that change how the assistant works (settings, keys, budgets,
+ * skills, channels): for the owner's devices. Device roles arrive with the
+ * review fixes (issue 8, item 4); until then every paired device counts.
+ */
+export const ownerProcedure = authedProcedure;
+
 /** Procedures for the manager device only (kind `manager`, registered through a manager ticket). */
 export const managerProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.device.kind !== 'manager') throw new TRPCError({ code: 'FORBIDDEN', message: 'only the manager may call this procedure' });
