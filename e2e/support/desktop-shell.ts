@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import type { AnswerNotice, TailscaleStatusInfo } from '../../desktop/src/preload/api';
+import type { AnswerNotice, GatewayNotice, TailscaleStatusInfo } from '../../desktop/src/preload/api';
 import type { RendererEvent } from '../../desktop/src/preload/ipc-channels';
 import { createAppProtocolHandler, DEFAULT_CONNECT_SOURCES, rendererContentSecurityPolicy, type AppProtocolHandler } from '../../desktop/src/main/app-protocol';
 import { parseDesktopConfig } from '../../desktop/src/main/desktop-config';
@@ -29,6 +29,8 @@ export interface DesktopShell {
   readonly origin: string;
   /** What main was asked to show and count. */
   readonly notices: AnswerNotice[];
+  /** Gateway notices (budget lines, channel states) the page handed to main. */
+  readonly gatewayNotices: GatewayNotice[];
   readonly unreadCounts: number[];
   readonly deviceKeys: DeviceKeyStore;
   /** Configures main with the manager (as --manager-url does) and starts serving. */
@@ -78,6 +80,7 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
   const dir = mkdtempSync(join(tmpdir(), 'autoclaw-desktop-'));
   const ipc = new FakeIpcMain();
   const notices: AnswerNotice[] = [];
+  const gatewayNotices: GatewayNotice[] = [];
   const unreadCounts: number[] = [];
   const queued: RendererEvent[] = [];
   let handler: AppProtocolHandler | null = null;
@@ -126,6 +129,10 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
           notices.push(notice);
           return 'shown';
         },
+        notifyNotice: (notice) => {
+          gatewayNotices.push(notice);
+          return 'shown';
+        },
       },
       unread: { setUnreadCount: (count) => void unreadCounts.push(count) },
       events: { take: () => queued.splice(0) },
@@ -137,6 +144,7 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
   return {
     origin,
     notices,
+    gatewayNotices,
     unreadCounts,
     deviceKeys,
     useManager(url) {

@@ -9,3 +9,4 @@ export * from './ticket';
 export * from './manager-accounts';
 export * from './manager-instances';
 export * from './mime';
+export * from './notices';

@@ -74,6 +74,7 @@ describe('desktop bundles', () => {
       'getDeviceIdentity',
       'getTailscaleStatus',
       'notifyAnswer',
+      'notifyNotice',
       'onDeepLink',
       'onSignOutRequest',
       'platform',

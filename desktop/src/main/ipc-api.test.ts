@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { IpcMain } from 'electron';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { authPayload } from '@autoclaw/shared';
-import type { AnswerNotice, DeviceIdentityInfo, SignChallengeResult } from '../preload/api';
+import type { AnswerNotice, DeviceIdentityInfo, GatewayNotice, SignChallengeResult } from '../preload/api';
 import { IPC_CHANNELS, type RendererEvent } from '../preload/ipc-channels';
 import { createDeviceKeyStore } from './device-key-store';
 import { registerIpcApi, type InvokeEventPort, type IpcMainPort } from './ipc-api';
@@ -18,6 +18,7 @@ let dir: string;
 let ipc: FakeIpcMain;
 let dispose: () => void;
 let notices: AnswerNotice[];
+let gatewayNotices: GatewayNotice[];
 let unread: number[];
 let logs: string[];
 let queued: RendererEvent[];
@@ -26,6 +27,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'autoclaw-ipc-'));
   ipc = new FakeIpcMain();
   notices = [];
+  gatewayNotices = [];
   unread = [];
   logs = [];
   queued = [{ type: 'sign-out' }];
@@ -46,6 +48,10 @@ beforeEach(() => {
         notifyAnswer: (notice) => {
           notices.push(notice);
           return 'shown';
+        },
+        notifyNotice: (notice) => {
+          gatewayNotices.push(notice);
+          return 'unread';
         },
       },
       unread: { setUnreadCount: (count) => void unread.push(count) },
@@ -97,6 +103,9 @@ describe('ipc api', () => {
     expect(await ipc.invoke(IPC_CHANNELS.getAppInfo, APP)).toEqual({ ok: true, value: { version: '0.1.0', managerUrl: null } });
     expect(notices).toEqual([notice]);
     expect(unread).toEqual([3]);
+    const down = { title: 'Telegram is down', body: 'reconnecting', level: 'error' };
+    expect(await ipc.invoke(IPC_CHANNELS.notifyNotice, APP, down)).toEqual({ ok: true, value: 'unread' });
+    expect(gatewayNotices).toEqual([down]);
   });
 
   it('refuses callers other than the app page', async () => {
@@ -136,6 +145,10 @@ describe('ipc api', () => {
     [IPC_CHANNELS.notifyAnswer, [{ sessionId: 's1', title: 't' }]],
     [IPC_CHANNELS.notifyAnswer, [{ sessionId: 's1', title: 't', preview: 'p', icon: 'file:///etc/passwd' }]],
     [IPC_CHANNELS.notifyAnswer, ['s1', 't', 'p']],
+    [IPC_CHANNELS.notifyNotice, [{ title: '', body: 'b', level: 'info' }]],
+    [IPC_CHANNELS.notifyNotice, [{ title: 't', body: 'b', level: 'loud' }]],
+    [IPC_CHANNELS.notifyNotice, [{ title: 't', body: 'b'.repeat(5_001), level: 'info' }]],
+    [IPC_CHANNELS.notifyNotice, [{ title: 't', body: 'b', level: 'info', icon: 'file:///etc/passwd' }]],
     [IPC_CHANNELS.setUnreadCount, []],
     [IPC_CHANNELS.setUnreadCount, [-1]],
     [IPC_CHANNELS.setUnreadCount, [2.5]],
@@ -169,7 +182,7 @@ describe('ipc api', () => {
       services: {
         appInfo: { version: '0.1.0', managerUrl: null },
         deviceKeys: { identity: () => Promise.reject(new Error('disk on fire at /home/u')), signChallenge: () => Promise.reject(new Error('x')) },
-        notifications: { notifyAnswer: () => 'shown' },
+        notifications: { notifyAnswer: () => 'shown', notifyNotice: () => 'shown' },
         unread: { setUnreadCount: () => undefined },
         events: { take: () => [] },
         tailscale: { status: () => Promise.reject(new Error('x')) },

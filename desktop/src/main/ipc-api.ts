@@ -8,7 +8,7 @@
 import type { IpcMain } from 'electron';
 import { z } from 'zod';
 import { AppError, Id } from '@autoclaw/shared';
-import type { AppInfo, DeviceIdentityInfo, NotifyOutcome, SignChallengeResult, TailscaleStatusInfo } from '../preload/api';
+import type { AppInfo, DeviceIdentityInfo, GatewayNotice, NotifyOutcome, SignChallengeResult, TailscaleStatusInfo } from '../preload/api';
 import { IPC_CHANNELS, type IpcResult, type RendererEvent } from '../preload/ipc-channels';
 import type { DeviceKeyStore, LogFn } from './device-key-store';
 import { isAppUrl } from './window-service';
@@ -26,7 +26,7 @@ export interface IpcMainPort extends Pick<IpcMain, 'removeHandler'> {
 export interface IpcApiServices {
   appInfo: AppInfo;
   deviceKeys: DeviceKeyStore;
-  notifications: { notifyAnswer(notice: z.infer<typeof AnswerNoticeSchema>): NotifyOutcome };
+  notifications: { notifyAnswer(notice: z.infer<typeof AnswerNoticeSchema>): NotifyOutcome; notifyNotice(notice: GatewayNotice): NotifyOutcome };
   unread: { setUnreadCount(count: number): void };
   events: { take(): RendererEvent[] };
   tailscale: { status(): Promise<TailscaleStatusInfo> };
@@ -52,6 +52,14 @@ export const AnswerNoticeSchema = z
     sessionId: Id,
     title: z.string().max(500),
     preview: z.string().max(20_000),
+  })
+  .strict();
+
+export const GatewayNoticeSchema = z
+  .object({
+    title: z.string().min(1).max(500),
+    body: z.string().max(5_000),
+    level: z.enum(['info', 'warning', 'error']),
   })
   .strict();
 
@@ -122,6 +130,10 @@ export function registerIpcApi(options: IpcApiOptions): () => void {
   handle<NotifyOutcome>(IPC_CHANNELS.notifyAnswer, (args) => {
     const [notice] = parse(z.tuple([AnswerNoticeSchema]), args);
     return services.notifications.notifyAnswer(notice);
+  });
+  handle<NotifyOutcome>(IPC_CHANNELS.notifyNotice, (args) => {
+    const [notice] = parse(z.tuple([GatewayNoticeSchema]), args);
+    return services.notifications.notifyNotice(notice);
   });
   handle<null>(IPC_CHANNELS.setUnreadCount, (args) => {
     const [count] = parse(z.tuple([UnreadCountSchema]), args);

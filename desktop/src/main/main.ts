@@ -142,6 +142,7 @@ async function start(config: DesktopConfig, state: MainState, events: RendererEv
       windowService.showAndFocus();
       events.dispatch({ type: 'deep-link', link: { kind: 'open', sessionId } });
     },
+    showWindow: () => windowService.showAndFocus(),
     productName: PRODUCT.name,
   });
 

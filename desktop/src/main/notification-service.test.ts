@@ -42,6 +42,7 @@ function setup() {
   const window = new FakeWindow();
   const made: FakeNotification[] = [];
   const opened: string[] = [];
+  let shownWindow = 0;
   const state = { dnd: false, supported: true, unread: 0 };
   const service = createNotificationService({
     createNotification: (options) => {
@@ -54,9 +55,10 @@ function setup() {
     doNotDisturb: () => state.dnd,
     unread: { increment: () => void (state.unread += 1) },
     openSession: (sessionId) => opened.push(sessionId),
+    showWindow: () => void (shownWindow += 1),
     productName: 'AutoClaw',
   });
-  return { window, made, opened, state, service };
+  return { window, made, opened, state, service, shownWindow: () => shownWindow };
 }
 
 const notice = { sessionId: 's1', title: 'Trip plans', preview: 'Here is the\nplan for   Tuesday.' };
@@ -127,5 +129,24 @@ describe('notification service', () => {
     window.visible = false;
     service.notifyAnswer({ sessionId: 's9', title: '  \n ', preview: 'hi' });
     expect(made[0]?.options.title).toBe('AutoClaw');
+  });
+
+  it('shows a gateway notice only while the window is away, urgent for errors, and brings the window back on click', () => {
+    const { window, made, state, service, shownWindow } = setup();
+    const down = { title: 'Telegram is down', body: 'No answer from Telegram for 90 s;\nreconnecting.', level: 'error' as const };
+    expect(service.notifyNotice(down)).toBe('focused');
+    expect(made).toHaveLength(0);
+    window.focused = false;
+    expect(service.notifyNotice(down)).toBe('shown');
+    expect(made[0]?.options).toEqual({ title: 'Telegram is down', body: 'No answer from Telegram for 90 s; reconnecting.', urgency: 'critical' });
+    expect(service.notifyNotice({ ...down, level: 'warning' })).toBe('shown');
+    expect(made[1]?.options.urgency).toBe('normal');
+    made[0]?.emit('click');
+    expect(shownWindow()).toBe(1);
+    state.dnd = true;
+    expect(service.notifyNotice(down)).toBe('unread');
+    expect(made).toHaveLength(2);
+    service.dispose();
+    expect(made[1]?.closed).toBe(true);
   });
 });

@@ -6,7 +6,7 @@
  * (constructor and isSupported) and the BrowserWindow are injected.
  */
 import type { BrowserWindow, Notification, NotificationConstructorOptions } from 'electron';
-import type { AnswerNotice, NotifyOutcome } from '../preload/api';
+import type { AnswerNotice, GatewayNotice, NotifyOutcome } from '../preload/api';
 
 export interface NotificationPort extends Pick<Notification, 'show' | 'close'> {
   on(event: 'click' | 'close', listener: () => void): unknown;
@@ -22,11 +22,15 @@ export interface NotificationServiceOptions {
   unread: { increment(): void };
   /** Shows and focuses the window on this session. */
   openSession: (sessionId: string) => void;
+  /** Shows and focuses the window. */
+  showWindow: () => void;
   productName: string;
 }
 
 export interface NotificationService {
   notifyAnswer(notice: AnswerNotice): NotifyOutcome;
+  /** A gateway notice (budget, channel state): shown when the window is away; clicking brings the window back. */
+  notifyNotice(notice: GatewayNotice): NotifyOutcome;
   /** Closes every notification still on screen. */
   dispose(): void;
 }
@@ -44,6 +48,8 @@ export function notificationText(text: string, max: number): string {
 export function createNotificationService(options: NotificationServiceOptions): NotificationService {
   /** Live notifications by session: a newer answer replaces the older notification. */
   const live = new Map<string, NotificationPort>();
+  /** Gateway notices on screen (held so their click handlers stay alive). */
+  const notices = new Set<NotificationPort>();
 
   function inFront(): boolean {
     const { window } = options;
@@ -73,9 +79,28 @@ export function createNotificationService(options: NotificationServiceOptions): 
       notification.show();
       return 'shown';
     },
+    notifyNotice(notice) {
+      if (inFront()) return 'focused';
+      if (options.doNotDisturb() || !options.isSupported()) return 'unread';
+      const notification = options.createNotification({
+        title: notificationText(notice.title, TITLE_CHARS) || options.productName,
+        body: notificationText(notice.body, BODY_CHARS),
+        urgency: notice.level === 'error' ? 'critical' : 'normal',
+      });
+      notices.add(notification);
+      notification.on('click', () => {
+        notices.delete(notification);
+        options.showWindow();
+      });
+      notification.on('close', () => notices.delete(notification));
+      notification.show();
+      return 'shown';
+    },
     dispose() {
       for (const notification of live.values()) notification.close();
+      for (const notification of notices) notification.close();
       live.clear();
+      notices.clear();
     },
   };
 }

@@ -87,7 +87,7 @@ describe('getTailscaleStatus over IPC', () => {
       services: {
         appInfo: { version: '0.1.0', managerUrl: null },
         deviceKeys: { identity: never, signChallenge: never } as unknown as IpcApiServices['deviceKeys'],
-        notifications: { notifyAnswer: never },
+        notifications: { notifyAnswer: never, notifyNotice: never },
         unread: { setUnreadCount: never },
         events: { take: () => [] },
         tailscale,

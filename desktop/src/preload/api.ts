@@ -46,6 +46,13 @@ export interface AnswerNotice {
   readonly preview: string;
 }
 
+/** A notice from the gateway (budget line crossed, channel down, …); main shows it natively when the window is away. */
+export interface GatewayNotice {
+  readonly title: string;
+  readonly body: string;
+  readonly level: 'info' | 'warning' | 'error';
+}
+
 /**
  * `shown`: a native notification was shown and the unread count went up;
  * `unread`: no notification (do not disturb, or unsupported) but the count went up;
@@ -95,6 +102,8 @@ export interface AutoClawDesktopApi {
   getDeviceIdentity(): Promise<DeviceIdentityInfo>;
   signChallenge(request: SignChallengeRequest): Promise<SignChallengeResult>;
   notifyAnswer(notice: AnswerNotice): Promise<NotifyOutcome>;
+  /** A gateway notice; `focused` when the window is in front (the page shows it itself). */
+  notifyNotice(notice: GatewayNotice): Promise<NotifyOutcome>;
   /** Sets the tray/dock unread count (0 clears it); main also clears it when the window gets focus. */
   setUnreadCount(count: number): Promise<void>;
   /** Deep links (and notification clicks, as `open` links). Links that arrived before subscribing are delivered once. Returns unsubscribe. */

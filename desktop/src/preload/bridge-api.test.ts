@@ -52,6 +52,7 @@ beforeEach(() => {
           notices.push(notice);
           return 'unread';
         },
+        notifyNotice: () => 'shown',
       },
       unread: { setUnreadCount: (count) => void unread.push(count) },
       events,
@@ -85,6 +86,7 @@ describe('desktop bridge', () => {
       'getDeviceIdentity',
       'getTailscaleStatus',
       'notifyAnswer',
+      'notifyNotice',
       'onDeepLink',
       'onSignOutRequest',
       'platform',

@@ -103,6 +103,7 @@ export function createBridgeApi(deps: BridgeDeps): AutoClawDesktopApi {
       call(deps, IPC_CHANNELS.signChallenge, { nonce: request.nonce, timestamp: request.timestamp }),
     notifyAnswer: (notice) =>
       call(deps, IPC_CHANNELS.notifyAnswer, { sessionId: notice.sessionId, title: notice.title, preview: notice.preview }),
+    notifyNotice: (notice) => call(deps, IPC_CHANNELS.notifyNotice, { title: notice.title, body: notice.body, level: notice.level }),
     setUnreadCount: async (count) => {
       await call(deps, IPC_CHANNELS.setUnreadCount, count);
     },

@@ -9,6 +9,7 @@ export const IPC_CHANNELS = {
   getDeviceIdentity: 'autoclaw:get-device-identity',
   signChallenge: 'autoclaw:sign-challenge',
   notifyAnswer: 'autoclaw:notify-answer',
+  notifyNotice: 'autoclaw:notify-notice',
   setUnreadCount: 'autoclaw:set-unread-count',
   getTailscaleStatus: 'autoclaw:get-tailscale-status',
   /** Renderer → main: "I am listening"; returns the events queued until now. */

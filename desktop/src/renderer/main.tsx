@@ -8,6 +8,7 @@ import { browserDeviceKeys, desktopDeviceKeys, type DeviceKeys } from './lib/dev
 import { deviceName } from './lib/gateway-http';
 import { createMarkdownRenderer } from './lib/markdown';
 import { Outbox, newClientId } from './lib/outbox';
+import { createNoticeAlerts, storageNoticeCursor } from './lib/notice-alerts';
 import { createIndexedDbKeyStore } from './lib/key-store';
 import { createChatStore } from './state/chat-store';
 import { createUiStore } from './state/ui-store';
@@ -27,6 +28,21 @@ const services: AppServices = {
   markdown: createMarkdownRenderer(window),
   now: () => Date.now(),
   newClientId: () => newClientId((bytes) => window.crypto.getRandomValues(bytes)),
+  alerts: createNoticeAlerts({
+    desktop: window.autoclaw,
+    browser:
+      'Notification' in window
+        ? {
+            get permission() {
+              return window.Notification.permission;
+            },
+            requestPermission: () => window.Notification.requestPermission(),
+            create: (title, options) => void new window.Notification(title, options),
+          }
+        : null,
+    isAway: () => document.visibilityState === 'hidden' || !document.hasFocus(),
+  }),
+  noticeCursor: storageNoticeCursor(window.localStorage),
 };
 
 const queryClient = new QueryClient({

@@ -4,8 +4,8 @@
  * Inputs are the shared zod schemas; outputs are the shared types.
  */
 import { tracked } from '@trpc/server';
-import { GatewayAdminInputs, ProcedureInputs } from '@autoclaw/shared';
-import type { ChatSendResult, Device, DrainResult, GatewayHealth, Memory, Message, Session, SettingsView, UsageSummary } from '@autoclaw/shared';
+import { GatewayAdminInputs, NoticeInputs, ProcedureInputs } from '@autoclaw/shared';
+import type { ChatSendResult, Device, DrainResult, GatewayHealth, Memory, Message, NoticeList, Session, SettingsView, UsageSummary } from '@autoclaw/shared';
 import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, turnProcedure } from './trpc';
 
 const OK = { ok: true as const };
@@ -92,6 +92,24 @@ const devices = router({
   }),
 });
 
+/** What the gateway tells the user apart from chat (budget lines, channel states, …). */
+const notices = router({
+  list: authedProcedure
+    .input(NoticeInputs.list)
+    .query(({ ctx, input }): NoticeList => ctx.services.notices.list({ limit: input.limit ?? 50, ...(input.unreadOnly === undefined ? {} : { unreadOnly: input.unreadOnly }) })),
+  markRead: authedProcedure
+    .input(NoticeInputs.markRead)
+    .mutation(({ ctx, input }) => ctx.services.notices.markRead('all' in input ? 'all' : input.ids)),
+  /** New notices (and unread counts) live; resumable through tracked ids (the last notice's seq). */
+  events: authedProcedure.input(NoticeInputs.events).subscription(async function* ({ ctx, input, signal }) {
+    const stop = signal ?? new AbortController().signal;
+    const since = input.lastEventId === undefined || input.lastEventId === null ? null : Number(input.lastEventId);
+    for await (const item of ctx.services.notices.events(since, stop)) {
+      yield tracked(String(item.seq), item.event);
+    }
+  }),
+});
+
 /** The manager acting on its instance: graceful restarts between turns, health and memory. */
 const admin = router({
   drain: managerProcedure
@@ -110,6 +128,7 @@ export const appRouter = router({
   memory,
   settings,
   devices,
+  notices,
   admin,
   usage: router({
     summary: authedProcedure.query(({ ctx }): UsageSummary => ctx.services.chat.usageSummary()),

@@ -25,6 +25,7 @@ import { asObjectLogger, createLogger } from './logger';
 import type { Logger } from './logger';
 import { createOriginPolicy } from './origin-policy';
 import { createGatewayAdmin } from './gateway-admin';
+import { createNoticeBoard, type NoticeBoard } from './notice-board';
 import { findRunningGateway, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { createSocketRegistry } from './socket-registry';
 import type { DeviceAdmin, GatewayServices } from './trpc';
@@ -46,6 +47,8 @@ export interface RunningGateway {
   url: string;
   port: number;
   store: Store;
+  /** Where the gateway's parts (and tests) publish notices for the user. */
+  notices: NoticeBoard;
   close(): Promise<void>;
 }
 
@@ -188,7 +191,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     };
     const admin = createGatewayAdmin({ chat, now, logger });
     cleanups.push(() => admin.close());
-    const services: GatewayServices = { store, chat, settings, devices, version: VERSION, admin };
+    const notices = createNoticeBoard({ store, logger });
+    cleanups.push(() => notices.close());
+    const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin };
     const ws = startWsGateway({
       server: app.server,
       services,
@@ -225,6 +230,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       url,
       port,
       store,
+      notices,
       close() {
         closing ??= (async () => {
           ready = false;

@@ -10,6 +10,8 @@ import { createProviderResolver } from '../agent/providers';
 import { openStore } from '../store';
 import type { Store } from '../store';
 import { createSettings, createVault, generateDeviceKey } from '../security';
+import { createNoticeBoard } from './notice-board';
+import { silentLogger } from './logger';
 import { appRouter } from './router';
 import { createCallerFactory, formatError } from './trpc';
 import type { Context, GatewayServices } from './trpc';
@@ -56,7 +58,8 @@ describe('every procedure but health needs a live, authenticated device', () => 
     const settings = createSettings({ store, vault: createVault(Buffer.alloc(32, 1)), env: {} });
     const resolver = createProviderResolver();
     const chat = createChatService({ store, resolveProvider: () => resolver.resolve(settings.providerSettings()), workspaceDir: join(dir, 'ws') });
-    services = { store, chat, settings, devices: { revoke: () => undefined }, version: 'test' };
+    const notices = createNoticeBoard({ store, logger: silentLogger });
+    services = { store, chat, settings, devices: { revoke: () => undefined }, notices, version: 'test' };
   });
   afterAll(() => {
     store.close();
@@ -104,6 +107,9 @@ describe('every procedure but health needs a live, authenticated device', () => 
         'health',
         'memory.delete',
         'memory.search',
+        'notices.events',
+        'notices.list',
+        'notices.markRead',
         'sessions.create',
         'sessions.delete',
         'sessions.ensure',

@@ -10,6 +10,7 @@ import type { ErrorCode } from '@autoclaw/shared';
 import type { ChatService } from '../agent';
 import type { DeviceRecord, Store } from '../store';
 import type { Settings } from '../security';
+import type { NoticeBoard } from './notice-board';
 import { APP_CODE_OF_TRPC, HTTP_STATUS_OF, INTERNAL_MESSAGE, TRPC_CODE_OF } from './error-mapping';
 
 /** What a socket may revoke or list; closing sockets is part of revoking. */
@@ -31,6 +32,7 @@ export interface GatewayServices {
   chat: ChatService;
   settings: Settings;
   devices: DeviceAdmin;
+  notices: NoticeBoard;
   version: string;
   /** Absent in tests that build services by hand. */
   admin?: GatewayAdmin;

@@ -153,10 +153,27 @@ ALTER TABLE usage ADD COLUMN channel TEXT NOT NULL DEFAULT 'webchat';
 CREATE INDEX usage_channel ON usage(channel, created_at);
 `;
 
+/** Notices for the user (budget lines, channel states, …); `key` makes a notice once-only. */
+const V4 = /* sql */ `
+CREATE TABLE notices (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
+  kind        TEXT NOT NULL,
+  level       TEXT NOT NULL CHECK (level IN ('info', 'warning', 'error')),
+  title       TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  key         TEXT UNIQUE,
+  created_at  INTEGER NOT NULL,
+  read_at     INTEGER
+);
+CREATE INDEX notices_unread ON notices(seq) WHERE read_at IS NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
   { version: 3, sql: V3 },
+  { version: 4, sql: V4 },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

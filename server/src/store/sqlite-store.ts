@@ -6,6 +6,7 @@ import { dumpDatabase } from './dump';
 import { createHydrate } from './hydrate';
 import { memoryQueries } from './memories';
 import { messageQueries } from './messages';
+import { noticeQueries } from './notices';
 import { migrate } from './migrations';
 import { createIdMaker } from './new-id';
 import { recoveryQueries } from './recovery';
@@ -42,6 +43,7 @@ export function openStore(opts: OpenStoreOptions): Store {
       ...toolCallQueries(ctx),
       ...usageQueries(ctx),
       ...memoryQueries(ctx),
+      ...noticeQueries(ctx),
       ...devices,
       ...ticketQueries(ctx, devices.insertDevice, devices.getDevice),
       ...recoveryQueries(ctx, hydrate),

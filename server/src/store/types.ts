@@ -3,7 +3,7 @@
  * this interface; the implementation is SQLite (better-sqlite3 12, WAL).
  * Every write method returns only after its transaction committed.
  */
-import type { AppError, ErrorInfo, Memory, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
+import type { AppError, ErrorInfo, Memory, Notice, NoticeInput, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
 
 export interface InsertUserMessage {
   sessionId: string;
@@ -146,6 +146,17 @@ export interface Store {
    * written) when the id was used before.
    */
   useTicket(jti: string, expiresAt: number, device?: Omit<DeviceRecord, 'createdAt' | 'lastSeenAt' | 'revokedAt'>): boolean;
+
+  /* notices */
+  /** Stores a notice; null (nothing written) when its key was used before. */
+  addNotice(input: NoticeInput): Notice | null;
+  /** Newest first. */
+  listNotices(opts: { limit: number; unreadOnly?: boolean }): Notice[];
+  /** Notices with seq greater than `seq`, oldest first (at most `limit`). */
+  noticesAfter(seq: number, limit: number): Notice[];
+  /** Marks notices read (all unread ones when `ids` is 'all'); returns how many changed. */
+  markNoticesRead(ids: readonly string[] | 'all'): number;
+  unreadNotices(): number;
 
   /* settings (values of secret keys arrive already encrypted) */
   getSetting(key: string): string | null;

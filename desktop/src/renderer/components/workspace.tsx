@@ -7,6 +7,7 @@ import { useCreateSession, useSessions } from '../hooks/use-sessions';
 import { useServices, useUi } from '../state/services';
 import { AppHeader, WEBCHAT_VIEWS, type NavItem } from './app-header';
 import { ConnectionBanner } from './connection-banner';
+import { NoticesButton } from './notices-button';
 import { ChatView } from './chat-view';
 import { SessionsSidebar } from './sessions-sidebar';
 import { SettingsPage } from './settings-page';
@@ -59,7 +60,16 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
 
   return (
     <div className="app">
-      <AppHeader views={instancePage ? MANAGED_VIEWS : WEBCHAT_VIEWS} status={<ConnectionBanner />} end={headerEnd} />
+      <AppHeader
+        views={instancePage ? MANAGED_VIEWS : WEBCHAT_VIEWS}
+        status={<ConnectionBanner />}
+        end={
+          <>
+            <NoticesButton />
+            {headerEnd}
+          </>
+        }
+      />
       <div className="app-body">
         <SessionsSidebar />
         <main className="content">

@@ -4,6 +4,7 @@ export const queryKeys = {
   settings: ['settings'] as const,
   devices: ['devices'] as const,
   usage: ['usage'] as const,
+  notices: ['notices'] as const,
   memories: (query: string) => ['memories', query] as const,
   memoriesAll: ['memories'] as const,
   /** Manager queries all start with 'manager' (they outlive a gateway connection). */

@@ -17,6 +17,7 @@ function desktopWith(managerUrl: string | null): AutoClawDesktopApi {
     getDeviceIdentity: unused,
     signChallenge: unused,
     notifyAnswer: unused,
+    notifyNotice: unused,
     setUnreadCount: unused,
     onDeepLink: unused,
     onSignOutRequest: unused,

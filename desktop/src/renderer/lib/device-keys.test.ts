@@ -28,6 +28,7 @@ async function bridgeDouble(storage: DeviceIdentityInfo['storage']): Promise<Aut
       return { deviceId: info.deviceId, signature: toBase64Url(signature) };
     },
     notifyAnswer: unused,
+    notifyNotice: unused,
     setUnreadCount: unused,
     onDeepLink: unused,
     onSignOutRequest: unused,

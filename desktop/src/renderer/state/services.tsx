@@ -1,6 +1,7 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import { useStore, type StoreApi } from 'zustand';
 import type { MarkdownRenderer } from '../lib/markdown';
+import type { NoticeAlerts, NoticeCursor } from '../lib/notice-alerts';
 import type { Outbox } from '../lib/outbox';
 import type { ChatStoreState } from './chat-store';
 import type { UiState } from './ui-store';
@@ -13,6 +14,10 @@ export interface AppServices {
   markdown: MarkdownRenderer;
   now: () => number;
   newClientId: () => string;
+  /** System notifications for gateway notices (desktop app or browser). */
+  alerts: NoticeAlerts;
+  /** The newest notice this page saw, to resume `notices.events` after a reload. */
+  noticeCursor: NoticeCursor;
 }
 
 const ServicesContext = createContext<AppServices | null>(null);
