@@ -61,10 +61,25 @@ export interface PairResponse {
 
 /** Body of every non-2xx HTTP answer of the gateway. */
 export interface HttpErrorBody {
-  error: { code: string; message: string };
+  /** `details`: extra, non-secret facts such as `retryAfterMs` of a RATE_LIMITED answer. */
+  error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
 /** WebSocket close code when a device is unknown, revoked or its proof is bad. */
 export const WS_CLOSE_UNAUTHORIZED = 4401;
-/** WebSocket close code when too many handshakes failed from one address. */
+/**
+ * WebSocket close code when too many handshakes failed from one address; the
+ * reason ends with `retry after N ms` (see retryAfterOfReason).
+ */
 export const WS_CLOSE_RATE_LIMITED = 4429;
+
+/** The close reason of a WS_CLOSE_RATE_LIMITED socket; clients read the wait back with retryAfterOfReason. */
+export function rateLimitedReason(retryAfterMs: number): string {
+  return `too many failed attempts; retry after ${Math.ceil(retryAfterMs)} ms`;
+}
+
+/** The wait a WS_CLOSE_RATE_LIMITED close reason names, or null. */
+export function retryAfterOfReason(reason: string): number | null {
+  const m = /retry after (\d{1,9}) ms/.exec(reason);
+  return m ? Number(m[1]) : null;
+}

@@ -6,11 +6,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authPayload, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import { authPayload, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import type { Device, Message } from '@autoclaw/shared';
 import { startAnthropicWireServer } from '../testing';
 import type { WireServerHandle } from '../testing';
 import { generateDeviceKey, signPayload } from '../security';
+import type { DeviceKeyPair } from '../security';
 import { runtimeFilePath } from '../gateway';
 import { openRawSocket, signedParams } from '../gateway/test-kit';
 import { ensureBundle, runCli, startGatewayProcess } from './cli-harness';
@@ -35,6 +36,24 @@ describe('autoclaw CLI', () => {
     await wire?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** POST /auth/pair for `key` with a code printed by `autoclaw pair`. */
+  async function pairWithCode(code: string, key: DeviceKeyPair): Promise<Response> {
+    const challenge = (await (await fetch(`${gw.url}/auth/challenge`)).json()) as { nonce: string };
+    const ts = Date.now();
+    return fetch(`${gw.url}/auth/pair`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        pairingCode: code,
+        publicKey: key.publicKey,
+        deviceName: 'CLI test browser',
+        nonce: challenge.nonce,
+        timestamp: ts,
+        signature: signPayload(key.privateKey, authPayload(challenge.nonce, key.deviceId, ts)),
+      }),
+    });
+  }
 
   it('gateway prints its URL on its own line, then a pairing code, and writes the runtime file', async () => {
     expect(gw.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -96,21 +115,7 @@ describe('autoclaw CLI', () => {
     expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/);
 
     const key = generateDeviceKey();
-    const challenge = (await (await fetch(`${gw.url}/auth/challenge`)).json()) as { nonce: string };
-    const ts = Date.now();
-    const pair = await fetch(`${gw.url}/auth/pair`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        pairingCode: code,
-        publicKey: key.publicKey,
-        deviceName: 'CLI test browser',
-        nonce: challenge.nonce,
-        timestamp: ts,
-        signature: signPayload(key.privateKey, authPayload(challenge.nonce, key.deviceId, ts)),
-      }),
-    });
-    expect(pair.status).toBe(200);
+    expect((await pairWithCode(code, key)).status).toBe(200);
 
     const listed = await runCli(['devices', 'list', '--data', dir, '--json']);
     expect(listed.code).toBe(0);
@@ -131,6 +136,42 @@ describe('autoclaw CLI', () => {
     const unknown = await runCli(['devices', 'revoke', '--data', dir, 'no-such-device']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no device no-such-device/);
+  });
+
+  // Issue 8, item 2: failures slow the failing, never the operator or a paired device.
+  it('after ten bad connections from this address, the operator CLI and a paired device still connect', async () => {
+    const key = generateDeviceKey();
+    expect((await pairWithCode((await runCli(['pair', '--data', dir])).stdout.trim(), key)).status).toBe(200);
+    const wsUrl = `${gw.url.replace('http', 'ws')}/trpc`;
+    for (let i = 0; i < 10; i++) {
+      const idle = await openRawSocket(wsUrl);
+      idle.ws.close();
+      await idle.closed;
+    }
+    let last = { code: 0, reason: '' };
+    for (let i = 0; i < 10; i++) {
+      const bad = await openRawSocket(wsUrl);
+      bad.send({ method: 'connectionParams', data: signedParams(generateDeviceKey(), 'made-up-nonce') });
+      last = await bad.closed;
+    }
+    expect(last).toMatchObject({ code: WS_CLOSE_RATE_LIMITED });
+
+    const listed = await runCli(['devices', 'list', '--data', dir, '--json']);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    expect((JSON.parse(listed.stdout) as Device[]).some((d) => d.id === key.deviceId)).toBe(true);
+    const chat = await runCli(['chat', '--data', dir, '--session', 'after-lockout', '-m', 'still here']);
+    expect(chat).toMatchObject({ code: 0, stdout: 'Echo: still here\n' });
+
+    const { nonce } = (await (await fetch(`${gw.url}/auth/challenge`)).json()) as { nonce: string };
+    const socket = await openRawSocket(wsUrl);
+    socket.send({ method: 'connectionParams', data: signedParams(key, nonce) });
+    expect((await socket.call('query', 'auth.whoami'))['result']).toBeDefined();
+    socket.ws.close();
+
+    // Guessing pairing codes from here stays slowed.
+    const guess = await pairWithCode('ZZZZ-ZZZZ', generateDeviceKey());
+    expect(guess.status).toBe(429);
+    expect(await guess.json()).toMatchObject({ error: { code: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } } });
   });
 
   it('refuses bad usage with exit 2 and a usage text', async () => {

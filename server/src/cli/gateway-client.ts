@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { WebSocket as NodeWebSocket } from 'ws';
-import { AppError, authPayload, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import { AppError, authPayload, retryAfterOfReason, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import type { ChallengeResponse, DeviceAuthParams } from '@autoclaw/shared';
 import type { AppRouter } from '../gateway';
 import { WS_PATH } from '../gateway';
@@ -114,7 +114,13 @@ export function connectAsDevice(opts: ConnectOptions): GatewayConnection {
       if (code === WS_CLOSE_UNAUTHORIZED) {
         giveUp(new AppError('UNAUTHORIZED', 'the gateway refused this device (unknown, revoked or bad proof)'));
       } else if (code === WS_CLOSE_RATE_LIMITED) {
-        giveUp(new AppError('RATE_LIMITED', 'the gateway refuses this address for now (too many failed attempts)'));
+        // tRPC passes the CloseEvent itself; its type only names `code`.
+        const wait = retryAfterOfReason((cause as { reason?: unknown } | undefined)?.reason?.toString() ?? '');
+        giveUp(
+          new AppError('RATE_LIMITED', `the gateway slows this address down after failed attempts${wait === null ? '' : `; retry in ${Math.ceil(wait / 1000)} s`}`, {
+            details: wait === null ? {} : { retryAfterMs: wait },
+          }),
+        );
       } else if (++failures >= maxAttempts) {
         giveUp(new AppError('NOT_FOUND', `lost the connection to the gateway at ${opts.url}`));
       }

@@ -2,31 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authPayload } from '@autoclaw/shared';
-import { generateDeviceKey, issuePairingCode, signPayload } from '../security';
-import type { DeviceKeyPair } from '../security';
+import { generateDeviceKey, issuePairingCode } from '../security';
 import { CONTENT_SECURITY_POLICY } from './app';
-import { getChallenge, openAuthedSocket, openRawSocket, startTestGateway } from './test-kit';
+import { openAuthedSocket, openRawSocket, pairBody, postJson as post, startTestGateway } from './test-kit';
 import type { TestGateway } from './test-kit';
 
 const FOREIGN = 'http://evil.example';
-
-async function pairBody(t: TestGateway, key: DeviceKeyPair, code: string) {
-  const { nonce } = await getChallenge(t.url);
-  const timestamp = Date.now();
-  return {
-    pairingCode: code,
-    publicKey: key.publicKey,
-    deviceName: 'Browser',
-    nonce,
-    timestamp,
-    signature: signPayload(key.privateKey, authPayload(nonce, key.deviceId, timestamp)),
-  };
-}
-
-function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-}
 
 describe('the HTTP surface', () => {
   let t: TestGateway;
@@ -82,21 +63,21 @@ describe('the HTTP surface', () => {
   it('pairs a device once with a code from the CLI', async () => {
     const key = generateDeviceKey();
     const { code } = issuePairingCode(t.gateway.store, Date.now());
-    const res = await post(`${t.url}/auth/pair`, await pairBody(t, key, code));
+    const res = await post(`${t.url}/auth/pair`, await pairBody(t.url, key, code));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ deviceId: key.deviceId });
     const socket = await openAuthedSocket(t.url, key);
     expect((await socket.call('query', 'auth.whoami'))['result']).toMatchObject({ data: { kind: 'client', name: 'Browser' } });
     socket.ws.close();
 
-    const again = await post(`${t.url}/auth/pair`, await pairBody(t, generateDeviceKey(), code));
+    const again = await post(`${t.url}/auth/pair`, await pairBody(t.url, generateDeviceKey(), code));
     expect(again.status).toBe(401);
     expect(await again.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
   });
 
   it('answers bad pairing requests with typed errors and no 5xx', async () => {
     const before = t.gateway.store.dump();
-    const wrong = await post(`${t.url}/auth/pair`, await pairBody(t, generateDeviceKey(), 'ZZZZ-ZZZZ'));
+    const wrong = await post(`${t.url}/auth/pair`, await pairBody(t.url, generateDeviceKey(), 'ZZZZ-ZZZZ'));
     expect(wrong.status).toBe(401);
     const malformed = await post(`${t.url}/auth/pair`, '{"pairingCode":');
     expect(malformed.status).toBe(400);
@@ -116,7 +97,7 @@ describe('the HTTP surface', () => {
     expect(await challenge.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
     const { code } = issuePairingCode(t.gateway.store, Date.now());
     const afterCode = t.gateway.store.dump();
-    const pair = await post(`${t.url}/auth/pair`, await pairBody(t, generateDeviceKey(), code), { origin: FOREIGN });
+    const pair = await post(`${t.url}/auth/pair`, await pairBody(t.url, generateDeviceKey(), code), { origin: FOREIGN });
     expect(pair.status).toBe(403);
     await expect(openRawSocket(t.wsUrl, { origin: FOREIGN })).rejects.toMatchObject({ status: 403 });
     await expect(openRawSocket(t.wsUrl, { origin: 'null' })).rejects.toMatchObject({ status: 403 });

@@ -7,7 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@autoclaw/shared';
 import type { HttpErrorBody } from '@autoclaw/shared';
-import type { DeviceAuthDeps, RateLimiter } from '../security';
+import type { DeviceAuthDeps, FailureThrottle } from '../security';
 import { pairDevice, redeemTicket } from '../security';
 import { tailscaleOnRequest } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
@@ -32,7 +32,7 @@ export const CONTENT_SECURITY_POLICY = [
 export interface AppOptions {
   auth: DeviceAuthDeps;
   /** Failed pairings and handshakes per remote address. */
-  limiter: RateLimiter;
+  limiter: FailureThrottle;
   origins: OriginPolicy;
   isReady: () => boolean;
   /** Where the WebChat build lives. */
@@ -76,7 +76,8 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
       const message = err.code === 'INTERNAL' ? INTERNAL_MESSAGE : err.message;
       const retryAfterMs = err.details?.['retryAfterMs'];
       if (typeof retryAfterMs === 'number') reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
-      return sendError(reply, status, { error: { code: err.code, message } });
+      const details = err.code !== 'INTERNAL' && err.details ? { details: { ...err.details } } : {};
+      return sendError(reply, status, { error: { code: err.code, message, ...details } });
     }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) {
@@ -116,26 +117,34 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
     return auth.nonces.issue();
   });
 
-  /** Runs a pairing attempt under the per-address failure limit. */
-  async function limited<T>(req: FastifyRequest, reply: FastifyReply, what: string, fn: () => T): Promise<T> {
+  function rateLimited(wait: number): AppError {
+    return new AppError('RATE_LIMITED', 'too many failed attempts; try again later', { details: { retryAfterMs: wait } });
+  }
+
+  /**
+   * Runs a pairing attempt under the per-address failure throttle. A guess
+   * of a secret (`guess`: a pairing code) waits out the address's delay
+   * before it is even checked; a credential that proves itself (a manager
+   * ticket) is checked at once and, when valid, never refused.
+   */
+  async function throttled<T>(req: FastifyRequest, reply: FastifyReply, what: string, guess: boolean, fn: () => T): Promise<T> {
     const key = remoteKey(req);
-    const wait = limiter.blockedFor(key);
-    if (wait > 0) {
-      throw new AppError('RATE_LIMITED', 'too many failed attempts; try again later', { details: { retryAfterMs: wait } });
-    }
+    const waiting = limiter.waitFor(key);
+    if (guess && waiting > 0) throw rateLimited(waiting);
     try {
       const result = fn();
       reply.header('cache-control', 'no-store');
       return result;
     } catch (err) {
-      limiter.fail(key);
+      const wait = limiter.fail(key);
       if (AppError.is(err)) logger.warn(`${what} refused`, { code: err.code, remote: key });
+      if (waiting > 0 && wait > 0) throw rateLimited(wait);
       throw err;
     }
   }
 
   app.post('/auth/pair', { onRequest: checkOrigin }, async (req, reply) =>
-    limited(req, reply, 'pairing', () => {
+    throttled(req, reply, 'pairing', true, () => {
       const result = pairDevice(auth, req.body);
       logger.info('device paired', { deviceId: result.deviceId });
       return result;
@@ -144,7 +153,7 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
 
   const tickets = { ...auth, managerPublicKey: opts.managerPublicKey, instanceId: opts.instanceId };
   app.post('/auth/ticket', { onRequest: checkOrigin }, async (req, reply) =>
-    limited(req, reply, 'ticket pairing', () => {
+    throttled(req, reply, 'ticket pairing', false, () => {
       const { deviceId, kind } = redeemTicket(tickets, req.body);
       logger.info('device paired with a ticket', { deviceId, kind });
       return { deviceId };

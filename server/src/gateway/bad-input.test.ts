@@ -24,7 +24,7 @@ describe('the bad-input corpus', () => {
   let before: string;
 
   beforeAll(async () => {
-    t = await startTestGateway({ options: { authFailuresPerMinute: 1_000 } });
+    t = await startTestGateway({ options: { authFreeFailures: 1_000 } });
     key = t.addDevice();
     socket = await openAuthedSocket(t.url, key);
     const ensured = await socket.call('mutation', 'sessions.ensure', { name: 'main' });

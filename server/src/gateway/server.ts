@@ -11,7 +11,7 @@ import { createChatService } from '../agent';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore } from '../store';
 import type { Store } from '../store';
-import { createNonceStore, ensureOperatorDevice, createRateLimiter, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
+import { createNonceStore, ensureOperatorDevice, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
 import { createLocalApiClient, createTailscaleIdentityCheck, describeTransport, resolveLocalApiTransport } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import { gatewayApp } from './app';
@@ -39,8 +39,10 @@ export interface GatewayOptions {
   rendererDir?: string;
   /** A socket that has not authenticated by then is closed (default 10 s). */
   authTimeoutMs?: number;
-  /** Failed pairings/handshakes per address per minute before refusing (default 10). */
-  authFailuresPerMinute?: number;
+  /** Failed pairings/handshakes per address before growing delays start (default 5). */
+  authFreeFailures?: number;
+  /** Sockets per address that have not authenticated yet (default 16; the oldest is closed past it). */
+  maxUnauthenticatedSockets?: number;
 }
 
 export interface RunningGateway {
@@ -162,7 +164,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     let port = 0;
     const app = Fastify(LEAN_FASTIFY_OPTIONS);
     const auth = { store, nonces: createNonceStore({ now }), now };
-    const limiter = createRateLimiter({ now, limit: options.authFailuresPerMinute ?? 10, windowMs: 60_000 });
+    const limiter = createFailureThrottle({ now, freeFailures: options.authFreeFailures ?? 5 });
     const origins = createOriginPolicy({ host: config.host, allowOrigins: config.allowOrigins, port: () => port });
     await app.register(gatewayApp, {
       auth,
@@ -204,6 +206,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       logger,
       ...(tailscale === undefined ? {} : { tailscaleIdentity: tailscale.check }),
       ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
+      ...(options.maxUnauthenticatedSockets === undefined ? {} : { maxUnauthenticatedSockets: options.maxUnauthenticatedSockets }),
     });
     // Sockets close before the HTTP server and the chat service stop.
     cleanups.push(() => ws.close());

@@ -79,7 +79,7 @@ beforeAll(async () => {
     { AUTOCLAW_TAILSCALE_SOCKET: socketPath },
   );
   expect(flags.tailscale).toEqual({ ownerLogin: 'alice@example.com', socketPath });
-  t = await startTestGateway({ dir: dataDir, keepDir: true, config: flags, options: { authFailuresPerMinute: 1_000 } });
+  t = await startTestGateway({ dir: dataDir, keepDir: true, config: flags, options: { authFreeFailures: 1_000 } });
 });
 
 afterAll(async () => {

@@ -86,6 +86,23 @@ export async function getChallenge(url: string, headers: Record<string, string> 
   return (await res.json()) as ChallengeResponse;
 }
 
+/** A POST /auth/pair body for `key` with a fresh challenge. */
+export async function pairBody(url: string, key: DeviceKeyPair, code: string, timestamp = Date.now()) {
+  const { nonce } = await getChallenge(url);
+  return {
+    pairingCode: code,
+    publicKey: key.publicKey,
+    deviceName: 'Browser',
+    nonce,
+    timestamp,
+    signature: signPayload(key.privateKey, authPayload(nonce, key.deviceId, timestamp)),
+  };
+}
+
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
 export function signedParams(key: DeviceKeyPair, nonce: string, timestamp = Date.now(), deviceId = key.deviceId) {
   return { deviceId, nonce, timestamp: String(timestamp), signature: signPayload(key.privateKey, authPayload(nonce, deviceId, timestamp)) };
 }

@@ -22,7 +22,7 @@ describe('pairing with a manager ticket', () => {
     manager = generateDeviceKey();
     t = await startTestGateway({
       config: { instanceId: INSTANCE, managerKey: manager.publicKey },
-      options: { authFailuresPerMinute: 1_000 },
+      options: { authFreeFailures: 1_000 },
     });
   });
   afterEach(async () => {
@@ -129,6 +129,23 @@ describe('pairing with a manager ticket', () => {
     });
     expect(res.status).toBe(401);
     expect(t.gateway.store.dump()).toBe(before);
+  });
+
+  it('while bad tickets slow an address, a valid ticket still pairs and the manager device still connects', async () => {
+    await t.close();
+    t = await startTestGateway({ config: { instanceId: INSTANCE, managerKey: manager.publicKey } });
+    const device = generateDeviceKey();
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await redeem(ticketFor(device, {}, generateDeviceKey()), device)).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
+
+    expect(await redeem(ticketFor(device), device)).toEqual({ status: 200, body: { deviceId: device.deviceId } });
+    expect((await redeem(ticketFor(manager, { kind: 'manager', deviceName: 'manager' }), manager)).status).toBe(200);
+    const managerSocket = await openAuthedSocket(t.url, manager);
+    expect((await managerSocket.call('query', 'admin.health'))['result']).toBeDefined();
+    managerSocket.ws.close();
+    await managerSocket.closed;
   });
 
   it('lets only the manager device drain and read health; a draining gateway refuses new turns', async () => {

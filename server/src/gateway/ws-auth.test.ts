@@ -7,7 +7,7 @@ import type { TestGateway } from './test-kit';
 describe('WebSocket device authentication', () => {
   let t: TestGateway;
   beforeEach(async () => {
-    t = await startTestGateway({ options: { authFailuresPerMinute: 1_000 } });
+    t = await startTestGateway({ options: { authFreeFailures: 1_000 } });
   });
   afterEach(async () => {
     await t.close();
@@ -112,8 +112,8 @@ describe('WebSocket authentication limits', () => {
     }
   });
 
-  it('rate-limits failed handshakes per address with 4429, and pairing with 429', async () => {
-    const t = await startTestGateway({ options: { authFailuresPerMinute: 3 } });
+  it('slows failing handshakes per address with 4429, lets a correct proof in, and refuses pairing with 429', async () => {
+    const t = await startTestGateway({ options: { authFreeFailures: 3 } });
     try {
       const key = t.addDevice();
       for (let i = 0; i < 3; i++) {
@@ -121,11 +121,13 @@ describe('WebSocket authentication limits', () => {
         socket.send({ method: 'connectionParams', data: signedParams(key, 'bad-nonce') });
         expect(await socket.closed).toMatchObject({ code: WS_CLOSE_UNAUTHORIZED });
       }
-      // Now even a correct proof is refused from this address.
-      const { nonce } = await getChallenge(t.url);
-      const socket = await openRawSocket(t.wsUrl);
-      socket.send({ method: 'connectionParams', data: signedParams(key, nonce) });
-      expect(await socket.closed).toMatchObject({ code: WS_CLOSE_RATE_LIMITED });
+      const fourth = await openRawSocket(t.wsUrl);
+      fourth.send({ method: 'connectionParams', data: signedParams(key, 'bad-nonce') });
+      expect(await fourth.closed).toMatchObject({ code: WS_CLOSE_RATE_LIMITED });
+      // A correct proof from the same address is not refused.
+      const socket = await openAuthedSocket(t.url, key);
+      expect((await socket.call('query', 'auth.whoami'))['result']).toBeDefined();
+      socket.ws.close();
 
       const res = await fetch(`${t.url}/auth/pair`, {
         method: 'POST',
@@ -134,7 +136,7 @@ describe('WebSocket authentication limits', () => {
       });
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(await res.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+      expect(await res.json()).toMatchObject({ error: { code: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } } });
     } finally {
       await t.close();
     }

@@ -2,8 +2,10 @@
  * The WebSocket control plane at /trpc. The upgrade is refused (HTTP 403)
  * for origins not on the allowlist before any WebSocket exists. A socket
  * must authenticate with DeviceAuthParams as its tRPC connectionParams
- * within `authTimeoutMs`; any failure closes it with WS_CLOSE_UNAUTHORIZED,
- * and addresses with too many failures get WS_CLOSE_RATE_LIMITED.
+ * within `authTimeoutMs`. A valid proof always gets in; a failed one closes
+ * the socket with WS_CLOSE_UNAUTHORIZED, or WS_CLOSE_RATE_LIMITED (with the
+ * wait in the reason) once its address failed too often. Sockets that never
+ * try are no failures; they are bounded per address instead.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,8 +14,8 @@ import { getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import type { CreateWSSContextFnOptions } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { AppError, LIMITS, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
-import type { DeviceAuthDeps, RateLimiter } from '../security';
+import { AppError, LIMITS, rateLimitedReason, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import type { DeviceAuthDeps, FailureThrottle } from '../security';
 import { verifyDeviceAuth } from '../security';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import type { Logger } from './logger';
@@ -30,7 +32,8 @@ export interface WsGatewayOptions {
   server: Server;
   services: GatewayServices;
   auth: DeviceAuthDeps;
-  limiter: RateLimiter;
+  /** Failed proofs per remote address (shared with /auth/pair and /auth/ticket). */
+  limiter: FailureThrottle;
   origins: OriginPolicy;
   registry: SocketRegistry;
   logger: Logger;
@@ -38,6 +41,8 @@ export interface WsGatewayOptions {
   authTimeoutMs?: number;
   /** Ping after this much quiet; close when no pong (default 30 s). */
   keepAliveMs?: number;
+  /** Sockets per address that have not authenticated yet; past it the oldest is closed (default 16). */
+  maxUnauthenticatedSockets?: number;
   /** With --tailscale-owner: an upgrade through Tailscale Serve must come from the owner (checked before upgrading). */
   tailscaleIdentity?: TailscaleIdentityCheck;
 }
@@ -51,6 +56,8 @@ export interface WsGateway {
 interface ConnState {
   remote: string;
   authenticated: boolean;
+  /** The socket sent its first frame: from then on a time-out is a failed attempt. */
+  tried: boolean;
   /** A failure was already counted against the address. */
   counted: boolean;
   timer: NodeJS.Timeout;
@@ -81,38 +88,58 @@ function isConnectionParamsFrame(data: unknown, isBinary: boolean): boolean {
 export function startWsGateway(opts: WsGatewayOptions): WsGateway {
   const { server, services, auth, limiter, origins, registry, logger } = opts;
   const authTimeoutMs = opts.authTimeoutMs ?? 10_000;
+  const maxPending = opts.maxUnauthenticatedSockets ?? 16;
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsFrameBytes, clientTracking: true });
   const states = new WeakMap<WebSocket, ConnState>();
+  /** Unauthenticated sockets per address, oldest first. */
+  const pending = new Map<string, Set<WebSocket>>();
   let closing = false;
 
-  function failAuth(ws: WebSocket, state: ConnState | undefined, code: number, reason: string): void {
-    if (state && !state.counted) {
+  function settle(ws: WebSocket, remote: string): void {
+    const set = pending.get(remote);
+    if (!set) return;
+    set.delete(ws);
+    if (set.size === 0) pending.delete(remote);
+  }
+
+  /** Counts a failed attempt once per socket and closes it, rate-limited when the address must now wait. */
+  function failAuth(ws: WebSocket, state: ConnState, reason: string): { wait: number } {
+    let wait = 0;
+    if (!state.counted) {
       state.counted = true;
-      limiter.fail(state.remote);
+      wait = limiter.fail(state.remote);
     }
-    if (ws.readyState === OPEN) ws.close(code, reason);
+    if (ws.readyState === OPEN) {
+      if (wait > 0) ws.close(WS_CLOSE_RATE_LIMITED, rateLimitedReason(wait));
+      else ws.close(WS_CLOSE_UNAUTHORIZED, reason.slice(0, 100));
+    }
+    return { wait };
   }
 
   // When createContext throws, tRPC v11's ws adapter answers with an id-less
   // error and closes the socket without a code on the next tick; closing it
   // here first is what gives clients WS_CLOSE_UNAUTHORIZED / _RATE_LIMITED.
+  // A valid proof is accepted whatever the address's failures: the throttle
+  // slows whoever fails, never a device that proves who it is.
   function createContext({ res: ws, info }: CreateWSSContextFnOptions): Context {
     const state = states.get(ws);
     if (!state || ws.readyState !== OPEN) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'connection closed' });
-    if (limiter.blockedFor(state.remote) > 0) {
-      failAuth(ws, undefined, WS_CLOSE_RATE_LIMITED, 'too many failed attempts');
-      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'too many failed attempts' });
-    }
+    state.tried = true;
     try {
       const device = verifyDeviceAuth(auth, info.connectionParams);
       state.authenticated = true;
       clearTimeout(state.timer);
+      settle(ws, state.remote);
       registry.add(device.id, ws);
       return { services, deviceId: device.id };
     } catch (err) {
       const message = AppError.is(err) ? err.message : 'authentication failed';
       logger.warn('socket authentication refused', { remote: state.remote, reason: message });
-      failAuth(ws, state, WS_CLOSE_UNAUTHORIZED, message.slice(0, 100));
+      const { wait } = failAuth(ws, state, message);
+      if (wait > 0) {
+        const limited = new AppError('RATE_LIMITED', 'too many failed attempts', { details: { retryAfterMs: wait } });
+        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: limited.message, cause: limited });
+      }
       throw new TRPCError({ code: 'UNAUTHORIZED', message, cause: err });
     }
   }
@@ -126,29 +153,39 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const remote = req.socket.remoteAddress ?? 'unknown';
-    if (limiter.blockedFor(remote) > 0) {
-      ws.close(WS_CLOSE_RATE_LIMITED, 'too many failed attempts');
-      return;
-    }
     const state: ConnState = {
       remote,
       authenticated: false,
+      tried: false,
       counted: false,
       timer: setTimeout(() => {
-        if (!state.authenticated) failAuth(ws, state, WS_CLOSE_UNAUTHORIZED, 'authentication timeout');
+        if (state.authenticated) return;
+        // A socket that never tried is no failure; one that sent something and stalled is.
+        if (state.tried) failAuth(ws, state, 'authentication timeout');
+        else if (ws.readyState === OPEN) ws.close(WS_CLOSE_UNAUTHORIZED, 'authentication timeout');
       }, authTimeoutMs),
     };
     states.set(ws, state);
+    // Sockets that never authenticate are bounded per address by closing the
+    // oldest: a new socket (a device about to prove itself) is never refused.
+    const set = pending.get(remote) ?? new Set<WebSocket>();
+    pending.set(remote, set);
+    set.add(ws);
+    if (set.size > maxPending) {
+      const oldest = set.values().next().value;
+      if (oldest) {
+        settle(oldest, remote);
+        if (oldest.readyState === OPEN) oldest.close(WS_CLOSE_RATE_LIMITED, 'too many unauthenticated sockets from this address');
+      }
+    }
     ws.once('close', () => {
       clearTimeout(state.timer);
+      settle(ws, remote);
       registry.remove(ws);
-      if (!state.authenticated && !state.counted) {
-        state.counted = true;
-        limiter.fail(remote);
-      }
     });
     ws.once('message', (data, isBinary) => {
-      if (!isConnectionParamsFrame(data, isBinary)) failAuth(ws, state, WS_CLOSE_UNAUTHORIZED, 'expected connectionParams first');
+      state.tried = true;
+      if (!isConnectionParamsFrame(data, isBinary)) failAuth(ws, state, 'expected connectionParams first');
     });
     // Without `?connectionParams=1` tRPC would build the context at once, with no credentials.
     handleConnection(ws, req);

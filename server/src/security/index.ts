@@ -7,6 +7,8 @@ export { createNonceStore } from './nonces';
 export type { NonceStore } from './nonces';
 export { createRateLimiter } from './rate-limiter';
 export type { RateLimiter } from './rate-limiter';
+export { createFailureThrottle } from './failure-throttle';
+export type { FailureThrottle, FailureThrottleOptions } from './failure-throttle';
 export { issuePairingCode, consumePairingCode, PAIRING_CODE_TTL_MS } from './pairing-code';
 export { ensureOperatorDevice, loadOperatorKey, operatorKeyPath } from './operator-device';
 export { createSettings, isSecretSetting } from './settings';

@@ -25,6 +25,7 @@ describe('pairing failures', () => {
   it('explains wrong codes, rate limits and origins differently', () => {
     expect(classify(401, 'UNAUTHORIZED', 'pairing code is wrong, already used or expired').kind).toBe('bad_code');
     expect(classify(429, 'RATE_LIMITED', 'slow down').kind).toBe('rate_limited');
+    expect(classify(429, 'RATE_LIMITED', 'slow down', 4_200).message).toMatch(/Wait 5 s/);
     expect(classify(403, 'FORBIDDEN', 'this origin may not use the gateway').kind).toBe('forbidden');
     expect(classify(401, 'UNAUTHORIZED', 'timestamp is too far from the gateway clock').message).toMatch(/clock/);
     expect(classify(500, 'INTERNAL', 'boom')).toEqual({ kind: 'other', message: 'Pairing failed: boom' });

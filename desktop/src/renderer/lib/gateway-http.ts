@@ -28,9 +28,12 @@ function isHttpErrorBody(value: unknown): value is HttpErrorBody {
   return typeof error === 'object' && error !== null && 'code' in error && 'message' in error;
 }
 
-async function readError(response: Response): Promise<{ code: string; message: string }> {
+async function readError(response: Response): Promise<{ code: string; message: string; retryAfterMs?: number }> {
   const body: unknown = await response.json().catch(() => null);
-  if (isHttpErrorBody(body)) return { code: String(body.error.code), message: String(body.error.message) };
+  if (isHttpErrorBody(body)) {
+    const wait = body.error.details?.['retryAfterMs'];
+    return { code: String(body.error.code), message: String(body.error.message), ...(typeof wait === 'number' ? { retryAfterMs: wait } : {}) };
+  }
   return { code: `HTTP_${response.status}`, message: response.statusText || `HTTP ${response.status}` };
 }
 
@@ -47,14 +50,15 @@ export async function fetchChallenge(fetchImpl: Fetch): Promise<ChallengeRespons
   const response = await call(fetchImpl, '/auth/challenge');
   if (!response.ok) {
     const error = await readError(response);
-    throw new PairError(classify(response.status, error.code, error.message));
+    throw new PairError(classify(response.status, error.code, error.message, error.retryAfterMs));
   }
   return (await response.json()) as ChallengeResponse;
 }
 
-export function classify(status: number, code: string, message: string): PairFailure {
+export function classify(status: number, code: string, message: string, retryAfterMs?: number): PairFailure {
   if (status === 429 || code === 'RATE_LIMITED') {
-    return { kind: 'rate_limited', message: 'Too many pairing attempts. Wait a minute, then try again.' };
+    const wait = retryAfterMs === undefined ? 'a moment' : `${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`;
+    return { kind: 'rate_limited', message: `Too many failed attempts from this address. Wait ${wait}, then try again.` };
   }
   if (code === 'FORBIDDEN' && /revoked/i.test(message)) {
     return { kind: 'revoked', message: 'This device was revoked. It can pair again only with a new key.' };
@@ -107,7 +111,7 @@ export async function pairDevice(
   });
   if (!response.ok) {
     const error = await readError(response);
-    throw new PairError(classify(response.status, error.code, error.message));
+    throw new PairError(classify(response.status, error.code, error.message, error.retryAfterMs));
   }
   return (await response.json()) as PairResponse;
 }
