@@ -10,3 +10,4 @@ export * from './manager-accounts';
 export * from './manager-instances';
 export * from './mime';
 export * from './notices';
+export * from './gateway-audit';

@@ -103,10 +103,20 @@ export type Message = z.infer<typeof MessageSchema>;
 export const MemorySchema = z.object({ id: Id, text: z.string(), createdAt: z.number() });
 export type Memory = z.infer<typeof MemorySchema>;
 
+/**
+ * What a device may do: `owner` devices (and the local operator and the
+ * manager device) change settings, keys and devices; `chat` devices chat,
+ * see sessions and approve tool calls, nothing more.
+ */
+export const DEVICE_ROLES = ['owner', 'chat'] as const;
+export const DeviceRole = z.enum(DEVICE_ROLES);
+export type DeviceRole = z.infer<typeof DeviceRole>;
+
 export const DeviceSchema = z.object({
   id: Id,
   name: z.string(),
   kind: z.enum(['operator', 'client', 'manager']),
+  role: DeviceRole,
   createdAt: z.number(),
   lastSeenAt: z.number().nullable(),
   revokedAt: z.number().nullable(),
@@ -162,6 +172,13 @@ export const SettingsViewSchema = z.object({
 });
 export type SettingsView = z.infer<typeof SettingsViewSchema>;
 
+/** The settings whose value is a provider endpoint, each with the key that goes with it. */
+export const ENDPOINT_KEY_OF: Readonly<Partial<Record<SettingKey, SettingKey>>> = {
+  'anthropic.baseUrl': 'anthropic.apiKey',
+  'openai.baseUrl': 'openai.apiKey',
+  'openaiCompatible.url': 'openaiCompatible.apiKey',
+};
+
 /* ---------- procedure inputs and outputs ---------- */
 
 export const SessionRef = z.object({ sessionId: Id }).strict();
@@ -186,9 +203,25 @@ export const ProcedureInputs = {
   messagesDelete: z.object({ messageId: Id }).strict(),
   memorySearch: z.object({ query: z.string().max(500).optional(), limit: z.number().int().min(1).max(200).optional() }).strict(),
   memoryDelete: z.object({ memoryId: Id }).strict(),
-  settingsSet: z.object({ key: SettingKey, value: z.string().max(LIMITS.settingChars).nullable() }).strict(),
+  /**
+   * `apiKey` only with an endpoint key (anthropic.baseUrl, openai.baseUrl,
+   * openaiCompatible.url): the key that goes with the new endpoint, stored in
+   * the same change; without it, changing an endpoint clears the stored key.
+   */
+  settingsSet: z
+    .object({
+      key: SettingKey,
+      value: z.string().max(LIMITS.settingChars).nullable(),
+      apiKey: z.string().max(LIMITS.settingChars).nullable().optional(),
+    })
+    .strict(),
   devicesRevoke: z.object({ deviceId: Id }).strict(),
+  devicesSetRole: z.object({ deviceId: Id, role: DeviceRole }).strict(),
+  auditList: z.object({ limit: z.number().int().min(1).max(100).optional(), cursor: z.string().max(32).optional() }).strict(),
 } as const;
+
+export const WhoAmISchema = z.object({ deviceId: Id, name: z.string(), kind: DeviceSchema.shape.kind, role: DeviceRole });
+export type WhoAmI = z.infer<typeof WhoAmISchema>;
 
 export const ChatSendResult = z.object({ message: MessageSchema, duplicate: z.boolean() });
 export type ChatSendResult = z.infer<typeof ChatSendResult>;

@@ -21,6 +21,8 @@ export interface TicketPayload {
   deviceName: string;
   /** Device kind the gateway registers: a user's device or the manager itself. */
   kind: 'client' | 'manager';
+  /** The device's role (owner when absent); a manager ticket is always owner. */
+  role?: 'owner' | 'chat';
   /** Issued at / expires at, ms since epoch. */
   iat: number;
   exp: number;

@@ -138,6 +138,34 @@ describe('autoclaw CLI', () => {
     expect(unknown.stderr).toMatch(/no device no-such-device/);
   });
 
+  it('pair --role chat pairs a chat-only device; devices role promotes it; config audit shows who changed what', async () => {
+    const paired = await runCli(['pair', '--data', dir, '--role', 'chat']);
+    expect(paired.stderr).toMatch(/pair as chat/);
+    const key = generateDeviceKey();
+    expect((await pairWithCode(paired.stdout.trim(), key)).status).toBe(200);
+    const listed = JSON.parse((await runCli(['devices', 'list', '--data', dir, '--json'])).stdout) as Device[];
+    expect(listed.find((d) => d.id === key.deviceId)).toMatchObject({ role: 'chat' });
+    expect((await runCli(['devices', 'list', '--data', dir])).stdout).toMatch(new RegExp(`${key.deviceId}\\s+client\\s+chat\\s+active`));
+
+    const promoted = await runCli(['devices', 'role', '--data', dir, key.deviceId, 'owner']);
+    expect(promoted).toMatchObject({ code: 0, stdout: `${key.deviceId} is now an owner device\n` });
+    expect((await runCli(['devices', 'role', '--data', dir, key.deviceId, 'admin'])).code).toBe(2);
+    expect((await runCli(['pair', '--data', dir, '--role', 'admin'])).code).toBe(2);
+
+    const set = await runCli(['config', 'set', '--data', dir, 'openai.baseUrl'], { input: 'http://127.0.0.1:9/v1' });
+    expect(set.code).toBe(0);
+    const audit = await runCli(['config', 'audit', '--data', dir, '--json']);
+    expect(audit.code).toBe(0);
+    const entries = JSON.parse(audit.stdout) as Array<{ action: string; target: string; deviceId: string | null; oldValue: string | null; newValue: string | null }>;
+    expect(entries[0]).toMatchObject({ action: 'settings.endpoint', target: 'openai.baseUrl', deviceId: null, oldValue: 'default', newValue: '127.0.0.1:9' });
+    const operatorId = listed.find((d) => d.kind === 'operator')!.id;
+    expect(entries[1]).toMatchObject({ action: 'devices.role', target: key.deviceId, deviceId: operatorId, oldValue: 'chat', newValue: 'owner' });
+    expect(audit.stdout).not.toMatch(/sk-ant/);
+    const table = await runCli(['config', 'audit', '--data', dir]);
+    expect(table.stdout).toMatch(/settings\.endpoint openai\.baseUrl default → 127\.0\.0\.1:9/);
+    await runCli(['config', 'set', '--data', dir, 'openai.baseUrl'], { input: '' });
+  });
+
   // Issue 8, item 2: failures slow the failing, never the operator or a paired device.
   it('after ten bad connections from this address, the operator CLI and a paired device still connect', async () => {
     const key = generateDeviceKey();

@@ -14,10 +14,12 @@ key through --data-key-fd N or --data-key-file PATH (outside DIR, not readable b
 --tailscale-owner LOGIN (requests through Tailscale Serve must come from that tailnet
 login) with --tailscale-socket PATH or AUTOCLAW_TAILSCALE_SOCKET.
 `,
-  pair: `Usage: autoclaw pair --data DIR
+  pair: `Usage: autoclaw pair --data DIR [--role owner|chat]
 
 Prints a one-time pairing code (valid 10 minutes) to pair a browser or app with
-the gateway on DIR. Works whether or not the gateway is running.
+the gateway on DIR. Works whether or not the gateway is running. The device
+pairs as --role: owner (may change settings, keys and devices) or chat (may
+only chat). Without --role: owner for the first device, chat after that.
 `,
   chat: `Usage: autoclaw chat --data DIR [--session NAME] -m TEXT
 
@@ -31,14 +33,21 @@ the running gateway, or the data directory directly when none runs.
 `,
   devices: `Usage: autoclaw devices list --data DIR [--json]
        autoclaw devices revoke --data DIR DEVICE_ID
+       autoclaw devices role --data DIR DEVICE_ID owner|chat
 
-Lists or revokes paired devices. A revoked device's open connections close at once.
+Lists or revokes paired devices (a revoked device's open connections close at
+once), or sets a client device's role: owner (settings, keys, devices) or chat.
 `,
   config: `Usage: autoclaw config set --data DIR KEY   (the value is read from stdin)
+       autoclaw config audit --data DIR [--json] [--limit N]
 
 KEY is one of: model, anthropic.apiKey, anthropic.baseUrl, openai.apiKey,
 openai.baseUrl, openaiCompatible.url, openaiCompatible.apiKey.
-API keys are stored encrypted. An empty value clears the setting.
+API keys are stored encrypted. An empty value clears the setting. Changing an
+endpoint (*.baseUrl, openaiCompatible.url) clears the key stored for the old
+one: set the key again afterwards.
+"audit" prints the gateway's audit log, newest first (default 50 entries):
+settings, endpoints, device roles and revocations, with who and when.
 `,
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
                         [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
@@ -99,8 +108,8 @@ Commands:
   pair      print a one-time pairing code
   chat      send one message and stream the answer
   history   print a session's messages
-  devices   list or revoke paired devices
-  config    set a provider key or setting
+  devices   list or revoke paired devices, or set their role
+  config    set a provider key or setting, or read the audit log
   manager   run the manager (accounts, instances) on a data directory
   users     create a manager account or reset its password
   audit     verify the manager's audit log

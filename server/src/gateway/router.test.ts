@@ -22,7 +22,7 @@ describe('the router over a real tRPC WebSocket client', () => {
     const key = t.addDevice('phone');
     const { client } = t.connect(key);
     expect(await client.health.query()).toEqual({ ok: true, version: expect.any(String) });
-    expect(await client.auth.whoami.query()).toEqual({ deviceId: key.deviceId, name: 'phone', kind: 'client' });
+    expect(await client.auth.whoami.query()).toEqual({ deviceId: key.deviceId, name: 'phone', kind: 'client', role: 'owner' });
   });
 
   it('runs a chat turn: ensure a session, subscribe, send, stream, history', async () => {

@@ -4,8 +4,9 @@
  * Inputs are the shared zod schemas; outputs are the shared types.
  */
 import { tracked } from '@trpc/server';
-import { GatewayAdminInputs, NoticeInputs, ProcedureInputs } from '@autoclaw/shared';
-import type { ChatSendResult, Device, DrainResult, GatewayHealth, Memory, Message, NoticeList, Session, SettingsView, UsageSummary } from '@autoclaw/shared';
+import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs } from '@autoclaw/shared';
+import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SettingsView, UsageSummary, WhoAmI } from '@autoclaw/shared';
+import { deviceView, isOwnerDevice } from '../security';
 import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, turnProcedure } from './trpc';
 
 const OK = { ok: true as const };
@@ -69,26 +70,35 @@ const memory = router({
 
 const settings = router({
   get: authedProcedure.query(({ ctx }): SettingsView => ctx.services.settings.view()),
-  set: ownerProcedure
-    .input(ProcedureInputs.settingsSet)
-    .mutation(({ ctx, input }): SettingsView => ctx.services.settings.set(input.key, input.value)),
+  set: ownerProcedure.input(ProcedureInputs.settingsSet).mutation(({ ctx, input }): SettingsView =>
+    ctx.services.settings.set(input.key, input.value, { actor: ctx.device.id, ...(input.apiKey === undefined ? {} : { apiKey: input.apiKey }) }),
+  ),
 });
 
 const devices = router({
-  list: authedProcedure.query(({ ctx }): Device[] =>
-    ctx.services.store.listDevices().map((d) => ({
-      id: d.id,
-      name: d.name,
-      kind: d.kind,
-      createdAt: d.createdAt,
-      lastSeenAt: d.lastSeenAt,
-      revokedAt: d.revokedAt,
-      current: d.id === ctx.device.id,
-    })),
-  ),
+  list: authedProcedure.query(({ ctx }): Device[] => ctx.services.store.listDevices().map((d) => deviceView(d, ctx.device.id))),
+  /** Owners revoke any device; a chat device only itself (unpairing). */
   revoke: authedProcedure.input(ProcedureInputs.devicesRevoke).mutation(({ ctx, input }) => {
-    ctx.services.devices.revoke(input.deviceId);
+    if (input.deviceId !== ctx.device.id && !isOwnerDevice(ctx.device)) {
+      throw new AppError('FORBIDDEN', "this device is paired for chat only; it may unpair itself but not revoke other devices");
+    }
+    ctx.services.devices.revoke(input.deviceId, ctx.device.id);
     return OK;
+  }),
+  setRole: ownerProcedure
+    .input(ProcedureInputs.devicesSetRole)
+    .mutation(({ ctx, input }): Device => deviceView(ctx.services.devices.setRole(input.deviceId, input.role, ctx.device.id), ctx.device.id)),
+});
+
+const audit = router({
+  /** Newest first, at most `limit` (default 50) per call; `nextCursor` continues. */
+  list: ownerProcedure.input(ProcedureInputs.auditList).query(({ ctx, input }): GatewayAuditPage => {
+    const limit = input.limit ?? 50;
+    const before = input.cursor === undefined ? undefined : Number(input.cursor);
+    if (before !== undefined && !(Number.isSafeInteger(before) && before > 0)) throw new AppError('BAD_REQUEST', 'cursor is not one this gateway gave');
+    const entries = ctx.services.store.listAudit({ limit: limit + 1, ...(before === undefined ? {} : { beforeSeq: before }) });
+    const page = entries.slice(0, limit);
+    return { entries: page, nextCursor: entries.length > limit ? String(page.at(-1)?.seq) : null };
   }),
 });
 
@@ -121,7 +131,12 @@ const admin = router({
 export const appRouter = router({
   health: publicProcedure.query(({ ctx }) => ({ ok: true as const, version: ctx.services.version })),
   auth: router({
-    whoami: authedProcedure.query(({ ctx }) => ({ deviceId: ctx.device.id, name: ctx.device.name, kind: ctx.device.kind })),
+    whoami: authedProcedure.query(({ ctx }): WhoAmI => ({
+      deviceId: ctx.device.id,
+      name: ctx.device.name,
+      kind: ctx.device.kind,
+      role: isOwnerDevice(ctx.device) ? 'owner' : 'chat',
+    })),
   }),
   sessions,
   chat,
@@ -129,6 +144,7 @@ export const appRouter = router({
   settings,
   devices,
   notices,
+  audit,
   admin,
   usage: router({
     summary: authedProcedure.query(({ ctx }): UsageSummary => ctx.services.chat.usageSummary()),

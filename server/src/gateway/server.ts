@@ -181,14 +181,25 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
     const registry = createSocketRegistry();
     const devices: DeviceAdmin = {
-      revoke(deviceId) {
+      revoke(deviceId, actor) {
         const device = store.getDevice(deviceId);
         if (!device) throw new AppError('NOT_FOUND', `no device ${deviceId}`);
         if (device.kind === 'operator') throw new AppError('FORBIDDEN', 'the local operator device cannot be revoked');
         if (device.kind === 'manager') throw new AppError('FORBIDDEN', 'the manager device cannot be revoked');
-        store.revokeDevice(deviceId);
+        store.revokeDevice(deviceId, { deviceId: actor, action: 'devices.revoke', target: deviceId, detail: device.name });
         const closed = registry.closeDevice(deviceId, WS_CLOSE_UNAUTHORIZED, 'device revoked');
         logger.info('device revoked', { deviceId, closedSockets: closed });
+      },
+      setRole(deviceId, role, actor) {
+        const device = store.getDevice(deviceId);
+        if (!device) throw new AppError('NOT_FOUND', `no device ${deviceId}`);
+        if (device.kind !== 'client') throw new AppError('FORBIDDEN', `the ${device.kind} device is always an owner`);
+        if (device.revokedAt !== null) throw new AppError('CONFLICT', 'this device was revoked');
+        if (device.role === role) return device;
+        const changed = store.setDeviceRole(deviceId, role, { deviceId: actor, action: 'devices.role', target: deviceId, oldValue: device.role, newValue: role, detail: device.name });
+        if (!changed) throw new AppError('NOT_FOUND', `no device ${deviceId}`);
+        logger.info('device role changed', { deviceId, role });
+        return changed;
       },
     };
     const admin = createGatewayAdmin({ chat, now, logger });

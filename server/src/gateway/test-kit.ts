@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { authPayload } from '@autoclaw/shared';
-import type { ChallengeResponse } from '@autoclaw/shared';
+import type { ChallengeResponse, DeviceRole } from '@autoclaw/shared';
 import { startAnthropicWireServer } from '../testing';
 import type { WireServerHandle } from '../testing';
 import { generateDeviceKey, signPayload } from '../security';
@@ -27,8 +27,8 @@ export interface TestGateway {
   wire: WireServerHandle;
   url: string;
   wsUrl: string;
-  /** A new client device registered straight in the store. */
-  addDevice(name?: string): DeviceKeyPair;
+  /** A new client device registered straight in the store (an owner unless `role` says chat). */
+  addDevice(name?: string, role?: DeviceRole): DeviceKeyPair;
   connect(key: DeviceKeyPair): GatewayConnection;
   close(): Promise<void>;
 }
@@ -61,9 +61,9 @@ export async function startTestGateway(
     wire,
     url: gateway.url,
     wsUrl: `${gateway.url.replace(/^http/, 'ws')}/trpc`,
-    addDevice(name = 'test device') {
+    addDevice(name = 'test device', role: DeviceRole = 'owner') {
       const key = generateDeviceKey();
-      gateway.store.insertDevice({ id: key.deviceId, name, kind: 'client', publicKey: key.publicKey });
+      gateway.store.insertDevice({ id: key.deviceId, name, kind: 'client', role, publicKey: key.publicKey });
       return key;
     },
     connect(key) {

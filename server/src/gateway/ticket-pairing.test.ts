@@ -71,7 +71,7 @@ describe('pairing with a manager ticket', () => {
     const ticket = ticketFor(device);
     const first = await redeem(ticket, device);
     expect(first).toEqual({ status: 200, body: { deviceId: device.deviceId } });
-    expect(t.gateway.store.getDevice(device.deviceId)).toMatchObject({ kind: 'client', name: 'laptop' });
+    expect(t.gateway.store.getDevice(device.deviceId)).toMatchObject({ kind: 'client', name: 'laptop', role: 'owner' });
 
     const socket = await openAuthedSocket(t.url, device);
     const whoami = await socket.call('query', 'auth.whoami');
@@ -85,6 +85,14 @@ describe('pairing with a manager ticket', () => {
     expect(replay.status).toBe(401);
     expect(replay.body).toMatchObject({ error: { code: 'UNAUTHORIZED', message: 'ticket was already used' } });
     expect(t.gateway.store.dump()).toBe(before);
+  });
+
+  it('pairs with the role a ticket names (owner when it names none; a manager ticket is always owner)', async () => {
+    const phone = generateDeviceKey();
+    expect((await redeem(ticketFor(phone, { role: 'chat' }), phone)).status).toBe(200);
+    expect(t.gateway.store.getDevice(phone.deviceId)?.role).toBe('chat');
+    expect((await redeem(ticketFor(manager, { kind: 'manager', deviceName: 'manager', role: 'chat' }), manager)).status).toBe(200);
+    expect(t.gateway.store.getDevice(manager.deviceId)).toMatchObject({ kind: 'manager', role: 'owner' });
   });
 
   it('refuses forged, expired, foreign-key, other-instance and malformed tickets without writing anything', async () => {

@@ -59,7 +59,7 @@ describe('every procedure but health needs a live, authenticated device', () => 
     const resolver = createProviderResolver();
     const chat = createChatService({ store, resolveProvider: () => resolver.resolve(settings.providerSettings()), workspaceDir: join(dir, 'ws') });
     const notices = createNoticeBoard({ store, logger: silentLogger });
-    services = { store, chat, settings, devices: { revoke: () => undefined }, notices, version: 'test' };
+    services = { store, chat, settings, devices: { revoke: () => undefined, setRole: () => { throw new Error('not in this test'); } }, notices, version: 'test' };
   });
   afterAll(() => {
     store.close();
@@ -102,8 +102,10 @@ describe('every procedure but health needs a live, authenticated device', () => 
         'chat.history',
         'chat.retry',
         'chat.send',
+        'audit.list',
         'devices.list',
         'devices.revoke',
+        'devices.setRole',
         'health',
         'memory.delete',
         'memory.search',
@@ -124,7 +126,7 @@ describe('every procedure but health needs a live, authenticated device', () => 
 
   it('refuses no device, an unknown device and a revoked device', async () => {
     const key = generateDeviceKey();
-    store.insertDevice({ id: key.deviceId, name: 'r', kind: 'client', publicKey: key.publicKey });
+    store.insertDevice({ id: key.deviceId, name: 'r', kind: 'client', role: 'owner', publicKey: key.publicKey });
     store.revokeDevice(key.deviceId);
     const before = store.dump();
     for (const deviceId of [null, 'unknown-device', key.deviceId]) {

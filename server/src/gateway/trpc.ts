@@ -6,16 +6,18 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { AppError, isErrorCode } from '@autoclaw/shared';
-import type { ErrorCode } from '@autoclaw/shared';
+import type { DeviceRole, ErrorCode } from '@autoclaw/shared';
 import type { ChatService } from '../agent';
 import type { DeviceRecord, Store } from '../store';
 import type { Settings } from '../security';
 import type { NoticeBoard } from './notice-board';
+import { isOwnerDevice } from '../security';
 import { APP_CODE_OF_TRPC, HTTP_STATUS_OF, INTERNAL_MESSAGE, TRPC_CODE_OF } from './error-mapping';
 
-/** What a socket may revoke or list; closing sockets is part of revoking. */
+/** What a socket may do to devices; closing sockets is part of revoking. `actor` is the device asking (for the audit log). */
 export interface DeviceAdmin {
-  revoke(deviceId: string): void;
+  revoke(deviceId: string, actor: string | null): void;
+  setRole(deviceId: string, role: DeviceRole, actor: string | null): DeviceRecord;
 }
 
 /** What only the manager device may do: drain before a graceful restart, read health. */
@@ -136,10 +138,15 @@ export const authedProcedure = t.procedure.use(({ ctx, next }) => {
 
 /**
  * Procedures that change how the assistant works (settings, keys, budgets,
- * skills, channels): for the owner's devices. Device roles arrive with the
- * review fixes (issue 8, item 4); until then every paired device counts.
+ * skills, channels, other devices, the audit log): for the owner's devices,
+ * the local operator and the manager. A device paired for chat gets FORBIDDEN.
  */
-export const ownerProcedure = authedProcedure;
+export const ownerProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (!isOwnerDevice(ctx.device)) {
+    throw new AppError('FORBIDDEN', "this device is paired for chat only; settings, keys and devices are changed from one of the owner's devices");
+  }
+  return next();
+});
 
 /** Procedures for the manager device only (kind `manager`, registered through a manager ticket). */
 export const managerProcedure = authedProcedure.use(({ ctx, next }) => {

@@ -33,7 +33,7 @@ describe('WebSocket device authentication', () => {
     const key = t.addDevice('laptop');
     const socket = await openAuthedSocket(t.url, key);
     const res = await socket.call('query', 'auth.whoami');
-    expect(res['result']).toEqual({ type: 'data', data: { deviceId: key.deviceId, name: 'laptop', kind: 'client' } });
+    expect(res['result']).toEqual({ type: 'data', data: { deviceId: key.deviceId, name: 'laptop', kind: 'client', role: 'owner' } });
     socket.ws.close();
     await socket.closed;
   });

@@ -75,6 +75,27 @@ describe('device authentication', () => {
     expect(store.getDevice(key.deviceId)?.lastSeenAt).toBe(now);
   });
 
+  it('gives the first client device the owner role and later ones chat, unless the code names a role', () => {
+    const first = generateDeviceKey();
+    const second = generateDeviceKey();
+    const promoted = generateDeviceKey();
+    pairDevice(deps, pairRequest(first, issuePairingCode(store, now).code));
+    pairDevice(deps, pairRequest(second, issuePairingCode(store, now).code));
+    pairDevice(deps, pairRequest(promoted, issuePairingCode(store, now, { role: 'owner' }).code));
+    expect(store.getDevice(first.deviceId)?.role).toBe('owner');
+    expect(store.getDevice(second.deviceId)?.role).toBe('chat');
+    expect(store.getDevice(promoted.deviceId)?.role).toBe('owner');
+    // With every owner device revoked, the next default code pairs an owner again.
+    store.revokeDevice(first.deviceId);
+    store.revokeDevice(promoted.deviceId);
+    const next = generateDeviceKey();
+    pairDevice(deps, pairRequest(next, issuePairingCode(store, now).code));
+    expect(store.getDevice(next.deviceId)?.role).toBe('owner');
+    const chat = generateDeviceKey();
+    pairDevice(deps, pairRequest(chat, issuePairingCode(store, now, { role: 'chat' }).code));
+    expect(store.getDevice(chat.deviceId)?.role).toBe('chat');
+  });
+
   it('refuses a used, wrong or expired pairing code and a bad pairing proof', () => {
     const key = generateDeviceKey();
     const { code } = issuePairingCode(store, now);
@@ -106,8 +127,8 @@ describe('device authentication', () => {
   it('refuses replayed nonces, stale timestamps, forged signatures, other keys and revoked devices', () => {
     const key = generateDeviceKey();
     const other = generateDeviceKey();
-    store.insertDevice({ id: key.deviceId, name: 'a', kind: 'client', publicKey: key.publicKey });
-    store.insertDevice({ id: other.deviceId, name: 'b', kind: 'client', publicKey: other.publicKey });
+    store.insertDevice({ id: key.deviceId, name: 'a', kind: 'client', role: 'owner', publicKey: key.publicKey });
+    store.insertDevice({ id: other.deviceId, name: 'b', kind: 'client', role: 'owner', publicKey: other.publicKey });
 
     const params = authParams(key);
     expect(codeOf(() => verifyDeviceAuth(deps, params))).toBe('none');

@@ -11,6 +11,7 @@ import type { DeviceRecord, Store } from '../store';
 import type { NonceStore } from './nonces';
 import { deviceIdFromPublicKey, parsePublicKey, verifyPayload } from './device-keys';
 import { consumePairingCode } from './pairing-code';
+import { roleForPairing } from './roles';
 
 export interface DeviceAuthDeps {
   store: Store;
@@ -79,7 +80,7 @@ export function verifyDeviceAuth(deps: DeviceAuthDeps, params: unknown): DeviceR
   return device;
 }
 
-/** Pairs a new device (kind `client`) with a one-time code. */
+/** Pairs a new device (kind `client`) with a one-time code; its role comes from the code (see roleForPairing). */
 export function pairDevice(deps: DeviceAuthDeps, body: unknown): { deviceId: string } {
   const parsed = PairRequestSchema.safeParse(body);
   if (!parsed.success) {
@@ -97,10 +98,9 @@ export function pairDevice(deps: DeviceAuthDeps, body: unknown): { deviceId: str
   }
   const existing = deps.store.getDevice(deviceId);
   if (existing?.revokedAt != null) throw new AppError('FORBIDDEN', 'this device key was revoked; make a new key to pair again');
-  if (!consumePairingCode(deps.store, req.pairingCode, deps.now())) {
-    throw unauthorized('pairing code is wrong, already used or expired');
-  }
+  const code = consumePairingCode(deps.store, req.pairingCode, deps.now());
+  if (!code) throw unauthorized('pairing code is wrong, already used or expired');
   if (existing) return { deviceId };
-  deps.store.insertDevice({ id: deviceId, name: req.deviceName, kind: 'client', publicKey: req.publicKey });
+  deps.store.insertDevice({ id: deviceId, name: req.deviceName, kind: 'client', role: roleForPairing(deps.store, code.role), publicKey: req.publicKey });
   return { deviceId };
 }

@@ -38,7 +38,7 @@ export function ensureOperatorDevice(store: Store, dataDir: string): DeviceKeyPa
     writeSecretFile(path, privateKeyToPem(pair.privateKey));
   }
   if (!store.getDevice(pair.deviceId)) {
-    store.insertDevice({ id: pair.deviceId, name: OPERATOR_DEVICE_NAME, kind: 'operator', publicKey: pair.publicKey });
+    store.insertDevice({ id: pair.deviceId, name: OPERATOR_DEVICE_NAME, kind: 'operator', role: 'owner', publicKey: pair.publicKey });
   }
   return pair;
 }

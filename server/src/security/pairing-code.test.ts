@@ -43,13 +43,15 @@ describe('pairing codes', () => {
     const dump = store.dump();
     expect(dump).not.toContain(code.replace('-', ''));
     expect(dump).toContain(hashPairingCode(normalizePairingCode(code)!));
-    expect(consumePairingCode(store, 'ZZZZ-ZZZZ', 2_000)).toBe(false);
-    expect(consumePairingCode(store, code.toLowerCase(), 2_000)).toBe(true);
-    expect(consumePairingCode(store, code, 2_000)).toBe(false);
+    expect(consumePairingCode(store, 'ZZZZ-ZZZZ', 2_000)).toBeNull();
+    expect(consumePairingCode(store, code.toLowerCase(), 2_000)).toEqual({ role: null });
+    expect(consumePairingCode(store, code, 2_000)).toBeNull();
+    const chat = issuePairingCode(store, 1_000, { role: 'chat' });
+    expect(consumePairingCode(store, chat.code, 2_000)).toEqual({ role: 'chat' });
   });
 
   it('expire', () => {
     const { code, expiresAt } = issuePairingCode(store, 1_000);
-    expect(consumePairingCode(store, code, expiresAt + 1)).toBe(false);
+    expect(consumePairingCode(store, code, expiresAt + 1)).toBeNull();
   });
 });

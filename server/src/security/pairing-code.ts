@@ -6,6 +6,7 @@
  * do not matter.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { DeviceRole } from '@autoclaw/shared';
 import type { Store } from '../store';
 
 export const PAIRING_CODE_TTL_MS = 10 * 60_000;
@@ -42,19 +43,23 @@ export function hashPairingCode(normalized: string): string {
   return createHash('sha256').update(`autoclaw-pairing/v1\n${normalized}`).digest('hex');
 }
 
-/** Makes a fresh code, stores its hash and returns the code (shown once, never stored). */
-export function issuePairingCode(store: Store, now: number, ttlMs = PAIRING_CODE_TTL_MS): IssuedPairingCode {
+/**
+ * Makes a fresh code, stores its hash and returns the code (shown once, never
+ * stored). `role` is the role the device it pairs gets; without one, pairing
+ * decides (see roleForPairing).
+ */
+export function issuePairingCode(store: Store, now: number, opts: { ttlMs?: number; role?: DeviceRole } = {}): IssuedPairingCode {
   const code = generatePairingCode();
   const normalized = normalizePairingCode(code);
   if (normalized === null) throw new Error('generated an invalid pairing code');
-  const expiresAt = now + ttlMs;
-  store.addPairingCode(hashPairingCode(normalized), expiresAt);
+  const expiresAt = now + (opts.ttlMs ?? PAIRING_CODE_TTL_MS);
+  store.addPairingCode(hashPairingCode(normalized), expiresAt, opts.role ?? null);
   return { code, expiresAt };
 }
 
-/** Consumes a typed code; false when it is malformed, unknown, used or expired. */
-export function consumePairingCode(store: Store, input: string, now: number): boolean {
+/** Consumes a typed code; null when it is malformed, unknown, used or expired, else the role it carries (null: decide). */
+export function consumePairingCode(store: Store, input: string, now: number): { role: DeviceRole | null } | null {
   const normalized = normalizePairingCode(input);
-  if (normalized === null) return false;
+  if (normalized === null) return null;
   return store.consumePairingCode(hashPairingCode(normalized), now);
 }

@@ -23,6 +23,7 @@ export const TicketPayloadSchema = z
     devicePublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
     deviceName: z.string().trim().min(1).max(80).regex(/^\P{Cc}+$/u),
     kind: z.enum(['client', 'manager']),
+    role: z.enum(['owner', 'chat']).optional(),
     iat: z.number().int().nonnegative(),
     exp: z.number().int().nonnegative(),
   })

@@ -76,6 +76,56 @@ describe('settings', () => {
     expect(settings.view().modelSource).toBe('default');
   });
 
+  it('clears the key of every provider whose endpoint changes, keeps it for the same endpoint, and audits without secrets', () => {
+    const settings = createSettings({ store, vault: vault(), env: {} });
+    const cases = [
+      ['anthropic.baseUrl', 'anthropic.apiKey'],
+      ['openai.baseUrl', 'openai.apiKey'],
+      ['openaiCompatible.url', 'openaiCompatible.apiKey'],
+    ] as const;
+    for (const [endpoint, key] of cases) {
+      settings.set(endpoint, 'http://127.0.0.1:1111/v1');
+      settings.set(key, `secret-${key}`);
+      settings.set(endpoint, 'http://127.0.0.1:1111/v1');
+      expect(settings.view().values[key]?.source).toBe('stored');
+      settings.set(endpoint, 'http://127.0.0.1:2222/v1');
+      expect(settings.view().values[key]?.source).toBe('unset');
+      settings.set(endpoint, null, { apiKey: `again-${key}` });
+      expect(settings.view().values[key]?.source).toBe('stored');
+      settings.set(endpoint, 'http://127.0.0.1:3333/v1', { apiKey: null });
+      expect(settings.view().values[key]?.source).toBe('unset');
+    }
+    expect(settings.providerSettings().openaiCompatible).toEqual({ url: 'http://127.0.0.1:3333/v1', apiKey: null });
+    const audit = store.listAudit({ limit: 100 });
+    expect(audit.filter((e) => e.action === 'settings.endpoint').map((e) => [e.target, e.oldValue, e.newValue, e.detail])).toContainEqual([
+      'openai.baseUrl',
+      '127.0.0.1:1111',
+      '127.0.0.1:2222',
+      'openai.apiKey cleared (it was entered for the old endpoint)',
+    ]);
+    expect(JSON.stringify(audit)).not.toContain('secret-');
+    expect(JSON.stringify(audit)).not.toContain('again-');
+
+    const before = store.dump();
+    expect(() => settings.set('model', 'openai:gpt-4o', { apiKey: 'k' })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(() => settings.set('openai.baseUrl', 'ftp://x', { apiKey: 'k' })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(() => settings.set('openai.baseUrl', 'http://127.0.0.1:4444', { apiKey: 'bad\u0001key' })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(store.dump()).toBe(before);
+  });
+
+  it('sends an environment key only to the environment endpoint or the provider default', () => {
+    const env = { 'openai.apiKey': 'env-openai' };
+    expect(createSettings({ store, vault: vault(), env }).providerSettings().openai).toEqual({ apiKey: 'env-openai', baseUrl: null });
+    createSettings({ store, vault: vault(), env }).set('openai.baseUrl', 'http://127.0.0.1:5555/v1');
+    const settings = createSettings({ store, vault: vault(), env });
+    expect(settings.providerSettings().openai).toEqual({ apiKey: null, baseUrl: 'http://127.0.0.1:5555/v1' });
+    expect(settings.view().values['openai.apiKey']).toEqual({ source: 'unset', value: null });
+    settings.set('openai.apiKey', 'stored-for-5555');
+    expect(settings.providerSettings().openai).toEqual({ apiKey: 'stored-for-5555', baseUrl: 'http://127.0.0.1:5555/v1' });
+    const withEnvUrl = createSettings({ store, vault: vault(), env: { ...env, 'openai.baseUrl': 'http://127.0.0.1:6666/v1' } });
+    expect(withEnvUrl.providerSettings().openai).toEqual({ apiKey: 'env-openai', baseUrl: 'http://127.0.0.1:6666/v1' });
+  });
+
   it('reports a secret stored under another data key as NOT_CONFIGURED', () => {
     createSettings({ store, vault: vault(), env: {} }).set('openai.apiKey', 'k1');
     const otherVault = createVault(Buffer.alloc(32, 7));

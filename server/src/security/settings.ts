@@ -3,20 +3,32 @@
  * are stored encrypted with the vault (the data key lives in a 0600 file,
  * never in the database) and never leave this module except as the
  * provider settings the agent needs for a call.
+ *
+ * A key belongs to the endpoint it was entered for: changing a provider's
+ * endpoint clears the stored key (unless the same call gives one again),
+ * and a key from the environment goes only to the environment's endpoint
+ * or the provider's own, never to an endpoint stored here. Every change is
+ * appended to the audit log (hosts, never secrets) in the same transaction.
  */
-import { AppError, DEFAULT_MODEL, formatModelRef, parseModelRef, SECRET_SETTINGS, SETTING_KEYS } from '@autoclaw/shared';
+import { AppError, DEFAULT_MODEL, ENDPOINT_KEY_OF, formatModelRef, parseModelRef, SECRET_SETTINGS, SETTING_KEYS } from '@autoclaw/shared';
 import type { SettingKey, SettingsView } from '@autoclaw/shared';
 import type { ProviderSettings } from '../agent/providers/index';
-import type { Store } from '../store';
+import type { NewAuditEntry, Store } from '../store';
 import type { Vault } from './vault';
 import { validateSettingValue } from './setting-values';
 import type { EnvSettings } from './setting-values';
 
+export interface SetOptions {
+  /** Only with an endpoint key: the key for the new endpoint, stored in the same change (null or empty: clear it). */
+  apiKey?: string | null;
+  /** Who changes it, for the audit log (null: the local CLI on the data directory). */
+  actor?: string | null;
+}
 
 export interface Settings {
   view(): SettingsView;
-  /** Stores (or clears, with null) a setting; returns the new view. */
-  set(key: SettingKey, value: string | null): SettingsView;
+  /** Stores (or clears, with null) a setting, audited; returns the new view. */
+  set(key: SettingKey, value: string | null, opts?: SetOptions): SettingsView;
   providerSettings(): ProviderSettings;
 }
 
@@ -28,6 +40,11 @@ export interface SettingsDeps {
 
 const STORE_PREFIX = 'setting:';
 
+/** The endpoint setting a key belongs to. */
+const ENDPOINT_OF_KEY = new Map<SettingKey, SettingKey>(
+  Object.entries(ENDPOINT_KEY_OF).map(([endpoint, key]) => [key, endpoint as SettingKey]),
+);
+
 export function isSecretSetting(key: SettingKey): boolean {
   return SECRET_SETTINGS.includes(key);
 }
@@ -36,51 +53,107 @@ function aadOf(key: SettingKey): string {
   return `autoclaw-setting/v1:${key}`;
 }
 
+/** How the audit log names an endpoint: its host, never its path or credentials. */
+function hostOf(url: string | null, key: SettingKey): string {
+  if (url === null) return key === 'openaiCompatible.url' ? 'none' : 'default';
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function normalize(key: SettingKey, input: string): string {
+  try {
+    return validateSettingValue(key, input);
+  } catch (err) {
+    if (AppError.is(err)) throw err;
+    throw new AppError('BAD_REQUEST', err instanceof Error ? err.message : `invalid ${key}`);
+  }
+}
+
+const blank = (v: string | null | undefined): boolean => v === null || v === undefined || v.trim() === '';
+
 export function createSettings(deps: SettingsDeps): Settings {
   const { store, vault, env } = deps;
 
+  const raw = (key: SettingKey): string | null => store.getSetting(STORE_PREFIX + key);
+
   function stored(key: SettingKey): string | null {
-    const raw = store.getSetting(STORE_PREFIX + key);
-    if (raw === null || !isSecretSetting(key)) return raw;
+    const value = raw(key);
+    if (value === null || !isSecretSetting(key)) return value;
     try {
-      return vault.decrypt(raw, aadOf(key));
+      return vault.decrypt(value, aadOf(key));
     } catch (err) {
       throw new AppError('NOT_CONFIGURED', `The stored ${key} cannot be decrypted with this data key; set it again`, { cause: err });
     }
   }
 
+  /** The environment's value of `key`, when it applies: an environment key only with its own (or the default) endpoint. */
+  function fromEnv(key: SettingKey): string | undefined {
+    const endpoint = ENDPOINT_OF_KEY.get(key);
+    if (endpoint !== undefined && env[endpoint] === undefined && raw(endpoint) !== null) return undefined;
+    return env[key];
+  }
+
   function value(key: SettingKey): string | null {
-    return env[key] ?? stored(key);
+    return fromEnv(key) ?? stored(key);
   }
 
   function view(): SettingsView {
     const values: SettingsView['values'] = {};
     for (const key of SETTING_KEYS) {
-      const fromEnv = env[key];
-      const raw = fromEnv === undefined ? store.getSetting(STORE_PREFIX + key) : null;
-      const source = fromEnv !== undefined ? 'env' : raw !== null ? 'stored' : key === 'model' ? 'default' : 'unset';
-      const shown = isSecretSetting(key) ? null : (fromEnv ?? raw ?? (key === 'model' ? formatModelRef(DEFAULT_MODEL) : null));
+      const envValue = fromEnv(key);
+      const rawValue = envValue === undefined ? raw(key) : null;
+      const source = envValue !== undefined ? 'env' : rawValue !== null ? 'stored' : key === 'model' ? 'default' : 'unset';
+      const shown = isSecretSetting(key) ? null : (envValue ?? rawValue ?? (key === 'model' ? formatModelRef(DEFAULT_MODEL) : null));
       values[key] = { source, value: shown };
     }
     const model = values.model;
     return { model: model?.value ?? formatModelRef(DEFAULT_MODEL), modelSource: model?.source ?? 'default', values };
   }
 
+  const encode = (key: SettingKey, v: string): string => (isSecretSetting(key) ? vault.encrypt(v, aadOf(key)) : v);
+
   return {
     view,
-    set(key, input) {
-      if (input === null || input.trim() === '') {
-        store.setSetting(STORE_PREFIX + key, null);
-        return view();
+    set(key, input, opts = {}) {
+      const actor = opts.actor ?? null;
+      const next = blank(input) ? null : normalize(key, input as string);
+      const changes: Array<{ key: string; value: string | null }> = [{ key: STORE_PREFIX + key, value: next === null ? null : encode(key, next) }];
+      const audit: NewAuditEntry[] = [];
+      const keyOf = ENDPOINT_KEY_OF[key];
+      if (opts.apiKey !== undefined && keyOf === undefined) {
+        throw new AppError('BAD_REQUEST', `apiKey goes only with an endpoint setting (${Object.keys(ENDPOINT_KEY_OF).join(', ')})`);
       }
-      let normalized: string;
-      try {
-        normalized = validateSettingValue(key, input);
-      } catch (err) {
-        if (AppError.is(err)) throw err;
-        throw new AppError('BAD_REQUEST', err instanceof Error ? err.message : `invalid ${key}`);
+      if (keyOf !== undefined) {
+        const before = raw(key);
+        const hadKey = raw(keyOf) !== null;
+        let detail: string;
+        if (opts.apiKey !== undefined) {
+          const apiKey = blank(opts.apiKey) ? null : normalize(keyOf, opts.apiKey as string);
+          changes.push({ key: STORE_PREFIX + keyOf, value: apiKey === null ? null : encode(keyOf, apiKey) });
+          detail = apiKey === null ? `${keyOf} cleared` : `${keyOf} entered with it`;
+        } else if (before !== next && hadKey) {
+          // The key was entered for the old endpoint: never hand it to a new one.
+          changes.push({ key: STORE_PREFIX + keyOf, value: null });
+          detail = `${keyOf} cleared (it was entered for the old endpoint)`;
+        } else {
+          detail = before === next ? 'unchanged' : 'no stored key';
+        }
+        audit.push({ deviceId: actor, action: 'settings.endpoint', target: key, oldValue: hostOf(before, key), newValue: hostOf(next, key), detail });
+      } else {
+        const secret = isSecretSetting(key);
+        audit.push({
+          deviceId: actor,
+          action: next === null ? 'settings.clear' : 'settings.set',
+          target: key,
+          oldValue: secret ? null : raw(key),
+          newValue: secret ? null : next,
+          detail: null,
+        });
       }
-      store.setSetting(STORE_PREFIX + key, isSecretSetting(key) ? vault.encrypt(normalized, aadOf(key)) : normalized);
+      store.changeSettings(changes, audit);
       return view();
     },
     providerSettings() {

@@ -81,7 +81,9 @@ export function redeemTicket(deps: TicketAuthDeps, body: unknown): TicketResult 
   if (existing?.revokedAt != null) throw new AppError('FORBIDDEN', 'this device key was revoked; make a new key to pair again');
   if (existing && existing.kind !== t.kind) throw new AppError('CONFLICT', `this key is already paired as a ${existing.kind} device`);
   // One transaction: the ticket is spent exactly when the device is registered.
-  if (!deps.store.useTicket(t.jti, t.exp, { id: deviceId, name: t.deviceName, kind: t.kind, publicKey: req.publicKey })) {
+  // A manager ticket is always owner; a client ticket says so unless it names `chat`.
+  const role = t.kind === 'manager' ? 'owner' : (t.role ?? 'owner');
+  if (!deps.store.useTicket(t.jti, t.exp, { id: deviceId, name: t.deviceName, kind: t.kind, role, publicKey: req.publicKey })) {
     throw unauthorized('ticket was already used');
   }
   return { deviceId, kind: t.kind };

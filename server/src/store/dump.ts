@@ -16,6 +16,7 @@ const TABLES: ReadonlyArray<readonly [table: string, key: string]> = [
   ['pairing_codes', 'code_hash'],
   ['settings', 'key'],
   ['used_tickets', 'jti'],
+  ['audit_log', 'seq'],
 ];
 
 export function dumpDatabase(db: Db): string {

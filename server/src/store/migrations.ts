@@ -169,11 +169,47 @@ CREATE TABLE notices (
 CREATE INDEX notices_unread ON notices(seq) WHERE read_at IS NULL;
 `;
 
+/**
+ * Device roles: 'owner' devices change settings and devices, 'chat' devices
+ * only chat. Devices paired before roles existed are owners. A pairing code
+ * carries the role it pairs with; NULL lets pairing decide (owner for the
+ * first client device, chat after that).
+ */
+const V5 = /* sql */ `
+ALTER TABLE devices ADD COLUMN role TEXT NOT NULL DEFAULT 'owner' CHECK (role IN ('owner', 'chat'));
+ALTER TABLE pairing_codes ADD COLUMN role TEXT CHECK (role IN ('owner', 'chat'));
+`;
+
+/**
+ * The gateway's audit log: who changed which setting or device, and when.
+ * Append-only (triggers refuse UPDATE and DELETE); never a secret value.
+ */
+const V6 = /* sql */ `
+CREATE TABLE audit_log (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at         INTEGER NOT NULL,
+  device_id  TEXT,
+  action     TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  old_value  TEXT,
+  new_value  TEXT,
+  detail     TEXT
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN
+  SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN
+  SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
   { version: 3, sql: V3 },
   { version: 4, sql: V4 },
+  { version: 5, sql: V5 },
+  { version: 6, sql: V6 },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -119,6 +119,7 @@ export interface DeviceRow {
   id: string;
   name: string;
   kind: DeviceRecord['kind'];
+  role: DeviceRecord['role'];
   public_key: string;
   created_at: number;
   last_seen_at: number | null;
@@ -195,6 +196,7 @@ export function toDevice(row: DeviceRow): DeviceRecord {
     id: row.id,
     name: row.name,
     kind: row.kind,
+    role: row.role,
     publicKey: row.public_key,
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,

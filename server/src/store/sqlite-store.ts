@@ -1,4 +1,5 @@
 /** The Store on one SQLite file (better-sqlite3, WAL). */
+import { auditQueries } from './audit';
 import { guardMethods, openConnection, toAppError } from './connection';
 import type { StoreContext } from './context';
 import { deviceQueries } from './devices';
@@ -36,7 +37,8 @@ export function openStore(opts: OpenStoreOptions): Store {
     const now = opts.now ?? Date.now;
     const ctx: StoreContext = { db, now, newId: createIdMaker(now) };
     const hydrate = createHydrate(ctx);
-    const devices = deviceQueries(ctx);
+    const audit = auditQueries(ctx);
+    const devices = deviceQueries(ctx, audit.appendAudit);
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
@@ -44,6 +46,7 @@ export function openStore(opts: OpenStoreOptions): Store {
       ...usageQueries(ctx),
       ...memoryQueries(ctx),
       ...noticeQueries(ctx),
+      ...audit,
       ...devices,
       ...ticketQueries(ctx, devices.insertDevice, devices.getDevice),
       ...recoveryQueries(ctx, hydrate),

@@ -3,7 +3,7 @@
  * this interface; the implementation is SQLite (better-sqlite3 12, WAL).
  * Every write method returns only after its transaction committed.
  */
-import type { AppError, ErrorInfo, Memory, Notice, NoticeInput, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
+import type { AppError, DeviceRole, ErrorInfo, GatewayAuditAction, GatewayAuditEntry, Memory, Notice, NoticeInput, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
 
 export interface InsertUserMessage {
   sessionId: string;
@@ -55,11 +55,27 @@ export interface DeviceRecord {
   id: string;
   name: string;
   kind: 'operator' | 'client' | 'manager';
+  /** What the device may do (operator and manager devices are always owners). */
+  role: DeviceRole;
   /** base64url raw Ed25519 public key. */
   publicKey: string;
   createdAt: number;
   lastSeenAt: number | null;
   revokedAt: number | null;
+}
+
+/** A device as registered (the store sets the times). */
+export type NewDevice = Omit<DeviceRecord, 'createdAt' | 'lastSeenAt' | 'revokedAt'>;
+
+/** One audit entry to append (the store sets seq and time). Never a secret value. */
+export interface NewAuditEntry {
+  /** null: the local CLI working on the data directory itself. */
+  deviceId: string | null;
+  action: GatewayAuditAction;
+  target: string;
+  oldValue?: string | null;
+  newValue?: string | null;
+  detail?: string | null;
 }
 
 /** What `recover()` found and repaired after an unclean stop. */
@@ -129,15 +145,18 @@ export interface Store {
   saveSummary(record: Omit<SummaryRecord, 'createdAt'>): SummaryRecord;
 
   /* devices and pairing */
-  insertDevice(device: Omit<DeviceRecord, 'createdAt' | 'lastSeenAt' | 'revokedAt'>): DeviceRecord;
+  insertDevice(device: NewDevice): DeviceRecord;
   getDevice(id: string): DeviceRecord | null;
   listDevices(): DeviceRecord[];
-  revokeDevice(id: string): DeviceRecord | null;
+  /** Revokes (keeping the first revocation time) and appends `audit` in the same transaction. */
+  revokeDevice(id: string, audit?: NewAuditEntry): DeviceRecord | null;
+  /** Changes a device's role and appends `audit` in the same transaction; null when there is no such device. */
+  setDeviceRole(id: string, role: DeviceRole, audit?: NewAuditEntry): DeviceRecord | null;
   touchDevice(id: string): void;
-  /** Stores the SHA-256 (hex) of a one-time pairing code. */
-  addPairingCode(codeHash: string, expiresAt: number): void;
-  /** Atomically marks the code used; false when unknown, used or expired. */
-  consumePairingCode(codeHash: string, now: number): boolean;
+  /** Stores the SHA-256 (hex) of a one-time pairing code and the role it pairs with (null: decided at pairing). */
+  addPairingCode(codeHash: string, expiresAt: number, role?: DeviceRole | null): void;
+  /** Atomically marks the code used; null when unknown, used or expired, else the role it carries. */
+  consumePairingCode(codeHash: string, now: number): { role: DeviceRole | null } | null;
 
   /* pairing tickets */
   /**
@@ -145,7 +164,7 @@ export interface Store {
    * registers `device` when given and not registered yet. False (nothing
    * written) when the id was used before.
    */
-  useTicket(jti: string, expiresAt: number, device?: Omit<DeviceRecord, 'createdAt' | 'lastSeenAt' | 'revokedAt'>): boolean;
+  useTicket(jti: string, expiresAt: number, device?: NewDevice): boolean;
 
   /* notices */
   /** Stores a notice; null (nothing written) when its key was used before. */
@@ -161,6 +180,13 @@ export interface Store {
   /* settings (values of secret keys arrive already encrypted) */
   getSetting(key: string): string | null;
   setSetting(key: string, value: string | null): void;
+  /** Sets (or, with null, deletes) several settings and appends `audit`, all in one transaction. */
+  changeSettings(changes: ReadonlyArray<{ key: string; value: string | null }>, audit: readonly NewAuditEntry[]): void;
+
+  /* audit log (append-only) */
+  appendAudit(entry: NewAuditEntry): GatewayAuditEntry;
+  /** Newest first; `beforeSeq` continues a page. */
+  listAudit(opts: { limit: number; beforeSeq?: number }): GatewayAuditEntry[];
 
   /* lifecycle */
   /** After an unclean stop: running turns → interrupted, streaming → interrupted. */

@@ -65,16 +65,25 @@ export function SecretField({ settingKey, label, view }: FieldProps) {
   );
 }
 
-/** A plain setting (URLs): shows its value and where it comes from. */
-export function TextField({ settingKey, label, view, placeholder }: FieldProps & { placeholder: string }) {
+/**
+ * An endpoint (a server URL) and the key that goes with it, saved together:
+ * the gateway clears a stored key when its endpoint changes, so a key entered
+ * for one server never reaches another.
+ */
+export function EndpointField({ settingKey, keyKey, label, view, placeholder }: FieldProps & { keyKey: SettingKey; placeholder: string }) {
   const id = useId();
+  const keyId = useId();
   const current = view.values[settingKey];
   const [value, setValue] = useState(current?.value ?? '');
+  const [apiKey, setApiKey] = useState('');
   const save = useSetSetting();
+  const keyStored = view.values[keyKey]?.source === 'stored';
+  const changing = (value.trim() || null) !== (current?.value ?? null);
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    save.mutate({ key: settingKey, value: value.trim() ? value.trim() : null });
+    const input = { key: settingKey, value: value.trim() ? value.trim() : null };
+    save.mutate(apiKey.trim() ? { ...input, apiKey: apiKey.trim() } : input, { onSuccess: () => setApiKey('') });
   }
 
   return (
@@ -87,6 +96,23 @@ export function TextField({ settingKey, label, view, placeholder }: FieldProps &
       <button type="submit" className="primary" disabled={save.isPending} aria-label={`Save ${label}`}>
         {save.isPending ? 'Saving…' : 'Save'}
       </button>
+      <label htmlFor={keyId} className="visually-hidden">
+        API key for this server
+      </label>
+      <input
+        id={keyId}
+        type="password"
+        autoComplete="off"
+        spellCheck={false}
+        placeholder="API key for this server (optional)"
+        value={apiKey}
+        onChange={(e) => setApiKey(e.target.value)}
+      />
+      {changing && keyStored && !apiKey.trim() && (
+        <p className="hint" role="note">
+          Saving another server clears the key stored for this one; enter the key for the new server here to keep one.
+        </p>
+      )}
       {save.isError && (
         <p className="notice error" role="alert">
           {describeError(save.error).message}

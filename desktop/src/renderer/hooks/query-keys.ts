@@ -3,6 +3,8 @@ export const queryKeys = {
   sessions: ['sessions'] as const,
   settings: ['settings'] as const,
   devices: ['devices'] as const,
+  whoami: ['whoami'] as const,
+  audit: ['audit'] as const,
   usage: ['usage'] as const,
   notices: ['notices'] as const,
   memories: (query: string) => ['memories', query] as const,

@@ -1,5 +1,5 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { SettingKey } from '@autoclaw/shared';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { DeviceRole, SettingKey } from '@autoclaw/shared';
 import { useGateway } from '../state/gateway-context';
 import { queryKeys } from './query-keys';
 
@@ -12,8 +12,41 @@ export function useSetSetting() {
   const client = useGateway();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: (input: { key: SettingKey; value: string | null }) => client.settings.set.mutate(input),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.settings }),
+    mutationFn: (input: { key: SettingKey; value: string | null; apiKey?: string | null }) => client.settings.set.mutate(input),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.audit });
+      return queryClient.invalidateQueries({ queryKey: queryKeys.settings });
+    },
+  });
+}
+
+/** Who this device is, with its role (owner or chat). */
+export function useWhoAmI() {
+  const client = useGateway();
+  return useQuery({ queryKey: queryKeys.whoami, queryFn: () => client.auth.whoami.query() });
+}
+
+export function useSetDeviceRole() {
+  const client = useGateway();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { deviceId: string; role: DeviceRole }) => client.devices.setRole.mutate(input),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.audit });
+      return queryClient.invalidateQueries({ queryKey: queryKeys.devices });
+    },
+  });
+}
+
+/** The gateway's audit log, newest first, a page at a time. */
+export function useAuditLog(enabled: boolean) {
+  const client = useGateway();
+  return useInfiniteQuery({
+    queryKey: queryKeys.audit,
+    enabled,
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) => client.audit.list.query(pageParam === undefined ? { limit: 20 } : { limit: 20, cursor: pageParam }),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
 }
 
@@ -27,7 +60,10 @@ export function useRevokeDevice() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (deviceId: string) => client.devices.revoke.mutate({ deviceId }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.devices }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.audit });
+      return queryClient.invalidateQueries({ queryKey: queryKeys.devices });
+    },
   });
 }
 

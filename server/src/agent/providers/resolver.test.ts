@@ -49,6 +49,9 @@ describe('createProviderResolver', () => {
     expect(notConfigured(() => resolver.resolve(settings({ model: { provider: 'openai', model: 'gpt' }, openai: { apiKey: '  ', baseUrl: null } }))).message).toBe(
       'No OpenAI API key: set OPENAI_API_KEY or add a key in Settings',
     );
+    expect(notConfigured(() => resolver.resolve(settings({ anthropic: { apiKey: null, baseUrl: 'http://10.0.0.9:8080/x' } }))).message).toBe(
+      'No Anthropic API key for 10.0.0.9:8080: add the key for this endpoint in Settings (a key from ANTHROPIC_API_KEY is sent only to its own endpoint)',
+    );
     expect(notConfigured(() => resolver.resolve(settings({ model: { provider: 'openai-compatible', model: 'llama' } }))).message).toContain(
       'AUTOCLAW_OPENAI_COMPATIBLE_URL',
     );

@@ -30,6 +30,21 @@ export interface ProviderResolverOptions {
 
 const present = (value: string | null): value is string => value !== null && value.trim().length > 0;
 
+/** A missing key; at an endpoint set in Settings, say why the environment's key is not used there. */
+function noKey(label: string, envName: string, baseUrl: string | null): AppError {
+  if (!present(baseUrl)) return new AppError('NOT_CONFIGURED', `No ${label} API key: set ${envName} or add a key in Settings`);
+  let host = 'this endpoint';
+  try {
+    host = new URL(baseUrl).host;
+  } catch {
+    // keep the generic name
+  }
+  return new AppError(
+    'NOT_CONFIGURED',
+    `No ${label} API key for ${host}: add the key for this endpoint in Settings (a key from ${envName} is sent only to its own endpoint)`,
+  );
+}
+
 export function createProviderResolver(opts: ProviderResolverOptions = {}): ProviderResolver {
   const cache = new Map<string, Provider>();
   const cacheSize = Math.max(1, opts.cacheSize ?? 8);
@@ -57,9 +72,7 @@ export function createProviderResolver(opts: ProviderResolverOptions = {}): Prov
       switch (model.provider) {
         case 'anthropic': {
           const { apiKey, baseUrl } = settings.anthropic;
-          if (!present(apiKey)) {
-            throw new AppError('NOT_CONFIGURED', 'No Anthropic API key: set ANTHROPIC_API_KEY or add a key in Settings');
-          }
+          if (!present(apiKey)) throw noKey('Anthropic', 'ANTHROPIC_API_KEY', baseUrl);
           const provider = cached(['anthropic', baseUrl, apiKey], () =>
             createAnthropicProvider({ apiKey, ...(present(baseUrl) ? { baseURL: baseUrl } : {}), ...withNow }),
           );
@@ -67,9 +80,7 @@ export function createProviderResolver(opts: ProviderResolverOptions = {}): Prov
         }
         case 'openai': {
           const { apiKey, baseUrl } = settings.openai;
-          if (!present(apiKey)) {
-            throw new AppError('NOT_CONFIGURED', 'No OpenAI API key: set OPENAI_API_KEY or add a key in Settings');
-          }
+          if (!present(apiKey)) throw noKey('OpenAI', 'OPENAI_API_KEY', baseUrl);
           const provider = cached(['openai', baseUrl, apiKey], () =>
             createOpenAIProvider({ id: 'openai', apiKey, ...(present(baseUrl) ? { baseURL: baseUrl } : {}), ...withNow }),
           );
