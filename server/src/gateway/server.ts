@@ -4,14 +4,13 @@
  * file the CLI finds it by. `close()` is the graceful stop and leaves no
  * socket, timer or handle behind.
  */
-import { mkdirSync } from 'node:fs';
 import Fastify from 'fastify';
 import { AppError, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import { createChatService } from '../agent';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore } from '../store';
 import type { Store } from '../store';
-import { createNonceStore, ensureOperatorDevice, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
+import { createNonceStore, ensureOperatorDevice, ensurePrivateDir, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
 import { createLocalApiClient, createTailscaleIdentityCheck, describeTransport, resolveLocalApiTransport } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import { gatewayApp } from './app';
@@ -112,7 +111,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger({ now });
   const { dataDir } = config;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // 0700, and an existing looser directory tightened (or a warning saying why not).
+  for (const dir of [dataDir, workspacePath(dataDir)]) {
+    const warning = ensurePrivateDir(dir);
+    if (warning) logger.warn(warning);
+  }
 
   const other = findRunningGateway(dataDir);
   if (other && (await answersHealth(other.url))) {
@@ -122,7 +125,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const dataKey = await loadDataKey(config);
   const vault = createVault(dataKey);
   const tailscale = identityCheckOf(config, now, logger);
-  const store = openStore({ path: databasePath(dataDir), now });
+  const store = openStore({ path: databasePath(dataDir), now, onWarning: (message) => logger.warn(message) });
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) {

@@ -4,7 +4,6 @@
  * DIR/manager.key like the manager's own, and the audit log's write lock
  * keeps them in order even if a manager starts meanwhile.
  */
-import { mkdirSync } from 'node:fs';
 import { createAccountService } from './accounts';
 import type { AccountService } from './accounts';
 import { openAuditLog } from './audit';
@@ -13,7 +12,7 @@ import { openManagerDb } from './db';
 import type { ManagerDb } from './db';
 import type { Logger } from './gateway-parts';
 import { loadOrCreateSigningKey, managerPublicKey, signWithManagerKey } from './keys';
-import { auditHeadPath, managerDbPath } from './paths';
+import { auditHeadPath, managerDbPath, preparePrivateDataDir } from './paths';
 
 export interface OfflineManager {
   db: ManagerDb;
@@ -23,7 +22,7 @@ export interface OfflineManager {
 }
 
 export function openOfflineManager(dataDir: string, logger: Logger, now: () => number = Date.now): OfflineManager {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  for (const warning of preparePrivateDataDir(dataDir)) logger.warn(warning);
   const key = loadOrCreateSigningKey(dataDir);
   const db = openManagerDb(managerDbPath(dataDir));
   try {

@@ -1,5 +1,7 @@
 /** The files of a manager's data directory. */
 import { join } from 'node:path';
+import { ensurePrivateDir } from '../security';
+import { preparePrivateDbFile } from '../store';
 
 export const MANAGER_DB_FILE = 'manager.db';
 export const MANAGER_KEY_FILE = 'manager.key';
@@ -14,3 +16,12 @@ export const masterKeyPath = (dataDir: string): string => join(dataDir, MASTER_K
 export const operatorKeyPath = (dataDir: string): string => join(dataDir, OPERATOR_KEY_FILE);
 export const auditHeadPath = (dataDir: string): string => join(dataDir, AUDIT_HEAD_FILE);
 export const managerRuntimePath = (dataDir: string): string => join(dataDir, MANAGER_RUNTIME_FILE);
+
+/**
+ * Makes the data directory 0700 (tightening an existing looser one) and the
+ * database file 0600 before it is opened (SQLite gives -wal and -shm its
+ * mode). Returns warnings for what could not be restricted, with the reason.
+ */
+export function preparePrivateDataDir(dataDir: string): string[] {
+  return [ensurePrivateDir(dataDir), preparePrivateDbFile(managerDbPath(dataDir))].filter((w): w is string => w !== null);
+}

@@ -4,7 +4,7 @@
  * runtime file the CLI finds it by. `close()` is the graceful stop and
  * leaves no socket, timer or handle behind.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify from 'fastify';
@@ -28,7 +28,7 @@ import { createInstancesPart } from './instances/part';
 import type { InstancesPartOptions } from './instances/part';
 import { createManagerOrigins } from './origins';
 import { findLiveManager } from './operator-client';
-import { auditHeadPath, managerDbPath, operatorKeyPath } from './paths';
+import { auditHeadPath, managerDbPath, operatorKeyPath, preparePrivateDataDir } from './paths';
 import { removeManagerRuntime, writeManagerRuntime } from './runtime-file';
 import type { ManagerServices } from './trpc';
 import { startManagerWs } from './ws';
@@ -115,7 +115,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger({ now });
   const { dataDir } = config;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  for (const warning of preparePrivateDataDir(dataDir)) logger.warn(warning);
 
   const other = await findLiveManager(dataDir);
   if (other) throw new AppError('CONFLICT', `a manager is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);

@@ -6,16 +6,22 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '@autoclaw/shared';
+import { preparePrivateDbFile } from './private-db-file';
 
 export type Db = Database.Database;
 
 /** How long a statement waits for another process's write lock. */
 export const BUSY_TIMEOUT_MS = 5_000;
 
-export function openConnection(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+/** Opens the database; `onWarning` hears of files that stay readable by others (see preparePrivateDbFile). */
+export function openConnection(path: string, onWarning?: (message: string) => void): Db {
   let db: Db;
   try {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const warning = preparePrivateDbFile(path);
+      if (warning) onWarning?.(warning);
+    }
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   } catch (err) {
     throw new AppError('INTERNAL', `cannot open the database at ${path}: ${(err as Error).message}`, { cause: err });

@@ -3,3 +3,4 @@ export { openStore, type OpenStoreOptions } from './sqlite-store';
 export { INTERRUPTED_TOOL_RESULT } from './recovery';
 export type * from './types';
 export { createGroupCommit, type GroupCommit } from './group-commit';
+export { preparePrivateDbFile } from './private-db-file';

@@ -55,6 +55,18 @@ describe('opening a store', () => {
     second.close();
   });
 
+  it('makes devices paired before roles existed owners, and keeps codes without a role for pairing to decide', () => {
+    const db = openConnection(path);
+    migrate(db, path, MIGRATIONS.slice(0, 3));
+    db.prepare("INSERT INTO devices (id, name, kind, public_key, created_at) VALUES ('dev_old', 'old laptop', 'client', 'k', 1)").run();
+    db.prepare("INSERT INTO pairing_codes (code_hash, created_at, expires_at) VALUES ('h', 1, 2)").run();
+    migrate(db, path);
+    expect(db.prepare('SELECT role FROM devices').pluck().get()).toBe('owner');
+    expect(db.prepare('SELECT role FROM pairing_codes').pluck().get()).toBeNull();
+    expect(db.prepare('SELECT count(*) FROM audit_log').pluck().get()).toBe(0);
+    db.close();
+  });
+
   it('refuses a database made by a newer version, changing nothing', () => {
     openStore({ path }).close();
     const db = raw();

@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   path: string;
   /** Clock for every timestamp the store writes. */
   now?: () => number;
+  /** Hears of database files that stay readable by other users (they are tightened when possible). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface OpenStoreOptions {
  * lock. Every write method returns only after its commit.
  */
 export function openStore(opts: OpenStoreOptions): Store {
-  const db = openConnection(opts.path);
+  const db = openConnection(opts.path, opts.onWarning);
   try {
     migrate(db, opts.path);
     const now = opts.now ?? Date.now;
