@@ -1,11 +1,14 @@
 /** Help texts, one per command (printed by --help, and on stderr with a usage error). */
 export const USAGE = {
-  gateway: `Usage: autoclaw gateway --data DIR [--port N] [--host H] [--allow-origin ORIGIN]...
+  gateway: `Usage: autoclaw gateway --data DIR [--port N] [--host H] [--allow-origin ORIGIN]... [--allow-host NAME[:PORT]]...
 
-Runs a gateway in the foreground on the data directory DIR (made on first use)
-and prints its URL. --port 0 picks a free port (default 18789). --host defaults
+Runs a gateway in the foreground on the data directory DIR (made on first use,
+0700) and prints its URL. --port 0 picks a free port (default 18789). --host defaults
 to 127.0.0.1; any other address makes the gateway reachable beyond this machine.
 --allow-origin (repeatable) lets a web page on ORIGIN use the gateway.
+The gateway answers only to its own names in the Host header (localhost,
+127.0.0.1, [::1], --host, the allowed origins' hosts, *.ts.net with
+--tailscale-owner); --allow-host (repeatable) adds one, e.g. behind a proxy.
 Environment: ANTHROPIC_API_KEY, OPENAI_API_KEY, ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
 AUTOCLAW_MODEL (anthropic:NAME | openai:NAME | openai-compatible:NAME),
 AUTOCLAW_OPENAI_COMPATIBLE_URL, AUTOCLAW_OPENAI_COMPATIBLE_API_KEY (these win over stored settings).
@@ -51,12 +54,15 @@ settings, endpoints, device roles and revocations, with who and when.
 `,
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
                         [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
-                        [--allow-origin ORIGIN]... [--kube-* ...] [--tailscale ...]
+                        [--allow-origin ORIGIN]... [--allow-host NAME[:PORT]]...
+                        [--kube-* ...] [--tailscale ...]
 
 Runs the manager in the foreground on the data directory DIR (made on first
 use) and prints its URL; while no account exists, also a one-time setup link
 that creates the owner account. --port 0 picks a free port (default 18780).
---host defaults to 127.0.0.1. --signup: closed (only "autoclaw users create"
+--host defaults to 127.0.0.1. It answers only to its own names in the Host
+header (localhost, 127.0.0.1, [::1], --host, the allowed origins' hosts);
+--allow-host (repeatable) adds one. --signup: closed (only "autoclaw users create"
 and the setup link make accounts; default), invite (with an owner's invite
 code) or open. --tls-cert/--tls-key (PEM, both or neither) serve HTTPS.
 Kubernetes: --kube-config FILE (default $KUBECONFIG) | --kube-in-cluster,

@@ -7,7 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '@autoclaw/shared';
 import type { HttpErrorBody } from '@autoclaw/shared';
-import type { DeviceAuthDeps, FailureThrottle } from '../security';
+import type { DeviceAuthDeps, FailureThrottle, HostPolicy } from '../security';
 import { pairDevice, redeemTicket } from '../security';
 import { tailscaleOnRequest } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
@@ -34,6 +34,8 @@ export interface AppOptions {
   /** Failed pairings and handshakes per remote address. */
   limiter: FailureThrottle;
   origins: OriginPolicy;
+  /** The names it answers to in the Host header (DNS rebinding). */
+  hosts: HostPolicy;
   isReady: () => boolean;
   /** Where the WebChat build lives. */
   rendererDir: string;
@@ -64,6 +66,12 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
     reply.header('x-frame-options', 'DENY');
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-resource-policy', 'same-origin');
+  });
+
+  // Before any route: a Host this gateway is not (a rebound DNS name) ends here.
+  app.addHook('onRequest', async (req) => {
+    const refused = opts.hosts.refusal(req.headers.host);
+    if (refused) throw refused;
   });
 
   // Before any route (health and static files included): a Serve request from anyone but the owner ends here.

@@ -63,6 +63,15 @@ describe('gateway config', () => {
     }
   });
 
+  it('parses --allow-host names (lower-cased, with or without a port) and refuses malformed ones', () => {
+    expect(parseGatewayConfig(['--data', '/d'], {}).allowHosts).toBeUndefined();
+    const config = parseGatewayConfig(['--data', '/d', '--allow-host', 'Chat.Example.org', '--allow-host', 'proxy.example:8443'], {});
+    expect(config.allowHosts).toEqual(['chat.example.org', 'proxy.example:8443']);
+    for (const bad of ['', 'a b', 'x:99999', 'http://x']) {
+      expect(() => parseGatewayConfig(['--data', '/d', '--allow-host', bad], {}), bad).toThrow(UsageError);
+    }
+  });
+
   it('parses the managed-instance flags and refuses bad values', () => {
     const key = 'A'.repeat(42) + 'E';
     expect(parseGatewayConfig(['--data', '/d', '--instance-id', 'inst_1', '--data-key-fd', '3', '--manager-key', key], {})).toMatchObject({

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { SettingKey } from '@autoclaw/shared';
-import { isInside, parsePublicKey, validateSettingValue } from '../security';
+import { isInside, parseHostHeader, parsePublicKey, validateSettingValue } from '../security';
 import type { EnvSettings } from '../security';
 
 export type { EnvSettings };
@@ -27,6 +27,8 @@ export interface GatewayConfig {
   host: string;
   /** Extra origins allowed to open the WebSocket and call /auth/*, normalized. */
   allowOrigins: string[];
+  /** Extra names the gateway answers to in the Host header (`NAME` or `NAME:PORT`), lower-cased. */
+  allowHosts?: string[];
   env: EnvSettings;
   /** Managed instances: the id the manager knows it by (reported by /healthz). */
   instanceId?: string;
@@ -80,6 +82,13 @@ export function parseEnv(env: NodeJS.ProcessEnv = process.env): EnvSettings {
   return out;
 }
 
+/** `--allow-host NAME[:PORT]`: a name the server answers to in the Host header. */
+export function parseAllowHost(value: string): string {
+  const parsed = parseHostHeader(value);
+  if (!parsed) throw new UsageError(`--allow-host: "${value.slice(0, 80)}" is not a host name like chat.example.org or chat.example.org:8443`);
+  return parsed.port === null ? parsed.name : `${parsed.name}:${parsed.port}`;
+}
+
 export function normalizeOrigin(value: string): string {
   let url: URL;
   try {
@@ -118,6 +127,7 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     port?: string;
     host?: string;
     'allow-origin'?: string[];
+    'allow-host'?: string[];
     'instance-id'?: string;
     'data-key-fd'?: string;
     'data-key-file'?: string;
@@ -135,6 +145,7 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
         port: { type: 'string' },
         host: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
         'instance-id': { type: 'string' },
         'data-key-fd': { type: 'string' },
         'data-key-file': { type: 'string' },
@@ -155,6 +166,7 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     allowOrigins: (values['allow-origin'] ?? []).map(normalizeOrigin),
     env: parseEnv(env),
   };
+  if (values['allow-host'] !== undefined) config.allowHosts = values['allow-host'].map(parseAllowHost);
   if (values['instance-id'] !== undefined) config.instanceId = parseInstanceId(values['instance-id']);
   if (values['data-key-fd'] !== undefined) config.dataKeyFd = parseFd(values['data-key-fd']);
   if (values['data-key-file'] !== undefined) {

@@ -15,7 +15,7 @@ import type { CreateWSSContextFnOptions } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { AppError, LIMITS, rateLimitedReason, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
-import type { DeviceAuthDeps, FailureThrottle } from '../security';
+import type { DeviceAuthDeps, FailureThrottle, HostPolicy } from '../security';
 import { verifyDeviceAuth } from '../security';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import type { Logger } from './logger';
@@ -35,6 +35,8 @@ export interface WsGatewayOptions {
   /** Failed proofs per remote address (shared with /auth/pair and /auth/ticket). */
   limiter: FailureThrottle;
   origins: OriginPolicy;
+  /** The upgrade bypasses fastify's hooks, so the Host check is made here too. */
+  hosts: HostPolicy;
   registry: SocketRegistry;
   logger: Logger;
   /** A socket not authenticated by then is closed (default 10 s). */
@@ -196,6 +198,10 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
     if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (!opts.hosts.isAllowed(req.headers.host)) {
+      logger.warn('websocket for a foreign Host refused', { host: String(req.headers.host).slice(0, 200) });
+      return refuseUpgrade(socket, 403, 'Forbidden');
+    }
     if (!origins.isAllowed(req.headers.origin)) {
       logger.warn('websocket from a foreign origin refused', { origin: String(req.headers.origin).slice(0, 200) });
       return refuseUpgrade(socket, 403, 'Forbidden');

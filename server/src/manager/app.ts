@@ -14,12 +14,15 @@ import type { HttpErrorBody } from '@autoclaw/shared';
 import { MANAGER_CONTENT_SECURITY_POLICY } from './csp';
 import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE, registerStaticFiles } from './gateway-parts';
 import type { Logger, OriginPolicy } from './gateway-parts';
+import type { HostPolicy } from '../security';
 import { managerRouter } from './router';
 import type { ManagerContext, ManagerServices } from './trpc';
 
 export interface ManagerAppOptions {
   services: ManagerServices;
   origins: OriginPolicy;
+  /** The names it answers to in the Host header (DNS rebinding). */
+  hosts: HostPolicy;
   /** Where the renderer build lives (its index.html answers /setup and client routes). */
   rendererDir: string;
   /** The operator key (DIR/operator.key) the CLI authenticates with. */
@@ -60,6 +63,10 @@ export async function managerApp(app: FastifyInstance, opts: ManagerAppOptions):
     reply.header('x-frame-options', 'DENY');
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-resource-policy', 'same-origin');
+  });
+  app.addHook('onRequest', async (req) => {
+    const refused = opts.hosts.refusal(req.headers.host);
+    if (refused) throw refused;
   });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
 import type { SignupMode } from '@autoclaw/shared';
 import { parseDataDir, UsageError } from '../gateway';
-import { normalizeOrigin } from './gateway-parts';
+import { normalizeOrigin, parseAllowHost } from './gateway-parts';
 
 export const DEFAULT_MANAGER_PORT = 18780;
 export const DEFAULT_MANAGER_HOST = '127.0.0.1';
@@ -74,6 +74,8 @@ export interface ManagerConfig {
   tls: { certPath: string; keyPath: string } | null;
   /** Extra browser origins allowed to call the manager (the desktop app's scheme is added by its part). */
   allowOrigins: string[];
+  /** Extra names the manager answers to in the Host header (`--allow-host NAME[:PORT]`). */
+  allowHosts?: string[];
   masterKeyStore: MasterKeyStore;
   /** Present only with --driver kubernetes or any --kube-* flag. */
   kubernetes?: KubernetesFlags;
@@ -106,6 +108,7 @@ const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
+  'allow-host': { type: 'string', multiple: true },
   'kube-config': { type: 'string' },
   'kube-in-cluster': { type: 'boolean' },
   'kube-namespace': { type: 'string' },
@@ -185,6 +188,8 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
     providerEnv: providerEnvOf(env),
   };
+  const allowHosts = values['allow-host'] as string[] | undefined;
+  if (allowHosts !== undefined) config.allowHosts = allowHosts.map(parseAllowHost);
   if (driver === 'kubernetes') {
     config.kubernetes = kubernetes ?? {};
     // Like kubectl: without --kube-config or --kube-in-cluster, the first file of $KUBECONFIG.

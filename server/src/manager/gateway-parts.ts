@@ -16,6 +16,6 @@ export { CONTENT_SECURITY_POLICY } from '../gateway/app';
 export { defaultRendererDir, registerStaticFiles } from '../gateway/static-files';
 export { LEAN_FASTIFY_OPTIONS } from '../gateway/fastify-options';
 export { closeAllSockets, wsHandlerDefaults } from '../gateway/ws-handler-defaults';
-export { isLoopbackHost, normalizeOrigin } from '../gateway/config';
+export { isLoopbackHost, normalizeOrigin, parseAllowHost } from '../gateway/config';
 export { VERSION } from '../gateway/version';
 /* eslint-enable no-restricted-imports */

@@ -17,6 +17,7 @@ import type { WebSocket } from 'ws';
 import { AppError, LIMITS, MANAGER_WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import { closeAllSockets, wsHandlerDefaults } from './gateway-parts';
 import type { Logger, OriginPolicy } from './gateway-parts';
+import type { HostPolicy } from '../security';
 import { managerRouter } from './router';
 import type { ManagerContext, ManagerServices } from './trpc';
 
@@ -34,6 +35,8 @@ export interface ManagerWsOptions {
   server: Server;
   services: ManagerServices;
   origins: OriginPolicy;
+  /** The upgrade bypasses fastify's hooks, so the Host check is made here too. */
+  hosts: HostPolicy;
   logger: Logger;
   keepAliveMs?: number;
 }
@@ -90,6 +93,7 @@ export function startManagerWs(opts: ManagerWsOptions): ManagerWs {
     const path = (req.url ?? '').split('?')[0];
     if (path !== MANAGER_WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
     if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (!opts.hosts.isAllowed(req.headers.host)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (!origins.isAllowed(req.headers.origin)) {
       logger.warn('websocket from a foreign origin refused', { origin: String(req.headers.origin).slice(0, 200) });
       return refuseUpgrade(socket, 403, 'Forbidden');

@@ -10,7 +10,7 @@ import { AppError } from '@autoclaw/shared';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { DriverStatus, InstanceDriver, InstanceRuntime, InstanceSpec } from '../types';
 import { loadKubeClients, type KubeClients } from './k8s-api';
-import { gatewayPort } from './manifests';
+import { serviceUrlOf } from './manifests';
 import { ANNOTATION_INSTANCE_ID, LABEL_MANAGED_BY, MANAGED_BY, namesFor, validateOptions, type DriverLogger, type InstanceNames, type KubernetesDriverOptions } from './options';
 import { gatewayStatus, lastExitCode, podAlive, podEvent, podReady, type InstancePodEvent } from './pod-state';
 import { PodWatcher } from './pod-watcher';
@@ -88,7 +88,7 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
     return ready;
   }
 
-  const url = (names: InstanceNames): string => (opts.serviceUrl ?? ((svc, ns, port) => `http://${svc}.${ns}.svc:${port}`))(names.service, namespace, gatewayPort(opts));
+  const url = (names: InstanceNames): string => serviceUrlOf(opts, names);
 
   async function currentPod(names: InstanceNames): Promise<V1Pod | undefined> {
     const { res, watcher } = await init();

@@ -55,13 +55,20 @@ export function gatewayPort(opts: KubernetesDriverOptions): number {
   return opts.gatewayPort ?? DEFAULT_GATEWAY_PORT;
 }
 
+/** How the manager reaches an instance's gateway (default through its headless Service). */
+export function serviceUrlOf(opts: KubernetesDriverOptions, names: InstanceNames): string {
+  return (opts.serviceUrl ?? ((svc, ns, port) => `http://${svc}.${ns}.svc:${port}`))(names.service, opts.namespace, gatewayPort(opts));
+}
+
 function memoryLimit(opts: KubernetesDriverOptions, spec: InstanceSpec): string {
   return opts.memory.limit ?? `${Math.ceil(spec.memoryLimitMb * 1.25)}Mi`;
 }
 
-function gatewayContainer(opts: KubernetesDriverOptions, spec: InstanceSpec): V1Container {
+function gatewayContainer(opts: KubernetesDriverOptions, names: InstanceNames, spec: InstanceSpec): V1Container {
   const port = gatewayPort(opts);
-  const paths: GatewayPaths = { dataDir: DATA_DIR, dataKeyFile: DATA_KEY_FILE, port, tailscaleSocket: TAILSCALE_SOCKET };
+  // The gateway answers to the name the manager reaches it by (its Host check refuses others).
+  const serviceHost = new URL(serviceUrlOf(opts, names)).host;
+  const paths: GatewayPaths = { dataDir: DATA_DIR, dataKeyFile: DATA_KEY_FILE, port, tailscaleSocket: TAILSCALE_SOCKET, serviceHost };
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: 'http' },
     periodSeconds,
@@ -185,7 +192,7 @@ export function statefulSetManifest(opts: KubernetesDriverOptions, names: Instan
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,
           securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [gatewayContainer(opts, spec), ...(opts.tailscale ? [tailscaleContainer(opts, names, spec.instanceId)] : [])],
+          containers: [gatewayContainer(opts, names, spec), ...(opts.tailscale ? [tailscaleContainer(opts, names, spec.instanceId)] : [])],
           volumes: volumes(opts, names),
         },
       },

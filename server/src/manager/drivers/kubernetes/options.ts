@@ -66,6 +66,8 @@ export interface GatewayPaths {
   dataKeyFile: string;
   port: number;
   tailscaleSocket: string;
+  /** `NAME.NAMESPACE.svc:PORT`: the Host the manager reaches the gateway by. */
+  serviceHost: string;
 }
 
 export const DEFAULT_GATEWAY_PORT = 18789;
@@ -161,6 +163,7 @@ export function defaultGatewayArgs(spec: InstanceSpec, paths: GatewayPaths): str
     '--instance-id', spec.instanceId,
     '--manager-key', spec.managerPublicKey,
     '--data-key-file', paths.dataKeyFile,
+    '--allow-host', paths.serviceHost,
     ...spec.allowedOrigins.flatMap((o) => ['--allow-origin', o]),
     // The sidecar's LocalAPI socket reaches the gateway as AUTOCLAW_TAILSCALE_SOCKET.
     ...(spec.tailscale ? ['--tailscale-owner', spec.tailscale.ownerLogin] : []),
