@@ -10,7 +10,7 @@ import { createChatService } from '../agent';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore } from '../store';
 import type { Store } from '../store';
-import { createHostPolicy, createNonceStore, ensureOperatorDevice, ensurePrivateDir, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
+import { hostPolicyOf, createNonceStore, ensureOperatorDevice, ensurePrivateDir, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
 import { createLocalApiClient, createTailscaleIdentityCheck, describeTransport, resolveLocalApiTransport } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import { gatewayApp } from './app';
@@ -169,13 +169,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const auth = { store, nonces: createNonceStore({ now }), now };
     const limiter = createFailureThrottle({ now, freeFailures: options.authFreeFailures ?? 5 });
     const origins = createOriginPolicy({ host: config.host, allowOrigins: config.allowOrigins, port: () => port });
-    const hosts = createHostPolicy({
-      host: config.host,
-      port: () => port,
-      allowOrigins: config.allowOrigins,
-      allowHosts: config.allowHosts ?? [],
-      tailnet: config.tailscale !== undefined,
-    });
+    const hosts = hostPolicyOf(config, () => port);
     await app.register(gatewayApp, {
       auth,
       limiter,

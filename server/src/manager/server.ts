@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '@autoclaw/shared';
-import { createHostPolicy, loadOrCreateKeyFile } from '../security';
+import { hostPolicyOf, loadOrCreateKeyFile } from '../security';
 import { createAccountService } from './accounts';
 import type { AccountServiceOptions } from './accounts';
 import { managerApp } from './app';
@@ -195,13 +195,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     let port = 0;
     const app = createFastify(tls);
     const origins = createManagerOrigins({ host: config.host, scheme: tls ? 'https' : 'http', allowOrigins: [DESKTOP_APP_ORIGIN, ...config.allowOrigins], port: () => port });
-    const hosts = createHostPolicy({
-      host: config.host,
-      port: () => port,
-      allowOrigins: config.allowOrigins,
-      allowHosts: config.allowHosts ?? [],
-      tailnet: config.tailscale !== undefined,
-    });
+    const hosts = hostPolicyOf(config, () => port);
     await app.register(managerApp, {
       services,
       origins,

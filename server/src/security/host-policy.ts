@@ -149,3 +149,17 @@ export function createHostPolicy(opts: HostPolicyOptions): HostPolicy {
     },
   };
 }
+
+/** The policy of a server from its parsed config (gateway or manager): with Tailscale configured, ts.net names too. */
+export function hostPolicyOf(
+  config: { host: string; allowOrigins: readonly string[]; allowHosts?: readonly string[]; tailscale?: unknown },
+  port: () => number,
+): HostPolicy {
+  return createHostPolicy({
+    host: config.host,
+    port,
+    allowOrigins: config.allowOrigins,
+    allowHosts: config.allowHosts ?? [],
+    tailnet: config.tailscale !== undefined,
+  });
+}

@@ -22,7 +22,7 @@ export type { Vault } from './vault';
 export { loadOrCreateKeyFile, readSecretFile, writeSecretFile } from './key-file';
 export { readDataKeyFromFd } from './key-fd';
 export { ensurePrivateDir, PRIVATE_DIR_MODE } from './private-files';
-export { createHostPolicy, parseHostHeader } from './host-policy';
+export { createHostPolicy, hostPolicyOf, parseHostHeader } from './host-policy';
 export type { HostPolicy, HostPolicyOptions } from './host-policy';
 export { readDataKeyFile, isInside } from './data-key-file';
 export type { DataKeyFileOptions } from './data-key-file';
