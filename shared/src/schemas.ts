@@ -183,7 +183,16 @@ export const ENDPOINT_KEY_OF: Readonly<Partial<Record<SettingKey, SettingKey>>> 
 
 export const SessionRef = z.object({ sessionId: Id }).strict();
 
+/** sessions.list pages: at most this many sessions per call (the default is SESSIONS_PAGE_DEFAULT). */
+export const SESSIONS_PAGE_MAX = 100;
+export const SESSIONS_PAGE_DEFAULT = 50;
+
 export const ProcedureInputs = {
+  /** Newest first; `cursor` is the `nextCursor` of the previous page. */
+  sessionsList: z
+    .object({ limit: z.number().int().min(1).max(SESSIONS_PAGE_MAX).optional(), cursor: z.string().min(1).max(200).optional() })
+    .strict()
+    .optional(),
   sessionsCreate: z.object({ name: SessionName.optional(), title: SessionName.optional() }).strict(),
   sessionsEnsure: z.object({ name: SessionName }).strict(),
   sessionsDelete: SessionRef,
@@ -219,6 +228,9 @@ export const ProcedureInputs = {
   devicesSetRole: z.object({ deviceId: Id, role: DeviceRole }).strict(),
   auditList: z.object({ limit: z.number().int().min(1).max(100).optional(), cursor: z.string().max(32).optional() }).strict(),
 } as const;
+
+export const SessionPageSchema = z.object({ sessions: z.array(SessionSchema), nextCursor: z.string().nullable() });
+export type SessionPage = z.infer<typeof SessionPageSchema>;
 
 export const WhoAmISchema = z.object({ deviceId: Id, name: z.string(), kind: DeviceSchema.shape.kind, role: DeviceRole });
 export type WhoAmI = z.infer<typeof WhoAmISchema>;

@@ -179,6 +179,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
     },
 
     listSessions: () => store.listSessions(),
+    listSessionsPage: (opts) => store.listSessionsPage(opts),
     createSession: (input) => store.createSession(input),
     ensureSession: (name) => store.ensureSession(name),
 

@@ -3,7 +3,7 @@
  * `ChatService` owns sessions, the per-session turn queue, the tool loop and
  * the live event stream.
  */
-import type { ChatEvent, ChatSendResult, Memory, Message, Session, UsageSummary } from '@autoclaw/shared';
+import type { ChatEvent, ChatSendResult, Memory, Message, Session, SessionPage, UsageSummary } from '@autoclaw/shared';
 
 export interface SendInput {
   sessionId: string;
@@ -23,6 +23,8 @@ export interface ChatService {
   stop(): Promise<void>;
 
   listSessions(): Session[];
+  /** A page of sessions, newest first (see Store.listSessionsPage). */
+  listSessionsPage(opts: { limit: number; cursor?: string }): SessionPage;
   createSession(input: { name?: string; title?: string }): Session;
   ensureSession(name: string): Session;
   renameSession(sessionId: string, title: string): Session;

@@ -1,6 +1,6 @@
 /** `autoclaw history`: a session's messages, through the running gateway or straight from the store. */
-import { AppError } from '@autoclaw/shared';
-import type { Message } from '@autoclaw/shared';
+import { AppError, SESSIONS_PAGE_MAX } from '@autoclaw/shared';
+import type { Message, Session } from '@autoclaw/shared';
 import { parseDataDir, UsageError, findRunningGateway } from '../gateway';
 import { loadOperatorKey } from '../security';
 import { parseFlags } from './args';
@@ -16,8 +16,14 @@ async function viaGateway(dataDir: string, name: string): Promise<Message[]> {
   const conn = connectRunning(dataDir, loadOperatorKey);
   const race = <T>(p: Promise<T>): Promise<T> => conn.call(p);
   try {
-    const sessions = await race(conn.client.sessions.list.query());
-    const session = sessions.find((s) => s.name === name);
+    // sessions.list pages; walk it until the name turns up.
+    let session: Session | undefined;
+    let cursor: string | undefined;
+    do {
+      const page = await race(conn.client.sessions.list.query({ limit: SESSIONS_PAGE_MAX, ...(cursor === undefined ? {} : { cursor }) }));
+      session = page.sessions.find((s) => s.name === name);
+      cursor = page.nextCursor ?? undefined;
+    } while (!session && cursor !== undefined);
     if (!session) throw noSession(name);
     return await race(conn.client.chat.history.query({ sessionId: session.id }));
   } finally {

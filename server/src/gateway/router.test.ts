@@ -79,10 +79,10 @@ describe('the router over a real tRPC WebSocket client', () => {
   it('manages sessions, memory and settings', async () => {
     const { client } = t.connect(t.addDevice());
     const created = await client.sessions.create.mutate({ title: 'Plans' });
-    expect((await client.sessions.list.query()).some((s) => s.id === created.id)).toBe(true);
+    expect((await client.sessions.list.query()).sessions.some((s) => s.id === created.id)).toBe(true);
     expect(await client.sessions.rename.mutate({ sessionId: created.id, title: 'Holiday plans' })).toMatchObject({ title: 'Holiday plans' });
     expect(await client.sessions.delete.mutate({ sessionId: created.id })).toEqual({ ok: true });
-    expect((await client.sessions.list.query()).some((s) => s.id === created.id)).toBe(false);
+    expect((await client.sessions.list.query()).sessions.some((s) => s.id === created.id)).toBe(false);
 
     expect(await client.memory.search.query({ query: 'nothing here' })).toEqual([]);
     const view = await client.settings.set.mutate({ key: 'openai.apiKey', value: 'sk-secret-value' });

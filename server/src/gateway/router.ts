@@ -4,15 +4,22 @@
  * Inputs are the shared zod schemas; outputs are the shared types.
  */
 import { tracked } from '@trpc/server';
-import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs } from '@autoclaw/shared';
-import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SettingsView, UsageSummary, WhoAmI } from '@autoclaw/shared';
+import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT } from '@autoclaw/shared';
+import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SessionPage, SettingsView, UsageSummary, WhoAmI } from '@autoclaw/shared';
 import { deviceView, isOwnerDevice } from '../security';
 import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, turnProcedure } from './trpc';
 
 const OK = { ok: true as const };
 
 const sessions = router({
-  list: authedProcedure.query(({ ctx }): Session[] => ctx.services.chat.listSessions()),
+  /** Newest first, at most SESSIONS_PAGE_MAX per call; `nextCursor` continues (null on the last page). */
+  list: authedProcedure.input(ProcedureInputs.sessionsList).query(
+    ({ ctx, input }): SessionPage =>
+      ctx.services.chat.listSessionsPage({
+        limit: input?.limit ?? SESSIONS_PAGE_DEFAULT,
+        ...(input?.cursor === undefined ? {} : { cursor: input.cursor }),
+      }),
+  ),
   create: authedProcedure
     .input(ProcedureInputs.sessionsCreate)
     .mutation(({ ctx, input }): Session => ctx.services.chat.createSession(input)),

@@ -20,10 +20,11 @@ function checkChannel(channel: string | undefined): string {
 // message's, whichever is later; inserting a message never rewrites the
 // session row. The preview reads at most 2000 characters of the newest
 // non-empty message: plenty for 120 once whitespace is collapsed.
+const ACTIVITY = /* sql */ `max(s.updated_at, coalesce(
+    (SELECT m.updated_at FROM messages m WHERE m.session_id = s.id ORDER BY m.seq DESC LIMIT 1), 0))`;
 const VIEW_COLUMNS = /* sql */ `
   s.id, s.name, s.title, s.channel, s.created_at,
-  max(s.updated_at, coalesce(
-    (SELECT m.updated_at FROM messages m WHERE m.session_id = s.id ORDER BY m.seq DESC LIMIT 1), 0)) AS updated_at,
+  ${ACTIVITY} AS updated_at,
   (SELECT substr(m.text, 1, 2000) FROM messages m
      WHERE m.session_id = s.id AND m.text <> '' ORDER BY m.seq DESC LIMIT 1) AS preview,
   (EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.role = 'user' AND m.status = 'queued')
@@ -44,14 +45,53 @@ export function toSession(row: SessionRow): Session {
 
 export type SessionQueries = Pick<
   Store,
-  'createSession' | 'ensureSession' | 'getSession' | 'listSessions' | 'renameSession' | 'deleteSession'
+  'createSession' | 'ensureSession' | 'getSession' | 'listSessions' | 'listSessionsPage' | 'renameSession' | 'deleteSession'
 >;
+
+/** Where a page ends: the sort key of its last session. */
+type PageKey = [updatedAt: number, createdAt: number, id: string];
+
+function encodeCursor(key: PageKey): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): PageKey {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = null;
+  }
+  if (
+    !Array.isArray(key) ||
+    key.length !== 3 ||
+    !Number.isSafeInteger(key[0]) ||
+    !Number.isSafeInteger(key[1]) ||
+    typeof key[2] !== 'string' ||
+    !/^[A-Za-z0-9_-]{1,64}$/.test(key[2])
+  ) {
+    throw new AppError('BAD_REQUEST', 'cursor is not one this gateway gave (pass the nextCursor of the previous page)');
+  }
+  return key as PageKey;
+}
 
 export function sessionQueries({ db, now, newId }: StoreContext): SessionQueries {
   const byId = db.prepare<[string], SessionRow>(`SELECT ${VIEW_COLUMNS} FROM sessions s WHERE s.id = ?`);
   const byName = db.prepare<[string], SessionRow>(`SELECT ${VIEW_COLUMNS} FROM sessions s WHERE s.name = ?`);
   const all = db.prepare<[], SessionRow>(
-    `SELECT ${VIEW_COLUMNS} FROM sessions s ORDER BY updated_at DESC, s.created_at DESC, s.id`,
+    `SELECT ${VIEW_COLUMNS} FROM sessions s ORDER BY updated_at DESC, s.created_at DESC, s.id DESC`,
+  );
+  // Keyset paging on (activity, created_at, id), all descending: the sort key
+  // is computed for every session (an index lookup each), the view columns
+  // only for the page.
+  const pageKeys = /* sql */ `SELECT s.id AS id, s.created_at AS created_at, ${ACTIVITY} AS activity FROM sessions s`;
+  const pageOrder = 'ORDER BY k.activity DESC, k.created_at DESC, k.id DESC LIMIT ?';
+  const firstPage = db.prepare<[number], SessionRow>(
+    `SELECT ${VIEW_COLUMNS} FROM (${pageKeys}) k JOIN sessions s ON s.id = k.id ${pageOrder}`,
+  );
+  const nextPage = db.prepare<[number, number, string, number], SessionRow>(
+    `SELECT ${VIEW_COLUMNS} FROM (${pageKeys}) k JOIN sessions s ON s.id = k.id
+     WHERE (k.activity, k.created_at, k.id) < (?, ?, ?) ${pageOrder}`,
   );
   const nameTaken = db.prepare<[string], { id: string }>('SELECT id FROM sessions WHERE name = ?');
   const insert = db.prepare<[string, string, string, string, number, number]>(
@@ -104,6 +144,14 @@ export function sessionQueries({ db, now, newId }: StoreContext): SessionQueries
     },
     listSessions() {
       return all.all().map(toSession);
+    },
+    listSessionsPage({ limit, cursor }) {
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000) throw new AppError('BAD_REQUEST', 'limit must be 1–1000');
+      // One more than asked tells whether another page follows.
+      const rows = cursor === undefined ? firstPage.all(limit + 1) : nextPage.all(...decodeCursor(cursor), limit + 1);
+      const sessions = rows.slice(0, limit).map(toSession);
+      const last = sessions.at(-1);
+      return { sessions, nextCursor: rows.length > limit && last ? encodeCursor([last.updatedAt, last.createdAt, last.id]) : null };
     },
     renameSession(id, title) {
       const checked = checkName(title, 'session title');

@@ -3,7 +3,7 @@
  * this interface; the implementation is SQLite (better-sqlite3 12, WAL).
  * Every write method returns only after its transaction committed.
  */
-import type { AppError, DeviceRole, ErrorInfo, GatewayAuditAction, GatewayAuditEntry, Memory, Notice, NoticeInput, Message, MessageStatus, Session, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
+import type { AppError, DeviceRole, ErrorInfo, GatewayAuditAction, GatewayAuditEntry, Memory, Notice, NoticeInput, Message, MessageStatus, Session, SessionPage, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
 
 export interface InsertUserMessage {
   sessionId: string;
@@ -94,7 +94,15 @@ export interface Store {
   /** Returns the session with that name, creating it on first use (in `channel`, default 'webchat'). */
   ensureSession(name: string, opts?: { channel?: string }): Session;
   getSession(id: string): Session | null;
+  /** Every session, newest first (offline tools; clients page with listSessionsPage). */
   listSessions(): Session[];
+  /**
+   * At most `limit` sessions, newest first (last activity, then creation,
+   * then id), after the one `cursor` (an earlier `nextCursor`) points at.
+   * Keyset paging: sessions made meanwhile are newer and never shift a walk.
+   * BAD_REQUEST for a cursor this store did not make.
+   */
+  listSessionsPage(opts: { limit: number; cursor?: string }): SessionPage;
   renameSession(id: string, title: string): Session;
   /** Deletes the session with its messages, tool calls, summaries (usage rows keep a null session). */
   deleteSession(id: string): boolean;

@@ -45,9 +45,9 @@ export function ChatView() {
   const gone = chat.deleted || streamError?.code === 'NOT_FOUND';
   useEffect(() => {
     if (!gone || !sessionId) return;
-    const next = sessions.data?.find((s) => s.id !== sessionId);
+    const next = sessions.sessions.find((s) => s.id !== sessionId);
     selectSession(next?.id ?? null);
-  }, [gone, sessionId, sessions.data, selectSession]);
+  }, [gone, sessionId, sessions.sessions, selectSession]);
 
   // Esc stops the running turn from anywhere on the page.
   const cancel = actions.cancel;

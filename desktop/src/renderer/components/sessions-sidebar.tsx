@@ -45,7 +45,7 @@ function SessionRow({ session, active, onSelect }: { session: Session; active: b
 }
 
 export function SessionsSidebar() {
-  const sessions = useSessions();
+  const { query: sessions, sessions: list } = useSessions();
   const create = useCreateSession();
   const activeSessionId = useUi((s) => s.activeSessionId);
   const selectSession = useUi((s) => s.selectSession);
@@ -76,12 +76,12 @@ export function SessionsSidebar() {
           </button>
         </div>
       )}
-      {sessions.isSuccess && sessions.data.length === 0 && (
+      {sessions.isSuccess && list.length === 0 && (
         <p className="empty">No conversations yet. Start one with “New chat” or just type a message.</p>
       )}
-      {sessions.isSuccess && sessions.data.length > 0 && (
+      {sessions.isSuccess && list.length > 0 && (
         <ul className="session-list">
-          {sessions.data.map((session) => (
+          {list.map((session) => (
             <SessionRow
               key={session.id}
               session={session}
@@ -90,6 +90,16 @@ export function SessionsSidebar() {
             />
           ))}
         </ul>
+      )}
+      {sessions.hasNextPage && (
+        <button type="button" className="subtle show-more" disabled={sessions.isFetchingNextPage} onClick={() => void sessions.fetchNextPage()}>
+          {sessions.isFetchingNextPage ? 'Loading…' : 'Show more conversations'}
+        </button>
+      )}
+      {sessions.isFetchNextPageError && (
+        <p className="notice error" role="alert">
+          Could not load more conversations: {describeError(sessions.error).message}
+        </p>
       )}
     </nav>
   );

@@ -40,7 +40,7 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
   useOutboxSender(onDefaultSession);
 
   // Open the newest conversation when none is open.
-  const first: Session | undefined = sessions.data?.[0];
+  const first: Session | undefined = sessions.sessions[0];
   useEffect(() => {
     if (activeSessionId === null && first) ui.getState().selectSession(first.id);
   }, [activeSessionId, first, ui]);
