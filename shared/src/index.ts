@@ -11,3 +11,4 @@ export * from './manager-instances';
 export * from './mime';
 export * from './notices';
 export * from './gateway-audit';
+export * from './skills';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
 import { LIMITS } from './limits';
+import { ApprovalScope } from './skills';
 
 /* ---------- identifiers ---------- */
 
@@ -207,7 +208,7 @@ export const ProcedureInputs = {
     .strict(),
   chatCancel: SessionRef,
   chatRetry: z.object({ messageId: Id }).strict(),
-  chatApprove: z.object({ toolCallId: Id, approve: z.boolean() }).strict(),
+  chatApprove: z.object({ toolCallId: Id, approve: z.boolean(), scope: ApprovalScope.optional() }).strict(),
   chatEvents: z.object({ sessionId: Id, lastEventId: z.string().max(64).nullish() }).strict(),
   messagesDelete: z.object({ messageId: Id }).strict(),
   memorySearch: z.object({ query: z.string().max(500).optional(), limit: z.number().int().min(1).max(200).optional() }).strict(),

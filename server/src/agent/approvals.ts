@@ -34,6 +34,13 @@ export class Approvals {
     return { sessionId: pending.sessionId };
   }
 
+  /** The session a waiting call belongs to; throws NOT_FOUND when none waits under that id. */
+  sessionOf(toolCallId: string): { sessionId: string } {
+    const pending = this.#pending.get(toolCallId);
+    if (!pending) throw new AppError('NOT_FOUND', `tool call ${toolCallId} is not waiting for approval`);
+    return { sessionId: pending.sessionId };
+  }
+
   has(toolCallId: string): boolean {
     return this.#pending.has(toolCallId);
   }

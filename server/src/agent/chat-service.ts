@@ -2,7 +2,7 @@
  * The chat service: sessions, the per-session turn queue, the tool loop and
  * the live event stream, over the store and a provider. One per gateway.
  */
-import { AppError, LIMITS, type ChatSendResult, type Message, type ModelRef } from '@autoclaw/shared';
+import { AppError, LIMITS, type ApprovalScope, type ChatSendResult, type Message, type ModelRef } from '@autoclaw/shared';
 import { createGroupCommit, type Store } from '../store';
 import { Approvals } from './approvals';
 import { ContextBuilder } from './context-builder';
@@ -12,7 +12,7 @@ import { SILENT_LOGGER, type Logger } from './logger';
 import type { Provider, RetryOptions } from './providers';
 import { emitSession, type AgentRuntime } from './runtime';
 import { SessionQueue } from './session-queue';
-import { createBuiltinToolRegistry, type RegisteredTool, type ToolRegistry } from './tools';
+import { coreSkillTools, SkillToolCatalog, type InProcessTool, type ToolCatalog } from '../skills';
 import { TurnRunner } from './turn-runner';
 import type { ChatService, SendInput } from './types';
 
@@ -22,6 +22,8 @@ export interface ChatServiceDeps {
   resolveProvider: () => { provider: Provider; model: ModelRef };
   /** Directory the workspace tools may read and write (made on first use). */
   workspaceDir: string;
+  /** Every tool the model may call (the gateway's skill runtime); default: the core skill alone. */
+  tools?: ToolCatalog;
   now?: () => number;
   /** Options for the one retry policy (e.g. a fast `sleep` in tests). */
   retry?: RetryOptions;
@@ -33,8 +35,8 @@ export interface ChatServiceDeps {
   maxOutputTokens?: number;
   /** How often streamed text is written to the store (default 250 ms). */
   persistIntervalMs?: number;
-  /** Tools beyond the built-ins (e.g. from skills). */
-  extraTools?: readonly RegisteredTool[];
+  /** In-process tools beyond the built-ins, when `tools` is not given (tests add their own). */
+  extraTools?: readonly InProcessTool[];
   /** Events kept per session for resuming (default 2000). */
   eventBufferSize?: number;
   /** A quiet session's event ring is dropped after this long without listeners (default 60 s). */
@@ -46,7 +48,7 @@ export interface ChatServiceDeps {
 
 /** The chat service with its tool registry visible (for inspection and tests). */
 export interface AgentChatService extends ChatService {
-  readonly tools: ToolRegistry;
+  readonly tools: ToolCatalog;
   /** Event-ring and queue sizes, for tests and diagnostics. */
   stats(): { sessionsWithEvents: number; bufferedEvents: number; subscribers: number; busySessions: number; pendingApprovals: number; liveMessages: number; cachedHistories: number };
 }
@@ -57,7 +59,9 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
   const { store } = deps;
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? SILENT_LOGGER;
-  const tools = createBuiltinToolRegistry(deps.extraTools);
+  const tools =
+    deps.tools ??
+    new SkillToolCatalog(coreSkillTools({ store, workspaceDir: deps.workspaceDir, now, extraTools: deps.extraTools ?? [] }));
   const live = new Map<string, string>();
   const deleting = new Set<string>();
   // Messages from many sockets that arrive in one event-loop turn share one commit.
@@ -117,7 +121,6 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
     approvals: new Approvals(),
     context: new ContextBuilder({ store, tools, now, budgetTokens: deps.contextBudgetTokens ?? 24_000, logger }),
     resolveProvider: deps.resolveProvider,
-    workspaceDir: deps.workspaceDir,
     now,
     retry: deps.retry ?? {},
     maxToolIterations: Math.max(1, deps.maxToolIterations ?? 8),
@@ -257,8 +260,13 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
       return queued;
     },
 
-    approve(toolCallId, approve) {
+    approve(toolCallId, approve, scope: ApprovalScope = 'once') {
       if (rt.approvals.has(toolCallId)) {
+        if (approve && scope !== 'once') {
+          const call = store.getToolCall(toolCallId);
+          const { sessionId } = rt.approvals.sessionOf(toolCallId);
+          if (call) tools.grant(call.name, scope, sessionId);
+        }
         rt.approvals.answer(toolCallId, approve);
         return;
       }

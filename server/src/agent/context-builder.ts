@@ -25,12 +25,13 @@ import {
 import { HistoryCache } from './history-cache';
 import type { ProviderMessage } from './providers/types';
 import { buildSystemPrompt } from './system-prompt';
-import type { ToolRegistry } from './tools';
+import type { ToolSpec } from '@autoclaw/shared';
+import type { ToolCatalog } from '../skills';
 import type { Logger } from './logger';
 
 export interface ContextBuilderDeps {
   store: Store;
-  tools: ToolRegistry;
+  tools: ToolCatalog;
   now: () => number;
   budgetTokens: number;
   logger: Logger;
@@ -59,8 +60,8 @@ export class ContextBuilder {
   readonly #deps: ContextBuilderDeps;
   readonly #cache: HistoryCache;
 
-  /** Size of the tool specs; the registry is fixed for the builder's life. */
-  #toolTokens: number | undefined;
+  /** Size of the tool specs, measured again when the set of tools changes. */
+  #toolTokens: { specs: ToolSpec[]; tokens: number } | undefined;
 
   constructor(deps: ContextBuilderDeps) {
     this.#deps = deps;
@@ -91,8 +92,9 @@ export class ContextBuilder {
   }): Promise<PastContext> {
     const { store, tools, now, budgetTokens, logger } = this.#deps;
     const system = buildSystemPrompt({ nowMs: now(), tools, memories: this.#memories(input.user.text) });
-    this.#toolTokens ??= estimateTokens(JSON.stringify(tools.specs()).length);
-    const systemTokens = estimateTokens(system.length) + this.#toolTokens;
+    const specs = tools.specs();
+    if (this.#toolTokens?.specs !== specs) this.#toolTokens = { specs, tokens: estimateTokens(JSON.stringify(specs).length) };
+    const systemTokens = estimateTokens(system.length) + this.#toolTokens.tokens;
 
     const { summary, messages: window, lookupTurn } = this.#cache.window(input.sessionId);
     const turns = groupTurns(window, lookupTurn).filter(

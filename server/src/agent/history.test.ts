@@ -5,7 +5,7 @@ import { startAnthropicWireServer } from '../testing/anthropic-wire-server';
 import { groupTurns, pushTurn, turnMayContinue, UNFINISHED_TOOL_RESULT } from './history';
 import type { ProviderMessage } from './providers/types';
 import { TEST_KEY, defaultModel, makeProvider, openHarness, waitFor } from './test-harness';
-import { defineTool } from './tools';
+import { defineTool } from '../skills';
 
 let n = 0;
 const msg = (role: 'user' | 'assistant', text: string, extra: Partial<Message> = {}): Message => ({

@@ -2,13 +2,3 @@
 export { createChatService, type AgentChatService, type ChatServiceDeps } from './chat-service';
 export type { ChatService, TrackedEvent } from './types';
 export type { Logger } from './logger';
-export {
-  BUILTIN_TOOLS,
-  createBuiltinToolRegistry,
-  defineTool,
-  ToolRegistry,
-  WORKSPACE_FILE_MAX_BYTES,
-  type RegisteredTool,
-  type ToolContext,
-  type ToolOutcome,
-} from './tools';

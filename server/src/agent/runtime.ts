@@ -6,16 +6,15 @@ import type { ContextBuilder } from './context-builder';
 import type { EventHub } from './event-hub';
 import type { Logger } from './logger';
 import type { Provider, RetryOptions } from './providers';
-import type { ToolRegistry } from './tools';
+import type { ToolCatalog } from '../skills';
 
 export interface AgentRuntime {
   store: Store;
   hub: EventHub;
-  tools: ToolRegistry;
+  tools: ToolCatalog;
   approvals: Approvals;
   context: ContextBuilder;
   resolveProvider: () => { provider: Provider; model: ModelRef };
-  workspaceDir: string;
   now: () => number;
   retry: RetryOptions;
   maxToolIterations: number;

@@ -1,7 +1,6 @@
 /** The system prompt: who the assistant is, today's date, its tools and relevant memories. */
 import type { Memory } from '@autoclaw/shared';
-import type { ToolRegistry } from './tools';
-import { localIso, timeZoneName } from './tools/current-time';
+import { localIso, timeZoneName, type ToolCatalog } from '../skills';
 
 const PERSONA = [
   "You are AutoClaw, the user's personal AI assistant, running on their own private instance.",
@@ -20,15 +19,17 @@ export function dateLine(nowMs: number): string {
   return `Today is ${weekday}, ${date} (time zone ${timeZoneName()}). Use current_time for the exact time.`;
 }
 
-export function toolLines(tools: ToolRegistry): string {
+export function toolLines(tools: ToolCatalog): string {
   return tools
     .specs()
     .map((spec) => `- ${spec.name}: ${spec.description}${tools.isRisky(spec.name) ? ' (runs only after the user approves it)' : ''}`)
     .join('\n');
 }
 
-export function buildSystemPrompt(input: { nowMs: number; tools: ToolRegistry; memories: readonly Memory[] }): string {
+export function buildSystemPrompt(input: { nowMs: number; tools: ToolCatalog; memories: readonly Memory[] }): string {
   const parts = [PERSONA, dateLine(input.nowMs), `Your tools:\n${toolLines(input.tools)}`];
+  const skills = input.tools.instructions();
+  if (skills.length > 0) parts.push(skills);
   if (input.memories.length > 0) {
     parts.push(`Saved memories that may be relevant:\n${input.memories.map((m) => `- ${m.text}`).join('\n')}`);
   }

@@ -28,13 +28,7 @@ async function runOne(rt: AgentRuntime, sessionId: string, call: ToolCall, signa
   } catch {
     return update(rt, sessionId, running, 'error', `Invalid input for ${call.name}: not JSON`);
   }
-  const outcome = await rt.tools.run(call.name, input, {
-    store: rt.store,
-    workspaceDir: rt.workspaceDir,
-    now: rt.now,
-    sessionId,
-    signal,
-  });
+  const outcome = await rt.tools.run(call.name, input, { sessionId, toolCallId: call.id, signal });
   return update(rt, sessionId, running, outcome.ok ? 'done' : 'error', outcome.content);
 }
 

@@ -102,7 +102,7 @@ export class TurnRunner {
             name: call.name,
             input: JSON.stringify(call.input ?? {}),
             risky: tools.isRisky(call.name),
-            status: tools.isRisky(call.name) ? 'awaiting_approval' : 'pending',
+            status: tools.needsApproval(call.name, turn.sessionId) ? 'awaiting_approval' : 'pending',
           }),
         ),
       );

@@ -6,7 +6,7 @@ import { startAnthropicWireServer } from '../testing/anthropic-wire-server';
 import { startOpenAIWireServer } from '../testing/openai-wire-server';
 import type { ChatServiceDeps } from './chat-service';
 import { TEST_KEY, defaultModel, makeProvider, openHarness, waitFor, type ProviderKind } from './test-harness';
-import { defineTool } from './tools';
+import { defineTool } from '../skills';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -171,5 +171,39 @@ describe('risky tools', () => {
     expect(h.store.getMessage(user.id)?.status).toBe('cancelled');
     expect(h.service.history(h.session.id)[1]!.toolCalls[0]!.status).toBe('denied');
     expect(h.service.stats().pendingApprovals).toBe(0);
+  });
+});
+
+describe('a tool that never returns', () => {
+  const stuck = defineTool({
+    name: 'stuck',
+    description: 'never finishes and ignores its abort signal',
+    risky: false,
+    input: z.object({}),
+    run: () => new Promise<string>(() => {}),
+  });
+
+  it('cancel frees the session at once: the call ends as cancelled, the turn as cancelled', async () => {
+    const { h } = await setup('anthropic', { extraTools: [stuck] });
+    const user = h.send('/tool stuck {}');
+    await waitFor(() => h.service.history(h.session.id)[1]?.toolCalls[0]?.status === 'running', 3000, 'tool running');
+    expect(h.service.cancel(h.session.id)).toBe(true);
+    await h.service.idle();
+    expect(h.store.getMessage(user.id)?.status).toBe('cancelled');
+    expect(h.service.history(h.session.id)[1]!.toolCalls[0]).toMatchObject({ status: 'error', result: 'Stopped before it finished: the turn was stopped.' });
+    expect(h.service.listSessions()[0]!.busy).toBe(false);
+    // The session takes the next message.
+    const next = h.send('hello again');
+    await h.service.idle();
+    expect(h.store.getMessage(next.id)?.status).toBe('done');
+    expect(h.service.history(h.session.id).at(-1)).toMatchObject({ role: 'assistant', status: 'done' });
+  });
+
+  it('stop() ends while the call hangs, leaving the turn interrupted', async () => {
+    const { h } = await setup('openai', { extraTools: [stuck] });
+    const user = h.send('/tool stuck {}');
+    await waitFor(() => h.service.history(h.session.id)[1]?.toolCalls[0]?.status === 'running', 3000, 'tool running');
+    await h.service.stop();
+    expect(h.store.getMessage(user.id)?.status).toBe('interrupted');
   });
 });

@@ -3,7 +3,7 @@
  * `ChatService` owns sessions, the per-session turn queue, the tool loop and
  * the live event stream.
  */
-import type { ChatEvent, ChatSendResult, Memory, Message, Session, SessionPage, UsageSummary } from '@autoclaw/shared';
+import type { ApprovalScope, ChatEvent, ChatSendResult, Memory, Message, Session, SessionPage, UsageSummary } from '@autoclaw/shared';
 
 export interface SendInput {
   sessionId: string;
@@ -45,8 +45,12 @@ export interface ChatService {
   cancel(sessionId: string): boolean;
   /** Queues an interrupted or failed turn again. */
   retry(messageId: string): Message;
-  /** Answers a tool call that waits for approval. */
-  approve(toolCallId: string, approve: boolean): void;
+  /**
+   * Answers a tool call that waits for approval. A yes with scope `session`
+   * or `always` also approves later calls of the tool (in this conversation,
+   * or anywhere) until the approval is revoked.
+   */
+  approve(toolCallId: string, approve: boolean, scope?: ApprovalScope): void;
 
   /**
    * The session's events. Without `lastEventId` (or when it can no longer be

@@ -49,7 +49,7 @@ const chat = router({
     .input(ProcedureInputs.chatRetry)
     .mutation(({ ctx, input }): Message => ctx.services.chat.retry(input.messageId)),
   approve: authedProcedure.input(ProcedureInputs.chatApprove).mutation(({ ctx, input }) => {
-    ctx.services.chat.approve(input.toolCallId, input.approve);
+    ctx.services.chat.approve(input.toolCallId, input.approve, input.scope);
     return OK;
   }),
   deleteMessage: authedProcedure.input(ProcedureInputs.messagesDelete).mutation(({ ctx, input }) => {

@@ -3,14 +3,9 @@
  * (@anthropic-ai/sdk, openai) implement it; errors come out as AppError with
  * a PROVIDER_* code (or CANCELLED when the signal aborts).
  */
-import type { ProviderId, TokenUsage } from '@autoclaw/shared';
+import type { ProviderId, TokenUsage, ToolSpec } from '@autoclaw/shared';
 
-export interface ToolSpec {
-  name: string;
-  description: string;
-  /** JSON Schema of the input object. */
-  inputSchema: Record<string, unknown>;
-}
+export type { ToolSpec };
 
 export type ProviderContent =
   | { type: 'text'; text: string }

@@ -1,9 +1,9 @@
 /** Long-term memory the model keeps about the user, searched with SQLite FTS5. */
 import { z } from 'zod';
 import { LIMITS } from '@autoclaw/shared';
-import { defineTool, type RegisteredTool } from './registry';
+import { defineTool, type InProcessTool } from '../define-tool';
 
-export const memorySave: RegisteredTool = defineTool({
+export const memorySave: InProcessTool = defineTool({
   name: 'memory_save',
   description:
     'Remember a fact about the user or their preferences for future conversations. Save one short, self-contained fact per call.',
@@ -15,7 +15,7 @@ export const memorySave: RegisteredTool = defineTool({
   },
 });
 
-export const memorySearch: RegisteredTool = defineTool({
+export const memorySearch: InProcessTool = defineTool({
   name: 'memory_search',
   description: 'Search what you remembered about the user (full-text search over saved memories).',
   risky: false,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, type RegisteredTool } from './registry';
+import { defineTool, type InProcessTool } from '../define-tool';
 
 /** `2026-11-25T09:17:00+01:00` for the given instant in the process's time zone. */
 export function localIso(ms: number): string {
@@ -23,7 +23,7 @@ export function timeZoneName(): string {
   return zone;
 }
 
-export const currentTime: RegisteredTool = defineTool({
+export const currentTime: InProcessTool = defineTool({
   name: 'current_time',
   description: 'The current date and time (ISO 8601) and the time zone of the assistant\'s host.',
   risky: false,

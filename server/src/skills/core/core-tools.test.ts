@@ -1,21 +1,25 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../store';
-import type { Store } from '../../store/types';
-import { createBuiltinToolRegistry, WORKSPACE_FILE_MAX_BYTES, type ToolContext } from './index';
+import { openStore, type Store } from '../../store';
+import { SkillToolCatalog } from '../tool-catalog';
+import type { ToolCallContext } from '../types';
+import { coreSkillTools } from './core-skill';
 import { workspaceSegments } from './workspace-path';
+import { WORKSPACE_FILE_MAX_BYTES } from './workspace-tools';
 
 let dir: string;
 let store: Store;
-let ctx: ToolContext;
-const tools = createBuiltinToolRegistry();
+let ctx: ToolCallContext & { workspaceDir: string; now: () => number };
+let tools: SkillToolCatalog;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'autoclaw-tools-'));
   store = openStore({ path: join(dir, 'db.sqlite') });
-  ctx = { store, workspaceDir: join(dir, 'ws'), now: () => Date.UTC(2026, 10, 25, 12, 0, 0), sessionId: 's', signal: new AbortController().signal };
+  ctx = { workspaceDir: join(dir, 'ws'), now: () => Date.UTC(2026, 10, 25, 12, 0, 0), sessionId: 's', toolCallId: 'tc', signal: new AbortController().signal };
+  tools = new SkillToolCatalog(coreSkillTools({ store, workspaceDir: ctx.workspaceDir, now: ctx.now }));
 });
 afterEach(() => {
   store.close();
@@ -93,6 +97,26 @@ describe('built-in tools', () => {
     const overwrite = await tools.run('workspace_write_file', { path: 'file-link', content: 'x' }, ctx);
     expect(overwrite.ok).toBe(false);
     expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('top secret');
+  });
+
+  it('refuses a FIFO at once instead of blocking on it, for reading and writing', async () => {
+    mkdirSync(ctx.workspaceDir, { recursive: true });
+    execFileSync('mkfifo', [join(ctx.workspaceDir, 'pipe')]);
+    const deadline = <T,>(p: Promise<T>) =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still blocked after 5 s')), 5_000).unref())]);
+    const read = await deadline(tools.run('workspace_read_file', { path: 'pipe' }, ctx));
+    expect(read).toEqual({ ok: false, content: 'workspace_read_file failed: pipe is not a regular file' });
+    const write = await deadline(tools.run('workspace_write_file', { path: 'pipe', content: 'x' }, ctx));
+    expect(write.ok).toBe(false);
+    expect(write.content).toMatch(/pipe is not a regular file|nothing reads from it/);
+  });
+
+  it('shows paths relative to the workspace in errors, never the absolute one', async () => {
+    await tools.run('workspace_write_file', { path: 'a', content: 'a file, not a folder' }, ctx);
+    const out = await tools.run('workspace_write_file', { path: 'a/b.txt', content: 'x' }, ctx);
+    expect(out.ok).toBe(false);
+    expect(out.content).not.toContain(dir);
+    expect(out.content).toContain('a/b.txt');
   });
 
   it('caps file sizes', async () => {

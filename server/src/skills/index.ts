@@ -1,0 +1,10 @@
+/**
+ * The skills part's door: the tool catalog (the seam every tool reaches the
+ * agent through), the core skill, and in-process tool definitions.
+ */
+export type { ApprovalPolicy, SkillTool, ToolCallContext, ToolCatalog, ToolOutcome } from './types';
+export { SkillToolCatalog, STOPPED_RESULT, DEFAULT_TOOL_TIMEOUT_MS } from './tool-catalog';
+export { defineTool, MAX_TOOL_RESULT_CHARS, type InProcessTool, type InProcessContext } from './define-tool';
+export { coreSkillTools, CORE_SKILL, CORE_TOOLS, type CoreSkillDeps } from './core/core-skill';
+export { WORKSPACE_FILE_MAX_BYTES } from './core/workspace-tools';
+export { localIso, timeZoneName } from './core/current-time';
