@@ -21,6 +21,7 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   users: () => import('./users-command'),
   audit: () => import('./audit-command'),
   instances: () => import('./instances-command'),
+  skills: () => import('./skills-command'),
 };
 
 function isCommand(name: string): name is CommandName {

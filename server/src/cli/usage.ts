@@ -1,6 +1,7 @@
 /** Help texts, one per command (printed by --help, and on stderr with a usage error). */
 export const USAGE = {
   gateway: `Usage: autoclaw gateway --data DIR [--port N] [--host H] [--allow-origin ORIGIN]... [--allow-host NAME[:PORT]]...
+                        [--skills DIR] [--skills-pubkey KEY]...
 
 Runs a gateway in the foreground on the data directory DIR (made on first use,
 0700) and prints its URL. --port 0 picks a free port (default 18789). --host defaults
@@ -16,6 +17,8 @@ Managed instances (set by the manager): --instance-id ID, --manager-key KEY, the
 key through --data-key-fd N or --data-key-file PATH (outside DIR, not readable by others),
 --tailscale-owner LOGIN (requests through Tailscale Serve must come from that tailnet
 login) with --tailscale-socket PATH or AUTOCLAW_TAILSCALE_SOCKET.
+Skills: --skills DIR loads skills from another folder (default: the bundled skills/);
+--skills-pubkey KEY (repeatable) also trusts skills vetted with that key.
 `,
   pair: `Usage: autoclaw pair --data DIR [--role owner|chat]
 
@@ -103,6 +106,21 @@ and for the local driver pid and port), or starts, stops or deletes one.
 Through the running manager, or the data directory directly when none runs
 (local instances only). Gateways keep running after the command ends.
 `,
+  skills: `Usage: autoclaw skills vet DIR --key FILE
+       autoclaw skills verify DIR [--skills-pubkey KEY]... [--json]
+       autoclaw skills list --data DIR [--json] [--skills DIR] [--skills-pubkey KEY]...
+       autoclaw skills enable|disable --data DIR NAME
+       autoclaw skills approvals --data DIR [--json]
+       autoclaw skills revoke --data DIR APPROVAL_ID
+
+vet: hashes every file of every skill folder in DIR and writes DIR/manifest.json
+and DIR/manifest.sig, signed with the Ed25519 private key in FILE (PEM); prints
+the public key. verify: checks DIR against its manifest (exit 1 when a skill is
+refused, with the reason). list: each skill of the data directory's gateway
+(--json: name, version, state enabled|disabled|refused, reason). enable/disable
+take effect at once on a running gateway. approvals/revoke: standing approvals
+of risky tools ("for this conversation", "always").
+`,
 } as const;
 
 export type CommandName = keyof typeof USAGE;
@@ -120,6 +138,7 @@ Commands:
   users     create a manager account or reset its password
   audit     verify the manager's audit log
   instances create, list, start, stop or delete instances
+  skills    vet, verify, list, enable or disable skills; standing approvals
 
 Run "autoclaw <command> --help" for a command's flags.
 `;

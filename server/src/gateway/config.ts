@@ -43,6 +43,10 @@ export interface GatewayConfig {
    * login (checked with whois through the LocalAPI), on top of device auth.
    */
   tailscale?: GatewayTailscaleConfig;
+  /** Where the skills are (`--skills DIR`); default: the bundled skills/ folder. */
+  skillsDir?: string;
+  /** Extra public keys whose vetting signatures are trusted (`--skills-pubkey KEY`, repeatable). */
+  skillsPubkeys?: string[];
 }
 
 export interface GatewayTailscaleConfig {
@@ -134,6 +138,8 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     'manager-key'?: string;
     'tailscale-owner'?: string;
     'tailscale-socket'?: string;
+    skills?: string;
+    'skills-pubkey'?: string[];
   };
   try {
     ({ values } = parseArgs({
@@ -152,6 +158,8 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
         'manager-key': { type: 'string' },
         'tailscale-owner': { type: 'string' },
         'tailscale-socket': { type: 'string' },
+        skills: { type: 'string' },
+        'skills-pubkey': { type: 'string', multiple: true },
       },
     }));
   } catch (err) {
@@ -165,8 +173,13 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     host: host.data.replace(/^\[(.*)\]$/, '$1'),
     allowOrigins: (values['allow-origin'] ?? []).map(normalizeOrigin),
     env: parseEnv(env),
+    skillsPubkeys: (values['skills-pubkey'] ?? []).map(parseSkillsPubkey),
   };
   if (values['allow-host'] !== undefined) config.allowHosts = values['allow-host'].map(parseAllowHost);
+  if (values.skills !== undefined) {
+    if (values.skills.trim() === '') throw new UsageError('--skills needs a folder');
+    config.skillsDir = resolve(values.skills);
+  }
   if (values['instance-id'] !== undefined) config.instanceId = parseInstanceId(values['instance-id']);
   if (values['data-key-fd'] !== undefined) config.dataKeyFd = parseFd(values['data-key-fd']);
   if (values['data-key-file'] !== undefined) {
@@ -216,6 +229,12 @@ export function parseInstanceId(value: string): string {
 function parseFd(value: string): number {
   if (!/^\d{1,4}$/.test(value) || Number(value) < 3) throw new UsageError(`--data-key-fd must be a file descriptor number ≥ 3 (got "${value.slice(0, 20)}")`);
   return Number(value);
+}
+
+/** A vetting public key: base64url of the raw 32-byte Ed25519 key (what `skills vet` prints). */
+export function parseSkillsPubkey(value: string): string {
+  if (!parsePublicKey(value)) throw new UsageError('--skills-pubkey must be a base64url raw Ed25519 public key (43 characters, as "autoclaw skills vet" prints it)');
+  return value;
 }
 
 function parseManagerKey(value: string): string {

@@ -1,5 +1,5 @@
 /** The security part's door: device keys and proofs, pairing codes, settings, the vault and secret files. */
-export { deviceIdFromPublicKey, generateDeviceKey, keyPairOf, parsePublicKey, rawPublicKey, signPayload, verifyPayload } from './device-keys';
+export { deviceIdFromPublicKey, generateDeviceKey, keyPairOf, parsePublicKey, privateKeyFromPem, privateKeyToPem, rawPublicKey, signPayload, verifyPayload } from './device-keys';
 export type { DeviceKeyPair } from './device-keys';
 export { pairDevice, verifyDeviceAuth, PairRequestSchema, DeviceAuthParamsSchema } from './device-auth';
 export type { DeviceAuthDeps } from './device-auth';

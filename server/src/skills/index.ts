@@ -8,3 +8,7 @@ export { defineTool, MAX_TOOL_RESULT_CHARS, type InProcessTool, type InProcessCo
 export { coreSkillTools, CORE_SKILL, CORE_TOOLS, type CoreSkillDeps } from './core/core-skill';
 export { WORKSPACE_FILE_MAX_BYTES } from './core/workspace-tools';
 export { localIso, timeZoneName } from './core/current-time';
+export { verifySkills, type VerifiedSkill } from './vetting/verify';
+export { vetSkills, type VetResult } from './vetting/vet';
+export { BUILTIN_SKILLS_PUBLIC_KEY, trustedSkillKeys } from './vetting/builtin-key';
+export { parseSkillMd, SkillFormatError, type SkillDefinition } from './format/skill-md';
