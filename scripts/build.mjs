@@ -47,6 +47,20 @@ export async function buildServer() {
     },
     logLevel: 'warning',
   });
+  // The process each skill runs in: one small file, so the permission model
+  // can allow reading exactly it (see server/src/skills/host/skill-host.ts).
+  await build({
+    entryPoints: { 'skill-host': join(root, 'server/src/skills/host/skill-host.ts') },
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outExtension: { '.js': '.mjs' },
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
   const old = `${finalDir}.old-${process.pid}`;
   if (existsSync(finalDir)) renameSync(finalDir, old);
   renameSync(outdir, finalDir);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAnthropicWireServer } from '../testing';
 import { loadOperatorKey } from '../security';
-import { ensureBundle, startGatewayProcess } from './cli-harness';
+import { skillsFixture, type TestSkill } from '../skills/test-skills';
+import { ensureBundle, runCli, startGatewayProcess } from './cli-harness';
 import type { GatewayProcess } from './cli-harness';
 import { connectAsDevice } from './gateway-client';
 import { SHUTDOWN_GRACE_MS } from './gateway-command';
@@ -59,3 +60,60 @@ describe('SIGTERM while a tool call is stuck', () => {
     expect(await exitWithin(gw, SHUTDOWN_GRACE_MS + 3_000)).toBe(0);
   });
 });
+
+/** A skill whose tool spins forever, ignoring every abort, with a ten-minute time limit. */
+const spinner: TestSkill = {
+  name: 'spin',
+  yaml: `tools:
+  - name: spin_forever
+    description: Never ends.
+    timeoutMs: 600000
+    input: { type: object }
+`,
+  files: { 'index.mjs': 'export const tools = { spin_forever() { for (;;) {} } };\n' },
+};
+
+describe('SIGTERM while a skill hangs', () => {
+  it('the gateway exits within its grace time and leaves no skill process behind', async () => {
+    ensureBundle();
+    const wire = await startAnthropicWireServer();
+    cleanups.push(() => wire.close());
+    const skills = skillsFixture([spinner]);
+    cleanups.push(() => skills.remove());
+    const dir = mkdtempSync(join(tmpdir(), 'autoclaw-shutdown-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const env = { ANTHROPIC_BASE_URL: wire.url, ANTHROPIC_API_KEY: 'sk-ant-any', AUTOCLAW_MODEL: 'anthropic:claude-test-model' };
+    const gw = await startGatewayProcess(dir, env, ['--skills', skills.dir, '--skills-pubkey', skills.key.publicKey]);
+    cleanups.push(async () => {
+      await gw.stop('SIGKILL');
+    });
+    expect((await runCli(['skills', 'enable', '--data', dir, 'spin'])).code).toBe(0);
+
+    const conn = connectAsDevice({ url: gw.url, key: loadOperatorKey(dir) });
+    cleanups.push(() => conn.close());
+    const session = await conn.client.sessions.ensure.mutate({ name: 'main' });
+    await conn.client.chat.send.mutate({ sessionId: session.id, clientId: 'client-spin-0001', text: '/tool spin_forever {}' });
+    const call = async () => (await conn.client.chat.history.query({ sessionId: session.id }))[1]?.toolCalls[0];
+    await expect.poll(async () => (await call())?.status, { timeout: 10_000 }).toBe('running');
+    const skillPids = childPids(gw.child.pid!);
+    expect(skillPids.length).toBe(1);
+
+    gw.child.kill('SIGTERM');
+    expect(await exitWithin(gw, SHUTDOWN_GRACE_MS + 3_000)).toBe(0);
+    for (const pid of skillPids) expect(alive(pid), `skill process ${pid}`).toBe(false);
+  });
+});
+
+function childPids(parent: number): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(parent)], { encoding: 'utf8' });
+  return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -56,3 +56,40 @@ describe('autoclaw skills vet and verify', () => {
     expect((await runCli(['skills', 'dance'])).code).toBe(2);
   });
 });
+
+describe('autoclaw skills list, enable, disable', () => {
+  it('works on the data directory without a gateway, and through a running one (taking effect at once)', async () => {
+    const f = fixture();
+    const { startGatewayProcess } = await import('./cli-harness');
+    const dir = mkdtempSync(join(tmpdir(), 'autoclaw-skills-data-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    appendFileSync(join(f.dir, 'beta', 'index.mjs'), '// tampered\n');
+    const flags = ['--skills', f.dir, '--skills-pubkey', f.key.publicKey];
+
+    const gw = await startGatewayProcess(dir, {}, flags);
+    try {
+      const listed = await runCli(['skills', 'list', '--data', dir, '--json']);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual([
+        { name: 'alpha', version: '1.0.0', state: 'disabled', reason: null },
+        { name: 'beta', version: '1.0.0', state: 'refused', reason: 'index.mjs changed after vetting (its SHA-256 does not match the manifest)' },
+      ]);
+      expect(await runCli(['skills', 'enable', '--data', dir, 'alpha'])).toMatchObject({ code: 0, stdout: 'alpha enabled\n' });
+      const refused = await runCli(['skills', 'enable', '--data', dir, 'beta']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/the beta skill was refused: index\.mjs changed after vetting/);
+      expect((await runCli(['skills', 'enable', '--data', dir, 'gamma'])).stderr).toMatch(/no skill named gamma/);
+      expect(JSON.parse((await runCli(['skills', 'list', '--data', dir, '--json'])).stdout)[0]).toMatchObject({ name: 'alpha', state: 'enabled' });
+    } finally {
+      expect(await gw.stop('SIGTERM')).toBe(0);
+    }
+
+    // Without a gateway: the store and the folder given by flags.
+    expect(await runCli(['skills', 'disable', '--data', dir, 'alpha', ...flags])).toMatchObject({ code: 0, stdout: 'alpha disabled\n' });
+    const offline = await runCli(['skills', 'list', '--data', dir, '--json', ...flags]);
+    expect(JSON.parse(offline.stdout).map((s: { state: string }) => s.state)).toEqual(['disabled', 'refused']);
+    const table = await runCli(['skills', 'list', '--data', dir, ...flags]);
+    expect(table.stdout.split('\n')[1]).toMatch(/^alpha\s+1\.0\.0\s+disabled\s*$/);
+    expect((await runCli(['skills', 'approvals', '--data', dir, '--json'])).stdout).toBe('[]\n');
+  });
+});

@@ -56,7 +56,15 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       return vet(rest, io);
     case 'verify':
       return verify(rest, io);
+    case 'list':
+    case 'enable':
+    case 'disable':
+    case 'approvals':
+    case 'revoke': {
+      const { runAdmin } = await import('./skills-admin');
+      return runAdmin(action, rest, io);
+    }
     default:
-      throw new UsageError(action === undefined ? 'say vet, verify, list, enable or disable' : `unknown action "${action.slice(0, 40)}"`);
+      throw new UsageError(action === undefined ? 'say vet, verify, list, enable, disable, approvals or revoke' : `unknown action "${action.slice(0, 40)}"`);
   }
 }

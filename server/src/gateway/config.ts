@@ -47,6 +47,8 @@ export interface GatewayConfig {
   skillsDir?: string;
   /** Extra public keys whose vetting signatures are trusted (`--skills-pubkey KEY`, repeatable). */
   skillsPubkeys?: string[];
+  /** Chromium for the browser skill (AUTOCLAW_CHROMIUM); default: found on this machine. */
+  chromiumPath?: string;
 }
 
 export interface GatewayTailscaleConfig {
@@ -173,9 +175,11 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     host: host.data.replace(/^\[(.*)\]$/, '$1'),
     allowOrigins: (values['allow-origin'] ?? []).map(normalizeOrigin),
     env: parseEnv(env),
-    skillsPubkeys: (values['skills-pubkey'] ?? []).map(parseSkillsPubkey),
   };
   if (values['allow-host'] !== undefined) config.allowHosts = values['allow-host'].map(parseAllowHost);
+  if (values['skills-pubkey'] !== undefined) config.skillsPubkeys = values['skills-pubkey'].map(parseSkillsPubkey);
+  const chromium = env['AUTOCLAW_CHROMIUM'];
+  if (chromium !== undefined && chromium.trim() !== '') config.chromiumPath = resolve(chromium);
   if (values.skills !== undefined) {
     if (values.skills.trim() === '') throw new UsageError('--skills needs a folder');
     config.skillsDir = resolve(values.skills);

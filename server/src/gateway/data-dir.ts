@@ -8,3 +8,5 @@ export const WORKSPACE_DIR = 'workspace';
 export const databasePath = (dataDir: string): string => join(dataDir, DATABASE_FILE);
 export const dataKeyPath = (dataDir: string): string => join(dataDir, DATA_KEY_FILE);
 export const workspacePath = (dataDir: string): string => join(dataDir, WORKSPACE_DIR);
+/** Temp folders of skill processes (emptied whenever one starts). */
+export const skillsTmpPath = (dataDir: string): string => join(dataDir, 'skills-tmp');

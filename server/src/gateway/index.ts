@@ -14,7 +14,7 @@ export type { RuntimeInfo } from './runtime-file';
 export type { GatewayOptions, RunningGateway } from './server';
 export type { AppRouter } from './router-type';
 export { WS_PATH } from './ws-path';
-export { databasePath, dataKeyPath, workspacePath, DATABASE_FILE, DATA_KEY_FILE } from './data-dir';
+export { databasePath, dataKeyPath, skillsTmpPath, workspacePath, DATABASE_FILE, DATA_KEY_FILE } from './data-dir';
 
 export async function startGateway(config: GatewayConfig, options?: GatewayOptions): Promise<RunningGateway> {
   const server = await import('./server');

@@ -4,10 +4,10 @@
  * Inputs are the shared zod schemas; outputs are the shared types.
  */
 import { tracked } from '@trpc/server';
-import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT } from '@autoclaw/shared';
-import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SessionPage, SettingsView, UsageSummary, WhoAmI } from '@autoclaw/shared';
+import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT, SkillInputs } from '@autoclaw/shared';
+import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SessionPage, SettingsView, SkillView, StandingApproval, UsageSummary, WhoAmI } from '@autoclaw/shared';
 import { deviceView, isOwnerDevice } from '../security';
-import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, turnProcedure } from './trpc';
+import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, skillsOwnerProcedure, skillsProcedure, turnProcedure } from './trpc';
 
 const OK = { ok: true as const };
 
@@ -127,6 +127,24 @@ const notices = router({
   }),
 });
 
+/** Skills: what is installed and what it may do; enabling, secrets and settings are for the owner. */
+const skills = router({
+  list: skillsProcedure.query(({ ctx }): SkillView[] => ctx.skills.list()),
+  enable: skillsOwnerProcedure.input(SkillInputs.skillRef).mutation(({ ctx, input }): SkillView => ctx.skills.enable(input.name)),
+  disable: skillsOwnerProcedure.input(SkillInputs.skillRef).mutation(({ ctx, input }): SkillView => ctx.skills.disable(input.name)),
+  setSecret: skillsOwnerProcedure
+    .input(SkillInputs.setSecret)
+    .mutation(({ ctx, input }): SkillView => ctx.skills.setSecret(input.name, input.secret, input.value)),
+  setSetting: skillsOwnerProcedure
+    .input(SkillInputs.setSetting)
+    .mutation(({ ctx, input }): SkillView => ctx.skills.setSetting(input.name, input.setting, input.value)),
+  approvals: skillsProcedure.query(({ ctx }): StandingApproval[] => ctx.skills.listApprovals()),
+  revokeApproval: skillsOwnerProcedure.input(SkillInputs.approvalRef).mutation(({ ctx, input }) => {
+    ctx.skills.revokeApproval(input.id);
+    return OK;
+  }),
+});
+
 /** The manager acting on its instance: graceful restarts between turns, health and memory. */
 const admin = router({
   drain: managerProcedure
@@ -152,6 +170,7 @@ export const appRouter = router({
   devices,
   notices,
   audit,
+  skills,
   admin,
   usage: router({
     summary: authedProcedure.query(({ ctx }): UsageSummary => ctx.services.chat.usageSummary()),

@@ -7,6 +7,7 @@
 import Fastify from 'fastify';
 import { AppError, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import { createChatService } from '../agent';
+import { createSkillService } from '../skills';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore } from '../store';
 import type { Store } from '../store';
@@ -17,7 +18,7 @@ import { gatewayApp } from './app';
 import { LEAN_FASTIFY_OPTIONS } from './fastify-options';
 import { defaultRendererDir } from './static-files';
 import { createIdleCollector } from './idle-collector';
-import { databasePath, dataKeyPath, workspacePath } from './data-dir';
+import { databasePath, dataKeyPath, skillsTmpPath, workspacePath } from './data-dir';
 import type { GatewayConfig } from './config';
 import { isLoopbackHost } from './config';
 import { asObjectLogger, createLogger } from './logger';
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   authFreeFailures?: number;
   /** Sockets per address that have not authenticated yet (default 16; the oldest is closed past it). */
   maxUnauthenticatedSockets?: number;
+  /** A skill process with no call for this long stops (default 60 s). */
+  skillIdleMs?: number;
 }
 
 export interface RunningGateway {
@@ -151,8 +154,24 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const settings = createSettings({ store, vault, env: config.env });
     const resolver = createProviderResolver({ now });
     const idleCollector = createIdleCollector();
+    const skills = createSkillService({
+      store,
+      vault: createVault(dataKey, 'skills'),
+      workspaceDir: workspacePath(dataDir),
+      tmpDir: skillsTmpPath(dataDir),
+      now,
+      logger,
+      ...(config.skillsDir === undefined ? {} : { skillsDir: config.skillsDir }),
+      extraKeys: config.skillsPubkeys ?? [],
+      ...(config.chromiumPath === undefined ? {} : { chromiumPath: config.chromiumPath }),
+      ...(options.skillIdleMs === undefined ? {} : { idleMs: options.skillIdleMs }),
+    });
+    skills.start();
+    // Stopped after the chat service (cleanups run in reverse): turns end first, then skill processes.
+    cleanups.push(() => skills.stop());
     const chat = createChatService({
       store,
+      tools: skills.catalog,
       resolveProvider: () => resolver.resolve(settings.providerSettings()),
       workspaceDir: workspacePath(dataDir),
       now,
@@ -211,7 +230,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     cleanups.push(() => admin.close());
     const notices = createNoticeBoard({ store, logger });
     cleanups.push(() => notices.close());
-    const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin };
+    const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin, skills };
     const ws = startWsGateway({
       server: app.server,
       services,

@@ -119,6 +119,13 @@ describe('every procedure but health needs a live, authenticated device', () => 
         'sessions.rename',
         'settings.get',
         'settings.set',
+        'skills.approvals',
+        'skills.disable',
+        'skills.enable',
+        'skills.list',
+        'skills.revokeApproval',
+        'skills.setSecret',
+        'skills.setSetting',
         'usage.summary',
       ].sort(),
     );

@@ -12,6 +12,7 @@ import type { DeviceRecord, Store } from '../store';
 import type { Settings } from '../security';
 import type { NoticeBoard } from './notice-board';
 import { isOwnerDevice } from '../security';
+import type { SkillService } from '../skills';
 import { APP_CODE_OF_TRPC, HTTP_STATUS_OF, INTERNAL_MESSAGE, TRPC_CODE_OF } from './error-mapping';
 
 /** What a socket may do to devices; closing sockets is part of revoking. `actor` is the device asking (for the audit log). */
@@ -38,6 +39,8 @@ export interface GatewayServices {
   version: string;
   /** Absent in tests that build services by hand. */
   admin?: GatewayAdmin;
+  /** The skill runtime (absent in tests that build services by hand). */
+  skills?: SkillService;
 }
 
 export interface Context {
@@ -154,6 +157,20 @@ export const managerProcedure = authedProcedure.use(({ ctx, next }) => {
   const admin = ctx.services.admin;
   if (!admin) throw new AppError('NOT_CONFIGURED', 'this gateway has no admin service');
   return next({ ctx: { admin } });
+});
+
+/** Procedures about skills: need the skill runtime. */
+export const skillsProcedure = authedProcedure.use(({ ctx, next }) => {
+  const skills = ctx.services.skills;
+  if (!skills) throw new AppError('NOT_CONFIGURED', 'this gateway runs without skills');
+  return next({ ctx: { skills } });
+});
+
+/** Owner-only procedures about skills (enable, secrets, settings, revoking approvals). */
+export const skillsOwnerProcedure = ownerProcedure.use(({ ctx, next }) => {
+  const skills = ctx.services.skills;
+  if (!skills) throw new AppError('NOT_CONFIGURED', 'this gateway runs without skills');
+  return next({ ctx: { skills } });
 });
 
 /** Procedures that start a turn: refused while the gateway drains for a restart. */

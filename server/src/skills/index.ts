@@ -12,3 +12,6 @@ export { verifySkills, type VerifiedSkill } from './vetting/verify';
 export { vetSkills, type VetResult } from './vetting/vet';
 export { BUILTIN_SKILLS_PUBLIC_KEY, trustedSkillKeys } from './vetting/builtin-key';
 export { parseSkillMd, SkillFormatError, type SkillDefinition } from './format/skill-md';
+export { createSkillService, type SkillService, type SkillServiceDeps } from './skill-service';
+export { bundledSkillsDir, findChromium } from './runtime/locate';
+export { SILENT_SKILL_LOGGER, type SkillLogger } from './types';

@@ -51,9 +51,15 @@ export interface SkillsFixture {
   remove(): void;
 }
 
-/** A temp skills folder with these skills, vetted with a throwaway key. */
-export function skillsFixture(skills: readonly TestSkill[], opts: { bundled?: readonly string[] } = {}): SkillsFixture {
-  const dir = mkdtempSync(join(tmpdir(), 'autoclaw-skills-'));
+/**
+ * A temp skills folder with these skills (and copies of bundled ones),
+ * vetted with a throwaway key. `inRepo` puts it under the checkout's .tmp/
+ * so skills resolve their libraries from its node_modules, as bundled ones do.
+ */
+export function skillsFixture(skills: readonly TestSkill[], opts: { bundled?: readonly string[]; inRepo?: boolean } = {}): SkillsFixture {
+  const parent = opts.inRepo || (opts.bundled?.length ?? 0) > 0 ? join(REPO_ROOT, '.tmp') : tmpdir();
+  mkdirSync(parent, { recursive: true });
+  const dir = mkdtempSync(join(parent, 'skills-'));
   for (const name of opts.bundled ?? []) cpSync(join(BUNDLED_SKILLS_DIR, name), join(dir, name), { recursive: true });
   for (const skill of skills) writeSkill(dir, skill);
   const key = throwawayKey();

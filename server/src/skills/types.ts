@@ -52,3 +52,12 @@ export interface ToolCatalog {
   /** Runs a call; never throws: errors, time-outs and aborts become an error outcome. */
   run(name: string, input: unknown, ctx: ToolCallContext): Promise<ToolOutcome>;
 }
+
+/** The gateway's logger as skills use it (message first, then fields; secrets never passed). */
+export interface SkillLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const SILENT_SKILL_LOGGER: SkillLogger = { info() {}, warn() {}, error() {} };

@@ -203,6 +203,48 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN
 END;
 `;
 
+/**
+ * Standing approvals of risky tools: "for this conversation" (session_id
+ * set; gone with the session) or "always for this tool". Revocable.
+ */
+const SKILL_APPROVALS = /* sql */ `
+CREATE TABLE tool_approvals (
+  id          TEXT PRIMARY KEY,
+  tool        TEXT NOT NULL,
+  scope       TEXT NOT NULL CHECK (scope IN ('session', 'always')),
+  session_id  TEXT REFERENCES sessions(id) ON DELETE CASCADE,
+  created_at  INTEGER NOT NULL,
+  CHECK ((scope = 'session') = (session_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX tool_approvals_grant ON tool_approvals(tool, scope, ifnull(session_id, ''));
+`;
+
+/**
+ * Documents skills index for search (the Notes skill's markdown files), in
+ * the same FTS5 setup as memories so memory_search finds them too.
+ */
+const SKILL_DOCUMENTS = /* sql */ `
+CREATE TABLE skill_documents (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  skill       TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  text        TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  UNIQUE (skill, path)
+);
+CREATE VIRTUAL TABLE skill_documents_fts USING fts5(path, text, content = 'skill_documents', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER skill_documents_ai AFTER INSERT ON skill_documents BEGIN
+  INSERT INTO skill_documents_fts(rowid, path, text) VALUES (new.seq, new.path, new.text);
+END;
+CREATE TRIGGER skill_documents_ad AFTER DELETE ON skill_documents BEGIN
+  INSERT INTO skill_documents_fts(skill_documents_fts, rowid, path, text) VALUES ('delete', old.seq, old.path, old.text);
+END;
+CREATE TRIGGER skill_documents_au AFTER UPDATE ON skill_documents BEGIN
+  INSERT INTO skill_documents_fts(skill_documents_fts, rowid, path, text) VALUES ('delete', old.seq, old.path, old.text);
+  INSERT INTO skill_documents_fts(rowid, path, text) VALUES (new.seq, new.path, new.text);
+END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -210,6 +252,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, sql: V4 },
   { version: 5, sql: V5 },
   { version: 6, sql: V6 },
+  { version: 7, sql: SKILL_APPROVALS },
+  { version: 8, sql: SKILL_DOCUMENTS },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import { migrate } from './migrations';
 import { createIdMaker } from './new-id';
 import { recoveryQueries } from './recovery';
 import { sessionQueries } from './sessions';
+import { skillRecordQueries } from './skill-records';
 import { ticketQueries } from './tickets';
 import { toolCallQueries } from './tool-calls';
 import type { Store } from './types';
@@ -52,6 +53,7 @@ export function openStore(opts: OpenStoreOptions): Store {
       ...devices,
       ...ticketQueries(ctx, devices.insertDevice, devices.getDevice),
       ...recoveryQueries(ctx, hydrate),
+      ...skillRecordQueries(ctx),
       dump: () => dumpDatabase(db),
       close: () => {
         if (db.open) db.close();

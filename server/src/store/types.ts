@@ -87,6 +87,23 @@ export interface RecoveryReport {
   queued: Message[];
 }
 
+export interface ToolApprovalRecord {
+  id: string;
+  tool: string;
+  scope: 'session' | 'always';
+  sessionId: string | null;
+  createdAt: number;
+}
+
+export interface SkillDocument {
+  skill: string;
+  /** Path of the document as the skill names it (e.g. "notes/ideas.md"). */
+  path: string;
+  /** A short extract around the words found. */
+  snippet: string;
+  updatedAt: number;
+}
+
 export interface Store {
   /* sessions */
   /** `channel` defaults to 'webchat' (the control plane); chat channels pass their name. */
@@ -195,6 +212,20 @@ export interface Store {
   appendAudit(entry: NewAuditEntry): GatewayAuditEntry;
   /** Newest first; `beforeSeq` continues a page. */
   listAudit(opts: { limit: number; beforeSeq?: number }): GatewayAuditEntry[];
+
+  /* standing approvals of risky tools */
+  /** Records a standing approval (idempotent: the same grant twice is one row). */
+  addToolApproval(input: { tool: string; scope: 'session' | 'always'; sessionId: string | null }): ToolApprovalRecord;
+  /** Is `tool` approved for every call, or for calls in `sessionId`? */
+  hasToolApproval(tool: string, sessionId: string): boolean;
+  listToolApprovals(): ToolApprovalRecord[];
+  deleteToolApproval(id: string): boolean;
+
+  /* documents skills index (FTS5) */
+  putSkillDocument(skill: string, path: string, text: string): void;
+  deleteSkillDocument(skill: string, path: string): boolean;
+  /** Best matches first; `skill` limits the search to one skill's documents. */
+  searchSkillDocuments(query: string, limit: number, skill?: string): SkillDocument[];
 
   /* lifecycle */
   /** After an unclean stop: running turns → interrupted, streaming → interrupted. */

@@ -5,8 +5,7 @@
  * edit of one skill's entry, or one skill signed by another key, refuses
  * that skill alone.
  */
-import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
@@ -14,11 +13,11 @@ import { SkillName } from '@autoclaw/shared';
 import { rawPublicKey, signPayload } from '../../security';
 import { SKILL_FILE } from '../format/skill-md';
 
+export { hashFolder, sha256, SkillFileError } from './hash-folder';
+
 export const MANIFEST_FILE = 'manifest.json';
 export const SIGNATURE_FILE = 'manifest.sig';
 const SIGNED_CONTEXT = 'autoclaw-skill/v1';
-const MAX_FILES = 200;
-const MAX_FILE_BYTES = 2 * 1024 * 1024;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 /** Relative paths with `/`, no dot segments (checked again against the folder's real listing). */
@@ -42,10 +41,6 @@ export function signedPayload(name: string, entry: ManifestEntry): string {
   return `${SIGNED_CONTEXT}\nname ${name}\nversion ${entry.version}\n${files}`;
 }
 
-/** A file of a skill folder that cannot be vetted or loaded (symlink, special file, too big). */
-export class SkillFileError extends Error {
-  override readonly name = 'SkillFileError';
-}
 
 /** Folders of `dir` that hold a SKILL.md (node_modules and dot folders are not skills). */
 export function skillFolders(dir: string): string[] {
@@ -66,35 +61,6 @@ export function skillFolders(dir: string): string[] {
     })
     .map((e) => e.name)
     .sort();
-}
-
-export function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/**
- * Every file of a skill folder with its SHA-256 (paths relative, `/`).
- * Symlinks and special files are refused: what is vetted is what runs.
- */
-export function hashFolder(folder: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const entry of readdirSync(join(folder, rel), { withFileTypes: true })) {
-      const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isSymbolicLink()) throw new SkillFileError(`${path} is a symlink`);
-      if (entry.isDirectory()) {
-        walk(path);
-        continue;
-      }
-      if (!entry.isFile()) throw new SkillFileError(`${path} is not a regular file`);
-      if (Object.keys(out).length >= MAX_FILES) throw new SkillFileError(`more than ${MAX_FILES} files`);
-      const bytes = readFileSync(join(folder, path));
-      if (bytes.length > MAX_FILE_BYTES) throw new SkillFileError(`${path} is larger than ${MAX_FILE_BYTES} bytes`);
-      out[path] = sha256(bytes);
-    }
-  };
-  walk('');
-  return out;
 }
 
 export function signEntry(name: string, entry: ManifestEntry, privateKey: KeyObject): z.infer<typeof SignatureSchema> {

@@ -1,0 +1,341 @@
+/**
+ * The skill runtime of a gateway: verifies the skills folder at start (a
+ * refused skill never loads, and says why), keeps which skills the owner
+ * enabled, their settings and their secrets (in the vault, never shown
+ * back), and puts the enabled skills' tools into the tool catalog next to
+ * the core skill's. A call runs in the skill's own process (runtime/),
+ * with only that skill's declared secrets and settings.
+ */
+import { join, resolve } from 'node:path';
+import { AppError, type SkillView, type StandingApproval } from '@autoclaw/shared';
+import type { Store } from '../store';
+import type { Vault } from '../security';
+import { coreSkillTools } from './core/core-skill';
+import { workspaceSegments } from './core/workspace-path';
+import type { InProcessTool } from './define-tool';
+import { HostPolicy, splitHostPort } from './egress/host-policy';
+import { validate } from './format/json-schema-lite';
+import type { SkillDefinition, SkillSettingDefinition, SkillToolDefinition } from './format/skill-md';
+import { runCommand } from './runtime/exec';
+import { bundledSkillsDir, findChromium, libraryDirs, skillHostPath } from './runtime/locate';
+import { SkillProcess, type CallGrant } from './runtime/skill-process';
+import { SkillToolCatalog } from './tool-catalog';
+import type { SkillLogger, SkillTool } from './types';
+import { SILENT_SKILL_LOGGER } from './types';
+import { trustedSkillKeys } from './vetting/builtin-key';
+import { verifySkills, type VerifiedSkill } from './vetting/verify';
+
+export interface SkillServiceDeps {
+  store: Store;
+  /** The vault for skill secrets (a subkey of the data key of its own); null where no secret is read or written (CLI listing). */
+  vault: Vault | null;
+  workspaceDir: string;
+  /** Temp folders of skill processes (emptied on each start). */
+  tmpDir: string;
+  now?: () => number;
+  logger?: SkillLogger;
+  /** The skills folder (default: the bundled skills/). */
+  skillsDir?: string;
+  /** Public keys trusted besides the built-in one. */
+  extraKeys?: readonly string[];
+  /** Core tools added by tests. */
+  extraTools?: readonly InProcessTool[];
+  /** A skill process with no call for this long stops (default 60 s). */
+  idleMs?: number;
+  /** Chromium for skills that declare it (default: found on this machine). */
+  chromiumPath?: string | null;
+  /** The OAuth access token of a skill's connected account (refreshed when due), or null. */
+  oauthToken?: (skill: string) => Promise<string | null>;
+  /** Whether a skill has an account connected. */
+  oauthConnected?: (skill: string) => boolean;
+  /** Drops a skill's account tokens (its endpoints changed). */
+  oauthForget?: (skill: string) => void;
+}
+
+export interface SkillService {
+  readonly catalog: SkillToolCatalog;
+  readonly skillsDir: string;
+  /** Verifies and loads the skills folder; the enabled skills' tools join the catalog. */
+  start(): void;
+  list(): SkillView[];
+  enable(name: string): SkillView;
+  disable(name: string): SkillView;
+  setSecret(name: string, secret: string, value: string | null): SkillView;
+  setSetting(name: string, setting: string, value: string | null): SkillView;
+  /** A loaded skill's definition (for OAuth settings); NOT_FOUND or CONFLICT otherwise. */
+  definition(name: string): SkillDefinition;
+  settingValue(name: string, setting: string): string | null;
+  secretValue(name: string, secret: string): string | null;
+  listApprovals(): StandingApproval[];
+  revokeApproval(id: string): void;
+  /** Running skill processes (for tests and health). */
+  processes(): Array<{ skill: string; pid: number | undefined }>;
+  stop(): Promise<void>;
+}
+
+const key = {
+  enabled: (name: string) => `skill:${name}:enabled`,
+  setting: (name: string, setting: string) => `skill:${name}:setting:${setting}`,
+  secret: (name: string, secret: string) => `skill:${name}:secret:${secret}`,
+};
+const secretAad = (name: string, secret: string) => `autoclaw-skill-secret/v1:${name}:${secret}`;
+
+function checkSettingValue(def: SkillSettingDefinition, value: string): string {
+  const trimmed = value.trim();
+  if (def.kind === 'url') {
+    let url: URL;
+    try {
+      url = new URL(trimmed);
+    } catch {
+      throw new AppError('BAD_REQUEST', `${def.label} must be a URL like https://example.com`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('BAD_REQUEST', `${def.label} must be an http or https URL`);
+    if (url.username || url.password) throw new AppError('BAD_REQUEST', `${def.label} must not carry credentials`);
+  } else if (def.kind === 'host' && !splitHostPort(trimmed)) {
+    throw new AppError('BAD_REQUEST', `${def.label} must be a host name or address, optionally with :port`);
+  }
+  return trimmed;
+}
+
+export function createSkillService(deps: SkillServiceDeps): SkillService {
+  const { store, vault } = deps;
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger ?? SILENT_SKILL_LOGGER;
+  const skillsDir = resolve(deps.skillsDir ?? bundledSkillsDir());
+  const approvals = {
+    covers: (tool: string, sessionId: string) => store.hasToolApproval(tool, sessionId),
+    grant: (tool: string, scope: 'session' | 'always', sessionId: string) => {
+      store.addToolApproval({ tool, scope, sessionId: scope === 'session' ? sessionId : null });
+    },
+  };
+  const core = coreSkillTools({ store, workspaceDir: deps.workspaceDir, now, extraTools: deps.extraTools ?? [] });
+  const catalog = new SkillToolCatalog(core, { approvals });
+  let verified: VerifiedSkill[] = [];
+  /** Loaded skills that could run (verified, and no tool name taken by another). */
+  const loaded = new Map<string, { definition: SkillDefinition; folder: string; files: Record<string, string>; tools: SkillTool[] }>();
+  const refused = new Map<string, { reason: string; definition: SkillDefinition | null }>();
+  const processes = new Map<string, SkillProcess>();
+  let chromium: string | null | undefined;
+  let stopped = false;
+
+  const isEnabled = (name: string) => loaded.has(name) && store.getSetting(key.enabled(name)) === '1';
+
+  const requireLoaded = (name: string) => {
+    const skill = loaded.get(name);
+    if (skill) return skill;
+    const why = refused.get(name);
+    if (why) throw new AppError('CONFLICT', `the ${name} skill was refused: ${why.reason}`);
+    throw new AppError('NOT_FOUND', `no skill named ${name}`);
+  };
+
+  const settingValue = (name: string, setting: string): string | null => store.getSetting(key.setting(name, setting));
+
+  const secretValue = (name: string, secret: string): string | null => {
+    const raw = store.getSetting(key.secret(name, secret));
+    if (raw === null || vault === null) return null;
+    try {
+      return vault.decrypt(raw, secretAad(name, secret));
+    } catch {
+      logger.warn('a stored skill secret cannot be decrypted with this data key; enter it again', { skill: name, secret });
+      return null;
+    }
+  };
+
+  const sealSecret = (name: string, secret: string, value: string): string => {
+    if (vault === null) throw new AppError('NOT_CONFIGURED', 'secrets are set through the running gateway (it holds the data key)');
+    return vault.encrypt(value, secretAad(name, secret));
+  };
+
+  const policyOf = (def: SkillDefinition) => () =>
+    new HostPolicy(def.permissions.network, (settingName) => {
+      const s = def.settings.find((x) => x.name === settingName);
+      return s ? { kind: s.kind, value: settingValue(def.name, s.name) ?? s.default } : undefined;
+    });
+
+  const grantOf = async (def: SkillDefinition): Promise<CallGrant> => {
+    const secrets: Record<string, string> = {};
+    for (const s of def.permissions.secrets) {
+      const value = secretValue(def.name, s.name);
+      if (value !== null) secrets[s.name] = value;
+    }
+    const settings: Record<string, string | null> = {};
+    for (const s of def.settings) settings[s.name] = settingValue(def.name, s.name) ?? s.default;
+    const oauthToken = def.oauth && deps.oauthToken ? await deps.oauthToken(def.name) : null;
+    return { secrets, settings, oauthToken };
+  };
+
+  const processOf = (name: string): SkillProcess => {
+    let proc = processes.get(name);
+    if (proc) return proc;
+    const skill = requireLoaded(name);
+    const def = skill.definition;
+    if (def.permissions.processes.includes('chromium') && chromium === undefined) chromium = deps.chromiumPath ?? findChromium();
+    const scope = def.permissions.files;
+    proc = new SkillProcess({
+      name,
+      folder: skill.folder,
+      definition: def,
+      files: skill.files,
+      hostPath: skillHostPath(),
+      libraryDirs: libraryDirs(skillsDir),
+      scopeDir: scope ? (scope.scope === '.' ? resolve(deps.workspaceDir) : join(resolve(deps.workspaceDir), ...workspaceSegments(scope.scope))) : null,
+      tmpDir: join(deps.tmpDir, name),
+      chromiumPath: def.permissions.processes.includes('chromium') ? (chromium ?? null) : null,
+      policy: policyOf(def),
+      logger,
+      idleMs: deps.idleMs ?? 60_000,
+      redact: () => def.permissions.secrets.map((s) => secretValue(name, s.name)).filter((v): v is string => v !== null),
+      services: {
+        indexPut: (path, text) => store.putSkillDocument(name, path, text),
+        indexDelete: (path) => void store.deleteSkillDocument(name, path),
+        indexSearch: (query, limit) => store.searchSkillDocuments(query, limit, name).map((d) => ({ path: d.path, snippet: d.snippet })),
+        exec: (command, timeoutMs, signal) => runCommand(command, { cwd: resolve(deps.workspaceDir), timeoutMs, signal }),
+        saveSecret: (secret, value) => store.setSetting(key.secret(name, secret), sealSecret(name, secret, value)),
+      },
+    });
+    processes.set(name, proc);
+    return proc;
+  };
+
+  const toolOf = (def: SkillDefinition, tool: SkillToolDefinition): SkillTool => ({
+    spec: { name: tool.name, description: tool.description, inputSchema: tool.input },
+    skill: def.name,
+    risky: tool.risky !== false,
+    everyCall: tool.risky === 'every-call',
+    timeoutMs: tool.timeoutMs,
+    async run(input, ctx) {
+      if (!isEnabled(def.name)) return { ok: false, content: `The ${def.name} skill is disabled.` };
+      const problems = validate(tool.input, input ?? {});
+      if (problems.length > 0) return { ok: false, content: `Invalid input for ${tool.name}: ${problems.slice(0, 5).join('; ')}` };
+      let grant: CallGrant;
+      try {
+        grant = await grantOf(def);
+      } catch (err) {
+        return { ok: false, content: `${tool.name} failed: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      return processOf(def.name).call(tool.name, input ?? {}, grant, ctx.signal, tool.risky === 'every-call');
+    },
+  });
+
+  const refresh = () => {
+    const tools: SkillTool[] = [...core];
+    const instructions: string[] = [];
+    for (const [name, skill] of loaded) {
+      if (!isEnabled(name)) continue;
+      tools.push(...skill.tools);
+      if (skill.definition.instructions) instructions.push(`## Skill: ${name}\n${skill.definition.instructions}`);
+    }
+    catalog.replace(tools, instructions.join('\n\n'));
+  };
+
+  const view = (name: string): SkillView => {
+    const skill = loaded.get(name);
+    const def = skill?.definition ?? refused.get(name)?.definition ?? null;
+    const reason = refused.get(name)?.reason ?? null;
+    const perms = def?.permissions;
+    return {
+      name,
+      version: def?.version ?? '',
+      description: def?.description ?? '',
+      state: reason !== null ? 'refused' : isEnabled(name) ? 'enabled' : 'disabled',
+      reason,
+      tools: (def?.tools ?? []).map((t) => ({ name: t.name, description: t.description, risky: t.risky !== false, everyCall: t.risky === 'every-call' })),
+      permissions: {
+        hosts: perms?.network ?? [],
+        files: perms?.files ?? null,
+        processes: perms?.processes ?? [],
+        exec: perms?.exec ?? false,
+        index: perms?.index ?? false,
+      },
+      secrets: (perms?.secrets ?? []).map((s) => ({ name: s.name, label: s.label, set: store.getSetting(key.secret(name, s.name)) !== null })),
+      settings: (def?.settings ?? []).map((s) => ({ name: s.name, label: s.label, value: settingValue(name, s.name), default: s.default })),
+      oauth: def?.oauth ? { provider: def.oauth.provider, connected: deps.oauthConnected?.(name) ?? false } : null,
+    };
+  };
+
+  const forgetSecrets = (def: SkillDefinition) => {
+    for (const s of def.permissions.secrets) store.setSetting(key.secret(def.name, s.name), null);
+    deps.oauthForget?.(def.name);
+  };
+
+  return {
+    catalog,
+    skillsDir,
+    start() {
+      verified = verifySkills(skillsDir, trustedSkillKeys(deps.extraKeys ?? []));
+      loaded.clear();
+      refused.clear();
+      const taken = new Set(core.map((t) => t.spec.name));
+      for (const skill of verified) {
+        if (!skill.ok) {
+          refused.set(skill.name, { reason: skill.reason, definition: skill.definition });
+          logger.warn('skill refused', { skill: skill.name, reason: skill.reason });
+          continue;
+        }
+        const clash = skill.definition.tools.find((t) => taken.has(t.name));
+        if (clash) {
+          refused.set(skill.name, { reason: `its tool ${clash.name} has the name of another tool`, definition: skill.definition });
+          continue;
+        }
+        for (const t of skill.definition.tools) taken.add(t.name);
+        loaded.set(skill.name, {
+          definition: skill.definition,
+          folder: skill.folder,
+          files: skill.files,
+          tools: skill.definition.tools.map((t) => toolOf(skill.definition, t)),
+        });
+      }
+      refresh();
+    },
+    list: () => verified.map((s) => view(s.name)),
+    enable(name) {
+      requireLoaded(name);
+      store.setSetting(key.enabled(name), '1');
+      refresh();
+      logger.info('skill enabled', { skill: name });
+      return view(name);
+    },
+    disable(name) {
+      requireLoaded(name);
+      store.setSetting(key.enabled(name), null);
+      refresh();
+      processes.get(name)?.restart('the skill was disabled');
+      logger.info('skill disabled', { skill: name });
+      return view(name);
+    },
+    setSecret(name, secret, value) {
+      const def = requireLoaded(name).definition;
+      if (!def.permissions.secrets.some((s) => s.name === secret)) throw new AppError('NOT_FOUND', `the ${name} skill has no secret ${secret}`);
+      store.setSetting(key.secret(name, secret), value === null || value.trim() === '' ? null : sealSecret(name, secret, value.trim()));
+      return view(name);
+    },
+    setSetting(name, setting, value) {
+      const def = requireLoaded(name).definition;
+      const s = def.settings.find((x) => x.name === setting);
+      if (!s) throw new AppError('NOT_FOUND', `the ${name} skill has no setting ${setting}`);
+      const next = value === null || value.trim() === '' ? null : checkSettingValue(s, value);
+      const before = settingValue(name, setting);
+      if (next === before) return view(name);
+      store.setSetting(key.setting(name, setting), next);
+      // A new endpoint must not be handed what was stored for the old one.
+      if (s.kind !== 'text') forgetSecrets(def);
+      return view(name);
+    },
+    definition: (name) => requireLoaded(name).definition,
+    settingValue(name, setting) {
+      const def = requireLoaded(name).definition;
+      return settingValue(name, setting) ?? def.settings.find((s) => s.name === setting)?.default ?? null;
+    },
+    secretValue: (name, secret) => secretValue(name, secret),
+    listApprovals: () => store.listToolApprovals(),
+    revokeApproval(id) {
+      if (!store.deleteToolApproval(id)) throw new AppError('NOT_FOUND', `no standing approval ${id}`);
+    },
+    processes: () => [...processes].filter(([, p]) => p.running).map(([skill, p]) => ({ skill, pid: p.pid })),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all([...processes.values()].map((p) => p.stop()));
+    },
+  };
+}
