@@ -10,6 +10,7 @@ import type { Message, ModelRef, Session } from '@autoclaw/shared';
 import { openStore } from '../store';
 import type { Store } from '../store/types';
 import { createChatService, type AgentChatService, type ChatServiceDeps } from './chat-service';
+import type { ToolCatalog } from '../skills';
 import { createAnthropicProvider, createOpenAIProvider, type Provider } from './providers';
 import type { TrackedEvent } from './types';
 
@@ -47,16 +48,22 @@ export interface Harness {
 let clientCounter = 0;
 
 export async function openHarness(
-  opts: Partial<ChatServiceDeps> & Pick<ChatServiceDeps, 'resolveProvider'>,
+  opts: Partial<ChatServiceDeps> &
+    Pick<ChatServiceDeps, 'resolveProvider'> & {
+      /** Builds the tool catalog over the harness's store (e.g. the gateway's skill service). */
+      toolsFor?: (store: Store, dir: string, workspaceDir: string) => ToolCatalog;
+    },
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'autoclaw-agent-'));
   const workspaceDir = join(dir, 'workspace');
   const store = openStore({ path: join(dir, 'gateway.db') });
+  const { toolsFor, ...deps } = opts;
   const service = createChatService({
     store,
     workspaceDir,
     retry: { sleep: async () => {}, maxAttempts: 1 },
-    ...opts,
+    ...deps,
+    ...(toolsFor ? { tools: toolsFor(store, dir, workspaceDir) } : {}),
   });
   await service.start();
   const session = service.createSession({ name: 'main' });

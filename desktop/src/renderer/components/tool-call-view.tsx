@@ -1,6 +1,7 @@
 import type { ToolCall } from '@autoclaw/shared';
 import { prettyJson } from '../lib/format';
 import type { ChatActions } from '../hooks/use-chat-actions';
+import { useEveryCallTools } from '../hooks/use-skills';
 
 const STATUS_LABEL: Record<ToolCall['status'], string> = {
   pending: 'pending',
@@ -14,6 +15,7 @@ const STATUS_LABEL: Record<ToolCall['status'], string> = {
 export function ToolCallView({ call, actions }: { call: ToolCall; actions: ChatActions }) {
   const waiting = call.status === 'awaiting_approval';
   const deciding = actions.approve.isPending && actions.approve.variables?.toolCallId === call.id;
+  const everyCall = useEveryCallTools().has(call.name);
   return (
     <div className={`tool-call status-${call.status}`} data-testid="tool-call">
       <details open={waiting || call.status === 'error'}>
@@ -41,17 +43,30 @@ export function ToolCallView({ call, actions }: { call: ToolCall; actions: ChatA
           <p>
             The assistant wants to run <strong>{call.name}</strong>. Allow it?
           </p>
-          <button
-            type="button"
-            className="primary"
-            disabled={deciding}
-            onClick={() => actions.approve.mutate({ toolCallId: call.id, approve: true })}
-          >
-            Approve
-          </button>
-          <button type="button" className="danger" disabled={deciding} onClick={() => actions.approve.mutate({ toolCallId: call.id, approve: false })}>
-            Deny
-          </button>
+          <div className="approval-actions">
+            <button
+              type="button"
+              className="primary"
+              disabled={deciding}
+              onClick={() => actions.approve.mutate({ toolCallId: call.id, approve: true, scope: 'once' })}
+            >
+              Approve
+            </button>
+            {!everyCall && (
+              <>
+                <button type="button" disabled={deciding} onClick={() => actions.approve.mutate({ toolCallId: call.id, approve: true, scope: 'session' })}>
+                  Allow in this conversation
+                </button>
+                <button type="button" disabled={deciding} onClick={() => actions.approve.mutate({ toolCallId: call.id, approve: true, scope: 'always' })}>
+                  Always allow this tool
+                </button>
+              </>
+            )}
+            <button type="button" className="danger" disabled={deciding} onClick={() => actions.approve.mutate({ toolCallId: call.id, approve: false })}>
+              Deny
+            </button>
+          </div>
+          {everyCall && <p className="hint">This tool asks every time.</p>}
         </div>
       )}
     </div>

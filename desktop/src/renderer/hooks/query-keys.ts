@@ -9,6 +9,8 @@ export const queryKeys = {
   notices: ['notices'] as const,
   memories: (query: string) => ['memories', query] as const,
   memoriesAll: ['memories'] as const,
+  skills: ['skills'] as const,
+  approvals: ['skills', 'approvals'] as const,
   /** Manager queries all start with 'manager' (they outlive a gateway connection). */
   managerHealth: ['manager', 'health'] as const,
   managerSetup: (token: string) => ['manager', 'setup', token] as const,

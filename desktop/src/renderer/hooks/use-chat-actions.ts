@@ -1,4 +1,6 @@
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import type { ApprovalScope } from '@autoclaw/shared';
+import { queryKeys } from './query-keys';
 import { useGateway } from '../state/gateway-context';
 import { useServices } from '../state/services';
 
@@ -6,6 +8,7 @@ import { useServices } from '../state/services';
 export function useChatActions(sessionId: string | null) {
   const client = useGateway();
   const { chats } = useServices();
+  const queryClient = useQueryClient();
   const cancel = useMutation({
     mutationFn: async () => {
       if (sessionId) await client.chat.cancel.mutate({ sessionId });
@@ -13,7 +16,11 @@ export function useChatActions(sessionId: string | null) {
   });
   const retry = useMutation({ mutationFn: (messageId: string) => client.chat.retry.mutate({ messageId }) });
   const approve = useMutation({
-    mutationFn: (input: { toolCallId: string; approve: boolean }) => client.chat.approve.mutate(input),
+    mutationFn: (input: { toolCallId: string; approve: boolean; scope?: ApprovalScope }) => client.chat.approve.mutate(input),
+    // A standing approval shows on the Skills page.
+    onSuccess: (_data, input) => {
+      if (input.scope && input.scope !== 'once') void queryClient.invalidateQueries({ queryKey: queryKeys.approvals });
+    },
   });
   const deleteMessage = useMutation({
     mutationFn: (messageId: string) => client.chat.deleteMessage.mutate({ messageId }),
