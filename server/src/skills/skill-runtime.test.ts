@@ -81,7 +81,7 @@ const attempts = {
   pid: () => String(process.pid),
 };
 
-/** @type {import('../../server/src/skills/host/api').SkillModule} */
+/** @type {import('../../server/src/skills/host/api').SkillTools} */
 export const tools = {
   async probe_try({ what, arg }, ctx) {
     try {

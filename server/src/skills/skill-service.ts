@@ -241,7 +241,7 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
       reason,
       tools: (def?.tools ?? []).map((t) => ({ name: t.name, description: t.description, risky: t.risky !== false, everyCall: t.risky === 'every-call' })),
       permissions: {
-        hosts: perms?.network ?? [],
+        hosts: (perms?.network ?? []).map((entry) => (def ? hostLabel(def, entry) : entry)),
         files: perms?.files ?? null,
         processes: perms?.processes ?? [],
         exec: perms?.exec ?? false,
@@ -251,6 +251,24 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
       settings: (def?.settings ?? []).map((s) => ({ name: s.name, label: s.label, value: settingValue(name, s.name), default: s.default })),
       oauth: def?.oauth ? { provider: def.oauth.provider, connected: deps.oauthConnected?.(name) ?? false } : null,
     };
+  };
+
+  /** `setting:NAME` shown as the host it stands for now, with the setting's label. */
+  const hostLabel = (def: SkillDefinition, entry: string): string => {
+    if (!entry.startsWith('setting:')) return entry;
+    const s = def.settings.find((x) => x.name === entry.slice('setting:'.length));
+    if (!s) return entry;
+    const value = settingValue(def.name, s.name) ?? s.default;
+    if (!value) return `${s.label} (not set yet)`;
+    let host = value;
+    if (s.kind === 'url') {
+      try {
+        host = new URL(value).host;
+      } catch {
+        // shown as typed
+      }
+    }
+    return `${host} (${s.label})`;
   };
 
   const forgetSecrets = (def: SkillDefinition) => {

@@ -95,7 +95,7 @@ export function echoSkill(name = 'echo', opts: { risky?: boolean | 'every-call' 
       required: [text]
 `,
     files: {
-      'index.mjs': `// @ts-check\n/** @type {import('../../server/src/skills/host/api').SkillModule} */\nexport const tools = {\n  async ${tool}({ text }) {\n    return 'said: ' + text;\n  },\n};\n`,
+      'index.mjs': `// @ts-check\n/** @type {import('../../server/src/skills/host/api').SkillTools} */\nexport const tools = {\n  async ${tool}({ text }) {\n    return 'said: ' + text;\n  },\n};\n`,
     },
   };
 }

@@ -8,3 +8,5 @@ export { startK8sApiServer, type K8sApiServer, type K8sApiServerOptions, type K8
 export { K8sStore, K8sStatusError, type K8sObject } from './k8s-api-store';
 export { startTailscaleLocalApiServer, RUNNING_STATUS, type TailscaleLocalApiServer, type TailscaleLocalApiServerOptions } from './tailscale-localapi-server';
 export { startTailscaleApiServer, DEFAULT_POLICY, type TailscaleApiServer, type ApiOAuthClient } from './tailscale-api-server';
+export { startApiServer, sendJson, sendText, type ApiServer, type ApiRequest, type ApiHandler } from './api-server-base';
+export { startOpenMeteoServer, OPEN_METEO_PLACES, OPEN_METEO_TODAY } from './open-meteo-server';

@@ -17,7 +17,7 @@ export const memorySave: InProcessTool = defineTool({
 
 export const memorySearch: InProcessTool = defineTool({
   name: 'memory_search',
-  description: 'Search what you remembered about the user (full-text search over saved memories).',
+  description: 'Search what you remembered about the user (full-text search over saved memories, and over notes skills keep).',
   risky: false,
   input: z.object({
     query: z.string().trim().min(1).max(500).describe('Words to look for'),
@@ -25,7 +25,11 @@ export const memorySearch: InProcessTool = defineTool({
   }),
   run({ query, limit }, ctx) {
     const found = ctx.store.searchMemories(query, limit ?? 10);
-    if (found.length === 0) return 'No saved memory matches.';
-    return found.map((m) => `- ${m.text} (saved ${new Date(m.createdAt).toISOString()}, id ${m.id})`).join('\n');
+    const documents = ctx.store.searchSkillDocuments(query, limit ?? 10);
+    if (found.length === 0 && documents.length === 0) return 'No saved memory matches.';
+    const lines = found.map((m) => `- ${m.text} (saved ${new Date(m.createdAt).toISOString()}, id ${m.id})`);
+    // Notes (and other documents skills index) are found by the same words.
+    for (const d of documents) lines.push(`- [${d.skill}: ${d.path}] ${d.snippet.replace(/\s+/g, ' ').trim()}`);
+    return lines.join('\n');
   },
 });

@@ -5,7 +5,7 @@
  * are plain ESM JavaScript typed through JSDoc:
  *
  *   // @ts-check
- *   /** @type {import('../../server/src/skills/host/api').SkillModule} *\/
+ *   /** @type {import('../../server/src/skills/host/api').SkillTools} *\/
  *   export const tools = { async weather_forecast(input, ctx) { … } };
  *
  * `fetch`, `http(s).request` and libraries built on them work as usual, but
@@ -64,6 +64,9 @@ export interface ToolContext {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler knows its own input shape
 export type ToolHandler = (input: any, ctx: ToolContext) => Promise<unknown> | unknown;
 
+/** What the entry module exports as `tools`. */
+export type SkillTools = Record<string, ToolHandler>;
+
 export interface SkillModule {
-  tools: Record<string, ToolHandler>;
+  tools: SkillTools;
 }
