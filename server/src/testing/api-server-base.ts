@@ -4,7 +4,7 @@
  * reads bodies, and routes by method and path to the service's handler.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface ApiRequest {
   method: string;
@@ -58,7 +58,7 @@ export async function startApiServer(handler: ApiHandler): Promise<ApiServer> {
       });
     });
   });
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
