@@ -10,3 +10,4 @@ export { startTailscaleLocalApiServer, RUNNING_STATUS, type TailscaleLocalApiSer
 export { startTailscaleApiServer, DEFAULT_POLICY, type TailscaleApiServer, type ApiOAuthClient } from './tailscale-api-server';
 export { startApiServer, sendJson, sendText, type ApiServer, type ApiRequest, type ApiHandler } from './api-server-base';
 export { startOpenMeteoServer, OPEN_METEO_PLACES, OPEN_METEO_TODAY } from './open-meteo-server';
+export { startGitHubApiServer, type GitHubApiServer, type GitHubIssue, type GitHubRepo } from './github-api-server';
