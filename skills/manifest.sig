@@ -5,6 +5,10 @@
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
       "sig": "BJ5XKo4STbIJ2VMXx2vupO8Pp_XM1IJuhTKfOpU0sQJ5cLDlsWFHwZ4Gum3TSiw-VaJerArJrs6_MKrZbVkBAw"
     },
+    "hue": {
+      "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
+      "sig": "GHKxnIpbAEYjkivreyxJSyBafjcn0sLrV-4dyyWwNRKFtLd-QnAFyWZ14uVhYRQm5Hs4x2SjrKTNahM58U_8Ag"
+    },
     "notes": {
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
       "sig": "ATZrhxPJw17qzp8e1oLyq77oQRZTWKQFHvRP2-5Ef7bCoRJ6wvrZpJisf721d2xLq3jPnza31Ib-mo4DTxqMBQ"

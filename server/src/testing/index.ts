@@ -11,3 +11,4 @@ export { startTailscaleApiServer, DEFAULT_POLICY, type TailscaleApiServer, type 
 export { startApiServer, sendJson, sendText, type ApiServer, type ApiRequest, type ApiHandler } from './api-server-base';
 export { startOpenMeteoServer, OPEN_METEO_PLACES, OPEN_METEO_TODAY } from './open-meteo-server';
 export { startGitHubApiServer, type GitHubApiServer, type GitHubIssue, type GitHubRepo } from './github-api-server';
+export { startHueBridgeServer, type HueBridgeServer, type HueLight } from './hue-bridge-server';
