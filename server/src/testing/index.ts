@@ -12,3 +12,4 @@ export { startApiServer, sendJson, sendText, type ApiServer, type ApiRequest, ty
 export { startOpenMeteoServer, OPEN_METEO_PLACES, OPEN_METEO_TODAY } from './open-meteo-server';
 export { startGitHubApiServer, type GitHubApiServer, type GitHubIssue, type GitHubRepo } from './github-api-server';
 export { startHueBridgeServer, type HueBridgeServer, type HueLight } from './hue-bridge-server';
+export { startSonosSpeakerServer, type SonosSpeakerServer, type SonosTrack } from './sonos-upnp-server';

@@ -2,7 +2,7 @@
  * Which hosts a skill may reach, from its manifest: `name`, `name:port`,
  * `*.domain`, `*` (any public host), or `setting:NAME` (the host of that
  * setting, which the owner chose). Entries without a port allow the
- * standard ports (80, 443). Only an entry that names an address itself (an
+ * standard ports (80, 443); a host setting without a port, any port. Only an entry that names an address itself (an
  * IP literal, `localhost`, or a setting) may lead to a non-public address.
  */
 import { isIP } from 'node:net';
@@ -10,7 +10,8 @@ import { isIP } from 'node:net';
 interface HostRule {
   /** Lower-case host, without brackets; `*` any; `.domain` for subdomains. */
   host: string;
-  port: number | null;
+  /** null: the standard ports; 'any': a device the owner named by its address alone (a Sonos speaker listens on 1400). */
+  port: number | null | 'any';
   allowNonPublic: boolean;
 }
 
@@ -48,7 +49,7 @@ function ruleOfSetting(value: string, kind: 'url' | 'host' | 'text'): HostRule |
   }
   if (kind === 'host') {
     const parts = splitHostPort(value);
-    return parts ? { host: parts.host, port: parts.port, allowNonPublic: true } : null;
+    return parts ? { host: parts.host, port: parts.port ?? 'any', allowNonPublic: true } : null;
   }
   return null;
 }
@@ -83,7 +84,7 @@ export class HostPolicy {
   check(rawHost: string, port: number): HostDecision {
     const host = normalizeHost(rawHost);
     for (const rule of this.#rules) {
-      const portOk = rule.port === null ? STANDARD_PORTS.has(port) : rule.port === port;
+      const portOk = rule.port === 'any' || (rule.port === null ? STANDARD_PORTS.has(port) : rule.port === port);
       if (!portOk) continue;
       if (rule.host === '*') {
         // `*` is for names on the public internet; an address must be declared by itself.
