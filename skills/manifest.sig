@@ -1,6 +1,10 @@
 {
   "format": 1,
   "signatures": {
+    "coding": {
+      "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
+      "sig": "528OWNMWgOjfmDB365XxKJQij3A9pSb1lgQxyV-L9Qc6L3TAeH347IjSU5oHzNPFlf5P0F6Clie2LA8hfjmkAg"
+    },
     "github": {
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
       "sig": "BJ5XKo4STbIJ2VMXx2vupO8Pp_XM1IJuhTKfOpU0sQJ5cLDlsWFHwZ4Gum3TSiw-VaJerArJrs6_MKrZbVkBAw"
