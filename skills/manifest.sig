@@ -1,6 +1,10 @@
 {
   "format": 1,
   "signatures": {
+    "browser": {
+      "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
+      "sig": "9Df_HIxQ0q0kvi-2SzzoGSImv0du7Aj3onSrGfD8NpBno-7lDocItmmzjfPlbwZPz2a_me7zEc85glzB6tgwBg"
+    },
     "coding": {
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
       "sig": "528OWNMWgOjfmDB365XxKJQij3A9pSb1lgQxyV-L9Qc6L3TAeH347IjSU5oHzNPFlf5P0F6Clie2LA8hfjmkAg"

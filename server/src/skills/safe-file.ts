@@ -97,11 +97,11 @@ export async function readRegularFile(absolute: string, display: string, maxByte
   }
 }
 
-/** Replaces a regular file's content (made when missing). */
-export async function writeRegularFile(absolute: string, display: string, content: string): Promise<void> {
+/** Replaces a regular file's content (text as UTF-8, or bytes; made when missing). */
+export async function writeRegularFile(absolute: string, display: string, content: string | Uint8Array): Promise<void> {
   const handle = await openRegularFile(absolute, 'write', display);
   try {
-    await handle.writeFile(content, 'utf8');
+    await handle.writeFile(content);
   } catch (err) {
     throw refusalOf(err, display);
   } finally {

@@ -44,6 +44,8 @@ export interface ToolContext {
   readonly files: {
     read(path: string): Promise<string>;
     write(path: string, content: string): Promise<void>;
+    /** Writes bytes (e.g. a PNG). */
+    writeBytes(path: string, content: Uint8Array): Promise<void>;
     list(folder?: string): Promise<FileEntry[]>;
     remove(path: string): Promise<void>;
   };

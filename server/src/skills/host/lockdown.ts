@@ -13,6 +13,7 @@
 import childProcess from 'node:child_process';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
+import fs, { type PathLike } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -126,6 +127,19 @@ export function lockdown(opts: LockdownOptions): void {
   });
   fix(os, 'setPriority', () => {
     throw accessDenied('changing process priorities');
+  });
+
+  // Node 20's existsSync throws for a path outside the allowed ones (later
+  // Nodes answer false); libraries that probe the system (playwright looks
+  // for WSL) must see "no such file", never a crash. Nothing more is read.
+  const realExists = fs.existsSync;
+  fix(fs, 'existsSync', (path: PathLike) => {
+    try {
+      return realExists(path);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ERR_ACCESS_DENIED') return false;
+      throw err;
+    }
   });
   syncBuiltinESMExports();
 }

@@ -35,6 +35,10 @@ export function makeToolContext(init: HostInit, call: HostCall, signal: AbortSig
         const { absolute, display } = await resolveWorkspacePath(writable(), path, { createParents: true });
         await writeRegularFile(absolute, display, content);
       },
+      async writeBytes(path, content) {
+        const { absolute, display } = await resolveWorkspacePath(writable(), path, { createParents: true });
+        await writeRegularFile(absolute, display, content);
+      },
       async list(folder = '.') {
         const root = scope();
         const base = folder === '.' || folder === '' ? { absolute: root, display: '' } : await resolveWorkspacePath(root, folder, { createParents: false });

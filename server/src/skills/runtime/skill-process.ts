@@ -61,6 +61,15 @@ interface PendingCall {
 }
 
 const STDERR_KEEP = 4_096;
+
+/** SIGKILL to the process and everything it started (its process group). */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
 const ABORT_GRACE_MS = 1_000;
 
 export class SkillProcess {
@@ -148,7 +157,10 @@ export class SkillProcess {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelIdle();
+    const child = this.#child;
+    const exited = child && child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null;
     this.#kill('the gateway is stopping');
+    if (exited) await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     await this.#proxy?.close();
     this.#proxy = null;
   }
@@ -181,7 +193,7 @@ export class SkillProcess {
       if (o.definition.permissions.files?.access === 'read-write') write.add(`${o.scopeDir}/*`);
     }
     if (o.chromiumPath) read.add(o.chromiumPath);
-    const flags = ['--experimental-permission', '--disable-warning=ExperimentalWarning', '--max-semi-space-size=2'];
+    const flags = ['--experimental-permission', '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning', '--max-semi-space-size=2'];
     flags.push(`--max-old-space-size=${o.chromiumPath ? 192 : 96}`);
     for (const path of read) flags.push(`--allow-fs-read=${path}`);
     for (const path of write) flags.push(`--allow-fs-write=${path}`);
@@ -201,6 +213,8 @@ export class SkillProcess {
       }
       const child = spawn(process.execPath, [...this.#flags(), o.hostPath], {
         cwd: o.tmpDir,
+        // Its own process group: stopping it also stops what it started (Chromium).
+        detached: true,
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'advanced',
         env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: o.tmpDir, TMPDIR: o.tmpDir, LANG: 'C.UTF-8' },
@@ -341,7 +355,7 @@ export class SkillProcess {
     this.#child = null;
     this.#ready = null;
     if (this.#calls.size > 0) this.#opts.logger.info('stopping skill process', { skill: this.#opts.name, reason });
-    child.kill('SIGKILL');
+    killGroup(child);
     this.#failCalls(`The ${this.#opts.name} skill was stopped (${reason}); it starts again on the next call.`);
   }
 
@@ -365,7 +379,7 @@ export class SkillProcess {
         this.#ready = null;
         // The host exits when its channel closes; a stuck one is killed.
         child.disconnect();
-        setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
+        setTimeout(() => killGroup(child), 2_000).unref();
       }
     }, this.#opts.idleMs);
     this.#idleTimer.unref();
