@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runtimeFixture, type RuntimeFixture } from '../test-runtime';
+import { runtimeFixture } from '../test-runtime';
 import { findChromium } from '../runtime/locate';
 
 const cleanups: Array<() => Promise<void>> = [];
