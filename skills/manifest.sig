@@ -5,6 +5,10 @@
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
       "sig": "9Df_HIxQ0q0kvi-2SzzoGSImv0du7Aj3onSrGfD8NpBno-7lDocItmmzjfPlbwZPz2a_me7zEc85glzB6tgwBg"
     },
+    "calendar": {
+      "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
+      "sig": "RQPSNJI64kU33nai6tRNlDmZq55hydHTnioo36Tb_x-_V6kojMOBDrNKLTiF_jVYIbK21uFcOtvTKz06iW8bAw"
+    },
     "coding": {
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
       "sig": "528OWNMWgOjfmDB365XxKJQij3A9pSb1lgQxyV-L9Qc6L3TAeH347IjSU5oHzNPFlf5P0F6Clie2LA8hfjmkAg"
@@ -12,6 +16,10 @@
     "github": {
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
       "sig": "BJ5XKo4STbIJ2VMXx2vupO8Pp_XM1IJuhTKfOpU0sQJ5cLDlsWFHwZ4Gum3TSiw-VaJerArJrs6_MKrZbVkBAw"
+    },
+    "gmail": {
+      "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",
+      "sig": "2l3_hHq1QAlFYQ4UCyA0yzSjj6bxUWZJ0Ipvn__jMhkqBLLdhT7IwzSwdTo83XW2H04FcmalH_4dqw3nsv15Aw"
     },
     "hue": {
       "key": "dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I",

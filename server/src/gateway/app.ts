@@ -46,6 +46,8 @@ export interface AppOptions {
   managerPublicKey?: string;
   /** With --tailscale-owner: requests through Tailscale Serve must come from the owner (on top of device auth). */
   tailscaleIdentity?: TailscaleIdentityCheck;
+  /** Finishes an account sign-in whose loopback redirect lands on this gateway (`/oauth/callback`). */
+  oauthCallback?: (state: string, code: string) => Promise<string>;
 }
 
 function sendError(reply: FastifyReply, status: number, body: HttpErrorBody): FastifyReply {
@@ -167,6 +169,33 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
       return { deviceId };
     }),
   );
+
+  // Where Google sends the browser back when the gateway runs on the same
+  // machine (WebChat). The state is single use and names a sign-in an owner's
+  // device started; without the verifier the gateway keeps, a code is useless.
+  const oauthCallback = opts.oauthCallback;
+  if (oauthCallback) {
+    app.get('/oauth/callback', async (req, reply) => {
+      const q = req.query as Record<string, unknown>;
+      const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 2_048) : '');
+      let message: string;
+      if (text(q['error'])) message = `The sign-in was not completed (${text(q['error']).slice(0, 80)}). You can close this tab and try again.`;
+      else if (!text(q['state']) || !text(q['code'])) message = 'This page finishes a sign-in started from AutoClaw; nothing to do here.';
+      else {
+        try {
+          message = await oauthCallback(text(q['state']), text(q['code']));
+        } catch (err) {
+          message = AppError.is(err) ? err.message : 'The sign-in could not be finished; try again from the Skills page.';
+          if (!AppError.is(err)) logger.error('oauth callback failed', { err });
+        }
+      }
+      const escaped = message.replace(/[&<>"]/g, (c) => `&${({ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot' } as Record<string, string>)[c]};`);
+      return reply
+        .header('cache-control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(`<!doctype html><meta charset="utf-8"><title>AutoClaw</title><p role="status">${escaped}</p>`);
+    });
+  }
 
   registerStaticFiles(app, opts.rendererDir);
 }

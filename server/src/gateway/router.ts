@@ -138,6 +138,13 @@ const skills = router({
   setSetting: skillsOwnerProcedure
     .input(SkillInputs.setSetting)
     .mutation(({ ctx, input }): SkillView => ctx.skills.setSetting(input.name, input.setting, input.value)),
+  /** Connecting an account: the sign-in URL (PKCE; the verifier stays in the gateway) and where it returns to. */
+  oauthStart: skillsOwnerProcedure
+    .input(SkillInputs.oauthStart)
+    .mutation(({ ctx, input }) => ctx.skills.oauthStart(input.name, input.redirectUri)),
+  /** The code a loopback redirect caught (the desktop app's own listener). */
+  oauthFinish: skillsOwnerProcedure.input(SkillInputs.oauthFinish).mutation(({ ctx, input }): Promise<SkillView> => ctx.skills.oauthFinish(input.state, input.code)),
+  oauthDisconnect: skillsOwnerProcedure.input(SkillInputs.skillRef).mutation(({ ctx, input }): SkillView => ctx.skills.oauthDisconnect(input.name)),
   approvals: skillsProcedure.query(({ ctx }): StandingApproval[] => ctx.skills.listApprovals()),
   revokeApproval: skillsOwnerProcedure.input(SkillInputs.approvalRef).mutation(({ ctx, input }) => {
     ctx.skills.revokeApproval(input.id);

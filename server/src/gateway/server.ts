@@ -165,6 +165,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       extraKeys: config.skillsPubkeys ?? [],
       ...(config.chromiumPath === undefined ? {} : { chromiumPath: config.chromiumPath }),
       ...(options.skillIdleMs === undefined ? {} : { idleMs: options.skillIdleMs }),
+      // A browser on this machine can come back to the gateway itself; a remote one cannot (the desktop app catches it).
+      oauthRedirect: () => (port > 0 && isLoopbackHost(config.host) ? `http://${urlHost(config.host)}:${port}/oauth/callback` : null),
     });
     skills.start();
     // Stopped after the chat service (cleanups run in reverse): turns end first, then skill processes.
@@ -200,6 +202,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       ...(config.instanceId === undefined ? {} : { instanceId: config.instanceId }),
       ...(config.managerKey === undefined ? {} : { managerPublicKey: config.managerKey }),
       ...(tailscale === undefined ? {} : { tailscaleIdentity: tailscale.check }),
+      oauthCallback: async (state, code) => {
+        const view = await skills.oauthFinish(state, code);
+        return `Your Google account is connected to the ${view.name} skill. You can close this tab.`;
+      },
     });
     cleanups.push(() => app.close());
 

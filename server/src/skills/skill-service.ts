@@ -13,6 +13,7 @@ import type { Vault } from '../security';
 import { coreSkillTools } from './core/core-skill';
 import { workspaceSegments } from './core/workspace-path';
 import type { InProcessTool } from './define-tool';
+import { createGoogleOAuth } from './oauth/google-oauth';
 import { HostPolicy, splitHostPort } from './egress/host-policy';
 import { validate } from './format/json-schema-lite';
 import type { SkillDefinition, SkillSettingDefinition, SkillToolDefinition } from './format/skill-md';
@@ -44,12 +45,8 @@ export interface SkillServiceDeps {
   idleMs?: number;
   /** Chromium for skills that declare it (default: found on this machine). */
   chromiumPath?: string | null;
-  /** The OAuth access token of a skill's connected account (refreshed when due), or null. */
-  oauthToken?: (skill: string) => Promise<string | null>;
-  /** Whether a skill has an account connected. */
-  oauthConnected?: (skill: string) => boolean;
-  /** Drops a skill's account tokens (its endpoints changed). */
-  oauthForget?: (skill: string) => void;
+  /** Where Google sends the browser back to (the gateway's own /oauth/callback when it listens on loopback). */
+  oauthRedirect?: () => string | null;
 }
 
 export interface SkillService {
@@ -66,6 +63,11 @@ export interface SkillService {
   definition(name: string): SkillDefinition;
   settingValue(name: string, setting: string): string | null;
   secretValue(name: string, secret: string): string | null;
+  /** Starts connecting a skill's account: the URL to open (PKCE; the verifier stays here). */
+  oauthStart(name: string, redirectUri?: string): Promise<{ authUrl: string; redirectUri: string }>;
+  /** Finishes with the code the loopback redirect brought back. */
+  oauthFinish(state: string, code: string): Promise<SkillView>;
+  oauthDisconnect(name: string): SkillView;
   listApprovals(): StandingApproval[];
   revokeApproval(id: string): void;
   /** Running skill processes (for tests and health). */
@@ -146,6 +148,26 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
     return vault.encrypt(value, secretAad(name, secret));
   };
 
+  const oauth = createGoogleOAuth({
+    store,
+    vault,
+    now,
+    logger,
+    defaultRedirect: deps.oauthRedirect ?? (() => null),
+    settingsOf(name) {
+      const def = requireLoaded(name).definition;
+      if (!def.oauth) throw new AppError('BAD_REQUEST', `the ${name} skill connects no account`);
+      const setting = (key: string) => settingValue(name, key) ?? def.settings.find((x) => x.name === key)?.default ?? null;
+      const clientId = setting('clientId');
+      const authEndpoint = setting('authEndpoint');
+      const tokenEndpoint = setting('tokenEndpoint');
+      if (!clientId || !authEndpoint || !tokenEndpoint) {
+        throw new AppError('NOT_CONFIGURED', `set the ${name} skill's OAuth client ID first (a Google Cloud "Desktop app" client)`);
+      }
+      return { clientId, clientSecret: secretValue(name, 'clientSecret'), authEndpoint, tokenEndpoint, scopes: def.oauth.scopes };
+    },
+  });
+
   const policyOf = (def: SkillDefinition) => () =>
     new HostPolicy(def.permissions.network, (settingName) => {
       const s = def.settings.find((x) => x.name === settingName);
@@ -160,7 +182,7 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
     }
     const settings: Record<string, string | null> = {};
     for (const s of def.settings) settings[s.name] = settingValue(def.name, s.name) ?? s.default;
-    const oauthToken = def.oauth && deps.oauthToken ? await deps.oauthToken(def.name) : null;
+    const oauthToken = def.oauth ? await oauth.accessToken(def.name) : null;
     return { secrets, settings, oauthToken };
   };
 
@@ -249,7 +271,7 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
       },
       secrets: (perms?.secrets ?? []).map((s) => ({ name: s.name, label: s.label, set: store.getSetting(key.secret(name, s.name)) !== null })),
       settings: (def?.settings ?? []).map((s) => ({ name: s.name, label: s.label, value: settingValue(name, s.name), default: s.default })),
-      oauth: def?.oauth ? { provider: def.oauth.provider, connected: deps.oauthConnected?.(name) ?? false } : null,
+      oauth: def?.oauth ? { provider: def.oauth.provider, connected: oauth.connected(name) } : null,
     };
   };
 
@@ -273,7 +295,7 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
 
   const forgetSecrets = (def: SkillDefinition) => {
     for (const s of def.permissions.secrets) store.setSetting(key.secret(def.name, s.name), null);
-    deps.oauthForget?.(def.name);
+    oauth.forget(def.name);
   };
 
   return {
@@ -345,6 +367,19 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
       return settingValue(name, setting) ?? def.settings.find((s) => s.name === setting)?.default ?? null;
     },
     secretValue: (name, secret) => secretValue(name, secret),
+    async oauthStart(name, redirectUri) {
+      requireLoaded(name);
+      return oauth.start(name, redirectUri);
+    },
+    async oauthFinish(state, code) {
+      const { skill } = await oauth.finish(state, code);
+      return view(skill);
+    },
+    oauthDisconnect(name) {
+      requireLoaded(name);
+      oauth.forget(name);
+      return view(name);
+    },
     listApprovals: () => store.listToolApprovals(),
     revokeApproval(id) {
       if (!store.deleteToolApproval(id)) throw new AppError('NOT_FOUND', `no standing approval ${id}`);

@@ -13,3 +13,4 @@ export { startOpenMeteoServer, OPEN_METEO_PLACES, OPEN_METEO_TODAY } from './ope
 export { startGitHubApiServer, type GitHubApiServer, type GitHubIssue, type GitHubRepo } from './github-api-server';
 export { startHueBridgeServer, type HueBridgeServer, type HueLight } from './hue-bridge-server';
 export { startSonosSpeakerServer, type SonosSpeakerServer, type SonosTrack } from './sonos-upnp-server';
+export { startGoogleApiServer, type GoogleApiServer, type GmailMessage, type CalendarEvent } from './google-api-server';
