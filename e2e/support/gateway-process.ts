@@ -54,11 +54,14 @@ export interface StartGatewayOptions {
   dataDir: string;
   env?: Record<string, string>;
   allowOrigins?: string[];
+  /** More `autoclaw gateway` flags (e.g. --skills DIR --skills-pubkey KEY). */
+  args?: string[];
 }
 
 export async function startGateway(options: StartGatewayOptions): Promise<GatewayProcess> {
   const args = [CLI, 'gateway', '--data', options.dataDir, '--port', '0'];
   for (const origin of options.allowOrigins ?? []) args.push('--allow-origin', origin);
+  args.push(...(options.args ?? []));
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: childEnv(options.env ?? {}),

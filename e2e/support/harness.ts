@@ -30,6 +30,8 @@ export interface HarnessOptions {
   envKey?: boolean;
   /** Put a cuttable TCP proxy between browser and gateway. */
   proxy?: boolean;
+  /** More gateway flags. */
+  gatewayArgs?: string[];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -48,7 +50,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
     const env: Record<string, string> = { ANTHROPIC_BASE_URL: wire.url };
     if (options.envKey ?? true) env.ANTHROPIC_API_KEY = TEST_API_KEY;
-    const gateway = await startGateway({ dataDir, env, allowOrigins: proxy ? [proxy.origin] : [] });
+    const gateway = await startGateway({ dataDir, env, allowOrigins: proxy ? [proxy.origin] : [], args: options.gatewayArgs ?? [] });
     cleanups.push(() => gateway.stop());
     proxy?.setTarget(gateway.port);
 

@@ -14,7 +14,7 @@ export function pairingStatus(page: Page): Locator {
   return page.getByRole('status', { name: 'Pairing' });
 }
 
-export async function openView(page: Page, name: 'Chat' | 'Settings' | 'Instance'): Promise<void> {
+export async function openView(page: Page, name: 'Chat' | 'Skills' | 'Settings' | 'Instance'): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name, exact: true }).click();
 }
 

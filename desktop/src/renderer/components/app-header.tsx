@@ -9,6 +9,7 @@ export interface NavItem {
 
 export const WEBCHAT_VIEWS: readonly NavItem[] = [
   { view: 'chat', label: 'Chat' },
+  { view: 'skills', label: 'Skills' },
   { view: 'settings', label: 'Settings' },
 ];
 

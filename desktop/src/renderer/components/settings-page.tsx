@@ -1,6 +1,6 @@
-import { describeError } from '../lib/client-error';
 import { useSettingsView, useWhoAmI } from '../hooks/use-settings';
 import { AuditSection } from './audit-section';
+import { LoadError } from './load-error';
 import { DevicesSection } from './devices-section';
 import { MemoriesSection } from './memories-section';
 import { ModelSettings } from './model-settings';
@@ -22,14 +22,7 @@ export function SettingsPage() {
         </p>
       )}
       {settings.isPending && <p className="muted">Loading settings…</p>}
-      {settings.isError && (
-        <div className="notice error" role="alert">
-          <p>Could not load settings: {describeError(settings.error).message}</p>
-          <button type="button" onClick={() => void settings.refetch()}>
-            Try again
-          </button>
-        </div>
-      )}
+      {settings.isError && <LoadError what="settings" error={settings.error} retry={settings.refetch} />}
       {settings.isSuccess && (
         <fieldset className="owner-only" disabled={chatOnly} aria-label="Owner settings">
           <ModelSettings key={`model-${settings.data.model}`} view={settings.data} />

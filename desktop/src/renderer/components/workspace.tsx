@@ -11,6 +11,7 @@ import { NoticesButton } from './notices-button';
 import { ChatView } from './chat-view';
 import { SessionsSidebar } from './sessions-sidebar';
 import { SettingsPage } from './settings-page';
+import { SkillsPage } from './skills-page';
 
 interface WorkspaceProps {
   /** The manager UI's instance page, shown as a third view. */
@@ -73,7 +74,15 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
       <div className="app-body">
         <SessionsSidebar />
         <main className="content">
-          {view === 'instance' && instancePage ? instancePage : view === 'settings' ? <SettingsPage /> : <ChatView />}
+          {view === 'instance' && instancePage ? (
+            instancePage
+          ) : view === 'settings' ? (
+            <SettingsPage />
+          ) : view === 'skills' ? (
+            <SkillsPage />
+          ) : (
+            <ChatView />
+          )}
         </main>
       </div>
     </div>
