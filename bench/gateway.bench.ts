@@ -1,7 +1,7 @@
 // Gateway figures against an "instant provider": the real Anthropic SDK in
 // the gateway talking to a local server that speaks the Messages streaming
 // protocol and answers at once. Gateways are spawned from node_modules/.bin.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ChatEvent, Message } from '@autoclaw/shared';
@@ -62,6 +62,8 @@ figures['gateway.cold_start_ms_max'] = round(Math.max(...starts), 1);
 /* ---------- idle memory, turns, CLI ---------- */
 const dir = tempDir('autoclaw-bench-gw-');
 const gw = await spawnGateway(dir.path, env);
+// Idle with two skills enabled: their processes start on first use only.
+for (const skill of ['weather', 'notes']) spawnSync(AUTOCLAW, ['skills', 'enable', '--data', dir.path, skill], { stdio: 'ignore' });
 await sleep(10_000);
 figures['gateway.idle_rss_mb'] = round(treeRssMb(gw.child.pid!), 1);
 

@@ -7,11 +7,11 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { rawPublicKey } from '../security';
+import { repoRoot } from './runtime/locate';
 import { vetSkills } from './vetting/vet';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO_ROOT = repoRoot();
 export const BUNDLED_SKILLS_DIR = join(REPO_ROOT, 'skills');
 
 export interface ThrowawayKey {

@@ -3,8 +3,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The checkout this code runs from (source or bundle). */
-function repoRoot(): string {
+/** The checkout this code runs from (source, bundle, or a bundled benchmark). */
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
     if (existsSync(join(dir, 'server', 'package.json')) && existsSync(join(dir, 'skills'))) return dir;

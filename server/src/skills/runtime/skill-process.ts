@@ -193,7 +193,7 @@ export class SkillProcess {
       if (o.definition.permissions.files?.access === 'read-write') write.add(`${o.scopeDir}/*`);
     }
     if (o.chromiumPath) read.add(o.chromiumPath);
-    const flags = ['--experimental-permission', '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning', '--max-semi-space-size=2'];
+    const flags = ['--experimental-permission', '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning'];
     flags.push(`--max-old-space-size=${o.chromiumPath ? 192 : 96}`);
     for (const path of read) flags.push(`--allow-fs-read=${path}`);
     for (const path of write) flags.push(`--allow-fs-write=${path}`);
