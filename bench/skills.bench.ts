@@ -20,7 +20,7 @@ const loads: number[] = [];
 for (let i = 0; i < 15; i++) {
   const service = createSkillService(base);
   const started = performance.now();
-  service.start();
+  service.reload();
   loads.push(performance.now() - started);
   const refused = service.list().filter((s) => s.state === 'refused');
   if (refused.length > 0) throw new Error(`bundled skills refused: ${refused.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);

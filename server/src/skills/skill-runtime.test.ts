@@ -123,7 +123,7 @@ describe('skill runtime', () => {
   it('a tampered skill is refused alone, with its reason; the others load', async () => {
     const f = open([echoSkill('echo'), echoSkill('other')], []);
     appendFileSync(join(f.skills.dir, 'other', 'index.mjs'), '\n// injected\n');
-    f.service.start();
+    f.service.reload();
     expect(f.service.list().map((s) => [s.name, s.state, s.reason])).toEqual([
       ['echo', 'disabled', null],
       ['other', 'refused', 'index.mjs changed after vetting (its SHA-256 does not match the manifest)'],

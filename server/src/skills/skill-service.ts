@@ -52,8 +52,13 @@ export interface SkillServiceDeps {
 export interface SkillService {
   readonly catalog: SkillToolCatalog;
   readonly skillsDir: string;
-  /** Verifies and loads the skills folder; the enabled skills' tools join the catalog. */
+  /**
+   * Arms loading: the skills folder is verified and loaded (the enabled
+   * skills' tools joining the catalog) on first need — the first turn, list
+   * or change — not at boot. `reload()` verifies again now.
+   */
   start(): void;
+  reload(): void;
   list(): SkillView[];
   enable(name: string): SkillView;
   disable(name: string): SkillView;
@@ -122,7 +127,13 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
 
   const isEnabled = (name: string) => loaded.has(name) && store.getSetting(key.enabled(name)) === '1';
 
+  let loadedOnce = false;
+  const ensure = () => {
+    if (!loadedOnce) load();
+  };
+
   const requireLoaded = (name: string) => {
+    ensure();
     const skill = loaded.get(name);
     if (skill) return skill;
     const why = refused.get(name);
@@ -298,10 +309,9 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
     oauth.forget(def.name);
   };
 
-  return {
-    catalog,
-    skillsDir,
-    start() {
+  function load(): void {
+    loadedOnce = true;
+    {
       verified = verifySkills(skillsDir, trustedSkillKeys(deps.extraKeys ?? []));
       loaded.clear();
       refused.clear();
@@ -326,8 +336,20 @@ export function createSkillService(deps: SkillServiceDeps): SkillService {
         });
       }
       refresh();
+    }
+  }
+
+  return {
+    catalog,
+    skillsDir,
+    start() {
+      catalog.loadOnFirstUse(ensure);
     },
-    list: () => verified.map((s) => view(s.name)),
+    reload: () => load(),
+    list() {
+      ensure();
+      return verified.map((s) => view(s.name));
+    },
     enable(name) {
       requireLoaded(name);
       store.setSetting(key.enabled(name), '1');

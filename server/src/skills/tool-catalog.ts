@@ -23,10 +23,23 @@ export class SkillToolCatalog implements ToolCatalog {
   #tools = new Map<string, SkillTool>();
   #specs: ToolSpec[] = [];
   #instructions = '';
+  #load: (() => void) | null = null;
 
   constructor(tools: readonly SkillTool[], opts: ToolCatalogOptions = {}) {
     this.#approvals = opts.approvals;
     this.replace(tools, '');
+  }
+
+  /** Runs `load` (which calls replace) before the catalog is first used: skills are verified on first need, not at boot. */
+  loadOnFirstUse(load: () => void): void {
+    this.#load = load;
+  }
+
+  #ready(): void {
+    const load = this.#load;
+    if (!load) return;
+    this.#load = null;
+    load();
   }
 
   /** Swaps the set of tools (a skill was enabled or disabled); names must be unique. */
@@ -42,22 +55,27 @@ export class SkillToolCatalog implements ToolCatalog {
   }
 
   specs(): ToolSpec[] {
+    this.#ready();
     return this.#specs;
   }
 
   names(): string[] {
+    this.#ready();
     return [...this.#tools.keys()];
   }
 
   get(name: string): SkillTool | undefined {
+    this.#ready();
     return this.#tools.get(name);
   }
 
   isRisky(name: string): boolean {
+    this.#ready();
     return this.#tools.get(name)?.risky ?? false;
   }
 
   needsApproval(name: string, sessionId: string): boolean {
+    this.#ready();
     const tool = this.#tools.get(name);
     if (!tool?.risky) return false;
     if (tool.everyCall) return true;
@@ -65,16 +83,19 @@ export class SkillToolCatalog implements ToolCatalog {
   }
 
   grant(name: string, scope: ApprovalScope, sessionId: string): void {
+    this.#ready();
     const tool = this.#tools.get(name);
     if (scope === 'once' || !tool?.risky || tool.everyCall || !this.#approvals) return;
     this.#approvals.grant(name, scope, sessionId);
   }
 
   instructions(): string {
+    this.#ready();
     return this.#instructions;
   }
 
   run(name: string, input: unknown, ctx: ToolCallContext): Promise<ToolOutcome> {
+    this.#ready();
     const tool = this.#tools.get(name);
     if (!tool) return Promise.resolve({ ok: false, content: `Unknown tool "${name}". Available tools: ${this.names().join(', ')}` });
     if (ctx.signal.aborted) return Promise.resolve({ ok: false, content: STOPPED_RESULT });

@@ -115,7 +115,9 @@ export function lockdown(opts: LockdownOptions): void {
     if (!chromium || command !== chromium.path) throw accessDenied(`starting ${String(command).slice(0, 80)}`);
     const list = Array.isArray(args) ? (args as string[]) : [];
     const own = list.filter((a) => !/^--(no-)?proxy|^--proxy-/.test(a));
-    const child = realSpawn(command, [...own, `--proxy-server=${chromium.proxy}`, '--proxy-bypass-list=<-loopback>'], (Array.isArray(args) ? options : args) ?? {});
+    // In this host's process group (not detached, as playwright asks): when the gateway stops the skill, Chromium goes with it.
+    const spawnOptions = { ...((Array.isArray(args) ? options : args) ?? {}), detached: false };
+    const child = realSpawn(command, [...own, `--proxy-server=${chromium.proxy}`, '--proxy-bypass-list=<-loopback>'], spawnOptions);
     if (child.pid !== undefined) started.add(child.pid);
     return child;
   });
