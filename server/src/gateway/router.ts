@@ -49,6 +49,10 @@ const chat = router({
     .input(ProcedureInputs.chatRetry)
     .mutation(({ ctx, input }): Message => ctx.services.chat.retry(input.messageId)),
   approve: authedProcedure.input(ProcedureInputs.chatApprove).mutation(({ ctx, input }) => {
+    // A standing approval outlives the call: it is the owner's to give (and to revoke).
+    if (input.approve && input.scope !== undefined && input.scope !== 'once' && !isOwnerDevice(ctx.device)) {
+      throw new AppError('FORBIDDEN', 'only an owner device may approve a tool for the conversation or for always; approve this call once');
+    }
     ctx.services.chat.approve(input.toolCallId, input.approve, input.scope);
     return OK;
   }),

@@ -67,3 +67,23 @@ describe('skills procedures', () => {
     expect(gw.gateway.store.dump()).toBe(before);
   });
 });
+
+describe('skills procedures and device roles', () => {
+  it('a chat-only device sees the skills but changes nothing, and may approve a call only once', async () => {
+    const skills = skillsFixture([], { bundled: ['weather'] });
+    cleanups.push(() => skills.remove());
+    const gw = await startTestGateway({ config: { skillsDir: skills.dir, skillsPubkeys: [skills.key.publicKey] } });
+    cleanups.push(() => gw.close());
+    const { client } = gw.connect(gw.addDevice('phone', 'chat'));
+    expect((await client.skills.list.query()).map((s) => s.name)).toEqual(['weather']);
+    const before = gw.gateway.store.dump();
+    await expect(client.skills.enable.mutate({ name: 'weather' })).rejects.toMatchObject({ data: { appCode: 'FORBIDDEN' } });
+    await expect(client.skills.setSetting.mutate({ name: 'weather', setting: 'apiRoot', value: 'http://127.0.0.1:9' })).rejects.toMatchObject({
+      data: { appCode: 'FORBIDDEN' },
+    });
+    await expect(client.chat.approve.mutate({ toolCallId: 'tc_whatever', approve: true, scope: 'always' })).rejects.toMatchObject({
+      data: { appCode: 'FORBIDDEN' },
+    });
+    expect(gw.gateway.store.dump()).toBe(before);
+  });
+});

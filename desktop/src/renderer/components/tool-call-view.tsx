@@ -2,6 +2,7 @@ import type { ToolCall } from '@autoclaw/shared';
 import { prettyJson } from '../lib/format';
 import type { ChatActions } from '../hooks/use-chat-actions';
 import { useEveryCallTools } from '../hooks/use-skills';
+import { useWhoAmI } from '../hooks/use-settings';
 
 const STATUS_LABEL: Record<ToolCall['status'], string> = {
   pending: 'pending',
@@ -16,6 +17,9 @@ export function ToolCallView({ call, actions }: { call: ToolCall; actions: ChatA
   const waiting = call.status === 'awaiting_approval';
   const deciding = actions.approve.isPending && actions.approve.variables?.toolCallId === call.id;
   const everyCall = useEveryCallTools().has(call.name);
+  // Standing approvals are the owner's to give (the gateway refuses them from a chat-only device).
+  const me = useWhoAmI().data;
+  const mayStand = !everyCall && (me === undefined || me.kind !== 'client' || me.role === 'owner');
   return (
     <div className={`tool-call status-${call.status}`} data-testid="tool-call">
       <details open={waiting || call.status === 'error'}>
@@ -52,7 +56,7 @@ export function ToolCallView({ call, actions }: { call: ToolCall; actions: ChatA
             >
               Approve
             </button>
-            {!everyCall && (
+            {mayStand && (
               <>
                 <button type="button" disabled={deciding} onClick={() => actions.approve.mutate({ toolCallId: call.id, approve: true, scope: 'session' })}>
                   Allow in this conversation
