@@ -59,7 +59,7 @@ describe('Skills in WebChat', () => {
   });
 
   it('enable Weather, point it at its API, ask: the tool call shows and the answer uses it', async () => {
-    await card('weather').getByRole('switch', { name: 'Enable weather' }).check();
+    await card('weather').getByRole('switch', { name: 'Enable weather' }).click();
     await card('weather').locator('.skill-state.state-enabled').waitFor();
     await setField('weather', 'Forecast API', meteo.url);
     await setField('weather', 'Geocoding API', meteo.url);
@@ -70,9 +70,8 @@ describe('Skills in WebChat', () => {
     await send(page, "what's the weather in Lisbon tomorrow?");
     const call = page.getByTestId('tool-call').filter({ hasText: 'weather_forecast' });
     await call.locator('.tool-status.status-done').waitFor();
-    const answer = await lastAnswer(page);
-    expect(answer).toContain('Weather for Lisbon, Lisbon, Portugal');
-    expect(answer).toContain('2026-05-05: light rain, 16.4–24.4 °C, rain 6.4 mm (85%)');
+    await expect.poll(() => lastAnswer(page), { timeout: 15_000 }).toContain('Weather for Lisbon, Lisbon, Portugal');
+    expect(await lastAnswer(page)).toContain('2026-05-05: light rain, 16.4–24.4 °C, rain 6.4 mm (85%)');
     expect(meteo.requests.map((r) => r.path)).toEqual(['/v1/search', '/v1/forecast']);
     // The model saw the skill's instructions while it was enabled.
     const system = (h.wire.requests.at(-2)!.body as { system?: unknown }).system;
@@ -81,7 +80,7 @@ describe('Skills in WebChat', () => {
 
   it('a risky GitHub action asks first and runs once after approval; the next one asks again', async () => {
     await openView(page, 'Skills');
-    await card('github').getByRole('switch', { name: 'Enable github' }).check();
+    await card('github').getByRole('switch', { name: 'Enable github' }).click();
     await card('github').locator('.skill-state.state-enabled').waitFor();
     await setField('github', 'GitHub API', github.url);
     await setField('github', 'GitHub personal access token', TOKEN);
@@ -96,11 +95,11 @@ describe('Skills in WebChat', () => {
     await approval.waitFor();
     expect(github.repos.get('anna/garden')!.issues).toHaveLength(1);
     for (const name of ['Approve', 'Allow in this conversation', 'Always allow this tool', 'Deny']) {
-      expect(await approval.getByRole('button', { name, exact: true }).isVisible()).toBe(true);
+      await approval.getByRole('button', { name, exact: true }).waitFor();
     }
     await approval.getByRole('button', { name: 'Approve', exact: true }).click();
     await approval.waitFor({ state: 'detached' });
-    expect(await lastAnswer(page)).toBe('Tool github_create_issue returned: Created issue #2: https://github.com/anna/garden/issues/2');
+    await expect.poll(() => lastAnswer(page), { timeout: 15_000 }).toBe('Tool github_create_issue returned: Created issue #2: https://github.com/anna/garden/issues/2');
     expect(github.repos.get('anna/garden')!.issues.map((i) => i.title)).toEqual(['Water the tomatoes', 'Plant garlic']);
 
     // "Once" covered that call only: the next one asks again, and a no runs nothing.
@@ -109,7 +108,7 @@ describe('Skills in WebChat', () => {
     await approval.waitFor();
     await approval.getByRole('button', { name: 'Deny', exact: true }).click();
     await approval.waitFor({ state: 'detached' });
-    expect(await lastAnswer(page)).toMatch(/The user denied this tool call/);
+    await expect.poll(() => lastAnswer(page), { timeout: 15_000 }).toMatch(/The user denied this tool call/);
     expect(github.repos.get('anna/garden')!.issues).toHaveLength(2);
   });
 
@@ -119,6 +118,7 @@ describe('Skills in WebChat', () => {
     const approval = page.getByRole('group', { name: 'Approve github_create_issue?' });
     await approval.getByRole('button', { name: 'Always allow this tool', exact: true }).click();
     await approval.waitFor({ state: 'detached' });
+    await expect.poll(() => lastAnswer(page), { timeout: 15_000 }).toBe('Tool github_create_issue returned: Created issue #3: https://github.com/anna/garden/issues/3');
     expect(github.repos.get('anna/garden')!.issues).toHaveLength(3);
 
     await openView(page, 'Skills');
