@@ -113,9 +113,29 @@ export interface ManagerConnectionParams {
 /** WebSocket close code when the session token is unknown, expired or revoked. */
 export const MANAGER_WS_CLOSE_UNAUTHORIZED = 4401;
 
+/**
+ * The nonce a device already paired with the account's instance signs to
+ * prove itself at sign-in (with authPayload(nonce, deviceId, timestamp)):
+ * such a sign-in skips the throttling of unknown clients. Bound to the
+ * account; a gateway never issues a nonce of this form.
+ */
+export function signInProofNonce(email: string): string {
+  return `autoclaw-signin:${email.trim().toLowerCase()}`;
+}
+
+/** A paired device's proof at sign-in (see signInProofNonce). */
+export const SignInDeviceProofSchema = z
+  .object({
+    publicKey: z.string().max(64),
+    timestamp: z.number().int().nonnegative(),
+    signature: z.string().max(128),
+  })
+  .strict();
+export type SignInDeviceProof = z.infer<typeof SignInDeviceProofSchema>;
+
 export const ManagerInputs = {
   signUp: z.object({ email: EmailSchema, password: PasswordSchema, inviteCode: OpaqueTokenSchema.optional() }).strict(),
-  signIn: z.object({ email: EmailSchema, password: z.string().min(1).max(PASSWORD_MAX_CHARS) }).strict(),
+  signIn: z.object({ email: EmailSchema, password: z.string().min(1).max(PASSWORD_MAX_CHARS), device: SignInDeviceProofSchema.optional() }).strict(),
   refresh: z.object({ token: OpaqueTokenSchema }).strict(),
   changePassword: z
     .object({ currentPassword: z.string().min(1).max(PASSWORD_MAX_CHARS), newPassword: PasswordSchema })

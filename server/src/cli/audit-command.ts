@@ -1,19 +1,24 @@
 /**
- * `autoclaw audit verify --data DIR [--public-key KEY] [--json]`: checks the
- * manager's audit log straight from its files (read-only), whether or not
+ * `autoclaw audit verify --data DIR [--database URL] [--public-key KEY] [--json]`:
+ * checks the manager's audit log straight from its state (read-only), whether or not
  * the manager runs — a verifier should not have to trust the program it
  * checks. Exit 0 when intact, 1 naming the first bad entry.
  */
-import { parseDataDir, UsageError } from '../gateway';
-import { verifyAuditFiles } from '../manager';
+import { UsageError } from '../gateway';
+import { openOsKeychain, parseOperatorConfig, verifyAuditFiles } from '../manager';
 import { parseFlags } from './args';
 import type { CliIO } from './io';
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, 'public-key': { type: 'string' }, json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, database: { type: 'string' }, 'public-key': { type: 'string' }, json: { type: 'boolean' } }, 1);
   const [action] = positionals;
   if (action !== 'verify') throw new UsageError(action === undefined ? 'say "verify"' : `unknown action "${action.slice(0, 40)}"`);
-  const result = verifyAuditFiles(parseDataDir(values.data), values['public-key']);
+  const config = parseOperatorConfig(values);
+  const result = await verifyAuditFiles(config.dataDir, {
+    database: config.database,
+    ...(values['public-key'] === undefined ? {} : { publicKey: values['public-key'] }),
+    keychain: () => (config.masterKeyStore === 'file' ? null : openOsKeychain()),
+  });
   if (values.json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return result.ok ? 0 : 1;

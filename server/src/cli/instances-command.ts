@@ -7,20 +7,23 @@
  */
 import { AppError, EmailSchema } from '@autoclaw/shared';
 import type { Instance } from '@autoclaw/shared';
-import { parseDataDir, UsageError } from '../gateway';
+import { hostname } from 'node:os';
+import { UsageError } from '../gateway';
 import {
   createInstanceService,
   createLocalDriver,
+  createReplicas,
   findLiveManager,
   listStoredInstances,
   loadManagerKeys,
   migrateInstances,
+  openLeases,
   openOfflineManager,
   openOsKeychain,
   operatorClient,
-  parseManagerConfig,
+  parseOperatorConfig,
 } from '../manager';
-import type { InstanceService, OfflineManager } from '../manager';
+import type { InstanceService, OfflineManager, OperatorConfig } from '../manager';
 import { parseFlags } from './args';
 import type { CliIO } from './io';
 
@@ -32,34 +35,51 @@ function stderrLogger(io: CliIO) {
   return { debug: () => {}, info: () => {}, warn: line('warn'), error: line('error') };
 }
 
-/** The instance service on the data directory, with no manager running (local driver only). */
-async function withOffline<T>(dataDir: string, io: CliIO, fn: (service: InstanceService, offline: OfflineManager) => Promise<T>): Promise<T> {
+const keychainOf = (config: OperatorConfig) => () => (config.masterKeyStore === 'file' ? null : openOsKeychain());
+
+/** How long a replica's heartbeat counts as live (as the manager's own registry does). */
+const REPLICA_LIVE_MS = 15_000;
+
+/** The instance service on the manager's state, with no manager running here (local driver only). */
+async function withOffline<T>(config: OperatorConfig, io: CliIO, fn: (service: InstanceService, offline: OfflineManager) => Promise<T>): Promise<T> {
   const logger = stderrLogger(io);
-  const config = parseManagerConfig(['--data', dataDir]);
-  const offline = openOfflineManager(dataDir, logger);
+  const { dataDir } = config;
+  const offline = await openOfflineManager(dataDir, logger, { database: config.database, keychain: keychainOf(config) });
   let service: InstanceService | null = null;
   try {
-    const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain: config.masterKeyStore === 'file' ? null : openOsKeychain(), logger });
+    const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain: keychainOf(config)(), logger });
     const driver = createLocalDriver({ dataDir });
-    service = createInstanceService({ db: offline.db, driver, keys, audit: offline.audit, logger });
-    for (const instance of service.list()) {
+    // Replicas elsewhere on the same database: their operations and ours on one instance never overlap.
+    const leases = await openLeases(offline.db, Date.now);
+    // Gateways started here accept the UI of every live replica (none: the manager re-launches them when it starts).
+    const origins = (await createReplicas(offline.db, Date.now).live(REPLICA_LIVE_MS)).flatMap((r) => r.origins);
+    service = await createInstanceService({
+      db: offline.db,
+      driver,
+      keys,
+      audit: offline.audit,
+      logger,
+      allowedOrigins: [...new Set(origins)],
+      locks: { leases, holder: `${hostname()}/${process.pid}/cli` },
+    });
+    for (const instance of await service.list()) {
       if (instance.driver !== 'local') throw new AppError('NOT_CONFIGURED', `instance ${instance.id} runs on ${instance.driver}; start the manager to act on it`);
     }
     return await fn(service, offline);
   } finally {
     await service?.close();
-    offline.close();
+    await offline.close();
   }
 }
 
 /** Listing needs neither the master key nor a driver: the rows as stored. */
-function listOffline(dataDir: string, io: CliIO): Instance[] {
-  const offline = openOfflineManager(dataDir, stderrLogger(io));
+async function listOffline(config: OperatorConfig, io: CliIO): Promise<Instance[]> {
+  const offline = await openOfflineManager(config.dataDir, stderrLogger(io), { database: config.database, keychain: keychainOf(config) });
   try {
-    migrateInstances(offline.db);
-    return listStoredInstances(offline.db);
+    await migrateInstances(offline.db);
+    return await listStoredInstances(offline.db);
   } finally {
-    offline.close();
+    await offline.close();
   }
 }
 
@@ -75,18 +95,18 @@ function printInstances(io: CliIO, instances: Instance[], json: boolean): void {
   }
 }
 
-async function act(action: Action, dataDir: string, arg: string | undefined, io: CliIO): Promise<Instance[] | Instance | null> {
-  const running = await findLiveManager(dataDir);
-  const client = running ? operatorClient(dataDir, running, 120_000) : null;
+async function act(action: Action, config: OperatorConfig, arg: string | undefined, io: CliIO): Promise<Instance[] | Instance | null> {
+  const running = await findLiveManager(config.dataDir);
+  const client = running ? operatorClient(config.dataDir, running, 120_000) : null;
   switch (action) {
     case 'list':
       if (client) return client.query<Instance[]>('instances.operator.list');
-      return listOffline(dataDir, io);
+      return listOffline(config, io);
     case 'create': {
       const owner = arg as string;
       if (client) return client.mutation<Instance>('instances.operator.create', { owner });
-      return withOffline(dataDir, io, async (s, offline) => {
-        if (!offline.accounts.userByEmail(owner)) throw new AppError('NOT_FOUND', `no account ${owner} (make it with "autoclaw users create")`);
+      return withOffline(config, io, async (s, offline) => {
+        if (!(await offline.accounts.userByEmail(owner))) throw new AppError('NOT_FOUND', `no account ${owner} (make it with "autoclaw users create")`);
         return s.provision(owner, { actor: 'operator' });
       });
     }
@@ -101,7 +121,7 @@ async function act(action: Action, dataDir: string, arg: string | undefined, io:
         }
         return client.mutation<Instance>(`instances.operator.${action}`, { instanceId });
       }
-      return withOffline(dataDir, io, async (s) => {
+      return withOffline(config, io, async (s) => {
         if (action === 'delete') {
           await s.delete(instanceId, { actor: 'operator' });
           return null;
@@ -113,13 +133,13 @@ async function act(action: Action, dataDir: string, arg: string | undefined, io:
 }
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, owner: { type: 'string' }, json: { type: 'boolean' } }, 2);
+  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, database: { type: 'string' }, owner: { type: 'string' }, json: { type: 'boolean' } }, 2);
   const [action, id] = positionals;
   if (!(ACTIONS as readonly string[]).includes(action ?? '')) {
     throw new UsageError(action === undefined ? `say one of ${ACTIONS.join(', ')}` : `unknown action "${action.slice(0, 40)}"`);
   }
   const verb = action as Action;
-  const dataDir = parseDataDir(values.data);
+  const config = parseOperatorConfig(values);
   let arg: string | undefined;
   if (verb === 'create') {
     if (id !== undefined) throw new UsageError('instances create takes --owner E, not an ID');
@@ -135,7 +155,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   if (values.owner !== undefined && verb !== 'create') throw new UsageError('--owner goes with "instances create"');
 
-  const result = await act(verb, dataDir, arg, io);
+  const result = await act(verb, config, arg, io);
   if (verb === 'list') {
     printInstances(io, result as Instance[], values.json === true);
   } else if (result === null) {

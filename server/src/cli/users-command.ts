@@ -6,8 +6,9 @@
  */
 import { EmailSchema, PasswordSchema, UserRoleSchema } from '@autoclaw/shared';
 import type { ManagerUser, UserRole } from '@autoclaw/shared';
-import { parseDataDir, UsageError } from '../gateway';
-import { findLiveManager, openOfflineManager, operatorClient } from '../manager';
+import { UsageError } from '../gateway';
+import { findLiveManager, openOfflineManager, openOsKeychain, operatorClient, parseOperatorConfig } from '../manager';
+import type { OperatorConfig } from '../manager';
 import { parseFlags } from './args';
 import { readValue } from './config-command';
 import type { CliIO } from './io';
@@ -23,38 +24,46 @@ function parseOr<T>(what: string, schema: { safeParse(v: unknown): { success: tr
   return parsed.data;
 }
 
-async function createUser(dataDir: string, input: { email: string; password: string; role?: UserRole }, io: CliIO): Promise<ManagerUser> {
-  const running = await findLiveManager(dataDir);
-  if (running) return operatorClient(dataDir, running).mutation<ManagerUser>('operator.createUser', input);
-  const offline = openOfflineManager(dataDir, stderrLogger(io));
+/** The manager's state opened by this command (no manager runs). */
+function openOffline(config: OperatorConfig, io: CliIO) {
+  return openOfflineManager(config.dataDir, stderrLogger(io), {
+    database: config.database,
+    keychain: () => (config.masterKeyStore === 'file' ? null : openOsKeychain()),
+  });
+}
+
+async function createUser(config: OperatorConfig, input: { email: string; password: string; role?: UserRole }, io: CliIO): Promise<ManagerUser> {
+  const running = await findLiveManager(config.dataDir);
+  if (running) return operatorClient(config.dataDir, running).mutation<ManagerUser>('operator.createUser', input);
+  const offline = await openOffline(config, io);
   try {
     return await offline.accounts.createUser(input);
   } finally {
-    offline.close();
+    await offline.close();
   }
 }
 
-async function resetPassword(dataDir: string, input: { email: string; password: string }, io: CliIO): Promise<void> {
-  const running = await findLiveManager(dataDir);
+async function resetPassword(config: OperatorConfig, input: { email: string; password: string }, io: CliIO): Promise<void> {
+  const running = await findLiveManager(config.dataDir);
   if (running) {
-    await operatorClient(dataDir, running).mutation('operator.resetPassword', input);
+    await operatorClient(config.dataDir, running).mutation('operator.resetPassword', input);
     return;
   }
-  const offline = openOfflineManager(dataDir, stderrLogger(io));
+  const offline = await openOffline(config, io);
   try {
     await offline.accounts.resetPassword(input);
   } finally {
-    offline.close();
+    await offline.close();
   }
 }
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, email: { type: 'string' }, role: { type: 'string' } }, 1);
+  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, database: { type: 'string' }, email: { type: 'string' }, role: { type: 'string' } }, 1);
   const [action] = positionals;
   if (action !== 'create' && action !== 'reset-password') {
     throw new UsageError(action === undefined ? 'say "create" or "reset-password"' : `unknown action "${action.slice(0, 40)}"`);
   }
-  const dataDir = parseDataDir(values.data);
+  const config = parseOperatorConfig(values);
   if (values.email === undefined) throw new UsageError('--email E is required');
   const email = parseOr('--email', EmailSchema, values.email);
   if (values.role !== undefined && action !== 'create') throw new UsageError('--role goes with "users create"');
@@ -64,10 +73,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const password = parseOr('password (stdin)', PasswordSchema, await readValue(io.stdin, 4 * 1024));
 
   if (action === 'create') {
-    const user = await createUser(dataDir, { email, password, ...(role ? { role } : {}) }, io);
+    const user = await createUser(config, { email, password, ...(role ? { role } : {}) }, io);
     io.stdout.write(`created ${user.role} ${user.email} (id ${user.id})\n`);
   } else {
-    await resetPassword(dataDir, { email, password }, io);
+    await resetPassword(config, { email, password }, io);
     io.stdout.write(`password reset for ${email}; every session of this account was signed out\n`);
   }
   return 0;

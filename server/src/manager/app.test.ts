@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { MANAGER_WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import { operatorKeyPath } from './paths';
-import { readManagerRuntime } from './runtime-file';
+import { findRunningManager } from './runtime-file';
 import { rawCall, startTestManager } from './test-kit';
 import type { TestManager } from './test-kit';
 
@@ -52,7 +52,7 @@ describe('the manager over HTTP and WebSocket', () => {
   });
 
   it('writes its runtime file and answers health with strict security headers', async () => {
-    expect(readManagerRuntime(t.dir)).toMatchObject({ pid: process.pid, url: t.url, tlsCertPath: null });
+    expect(findRunningManager(t.dir)).toMatchObject({ pid: process.pid, url: t.url, tlsCertPath: null });
     const res = await fetch(`${t.url}/healthz`);
     expect(await res.json()).toMatchObject({ ok: true, service: 'autoclaw-manager' });
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
@@ -132,7 +132,7 @@ describe('the manager over HTTP and WebSocket', () => {
     expect((await rawCall(t.url, 'POST', 'operator.createUser', { input, headers: { authorization: `Bearer ${ownerToken}` } })).status).toBe(401);
     const made = await rawCall(t.url, 'POST', 'operator.createUser', { input, headers: { authorization: `Operator ${key}` } });
     expect(made).toMatchObject({ status: 200, body: { result: { data: { email: 'cli-made@example.com', role: 'member' } } } });
-    expect(t.manager.services.audit.list({ limit: 500 }).at(-1)).toMatchObject({ actor: 'operator', action: 'user.create' });
+    expect((await t.manager.services.audit.list({ limit: 500 })).at(-1)).toMatchObject({ actor: 'operator', action: 'user.create' });
   });
 
   it('rate-limited sign-in travels as RATE_LIMITED with the wait (HTTP 429)', async () => {

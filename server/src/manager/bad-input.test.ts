@@ -103,12 +103,12 @@ describe('the malformed-input corpus', () => {
   let before: string;
 
   beforeAll(async () => {
-    t = await startTestManager({ options: { accounts: { limits: { perAccount: 1_000, perAddress: 1_000 } } } });
+    t = await startTestManager({ options: { accounts: { limits: { freeFailures: 1_000, freeFailuresPerAddress: 1_000 } } } });
     const { token } = await t.setupOwner('owner@example.com', PW);
     const operatorKey = readFileSync(operatorKeyPath(t.dir)).toString('base64url');
     headers = { anon: {}, owner: { authorization: `Bearer ${token}` }, operator: { authorization: `Operator ${operatorKey}` } };
     await t.client(token).auth.me.query();
-    before = t.dump();
+    before = await t.dump();
   });
   afterAll(async () => {
     await t?.close();
@@ -121,7 +121,7 @@ describe('the malformed-input corpus', () => {
     expect(error.data.appCode).toBe(expected);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(error.message).not.toMatch(/at .*\.ts:\d+|node_modules/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it.each([
@@ -132,7 +132,7 @@ describe('the malformed-input corpus', () => {
   ])('answers %s with a typed error', async (_name, body) => {
     const res = await rawCall(t.url, 'POST', 'auth.signIn', { body });
     expect(ERROR_CODES).toContain(errorOf(res.body).data.appCode);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it('refuses a body over the limit and unknown content types without touching the database', async () => {
@@ -141,7 +141,7 @@ describe('the malformed-input corpus', () => {
     const xml = await fetch(`${t.url}/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
     expect(xml.status).toBe(415);
     expect(await xml.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it('a batch of bad calls gets one typed error each', async () => {
@@ -152,7 +152,7 @@ describe('the malformed-input corpus', () => {
     });
     const body = (await res.json()) as Array<Record<string, unknown>>;
     expect(body.map((b) => errorOf(b).data.appCode)).toEqual(['BAD_REQUEST', 'BAD_REQUEST', 'NOT_FOUND']);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it('answers malformed WebSocket frames with typed errors and keeps the socket', async () => {
@@ -178,6 +178,6 @@ describe('the malformed-input corpus', () => {
     ws.send(JSON.stringify({ id: 9, method: 'query', params: { path: 'health' } }));
     await expect.poll(() => received.some((m) => m['id'] === 9 && 'result' in m), { timeout: 2_000 }).toBe(true);
     ws.close();
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../gateway';
-import { DEFAULT_MANAGER_PORT, parseManagerConfig } from './config';
+import { DEFAULT_MANAGER_PORT, parseManagerConfig, parseOperatorConfig } from './config';
 
 describe('parseManagerConfig', () => {
   it('has safe defaults: loopback, local driver, closed sign-up, plain HTTP, keychain when there is one', () => {
@@ -14,8 +14,23 @@ describe('parseManagerConfig', () => {
       tls: null,
       allowOrigins: [],
       masterKeyStore: 'auto',
+      database: { engine: 'sqlite', path: resolve('x', 'manager.db') },
       providerEnv: {},
     });
+  });
+
+  it('takes PostgreSQL from --database or AUTOCLAW_DATABASE_URL (the flag wins); anything else is a usage error', () => {
+    const url = 'postgres://autoclaw:s3cret@db.internal:5432/manager';
+    expect(parseManagerConfig(['--data', 'x', '--database', url], {}).database).toEqual({ engine: 'postgres', url });
+    expect(parseManagerConfig(['--data', 'x'], { AUTOCLAW_DATABASE_URL: 'postgresql://h/db' }).database).toEqual({ engine: 'postgres', url: 'postgresql://h/db' });
+    expect(parseManagerConfig(['--data', 'x', '--database', url], { AUTOCLAW_DATABASE_URL: 'postgresql://h/db' }).database).toEqual({ engine: 'postgres', url });
+    expect(parseManagerConfig(['--data', 'x'], { AUTOCLAW_DATABASE_URL: ' ' }).database.engine).toBe('sqlite');
+    expect(() => parseManagerConfig(['--data', 'x', '--database', 'mysql://h/db'], {})).toThrow(/--database must be a postgres:\/\/ URL/);
+    expect(() => parseManagerConfig(['--data', 'x', '--database', 'not a url'], {})).toThrow(UsageError);
+    expect(() => parseManagerConfig(['--data', 'x'], { AUTOCLAW_DATABASE_URL: 'sqlite:///tmp/x' })).toThrow(/AUTOCLAW_DATABASE_URL must be a postgres:\/\/ URL/);
+    // The operator commands take the same.
+    expect(parseOperatorConfig({ data: 'x', database: url }, {}).database).toEqual({ engine: 'postgres', url });
+    expect(parseOperatorConfig({ data: 'x' }, { AUTOCLAW_DATABASE_URL: url }).database).toEqual({ engine: 'postgres', url });
   });
 
   it('hands the non-secret provider variables (and only those) on to instances', () => {

@@ -8,7 +8,9 @@ import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
 import type { SignupMode } from '@autoclaw/shared';
 import { parseDataDir, UsageError } from '../gateway';
+import type { DatabaseTarget } from './db';
 import { normalizeOrigin, parseAllowHost } from './gateway-parts';
+import { managerDbPath } from './paths';
 
 export const DEFAULT_MANAGER_PORT = 18780;
 export const DEFAULT_MANAGER_HOST = '127.0.0.1';
@@ -77,6 +79,12 @@ export interface ManagerConfig {
   /** Extra names the manager answers to in the Host header (`--allow-host NAME[:PORT]`). */
   allowHosts?: string[];
   masterKeyStore: MasterKeyStore;
+  /**
+   * Where the manager's state lives: DIR/manager.db (SQLite, the default; one
+   * manager per data directory), or PostgreSQL from --database or
+   * AUTOCLAW_DATABASE_URL (several replicas may share it).
+   */
+  database: DatabaseTarget;
   /** Present only with --driver kubernetes or any --kube-* flag. */
   kubernetes?: KubernetesFlags;
   /** Present only with --tailscale. */
@@ -109,6 +117,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
   'allow-host': { type: 'string', multiple: true },
+  database: { type: 'string' },
   'kube-config': { type: 'string' },
   'kube-in-cluster': { type: 'boolean' },
   'kube-namespace': { type: 'string' },
@@ -177,8 +186,10 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const kubernetes = kubernetesFlags(values);
   if (kubernetes && driver !== 'kubernetes') throw new UsageError('--kube-* flags need --driver kubernetes');
   const storeRaw = env['AUTOCLAW_MASTER_KEY_STORE'];
+  const dataDir = parseDataDir(str('data'));
   const config: ManagerConfig = {
-    dataDir: parseDataDir(str('data')),
+    dataDir,
+    database: parseDatabase(str('database'), env, dataDir),
     port: parsePort(str('port')),
     host: host.data.replace(/^\[(.*)\]$/, '$1'),
     driver,
@@ -199,6 +210,47 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const tailscale = tailscaleConfig(values, driver, env);
   if (tailscale) config.tailscale = tailscale;
   return config;
+}
+
+/** The environment variable that names the manager's PostgreSQL database (--database wins). */
+export const DATABASE_URL_ENV = 'AUTOCLAW_DATABASE_URL';
+
+/**
+ * --database URL, else $AUTOCLAW_DATABASE_URL, else the SQLite file in the
+ * data directory. Only PostgreSQL URLs are taken (the password, if any,
+ * stays in the URL and is never logged).
+ */
+export function parseDatabase(flag: string | undefined, env: NodeJS.ProcessEnv, dataDir: string): DatabaseTarget {
+  const fromEnv = env[DATABASE_URL_ENV]?.trim();
+  const [value, where] = flag !== undefined ? [flag.trim(), '--database'] : fromEnv ? [fromEnv, DATABASE_URL_ENV] : [undefined, ''];
+  if (value === undefined) return { engine: 'sqlite', path: managerDbPath(dataDir) };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${where} must be a postgres:// URL (without it the manager keeps its state in DIR/manager.db)`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new UsageError(`${where} must be a postgres:// URL (got ${url.protocol.slice(0, 20)}//…)`);
+  }
+  return { engine: 'postgres', url: value };
+}
+
+/** What an operator command that opens the manager's state itself needs (--data, --database, the environment). */
+export interface OperatorConfig {
+  dataDir: string;
+  database: DatabaseTarget;
+  masterKeyStore: MasterKeyStore;
+}
+
+export function parseOperatorConfig(values: { data?: string | undefined; database?: string | undefined }, env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const dataDir = parseDataDir(values.data);
+  const storeRaw = env['AUTOCLAW_MASTER_KEY_STORE'];
+  return {
+    dataDir,
+    database: parseDatabase(values.database, env, dataDir),
+    masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
+  };
 }
 
 function providerEnvOf(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -17,7 +17,7 @@ import { trackTailnetUrls } from './drivers/tailnet-urls';
 import type { TailnetUrls } from './drivers/tailnet-urls';
 import type { InstanceDriver, InstanceSpec } from './drivers/types';
 import type { Logger } from './gateway-parts';
-import type { InstancesPartOptions } from './instances/part';
+import type { InstancesPartOptions } from './instances-part';
 import type { MasterKeyOptions } from './keys';
 
 export interface DriverSetupOptions {

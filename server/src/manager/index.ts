@@ -6,14 +6,17 @@
 import type { ManagerConfig } from './config';
 import type { ManagerOptions, RunningManager } from './server';
 
-export { parseManagerConfig, DEFAULT_MANAGER_PORT, DEFAULT_MANAGER_HOST, DESKTOP_APP_ORIGIN, DRIVER_KINDS, MASTER_KEY_STORES } from './config';
-export type { ManagerConfig, DriverKind, KubernetesFlags, MasterKeyStore } from './config';
-export { openManagerDb, migratePart } from './db';
-export type { ManagerDb } from './db';
+export { parseManagerConfig, parseOperatorConfig, parseDatabase, DATABASE_URL_ENV, DEFAULT_MANAGER_PORT, DEFAULT_MANAGER_HOST, DESKTOP_APP_ORIGIN, DRIVER_KINDS, MASTER_KEY_STORES } from './config';
+export type { ManagerConfig, OperatorConfig, DriverKind, KubernetesFlags, MasterKeyStore } from './config';
+export { openManagerDb, migratePart, dumpTables } from './db';
+export type { DatabaseTarget, ManagerDb } from './db';
+export { openCluster, createLeases, openLeases, createReplicas, createLeadership, DEFAULT_CLUSTER_TIMINGS, LEADER_LEASE } from './cluster';
+export type { Cluster, ClusterTimings, Lease, Leases, Leadership } from './cluster';
 export {
   loadManagerKeys,
   loadOrCreateSigningKey,
   managerPublicKey,
+  masterKeySourceOf,
   readManagerPublicKey,
   signWithManagerKey,
   verifyManagerSignature,
@@ -23,8 +26,8 @@ export {
 export type { ManagerKeys } from './keys';
 export { openOsKeychain } from './keychain';
 export type { SecretKeychain } from './keychain';
-export { openAuditLog, verifyAudit, verifyAuditFiles } from './audit';
-export type { AuditAppend, AuditLog } from './audit';
+export { openAuditLog, verifyAudit, verifyAuditFiles, anchorStoreFor } from './audit';
+export type { AuditAppend, AuditLog, AuditAnchorStore } from './audit';
 export { createAccountService } from './accounts';
 export type { AccountService, SignedIn } from './accounts';
 export { findRunningManager, readManagerRuntime } from './runtime-file';
@@ -41,10 +44,12 @@ export async function startManager(config: ManagerConfig, options?: ManagerOptio
   return server.startManager(config, options);
 }
 export { openOfflineManager } from './offline';
-export type { OfflineManager } from './offline';
+export type { OfflineManager, OfflineOptions } from './offline';
 // The instances part (helper G): the service, the local driver, recovery and supervision.
-export { createInstanceService, createInstancesPart, listStoredInstances, migrateInstances, pairWithTicket } from './instances';
-export type { InstanceService, InstancesPart, InstancesPartOptions, RecoveryReport } from './instances';
+export { createInstanceService, listStoredInstances, migrateInstances, pairWithTicket } from './instances';
+export type { InstanceService, RecoveryReport } from './instances';
+export { createInstancesPart } from './instances-part';
+export type { InstancesPart, InstancesPartOptions } from './instances-part';
 export { createLocalDriver } from './drivers/local';
 export type { LocalDriver, LocalDriverOptions } from './drivers/local';
 export { createSupervisor } from './supervisor';

@@ -117,6 +117,11 @@ function readRef(dataDir: string): MasterRef | null {
   return null;
 }
 
+/** Where the master key of `dataDir` is kept, as recorded when it was made (null before that). */
+export function masterKeySourceOf(dataDir: string): MasterKeySource | null {
+  return readRef(dataDir)?.store ?? null;
+}
+
 function writeRef(dataDir: string, ref: MasterRef): void {
   const path = join(dataDir, MASTER_REF_FILE);
   const tmp = `${path}.${process.pid}.tmp`;

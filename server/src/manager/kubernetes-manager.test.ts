@@ -116,10 +116,10 @@ describe('manager with --driver kubernetes', () => {
     // Not running before the pod is ready …
     await waitFor('the pod', () => find('pods', names.pod));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(t.manager.services.instances?.get(created.id)?.state).toBe('starting');
+    expect((await t.manager.services.instances?.get(created.id))?.state).toBe('starting');
     // … and running once it is.
     k8s.store.setPodReady(NS, names.pod, true);
-    await waitFor('running', () => t?.manager.services.instances?.get(created.id)?.state === 'running');
+    await waitFor('running', async () => (await t?.manager.services.instances?.get(created.id))?.state === 'running');
     expect((await api.instances.mine.query())?.state).toBe('running');
 
     // The sidecar joined and wrote its state: devices pair with its MagicDNS name.
@@ -168,7 +168,7 @@ describe('manager with --driver kubernetes', () => {
     t = await start(argv(), { TS_AUTHKEY: PASTED });
     // The next start resumes it; under load the pod's readiness may take a moment to be read.
     const resumed = t;
-    await waitFor('the resumed instance to run', () => (resumed.manager.services.instances?.get(created.id)?.state === 'running' ? true : null));
+    await waitFor('the resumed instance to run', async () => ((await resumed.manager.services.instances?.get(created.id))?.state === 'running' ? true : null));
     expect(logs.join('')).not.toContain('instance failed');
   });
 

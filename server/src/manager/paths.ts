@@ -18,10 +18,12 @@ export const auditHeadPath = (dataDir: string): string => join(dataDir, AUDIT_HE
 export const managerRuntimePath = (dataDir: string): string => join(dataDir, MANAGER_RUNTIME_FILE);
 
 /**
- * Makes the data directory 0700 (tightening an existing looser one) and the
- * database file 0600 before it is opened (SQLite gives -wal and -shm its
- * mode). Returns warnings for what could not be restricted, with the reason.
+ * Makes the data directory 0700 (tightening an existing looser one) and —
+ * when the state is in SQLite — the database file 0600 before it is opened
+ * (SQLite gives -wal and -shm its mode). Returns warnings for what could not
+ * be restricted, with the reason.
  */
-export function preparePrivateDataDir(dataDir: string): string[] {
-  return [ensurePrivateDir(dataDir), preparePrivateDbFile(managerDbPath(dataDir))].filter((w): w is string => w !== null);
+export function preparePrivateDataDir(dataDir: string, database?: { engine: 'sqlite'; path: string } | { engine: 'postgres' }): string[] {
+  const db = database ?? { engine: 'sqlite' as const, path: managerDbPath(dataDir) };
+  return [ensurePrivateDir(dataDir), db.engine === 'sqlite' ? preparePrivateDbFile(db.path) : null].filter((w): w is string => w !== null);
 }

@@ -8,8 +8,11 @@ import type { AuditEntry, AuditVerifyResult, AuthResult, Invite, ManagerUser, Se
 import { verifyAudit } from './audit';
 import { instancesRouter } from './instances/router';
 import { operatorProcedure, ownerProcedure, protectedProcedure, publicProcedure, router } from './trpc';
+import type { ManagerServices } from './trpc';
 
 const OK = { ok: true as const };
+
+const verifyOf = (s: ManagerServices): Promise<AuditVerifyResult> => verifyAudit(s.db, s.keys.publicKey, s.auditHeadPath, s.auditAnchor);
 
 const auth = router({
   signUp: publicProcedure
@@ -18,14 +21,14 @@ const auth = router({
   signIn: publicProcedure
     .input(ManagerInputs.signIn)
     .mutation(({ ctx, input }): Promise<AuthResult> => ctx.services.accounts.signIn(input, ctx.remote)),
-  signOut: protectedProcedure.mutation(({ ctx }) => {
-    ctx.services.accounts.signOut(ctx.auth);
+  signOut: protectedProcedure.mutation(async ({ ctx }) => {
+    await ctx.services.accounts.signOut(ctx.auth);
     return OK;
   }),
   /** Exchanges the current token for a new one (the old one stops working; reusing it ends the session). */
   refresh: publicProcedure
     .input(ManagerInputs.refresh)
-    .mutation(({ ctx, input }): AuthResult => ctx.services.accounts.refresh(input.token, ctx.remote)),
+    .mutation(({ ctx, input }): Promise<AuthResult> => ctx.services.accounts.refresh(input.token, ctx.remote)),
   me: protectedProcedure.query(({ ctx }): ManagerUser => ctx.user),
   /** Other sessions of the user end; this one stays. */
   changePassword: protectedProcedure.input(ManagerInputs.changePassword).mutation(async ({ ctx, input }) => {
@@ -34,7 +37,7 @@ const auth = router({
   }),
   setupStatus: publicProcedure
     .input(ManagerInputs.setupStatus)
-    .query(({ ctx, input }): SetupStatus => ctx.services.accounts.setupStatus(input?.token)),
+    .query(({ ctx, input }): Promise<SetupStatus> => ctx.services.accounts.setupStatus(input?.token)),
   completeSetup: publicProcedure
     .input(ManagerInputs.completeSetup)
     .mutation(({ ctx, input }): Promise<AuthResult> => ctx.services.accounts.completeSetup(input, ctx.remote)),
@@ -43,17 +46,15 @@ const auth = router({
 const invites = router({
   create: ownerProcedure
     .input(ManagerInputs.invitesCreate)
-    .mutation(({ ctx, input }): Invite & { code: string } => ctx.services.accounts.createInvite(ctx.auth, input ?? {})),
-  list: ownerProcedure.query(({ ctx }): Invite[] => ctx.services.accounts.listInvites()),
+    .mutation(({ ctx, input }): Promise<Invite & { code: string }> => ctx.services.accounts.createInvite(ctx.auth, input ?? {})),
+  list: ownerProcedure.query(({ ctx }): Promise<Invite[]> => ctx.services.accounts.listInvites()),
 });
 
 const audit = router({
   list: ownerProcedure
     .input(ManagerInputs.auditList)
-    .query(({ ctx, input }): AuditEntry[] => ctx.services.audit.list({ afterSeq: input?.afterSeq ?? 0, limit: input?.limit ?? 100 })),
-  verify: ownerProcedure.query(
-    ({ ctx }): AuditVerifyResult => verifyAudit(ctx.services.db, ctx.services.keys.publicKey, ctx.services.auditHeadPath),
-  ),
+    .query(({ ctx, input }): Promise<AuditEntry[]> => ctx.services.audit.list({ afterSeq: input?.afterSeq ?? 0, limit: input?.limit ?? 100 })),
+  verify: ownerProcedure.query(({ ctx }): Promise<AuditVerifyResult> => verifyOf(ctx.services)),
 });
 
 /** What the `autoclaw` CLI does through a running manager (authenticated with DIR/operator.key). */
@@ -65,9 +66,7 @@ const operator = router({
     await ctx.services.accounts.resetPassword(input);
     return OK;
   }),
-  verifyAudit: operatorProcedure.query(
-    ({ ctx }): AuditVerifyResult => verifyAudit(ctx.services.db, ctx.services.keys.publicKey, ctx.services.auditHeadPath),
-  ),
+  verifyAudit: operatorProcedure.query(({ ctx }): Promise<AuditVerifyResult> => verifyOf(ctx.services)),
 });
 
 export const managerRouter = router({

@@ -4,7 +4,7 @@
  * directory, the runtime file, and a stop that leaves nothing listening.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,8 @@ import { AppError } from '@autoclaw/shared';
 import { silentLogger } from './gateway-parts';
 import { findLiveManager, managerAnswers, operatorClient } from './operator-client';
 import { managerRuntimePath } from './paths';
-import { readManagerRuntime, writeManagerRuntime } from './runtime-file';
+import { createTestDatabase, testEngine } from './db/test-db';
+import { findRunningManager, writeManagerRuntime } from './runtime-file';
 import { startManager } from './server';
 import { startTestManager, testConfig } from './test-kit';
 
@@ -95,40 +96,60 @@ describe('the manager over HTTPS', () => {
   });
 });
 
-describe('starting and stopping', () => {
-  it('one manager per data directory; the runtime file goes on close, and nothing listens after', async () => {
+describe(`starting and stopping (${testEngine()})`, () => {
+  it('one manager per data directory on SQLite, several replicas on PostgreSQL; the runtime file goes on close, and nothing listens after', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoclaw-mgr-'));
-    const t = await startTestManager({ dir });
+    const database = await createTestDatabase(dir);
+    const t = await startTestManager({ dir, database });
     try {
       expect(t.manager.setupLink).toMatch(new RegExp(`^${t.url}/setup\\?token=stp_[A-Za-z0-9_-]{43}$`));
-      await expect(startManager(testConfig(dir), { logger: silentLogger, keychain: null })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/already running/) });
-      const runtime = readManagerRuntime(dir)!;
+      expect(t.manager.cluster.leader()).not.toBeNull();
+      const second = () => startManager(testConfig(dir, { database: database.target }), { logger: silentLogger, keychain: null, provisionOnSignUp: false, rendererDir: join(dir, 'none') });
+      if (testEngine() === 'sqlite') {
+        await expect(second()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/already running/) });
+        // Even without its runtime file: the leader lease names a live manager process on this machine.
+        const file = readFileSync(managerRuntimePath(dir));
+        rmSync(managerRuntimePath(dir));
+        await expect(second()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/SQLite serves one manager — run several replicas with --database postgres/) });
+        writeFileSync(managerRuntimePath(dir), file);
+      } else {
+        // A second replica on the same database and data directory: it serves, the first one leads.
+        const replica = await second();
+        expect(replica.cluster.leader()).toBeNull();
+        expect(await (await fetch(`${replica.url}/healthz`)).json()).toMatchObject({ service: 'autoclaw-manager' });
+        expect(findRunningManager(dir)).not.toBeNull();
+        await replica.close();
+      }
+      const runtime = findRunningManager(dir)!;
       await t.setupOwner();
       await t.close();
-      expect(() => readFileSync(managerRuntimePath(dir))).toThrow();
+      expect(findRunningManager(dir)).toBeNull();
       expect(await managerAnswers(runtime, 500)).toBe(false);
       // A restart with an account already there prints no setup link and keeps the data.
-      const again = await startTestManager({ dir });
+      const again = await startTestManager({ dir, database });
       expect(again.manager.setupLink).toBeNull();
-      expect(again.manager.services.accounts.userCount()).toBe(1);
+      expect(await again.manager.services.accounts.userCount()).toBe(1);
       await again.close();
     } finally {
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('ignores a stale runtime file (dead pid)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoclaw-mgr-'));
+    const database = await createTestDatabase(dir);
     try {
-      const first = await startTestManager({ dir });
-      const runtime = readManagerRuntime(dir)!;
+      const first = await startTestManager({ dir, database });
+      const runtime = findRunningManager(dir)!;
       await first.close();
       writeManagerRuntime(dir, { ...runtime, pid: 2 ** 22 + 12_345 });
       expect(await findLiveManager(dir)).toBeNull();
-      const second = await startTestManager({ dir });
-      expect(readManagerRuntime(dir)?.pid).toBe(process.pid);
+      const second = await startTestManager({ dir, database });
+      expect(findRunningManager(dir)?.pid).toBe(process.pid);
       await second.close();
     } finally {
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

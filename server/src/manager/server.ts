@@ -14,9 +14,11 @@ import { hostPolicyOf, loadOrCreateKeyFile } from '../security';
 import { createAccountService } from './accounts';
 import type { AccountServiceOptions } from './accounts';
 import { managerApp } from './app';
-import { openAuditLog } from './audit';
 import { DESKTOP_APP_ORIGIN } from './config';
 import type { ManagerConfig } from './config';
+import { anchorStoreFor, openAuditLog } from './audit';
+import { openCluster } from './cluster';
+import type { Cluster, ClusterTimings } from './cluster';
 import { openManagerDb } from './db';
 import { createLogger, defaultRendererDir, isLoopbackHost, LEAN_FASTIFY_OPTIONS, VERSION } from './gateway-parts';
 import type { Logger } from './gateway-parts';
@@ -24,11 +26,11 @@ import { openOsKeychain } from './keychain';
 import type { SecretKeychain } from './keychain';
 import { loadManagerKeys } from './keys';
 import { setUpDriver } from './driver-setup';
-import { createInstancesPart } from './instances/part';
-import type { InstancesPartOptions } from './instances/part';
+import { createInstancesPart } from './instances-part';
+import type { InstancesPart, InstancesPartOptions } from './instances-part';
 import { createManagerOrigins } from './origins';
 import { findLiveManager } from './operator-client';
-import { auditHeadPath, managerDbPath, operatorKeyPath, preparePrivateDataDir } from './paths';
+import { auditHeadPath, operatorKeyPath, preparePrivateDataDir } from './paths';
 import { removeManagerRuntime, writeManagerRuntime } from './runtime-file';
 import type { ManagerServices } from './trpc';
 import { startManagerWs } from './ws';
@@ -44,7 +46,9 @@ export interface ManagerOptions {
   /** Sign-in limits and session timings (tests shorten them). */
   accounts?: Pick<AccountServiceOptions, 'limits' | 'sessions' | 'setupTtlMs'>;
   /** The instances part: the Kubernetes driver, the local driver's gateway command, supervisor timings, gateway env. */
-  instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose'>>;
+  instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose' | 'gatewayCallTimeoutMs' | 'readyTimeoutMs'>>;
+  /** Leader-lease timings (tests shorten them; default: a dead leader is replaced within ~6 s). */
+  cluster?: Partial<ClusterTimings>;
   /** Provision a new user's instance as soon as the account exists (default true: the user never runs a server). */
   provisionOnSignUp?: boolean;
 }
@@ -56,6 +60,8 @@ export interface RunningManager {
   /** `URL/setup?token=…` while no account exists (printed once at start), else null. */
   setupLink: string | null;
   services: ManagerServices;
+  /** This replica among the others (its id, the leader lease while it leads). */
+  cluster: Cluster;
   close(): Promise<void>;
 }
 
@@ -115,9 +121,11 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger({ now });
   const { dataDir } = config;
-  for (const warning of preparePrivateDataDir(dataDir)) logger.warn(warning);
+  const replicated = config.database.engine === 'postgres';
+  for (const warning of preparePrivateDataDir(dataDir, config.database)) logger.warn(warning);
 
-  const other = await findLiveManager(dataDir);
+  // SQLite: one manager per data directory. PostgreSQL: replicas may share one.
+  const other = replicated ? null : await findLiveManager(dataDir);
   if (other) throw new AppError('CONFLICT', `a manager is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);
 
   const tls = readTls(config);
@@ -131,12 +139,8 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
   const keychain = options.keychain !== undefined ? options.keychain : config.masterKeyStore === 'file' || drivers.masterKey ? null : openOsKeychain();
   const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain, logger, ...(drivers.masterKey ? { external: drivers.masterKey } : {}) });
   const operatorKey = loadOrCreateKeyFile(operatorKeyPath(dataDir));
-  const db = openManagerDb(managerDbPath(dataDir));
-  const cleanups: Array<() => Promise<void> | void> = [
-    () => {
-      db.close();
-    },
-  ];
+  const db = await openManagerDb(config.database);
+  const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) {
       try {
@@ -149,9 +153,24 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
 
   try {
     const headPath = auditHeadPath(dataDir);
-    const audit = openAuditLog({ db, headPath, sign: keys.sign, publicKey: keys.publicKey, now, logger });
+    const anchor = anchorStoreFor(dataDir, keys.masterKeySource, keychain);
+    const audit = await openAuditLog({ db, headPath, anchor, sign: keys.sign, publicKey: keys.publicKey, now, logger });
+    // Set once the instances part exists; the election only starts after that.
+    let instances: InstancesPart | null = null;
+    const cluster: Cluster = await openCluster({
+      db,
+      now,
+      logger,
+      ...(options.cluster ? { timings: options.cluster } : {}),
+      onGain: async (lease) => {
+        await instances?.lead(lease, cluster.leases);
+      },
+      onLose: async () => {
+        await instances?.unlead();
+      },
+    });
     let ws: ManagerWs | null = null;
-    const accounts = createAccountService({
+    const accounts = await createAccountService({
       db,
       audit,
       signup: config.signup,
@@ -159,11 +178,12 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       logger,
       ...options.accounts,
       onSessionsRevoked: (ids) => ws?.closeSessions(ids),
+      isPairedDevice: async (email, publicKey) => (instances ? instances.service.isPairedDevice(email, publicKey) : false),
     });
-    const services: ManagerServices = { config, db, accounts, audit, keys, auditHeadPath: headPath, now, logger, version: VERSION };
+    const services: ManagerServices = { config, db, accounts, audit, auditAnchor: anchor, keys, auditHeadPath: headPath, now, logger, version: VERSION };
     // ─── Other manager parts (instances, drivers, supervisor) start here and
     //     push their stop onto `cleanups` (helper G). ─────────────────────────
-    const instances = createInstancesPart({
+    const part = await createInstancesPart({
       dataDir,
       driverKind: config.driver,
       db,
@@ -171,21 +191,23 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       audit,
       now,
       logger,
-      // The manager's own UI may talk to the gateways (read at each gateway start, once the port is known).
-      allowedOrigins: () => origins.allowed(),
+      // Every live replica's UI may talk to the gateways (read at each gateway start).
+      allowedOrigins: () => cluster.origins(),
       gatewayEnv: config.providerEnv,
+      locks: { leases: cluster.leases, holder: cluster.replicaId },
       ...options.instances,
       ...drivers.instances,
     });
-    services.instances = instances.service;
-    cleanups.push(() => instances.close());
+    instances = part;
+    services.instances = part.service;
+    cleanups.push(() => part.close());
     if (options.provisionOnSignUp !== false) {
-      const instanceService = instances.service;
-      const unsubscribe = accounts.onUserCreated((user) => {
+      const instanceService = part.service;
+      const unsubscribe = accounts.onUserCreated(async (user) => {
         try {
-          instanceService.ensureFor(user.email, { actor: `user:${user.id}` });
+          await instanceService.ensureFor(user.email, { actor: `user:${user.id}` });
         } catch (err) {
-          logger.error('could not provision the new user\'s instance', { user: user.id, err: err instanceof Error ? err.message : String(err) });
+          logger.error("could not provision the new user's instance", { user: user.id, err: err instanceof Error ? err.message : String(err) });
         }
       });
       cleanups.push(unsubscribe);
@@ -216,16 +238,27 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const address = app.server.address();
     port = typeof address === 'object' && address !== null ? address.port : config.port;
     const url = `${tls ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
-    writeManagerRuntime(dataDir, { pid: process.pid, port, url, startedAt: now(), tlsCertPath: config.tls?.certPath ?? null });
+    writeManagerRuntime(dataDir, { pid: process.pid, port, url, startedAt: now(), tlsCertPath: config.tls?.certPath ?? null }, { replica: replicated });
     cleanups.push(() => removeManagerRuntime(dataDir));
     ready = true;
-    // Every instance a previous manager left is settled (re-adopted, resumed, finished) before start resolves.
-    await instances.begin();
+    // Stopped first on close: the lease is released at once, so another replica takes over without waiting.
+    cleanups.push(() => cluster.stop());
+    // The leader settles every instance a previous manager left (re-adopted, resumed, finished) before start resolves.
+    const leads = await cluster.start({ url, origins: () => origins.allowed() });
     if (!isLoopbackHost(config.host)) {
       logger.warn('WARNING: the manager is reachable beyond this machine; use --tls-cert/--tls-key or a private network', { host: config.host });
     }
-    const setup = accounts.issueSetupLink();
-    logger.info('manager listening', { url, version: VERSION, driver: config.driver, signup: config.signup, masterKey: keys.masterKeySource });
+    const setup = await accounts.issueSetupLink();
+    logger.info('manager listening', {
+      url,
+      version: VERSION,
+      driver: config.driver,
+      signup: config.signup,
+      masterKey: keys.masterKeySource,
+      database: db.where,
+      replica: cluster.replicaId,
+      leader: leads,
+    });
 
     let closing: Promise<void> | null = null;
     return {
@@ -233,6 +266,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       port,
       setupLink: setup ? `${url}/setup?token=${setup.token}` : null,
       services,
+      cluster,
       close() {
         closing ??= (async () => {
           ready = false;

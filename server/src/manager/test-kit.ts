@@ -12,6 +12,9 @@ import type { TRPCClient } from '@trpc/client';
 import { WebSocket as NodeWebSocket } from 'ws';
 import type { AuthResult } from '@autoclaw/shared';
 import type { ManagerConfig } from './config';
+import { dumpTables } from './db';
+import { createTestDatabase } from './db/test-db';
+import type { TestDatabase } from './db/test-db';
 import { silentLogger } from './gateway-parts';
 import type { ManagerRouter } from './router-type';
 import { startManager } from './server';
@@ -28,10 +31,12 @@ export interface TestManager {
   client(token?: string, headers?: Record<string, string>): ManagerClient;
   /** A tRPC client over WebSocket, signed in with `token` when given. */
   wsClient(token?: string): { client: ManagerClient; closed: Promise<number>; close(): Promise<void> };
+  /** Its database (the SQLite file in `dir`, or a PostgreSQL database of its own). */
+  database: TestDatabase;
   /** The owner, made through the setup link. */
   setupOwner(email?: string, password?: string): Promise<AuthResult>;
-  /** A SQL dump of the whole database (compare before/after). */
-  dump(): string;
+  /** Every table as text (compare before/after); leaves out leases and replica heartbeats, which tick by themselves. */
+  dump(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -45,16 +50,21 @@ export function testConfig(dir: string, over: Partial<ManagerConfig> = {}): Mana
     tls: null,
     allowOrigins: [],
     masterKeyStore: 'file',
+    database: { engine: 'sqlite', path: join(dir, 'manager.db') },
     ...over,
     providerEnv: over.providerEnv ?? {},
   };
 }
 
-export async function startTestManager(opts: { config?: Partial<ManagerConfig>; options?: ManagerOptions; dir?: string } = {}): Promise<TestManager> {
+export async function startTestManager(
+  opts: { config?: Partial<ManagerConfig>; options?: ManagerOptions; dir?: string; database?: TestDatabase } = {},
+): Promise<TestManager> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'autoclaw-mgr-'));
+  // A given database is the caller's (a restart on the same state); a new one goes with this manager.
+  const database = opts.database ?? (await createTestDatabase(dir));
   let manager: RunningManager;
   try {
-    manager = await startManager(testConfig(dir, opts.config), {
+    manager = await startManager(testConfig(dir, { database: database.target, ...opts.config }), {
       logger: silentLogger,
       keychain: null,
       rendererDir: join(dir, 'no-renderer'),
@@ -63,6 +73,7 @@ export async function startTestManager(opts: { config?: Partial<ManagerConfig>; 
       ...opts.options,
     });
   } catch (err) {
+    if (!opts.database) await database.drop();
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -71,6 +82,7 @@ export async function startTestManager(opts: { config?: Partial<ManagerConfig>; 
     dir,
     manager,
     url: manager.url,
+    database,
     wsUrl: `${manager.url.replace(/^http/, 'ws')}/trpc`,
     client(token, headers = {}) {
       return createTRPCClient<ManagerRouter>({
@@ -99,14 +111,12 @@ export async function startTestManager(opts: { config?: Partial<ManagerConfig>; 
       if (!token) throw new Error('no setup link');
       return t.client().auth.completeSetup.mutate({ token, email, password });
     },
-    dump() {
-      const db = manager.services.db;
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
-      return tables.map(({ name }) => `${name}: ${JSON.stringify(db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all())}`).join('\n');
-    },
+    dump: () => dumpTables(manager.services.db, { exclude: ['leases', 'manager_replicas'] }),
     async close() {
       await Promise.all(sockets.map((c) => c()));
       await manager.close();
+      // A caller-owned directory or database may be started on again (a restart).
+      if (!opts.database && !opts.dir) await database.drop();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

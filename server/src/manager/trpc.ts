@@ -8,7 +8,7 @@ import { initTRPC } from '@trpc/server';
 import { AppError } from '@autoclaw/shared';
 import type { ManagerUser } from '@autoclaw/shared';
 import type { AccountService, SignedIn } from './accounts';
-import type { AuditLog } from './audit';
+import type { AuditAnchorStore, AuditLog } from './audit';
 import type { ManagerConfig } from './config';
 import type { ManagerDb } from './db';
 import { formatError } from './gateway-parts';
@@ -30,6 +30,8 @@ export interface ManagerServices {
   keys: ManagerKeys;
   /** Where the audit log's signed head lives (for audit.verify). */
   auditHeadPath: string;
+  /** The copy of the head kept with the master key (for audit.verify). */
+  auditAnchor?: AuditAnchorStore;
   now: () => number;
   logger: Logger;
   version: string;
@@ -59,15 +61,15 @@ export const publicProcedure = t.procedure;
 export const middleware = t.middleware;
 export const createCallerFactory = t.createCallerFactory;
 
-function signedInOf(ctx: ManagerContext): SignedIn {
+function signedInOf(ctx: ManagerContext): Promise<SignedIn> {
   if (ctx.sessionId !== null) return ctx.services.accounts.checkSession(ctx.sessionId);
   if (ctx.bearer !== null) return ctx.services.accounts.authenticate(ctx.bearer);
-  throw new AppError('UNAUTHORIZED', 'sign in first (send the session token as "Authorization: Bearer <token>")');
+  return Promise.reject(new AppError('UNAUTHORIZED', 'sign in first (send the session token as "Authorization: Bearer <token>")'));
 }
 
 /** A signed-in user: `ctx.user` ({id, email, role, createdAt}) and `ctx.auth` ({user, sessionId}). */
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
-  const auth = signedInOf(ctx);
+export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const auth = await signedInOf(ctx);
   const user: ManagerUser = auth.user;
   return next({ ctx: { auth, user } });
 });

@@ -63,7 +63,7 @@ export function startManagerWs(opts: ManagerWsOptions): ManagerWs {
     });
   }
 
-  function createContext({ res: ws, info }: CreateWSSContextFnOptions): ManagerContext {
+  async function createContext({ res: ws, info }: CreateWSSContextFnOptions): Promise<ManagerContext> {
     const remote = remotes.get(ws) ?? 'unknown';
     const base: ManagerContext = { services, remote, transport: 'ws', bearer: null, sessionId: null, operator: false };
     const params = info.connectionParams;
@@ -71,7 +71,7 @@ export function startManagerWs(opts: ManagerWsOptions): ManagerWs {
     if (token === undefined) return base;
     try {
       if (typeof token !== 'string' || token.length > 200) throw new AppError('UNAUTHORIZED', 'connectionParams.token must be a session token');
-      const auth = services.accounts.authenticate(token);
+      const auth = await services.accounts.authenticate(token);
       track(auth.sessionId, ws);
       return { ...base, sessionId: auth.sessionId };
     } catch (err) {

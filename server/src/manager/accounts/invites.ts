@@ -5,47 +5,38 @@
  */
 import { AppError } from '@autoclaw/shared';
 import type { Invite } from '@autoclaw/shared';
-import type { ManagerDb } from '../db';
+import type { Executor, ManagerDb } from '../db';
+import type { InvitesTable } from './schema';
 import { hashToken, newId, newToken } from './tokens';
 
 export const DEFAULT_INVITE_TTL_HOURS = 7 * 24;
 
-interface InviteRow {
-  id: string;
-  code_hash: string;
-  email: string | null;
-  created_by: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  used_by: string | null;
-}
+type InviteRow = InvitesTable;
 
 function toInvite(row: InviteRow): Invite {
   return { id: row.id, email: row.email, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at };
 }
 
 export interface Invites {
-  create(createdBy: string, opts: { email?: string; ttlHours?: number }): Invite & { code: string };
-  list(): Invite[];
+  create(createdBy: string, opts: { email?: string; ttlHours?: number }): Promise<Invite & { code: string }>;
+  list(): Promise<Invite[]>;
   /** Marks the invite used by `userId`; FORBIDDEN when it cannot make an account for `email`. Call inside the sign-up transaction. */
-  consume(code: string, email: string, userId: string): void;
+  consume(t: Executor, code: string, email: string, userId: string): Promise<void>;
   /** Checks without using (before the slow password hash). */
-  check(code: string, email: string): void;
+  check(code: string, email: string): Promise<void>;
 }
 
 const INVALID = 'this invite code is not valid (unknown, already used or expired); ask the owner for a new one';
 
 export function createInvites(db: ManagerDb, now: () => number): Invites {
-  const byHash = db.prepare('SELECT * FROM invites WHERE code_hash = ?');
-  function usable(code: string, email: string): InviteRow {
-    const row = byHash.get(hashToken(code)) as InviteRow | undefined;
+  async function usable(t: Executor, code: string, email: string): Promise<InviteRow> {
+    const row = await t.selectFrom('invites').selectAll().where('code_hash', '=', hashToken(code)).executeTakeFirst();
     if (!row || row.used_at !== null || row.expires_at <= now()) throw new AppError('FORBIDDEN', INVALID);
     if (row.email !== null && row.email !== email.toLowerCase()) throw new AppError('FORBIDDEN', 'this invite code is for another email address');
     return row;
   }
   return {
-    create(createdBy, opts) {
+    async create(createdBy, opts) {
       const code = newToken('inv');
       const at = now();
       const row: InviteRow = {
@@ -58,20 +49,21 @@ export function createInvites(db: ManagerDb, now: () => number): Invites {
         used_at: null,
         used_by: null,
       };
-      db.prepare(
-        'INSERT INTO invites (id, code_hash, email, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(row.id, row.code_hash, row.email, row.created_by, row.created_at, row.expires_at);
+      await db.k.insertInto('invites').values(row).execute();
       return { ...toInvite(row), code };
     },
-    list() {
-      return (db.prepare('SELECT * FROM invites ORDER BY created_at DESC, rowid DESC LIMIT 200').all() as InviteRow[]).map(toInvite);
+    async list() {
+      const rows = await db.k.selectFrom('invites').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(200).execute();
+      return rows.map(toInvite);
     },
-    check(code, email) {
-      usable(code, email);
+    async check(code, email) {
+      await usable(db.k, code, email);
     },
-    consume(code, email, userId) {
-      const row = usable(code, email);
-      db.prepare('UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?').run(now(), userId, row.id);
+    async consume(t, code, email, userId) {
+      const row = await usable(t, code, email);
+      const done = await t.updateTable('invites').set({ used_at: now(), used_by: userId }).where('id', '=', row.id).where('used_at', 'is', null).executeTakeFirst();
+      // Used by a concurrent sign-up (another replica) between the check and here.
+      if (Number(done.numUpdatedRows) !== 1) throw new AppError('FORBIDDEN', INVALID);
     },
   };
 }

@@ -5,9 +5,11 @@
  * away and shows up again means it was copied: the whole session is revoked
  * (refresh-token reuse detection). Requests already in flight when a token
  * rotates may still use it for `rotationGraceMs`; a refresh never may.
+ * Everything is in the database, so any replica serves any session.
  */
 import { AppError } from '@autoclaw/shared';
-import type { ManagerDb } from '../db';
+import type { Executor, ManagerDb } from '../db';
+import type { AuthSessionsTable, SessionTokensTable } from './schema';
 import { hashToken, newId, newToken } from './tokens';
 
 export interface SessionTimings {
@@ -32,40 +34,24 @@ export interface IssuedToken {
   sessionExpiresAt: number;
 }
 
-export interface SessionRow {
-  id: string;
-  user_id: string;
-  created_at: number;
-  expires_at: number;
-  last_used_at: number;
-  revoked_at: number | null;
-  revoke_reason: string | null;
-  remote: string | null;
-}
-
-interface TokenRow {
-  token_hash: string;
-  session_id: string;
-  created_at: number;
-  expires_at: number;
-  rotated_at: number | null;
-}
+export type SessionRow = AuthSessionsTable;
+type TokenRow = SessionTokensTable;
 
 export type RevokeReason = 'signed out' | 'password changed' | 'password reset' | 'token reuse';
 
 export interface SessionStore {
-  create(userId: string, remote: string | null): IssuedToken;
+  create(userId: string, remote: string | null): Promise<IssuedToken>;
   /** The live session a token belongs to; UNAUTHORIZED otherwise (revoking the session on reuse). */
-  authenticate(token: string): SessionRow;
+  authenticate(token: string): Promise<SessionRow>;
   /** The session by id if it is still live (sockets re-check on every call); UNAUTHORIZED otherwise. */
-  check(sessionId: string): SessionRow;
+  check(sessionId: string): Promise<SessionRow>;
   /** Exchanges the current token for a new one. */
-  refresh(token: string): IssuedToken;
-  revoke(sessionId: string, reason: RevokeReason): boolean;
+  refresh(token: string): Promise<IssuedToken>;
+  revoke(sessionId: string, reason: RevokeReason): Promise<boolean>;
   /** Revokes every live session of a user but `exceptSessionId`; returns the revoked ids. */
-  revokeUser(userId: string, reason: RevokeReason, exceptSessionId?: string): string[];
+  revokeUser(userId: string, reason: RevokeReason, exceptSessionId?: string): Promise<string[]>;
   /** Drops sessions that ended more than a day ago. */
-  prune(): void;
+  prune(): Promise<void>;
 }
 
 export interface SessionStoreOptions {
@@ -73,10 +59,11 @@ export interface SessionStoreOptions {
   now: () => number;
   timings?: Partial<SessionTimings>;
   /** Told about every revoked session (to close its sockets). */
-  onRevoked?: (sessionIds: string[], reason: RevokeReason) => void;
+  onRevoked?: (sessionIds: string[], reason: RevokeReason) => void | Promise<void>;
 }
 
 const SIGNED_OUT = 'not signed in (the session ended, was revoked or expired); sign in again';
+const REUSED = 'this session was ended because one of its old tokens was used again (a copied token?); sign in again';
 
 function unauthorized(message = SIGNED_OUT): AppError {
   return new AppError('UNAUTHORIZED', message);
@@ -85,20 +72,11 @@ function unauthorized(message = SIGNED_OUT): AppError {
 export function createSessionStore(opts: SessionStoreOptions): SessionStore {
   const { db, now } = opts;
   const t: SessionTimings = { ...DEFAULT_SESSION_TIMINGS, ...opts.timings };
-  const insertSession = db.prepare(
-    'INSERT INTO auth_sessions (id, user_id, created_at, expires_at, last_used_at, remote) VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  const insertToken = db.prepare('INSERT INTO session_tokens (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)');
-  const tokenByHash = db.prepare('SELECT * FROM session_tokens WHERE token_hash = ?');
-  const sessionById = db.prepare('SELECT * FROM auth_sessions WHERE id = ?');
-  const markRotated = db.prepare('UPDATE session_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL');
-  const touch = db.prepare('UPDATE auth_sessions SET last_used_at = ? WHERE id = ? AND last_used_at < ?');
-  const revokeOne = db.prepare('UPDATE auth_sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL');
 
-  function issue(sessionId: string, sessionExpiresAt: number): IssuedToken {
+  async function issue(x: Executor, sessionId: string, sessionExpiresAt: number): Promise<IssuedToken> {
     const token = newToken('acs');
     const expiresAt = Math.min(now() + t.tokenTtlMs, sessionExpiresAt);
-    insertToken.run(hashToken(token), sessionId, now(), expiresAt);
+    await x.insertInto('session_tokens').values({ token_hash: hashToken(token), session_id: sessionId, created_at: now(), expires_at: expiresAt, rotated_at: null }).execute();
     return { token, sessionId, expiresAt, sessionExpiresAt };
   }
 
@@ -107,79 +85,88 @@ export function createSessionStore(opts: SessionStoreOptions): SessionStore {
     return session;
   }
 
-  function revoke(sessionId: string, reason: RevokeReason): boolean {
-    const changed = revokeOne.run(now(), reason, sessionId).changes > 0;
-    if (changed) opts.onRevoked?.([sessionId], reason);
+  const sessionById = (x: Executor, id: string) => x.selectFrom('auth_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+
+  async function revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
+    const done = await db.k
+      .updateTable('auth_sessions')
+      .set({ revoked_at: now(), revoke_reason: reason })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    const changed = Number(done.numUpdatedRows) > 0;
+    if (changed) await opts.onRevoked?.([sessionId], reason);
     return changed;
   }
 
-  const REUSED = 'this session was ended because one of its old tokens was used again (a copied token?); sign in again';
-
   /** The token's row and its live session; `reused` when a rotated token is used past `graceMs`. */
-  function lookup(token: string, graceMs: number): { row: TokenRow; session: SessionRow; reused: boolean } {
-    const row = tokenByHash.get(hashToken(token)) as TokenRow | undefined;
+  async function lookup(x: Executor, token: string, graceMs: number): Promise<{ row: TokenRow; session: SessionRow; reused: boolean }> {
+    const row = await x.selectFrom('session_tokens').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
     if (!row) throw unauthorized();
-    const session = live(sessionById.get(row.session_id) as SessionRow | undefined);
+    const session = live(await sessionById(x, row.session_id));
     const reused = row.rotated_at !== null && now() - row.rotated_at > graceMs;
     if (!reused && row.expires_at <= now()) throw unauthorized();
     return { row, session, reused };
   }
 
   /** Revokes the session outside any transaction (so the revocation sticks), then refuses. */
-  function refuseReuse(sessionId: string): never {
-    revoke(sessionId, 'token reuse');
+  async function refuseReuse(sessionId: string): Promise<never> {
+    await revoke(sessionId, 'token reuse');
     throw unauthorized(REUSED);
   }
 
-  const refreshTx = db.transaction((token: string): IssuedToken | { reusedSession: string } => {
-    const { row, session, reused } = lookup(token, -1);
-    if (reused) return { reusedSession: session.id };
-    markRotated.run(now(), row.token_hash);
-    return issue(session.id, session.expires_at);
-  });
-
   return {
-    create(userId, remote) {
+    async create(userId, remote) {
       const id = newId();
       const at = now();
       const expiresAt = at + t.sessionTtlMs;
-      return db.transaction(() => {
-        insertSession.run(id, userId, at, expiresAt, at, remote);
-        return issue(id, expiresAt);
-      }).immediate();
+      return db.tx(async (x) => {
+        await x.insertInto('auth_sessions').values({ id, user_id: userId, created_at: at, expires_at: expiresAt, last_used_at: at, revoked_at: null, revoke_reason: null, remote }).execute();
+        return issue(x, id, expiresAt);
+      });
     },
-    authenticate(token) {
-      const { session, reused } = lookup(token, t.rotationGraceMs);
-      if (reused) refuseReuse(session.id);
+    async authenticate(token) {
+      const { session, reused } = await lookup(db.k, token, t.rotationGraceMs);
+      if (reused) await refuseReuse(session.id);
       // Writes at most once a minute per session.
-      touch.run(now(), session.id, now() - 60_000);
+      if (session.last_used_at < now() - 60_000) {
+        await db.k.updateTable('auth_sessions').set({ last_used_at: now() }).where('id', '=', session.id).where('last_used_at', '<', now() - 60_000).execute();
+      }
       return session;
     },
-    check(sessionId) {
-      return live(sessionById.get(sessionId) as SessionRow | undefined);
+    async check(sessionId) {
+      return live(await sessionById(db.k, sessionId));
     },
-    refresh(token) {
-      const result = refreshTx.immediate(token);
-      if ('reusedSession' in result) refuseReuse(result.reusedSession);
+    async refresh(token) {
+      const result = await db.tx(async (x): Promise<IssuedToken | { reusedSession: string }> => {
+        const { row, session, reused } = await lookup(x, token, -1);
+        if (reused) return { reusedSession: session.id };
+        // Only one of two refreshes racing with the same token (two replicas) rotates it.
+        const done = await x.updateTable('session_tokens').set({ rotated_at: now() }).where('token_hash', '=', row.token_hash).where('rotated_at', 'is', null).executeTakeFirst();
+        if (Number(done.numUpdatedRows) !== 1) return { reusedSession: session.id };
+        return issue(x, session.id, session.expires_at);
+      });
+      if ('reusedSession' in result) return refuseReuse(result.reusedSession);
       return result;
     },
     revoke,
-    revokeUser(userId, reason, exceptSessionId) {
+    async revokeUser(userId, reason, exceptSessionId) {
       const at = now();
-      const ids = (
-        db.prepare('SELECT id FROM auth_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?').all(userId, at) as Array<{ id: string }>
-      )
+      const ids = (await db.k.selectFrom('auth_sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', at).execute())
         .map((r) => r.id)
         .filter((id) => id !== exceptSessionId);
-      db.transaction(() => {
-        for (const id of ids) revokeOne.run(at, reason, id);
-      })();
-      if (ids.length > 0) opts.onRevoked?.(ids, reason);
+      if (ids.length > 0) {
+        await db.k.updateTable('auth_sessions').set({ revoked_at: at, revoke_reason: reason }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
+        await opts.onRevoked?.(ids, reason);
+      }
       return ids;
     },
-    prune() {
+    async prune() {
       const cutoff = now() - 24 * 3_600_000;
-      db.prepare('DELETE FROM auth_sessions WHERE expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)').run(cutoff, cutoff);
+      await db.k
+        .deleteFrom('auth_sessions')
+        .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb.and([eb('revoked_at', 'is not', null), eb('revoked_at', '<', cutoff)])]))
+        .execute();
     },
   };
 }

@@ -1,12 +1,13 @@
-/** Test support for the accounts tests: a service on a real temp database with a real audit log and a settable clock. */
+/** Test support for the accounts tests: a service on a real temp database (either engine) with a real audit log and a settable clock. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SignupMode } from '@autoclaw/shared';
-import { openAuditLog, verifyAudit } from '../audit';
+import { fileAnchor, openAuditLog, verifyAudit } from '../audit';
 import type { AuditLog } from '../audit';
 import { openManagerDb } from '../db';
 import type { ManagerDb } from '../db';
+import { createTestDatabase } from '../db/test-db';
 import { silentLogger } from '../gateway-parts';
 import { loadOrCreateSigningKey, managerPublicKey, signWithManagerKey } from '../keys';
 import { createAccountService } from './service';
@@ -19,20 +20,22 @@ export interface AccountsHarness {
   accounts: AccountService;
   clock: { now: number };
   revoked: Array<{ ids: string[]; reason: RevokeReason }>;
-  auditOk(): boolean;
-  close(): void;
+  auditOk(): Promise<boolean>;
+  close(): Promise<void>;
 }
 
-export function accountsHarness(signup: SignupMode, extra: Partial<AccountServiceOptions> = {}): AccountsHarness {
+export async function accountsHarness(signup: SignupMode, extra: Partial<AccountServiceOptions> = {}): Promise<AccountsHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'autoclaw-acct-'));
-  const db = openManagerDb(join(dir, 'manager.db'));
+  const database = await createTestDatabase(dir);
+  const db = await openManagerDb(database.target);
   const key = loadOrCreateSigningKey(dir);
   const clock = { now: 1_700_000_000_000 };
   const now = () => clock.now;
   const headPath = join(dir, 'audit-head.json');
-  const audit = openAuditLog({ db, headPath, sign: (p) => signWithManagerKey(key, p), publicKey: managerPublicKey(key), now, logger: silentLogger });
+  const anchor = fileAnchor(dir);
+  const audit = await openAuditLog({ db, headPath, anchor, sign: (p) => signWithManagerKey(key, p), publicKey: managerPublicKey(key), now, logger: silentLogger });
   const revoked: AccountsHarness['revoked'] = [];
-  const accounts = createAccountService({
+  const accounts = await createAccountService({
     db,
     audit,
     signup,
@@ -47,9 +50,10 @@ export function accountsHarness(signup: SignupMode, extra: Partial<AccountServic
     accounts,
     clock,
     revoked,
-    auditOk: () => verifyAudit(db, managerPublicKey(key), headPath).ok,
-    close() {
-      db.close();
+    auditOk: async () => (await verifyAudit(db, managerPublicKey(key), headPath, anchor)).ok,
+    async close() {
+      await db.close();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

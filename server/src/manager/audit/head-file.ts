@@ -22,14 +22,8 @@ export type HeadRead =
   | { kind: 'unreadable'; reason: string }
   | { kind: 'ok'; head: AuditHead };
 
-export function readHeadFile(path: string): HeadRead {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'unreadable', reason: `cannot read ${path}` };
-  }
+/** A head from its JSON text (`where` names it in reasons). */
+export function parseHead(text: string, where: string): HeadRead {
   try {
     const v = JSON.parse(text) as Partial<AuditHead>;
     if (
@@ -41,12 +35,27 @@ export function readHeadFile(path: string): HeadRead {
       typeof v.signature !== 'string' ||
       typeof v.at !== 'number'
     ) {
-      return { kind: 'unreadable', reason: `${path} is not an audit head` };
+      return { kind: 'unreadable', reason: `${where} is not an audit head` };
     }
     return { kind: 'ok', head: { v: 1, count: v.count, hash: v.hash, signature: v.signature, at: v.at } };
   } catch {
-    return { kind: 'unreadable', reason: `${path} is not JSON` };
+    return { kind: 'unreadable', reason: `${where} is not JSON` };
   }
+}
+
+export function signHead(fields: { count: number; hash: string; at: number }, sign: (payload: string) => string): AuditHead {
+  return { v: 1, count: fields.count, hash: fields.hash, at: fields.at, signature: sign(headSigningInput(fields.count, fields.hash)) };
+}
+
+export function readHeadFile(path: string): HeadRead {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'unreadable', reason: `cannot read ${path}` };
+  }
+  return parseHead(text, path);
 }
 
 export function headSignatureValid(head: AuditHead, publicKey: string): boolean {
@@ -54,7 +63,7 @@ export function headSignatureValid(head: AuditHead, publicKey: string): boolean 
 }
 
 export function writeHeadFile(path: string, fields: { count: number; hash: string; at: number }, sign: (payload: string) => string): AuditHead {
-  const head: AuditHead = { v: 1, count: fields.count, hash: fields.hash, at: fields.at, signature: sign(headSigningInput(fields.count, fields.hash)) };
+  const head = signHead(fields, sign);
   writeSecretFile(path, `${JSON.stringify(head)}\n`);
   return head;
 }

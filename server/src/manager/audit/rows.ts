@@ -1,24 +1,8 @@
 /** The audit table's rows and the per-entry checks shared by verify and the head's upkeep. */
 import type { AuditEntry } from '@autoclaw/shared';
-import type { ManagerDb } from '../db';
+import type { Executor, Migration } from '../db';
 import { verifyManagerSignature } from '../keys';
 import { entryHash, entrySigningInput } from './canonical';
-
-export const AUDIT_MIGRATIONS: readonly string[] = [
-  `CREATE TABLE audit_log (
-     seq INTEGER PRIMARY KEY,
-     at INTEGER NOT NULL,
-     actor TEXT NOT NULL,
-     action TEXT NOT NULL,
-     target TEXT,
-     details TEXT NOT NULL,
-     prev_hash TEXT NOT NULL,
-     hash TEXT NOT NULL,
-     signature TEXT NOT NULL
-   );
-   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`,
-];
 
 export interface AuditRow {
   seq: number;
@@ -31,6 +15,42 @@ export interface AuditRow {
   hash: string;
   signature: string;
 }
+
+declare module '../db/types' {
+  interface ManagerTables {
+    audit_log: AuditRow;
+  }
+}
+
+const APPEND_ONLY = 'the audit log is append-only';
+
+export const AUDIT_MIGRATIONS: readonly Migration[] = [
+  (w) => [
+    `CREATE TABLE audit_log (
+       seq ${w.int} PRIMARY KEY,
+       at ${w.int} NOT NULL,
+       actor TEXT NOT NULL,
+       action TEXT NOT NULL,
+       target TEXT,
+       details TEXT NOT NULL,
+       prev_hash TEXT NOT NULL,
+       hash TEXT NOT NULL,
+       signature TEXT NOT NULL
+     )`,
+    // Append-only for the program: each engine's own trigger language.
+    ...(w.engine === 'sqlite'
+      ? [
+          `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}'); END`,
+          `CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY}'); END`,
+        ]
+      : [
+          `CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${APPEND_ONLY}'; END $$`,
+          'CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()',
+          'CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()',
+          'CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()',
+        ]),
+  ],
+];
 
 export function parseDetails(text: string): Record<string, unknown> | null {
   try {
@@ -54,12 +74,21 @@ export function rowToEntry(row: AuditRow): AuditEntry {
   };
 }
 
-export function selectRows(db: ManagerDb, afterSeq: number, limit: number): AuditRow[] {
-  return db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as AuditRow[];
+export function selectRows(x: Executor, afterSeq: number, limit: number): Promise<AuditRow[]> {
+  return x.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
 }
 
-export function lastRow(db: ManagerDb): AuditRow | undefined {
-  return db.prepare('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1').get() as AuditRow | undefined;
+export function lastRow(x: Executor): Promise<AuditRow | undefined> {
+  return x.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
+
+export async function hashAt(x: Executor, seq: number): Promise<string | undefined> {
+  return (await x.selectFrom('audit_log').select('hash').where('seq', '=', seq).executeTakeFirst())?.hash;
+}
+
+export async function countRows(x: Executor): Promise<number> {
+  const row = await x.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /**

@@ -8,13 +8,14 @@ import type { Instance, InstanceState } from '@autoclaw/shared';
 import { AppError } from '@autoclaw/shared';
 import type { AuditAppend } from '../audit';
 import type { ManagerDb } from '../db';
+import type { Leases } from '../cluster';
 import type { InstanceDriver, InstanceRuntime, InstanceSpec } from '../drivers/types';
 import type { Logger } from '../gateway-parts';
 import { unwrapDataKey } from '../keys';
 import type { ManagerKeys } from '../keys';
 import type { GatewayLink } from './gateway-link';
 import type { KeyedLock } from './keyed-lock';
-import type { InstanceRepository, InstanceRow } from './repository';
+import type { Fence, InstanceRepository, InstanceRow } from './repository';
 import { canTransition } from './state-machine';
 
 export type InstanceKeys = Pick<ManagerKeys, 'publicKey' | 'sign' | 'masterKey'>;
@@ -23,7 +24,7 @@ export interface InstanceServiceDeps {
   db: ManagerDb;
   driver: InstanceDriver;
   keys: InstanceKeys;
-  audit?: { append(entry: AuditAppend): unknown };
+  audit?: { append(entry: AuditAppend): Promise<unknown> };
   now?: () => number;
   logger?: Logger;
   /** Origins every gateway accepts besides its own (the manager's UI, the desktop app's scheme); a function is read at each start. */
@@ -40,6 +41,11 @@ export interface InstanceServiceDeps {
   deviceUrlOf?: (instance: Instance) => string | null;
   /** With Tailscale: whose requests through Serve an owner's gateway accepts (see InstanceSpec.tailscale). */
   tailscaleOf?: (ownerEmail: string) => InstanceSpec['tailscale'];
+  /**
+   * Several replicas: operations on one instance hold its lease (`instance:<id>`),
+   * so replicas never act on the same instance at once. Without it, only in this process.
+   */
+  locks?: { leases: Leases; holder: string };
 }
 
 export interface Core {
@@ -50,12 +56,12 @@ export interface Core {
   lock: KeyedLock;
   now: () => number;
   logger: Logger;
-  audit(entry: AuditAppend): void;
+  audit(entry: AuditAppend): Promise<void>;
   specOf(row: InstanceRow): InstanceSpec;
   /** Runs a driver call with the spec, wiping the data key afterwards. */
   withSpec<T>(row: InstanceRow, fn: (spec: InstanceSpec) => Promise<T>): Promise<T>;
   /** Waits for /readyz, then moves the instance to `running` with its runtime. */
-  becomeRunning(id: string, runtime: InstanceRuntime, reason: string): Promise<InstanceRow>;
+  becomeRunning(id: string, runtime: InstanceRuntime, reason: string, fence?: Fence): Promise<InstanceRow>;
   /** Moves to `failed` with the error and the gateway's last log lines (no-op when already gone). */
   fail(id: string, err: unknown, what: string): Promise<void>;
   deviceUrlOf(instance: Instance): string | null;
@@ -135,9 +141,9 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
     now,
     readyTimeoutMs,
     shutdown,
-    audit(entry) {
+    async audit(entry) {
       try {
-        deps.audit?.append(entry);
+        await deps.audit?.append(entry);
       } catch (err) {
         logger.error('audit append failed', { action: entry.action, err });
       }
@@ -151,14 +157,14 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
         spec.dataKey.fill(0);
       }
     },
-    async becomeRunning(id, runtime, reason) {
+    async becomeRunning(id, runtime, reason, fence) {
       if (shutdown.signal.aborted) throw shutdownError();
       const ready = driver.waitForReady ? driver.waitForReady(id, readyTimeoutMs) : waitReady(driver, id, runtime.url, readyTimeoutMs, shutdown.signal);
       await unlessAborted(ready, shutdown.signal);
-      return repo.transition(id, 'running', reason, { ...runtimePatch(runtime), lastError: null });
+      return repo.transition(id, 'running', reason, { ...runtimePatch(runtime), lastError: null }, undefined, fence);
     },
     async fail(id, err, what) {
-      const row = repo.get(id);
+      const row = await repo.get(id);
       if (!row) return;
       const status = await driver.status(id).catch(() => null);
       const lines = status?.lastLogLines ?? [];
@@ -166,12 +172,12 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
       logger.warn('instance failed', { instanceId: id, what, err: errorText(err) });
       const from: InstanceState = row.state;
       if (!canTransition(from, 'failed')) {
-        repo.update(id, {}, { kind: 'crash', message: `${what}: ${errorText(err)}`, logLines: lines });
+        await repo.update(id, {}, { kind: 'crash', message: `${what}: ${errorText(err)}`, logLines: lines });
         return;
       }
       // A process left behind by a failed start must not run on unobserved.
       if (status?.alive) await driver.stop(id, { graceMs: 2_000 }).catch(() => undefined);
-      repo.transition(id, 'failed', `${what} failed`, { lastError });
+      await repo.transition(id, 'failed', `${what} failed`, { lastError });
     },
     deviceUrlOf: (instance) => (deps.deviceUrlOf ? deps.deviceUrlOf(instance) : instance.url),
   };

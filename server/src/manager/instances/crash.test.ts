@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance, InstanceState } from '@autoclaw/shared';
 import { isProcessAlive } from '../drivers/local/process-info';
+import { createTestDatabase, testEngine } from '../db/test-db';
+import type { TestDatabase } from '../db/test-db';
 import { bundleGatewayCommand, bundleScript, killGateways, startHarness, testManagerKeys } from '../drivers/local/test-support';
 
 const src = (rel: string) => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
@@ -23,25 +25,30 @@ const CHILD = `
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { openManagerDb } from ${src('../db.ts')};
+import { openManagerDb } from ${src('../db/index.ts')};
 import { createLocalDriver } from ${src('../drivers/local/index.ts')};
 import { createInstanceService } from ${src('./index.ts')};
 import { keyPairOf, signPayload } from ${src('../../security/index.ts')};
 
-const [dataDir, keysFile, commandJson, ...actions] = process.argv.slice(2);
+const [dataDir, keysFile, commandJson, targetJson, ...actions] = process.argv.slice(2);
 const saved = JSON.parse(readFileSync(keysFile, 'utf8'));
 const privateKey = createPrivateKey(saved.pem);
 const keys = { publicKey: keyPairOf(privateKey).publicKey, sign: (p) => signPayload(privateKey, p), masterKey: Buffer.from(saved.master, 'base64') };
-const db = openManagerDb(join(dataDir, 'manager.db'));
+const db = await openManagerDb(JSON.parse(targetJson));
 const driver = createLocalDriver({ dataDir, command: JSON.parse(commandJson) });
-const service = createInstanceService({ db, driver, keys });
+const service = await createInstanceService({ db, driver, keys });
 const say = (o) => writeSync(1, JSON.stringify(o) + '\\n');
-setInterval(() => say({ instances: service.list() }), 5);
+let busy = false;
+setInterval(() => {
+  if (busy) return;
+  busy = true;
+  service.list().then((instances) => say({ instances })).finally(() => (busy = false));
+}, 5);
 for (const action of actions) {
   const [verb, arg] = action.split(':');
   if (verb === 'provision') await service.provision(arg);
-  if (verb === 'stop') await service.stop(service.byOwner(arg).id);
-  say({ done: action, instances: service.list() });
+  if (verb === 'stop') await service.stop((await service.byOwner(arg)).id);
+  say({ done: action, instances: await service.list() });
 }
 say({ idle: true });
 `;
@@ -64,7 +71,7 @@ afterAll(() => disposers.forEach((d) => d()));
 /** Runs the child manager until `killWhen` sees a snapshot it likes, then SIGKILLs it; returns that snapshot. */
 function runUntil(dir: string, keysFile: string, actions: string[], killWhen: (s: Snapshot) => boolean): Promise<Snapshot> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childScript, dir, keysFile, JSON.stringify(command), ...actions], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [childScript, dir, keysFile, JSON.stringify(command), JSON.stringify(database.target), ...actions], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffered = '';
     let stderr = '';
     let hit: Snapshot | null = null;
@@ -113,25 +120,29 @@ function gatewayProcesses(instanceId: string): number[] {
 const SETTLED: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'failed']);
 const byOwner = (s: Snapshot, owner: string) => s.instances.find((i) => i.owner === owner);
 
-describe('kill -9 of the manager', () => {
+let database: TestDatabase;
+
+describe(`kill -9 of the manager (${testEngine()})`, () => {
   let dir: string;
   let keysFile: string;
   const keys = testManagerKeys();
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'autoclaw-mgr-crash-'));
+    database = await createTestDatabase(dir);
     keysFile = join(dir, 'test-keys.json');
     writeFileSync(keysFile, JSON.stringify({ pem: keys.privateKeyPem, master: keys.masterKey.toString('base64') }), { mode: 0o600 });
   });
-  afterAll(() => {
+  afterAll(async () => {
     killGateways(dir);
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   async function recoverAndCheck(command2: string[] = command): Promise<{ instances: Instance[]; report: Awaited<ReturnType<Awaited<ReturnType<typeof startHarness>>['service']['recover']>> }> {
-    const h = await startHarness(command2, { dir, keys });
+    const h = await startHarness(command2, { dir, keys, database });
     try {
       const report = await h.service.recover();
-      const instances = h.service.list();
+      const instances = await h.service.list();
       for (const i of instances) {
         expect([i.owner, SETTLED.has(i.state)]).toEqual([i.owner, true]);
         if (i.state === 'running') expect(i.pid !== undefined && isProcessAlive(i.pid)).toBe(true);
@@ -143,7 +154,7 @@ describe('kill -9 of the manager', () => {
       return { instances, report };
     } finally {
       // The harness owns the directory for the whole describe: close only the database here.
-      h.db.close();
+      await h.db.close();
     }
   }
 

@@ -2,7 +2,7 @@
  * Live instance events for the instances.events subscription: a reader
  * catches up from the table after its last seen id, then waits for the next
  * event of its instance. Events written by another process (the operator
- * CLI) are picked up by a slow poll, so nothing is ever missed.
+ * CLI, another replica) are picked up by a slow poll, so nothing is ever missed.
  */
 import type { InstanceEvent } from '@autoclaw/shared';
 
@@ -19,8 +19,8 @@ export interface EventFeed {
 }
 
 export interface EventFeedDeps {
-  read(instanceId: string, afterId: number): InstanceEvent[];
-  exists(instanceId: string): boolean;
+  read(instanceId: string, afterId: number): Promise<InstanceEvent[]>;
+  exists(instanceId: string): Promise<boolean>;
   /** How long a reader waits before looking at the table again anyway (default 1 s). */
   pollMs?: number;
 }
@@ -63,13 +63,13 @@ export function createEventFeed(deps: EventFeedDeps): EventFeed {
       while (!signal.aborted && !closed) {
         // Read the version first: an event published during the read is not slept through.
         const seen = versions.get(instanceId) ?? 0;
-        const batch = deps.read(instanceId, last);
+        const batch = await deps.read(instanceId, last);
         for (const event of batch) {
           last = event.id;
           yield event;
         }
         if (batch.length > 0) continue;
-        if (!deps.exists(instanceId)) return;
+        if (!(await deps.exists(instanceId))) return;
         await waitForChange(instanceId, seen, signal);
       }
     },

@@ -4,12 +4,18 @@
  * Ed25519 key, registered on each gateway with a manager ticket
  * (POST /auth/ticket) the first time it is needed. Each call opens a short
  * WebSocket, authenticates with a signed challenge, runs and closes.
+ *
+ * Every way a gateway can refuse or fail the manager becomes one typed
+ * AppError at once — RATE_LIMITED (with retryAfterMs), UNAUTHORIZED,
+ * PROVIDER_UNAVAILABLE (the instance is unreachable), TIMEOUT (it accepted
+ * but did not answer), or the gateway's own code — never a bare 500 and
+ * never a wait until the time limit for a refusal that already came.
  */
 import { randomBytes } from 'node:crypto';
-import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
+import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { WebSocket as NodeWebSocket } from 'ws';
-import { AppError, authPayload, TICKET_TTL_MS, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import { AppError, authPayload, isErrorCode, TICKET_TTL_MS, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import type { HttpErrorBody, TicketPairRequest } from '@autoclaw/shared';
 import type { AppRouter } from '../../gateway';
 import { WS_PATH } from '../../gateway';
@@ -37,26 +43,68 @@ export interface GatewayLink {
   forget(instanceId: string): void;
 }
 
+/** When a refusal names no wait, this is the one reported (the gateway's failure window). */
+const DEFAULT_RETRY_AFTER_MS = 60_000;
+
+function unreachable(url: string, cause: unknown): AppError {
+  return new AppError('PROVIDER_UNAVAILABLE', `the instance is unreachable: its gateway at ${new URL(url).origin} does not answer`, { cause });
+}
+
+function rateLimited(retryAfterMs: number | undefined, cause?: unknown): AppError {
+  const wait = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? Math.ceil(retryAfterMs) : DEFAULT_RETRY_AFTER_MS;
+  return new AppError('RATE_LIMITED', `the instance's gateway is refusing the manager for now (too many failed attempts); try again in ${Math.ceil(wait / 1000)} s`, {
+    details: { retryAfterMs: wait },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function retryAfterHeader(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) ? seconds * 1000 : undefined;
+}
+
+/** A gateway's HTTP error answer as the AppError it means. */
+function httpRefusal(url: string, res: Response, body: unknown): AppError {
+  const error = (body as (HttpErrorBody & { error: { details?: { retryAfterMs?: unknown } } }) | null)?.error;
+  const code = error && isErrorCode(error.code) ? error.code : null;
+  if (res.status === 429 || code === 'RATE_LIMITED') {
+    const fromBody = typeof error?.details?.retryAfterMs === 'number' ? error.details.retryAfterMs : undefined;
+    return rateLimited(fromBody ?? retryAfterHeader(res.headers.get('retry-after')));
+  }
+  if (res.status >= 500 || code === null || code === 'INTERNAL') return unreachable(url, new Error(`HTTP ${res.status}`));
+  return new AppError(code, `gateway: ${error?.message ?? `HTTP ${res.status}`}`);
+}
+
 async function httpJson(url: string, init: RequestInit, timeoutMs: number): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    throw new AppError('PROVIDER_UNAVAILABLE', `cannot reach the gateway at ${new URL(url).origin}`, { cause: err });
+    if ((err as Error).name === 'TimeoutError') throw new AppError('TIMEOUT', `the gateway at ${new URL(url).origin} did not answer within ${timeoutMs} ms`, { cause: err });
+    throw unreachable(url, err);
   }
   const body = (await res.json().catch(() => null)) as unknown;
-  if (!res.ok) {
-    const error = (body as HttpErrorBody | null)?.error;
-    const code = error && typeof error.code === 'string' && error.code !== 'INTERNAL' ? error.code : 'INTERNAL';
-    throw new AppError(code as AppError['code'], `gateway: ${error?.message ?? `HTTP ${res.status}`}`);
-  }
+  if (!res.ok) throw httpRefusal(url, res, body);
   return body;
+}
+
+/** A tRPC error from the gateway's procedure, as an AppError with the gateway's code and details. */
+function procedureError(err: unknown): unknown {
+  if (AppError.is(err) || !(err instanceof TRPCClientError)) return err;
+  const data = (err as TRPCClientError<AppRouter>).data as { appCode?: unknown; details?: unknown } | undefined;
+  const code = data?.appCode;
+  if (!isErrorCode(code)) return new AppError('PROVIDER_UNAVAILABLE', `the instance's gateway failed the call: ${err.message}`, { cause: err });
+  if (code === 'RATE_LIMITED') return rateLimited((data?.details as { retryAfterMs?: number } | undefined)?.retryAfterMs, err);
+  if (code === 'INTERNAL') return new AppError('PROVIDER_UNAVAILABLE', "the instance's gateway failed the call (internal error)", { cause: err });
+  const details = data?.details && typeof data.details === 'object' ? (data.details as Record<string, unknown>) : undefined;
+  return new AppError(code, `gateway: ${err.message}`, { cause: err, ...(details ? { details } : {}) });
 }
 
 /** Signs a fresh challenge of `url` with `sign` for the device of `publicKey`. */
 export async function signChallenge(url: string, publicKey: string, sign: (payload: string) => string, now: () => number) {
   const body = (await httpJson(`${url}/auth/challenge`, { method: 'GET' }, 5_000)) as { nonce?: unknown };
-  if (typeof body.nonce !== 'string') throw new AppError('INTERNAL', 'the gateway sent an unreadable challenge');
+  if (typeof body.nonce !== 'string') throw new AppError('PROVIDER_UNAVAILABLE', 'the gateway sent an unreadable challenge');
   const deviceId = deviceIdFromPublicKey(publicKey);
   const timestamp = now();
   return { deviceId, nonce: body.nonce, timestamp, signature: sign(authPayload(body.nonce, deviceId, timestamp)) };
@@ -74,11 +122,11 @@ export async function pairWithTicket(
   const answer = (await httpJson(`${url}/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, 5_000)) as {
     deviceId?: unknown;
   };
-  if (typeof answer.deviceId !== 'string') throw new AppError('INTERNAL', 'the gateway sent an unreadable pairing answer');
+  if (typeof answer.deviceId !== 'string') throw new AppError('PROVIDER_UNAVAILABLE', 'the gateway sent an unreadable pairing answer');
   return { deviceId: answer.deviceId };
 }
 
-export function createGatewayLink(deps: { keys: ManagerSigner; now: () => number }): GatewayLink {
+export function createGatewayLink(deps: { keys: ManagerSigner; now: () => number; timeoutMs?: number }): GatewayLink {
   const { keys, now } = deps;
   const registered = new Set<string>();
   const deviceId = deviceIdFromPublicKey(keys.managerPublicKey);
@@ -104,45 +152,63 @@ export function createGatewayLink(deps: { keys: ManagerSigner; now: () => number
   }
 
   async function once<T>(target: GatewayTarget, fn: (client: GatewayClient) => Promise<T>, timeoutMs: number): Promise<T> {
-    let refuse: (err: AppError) => void = () => {};
+    let refuse: (err: unknown) => void = () => {};
     const refused = new Promise<never>((_, reject) => {
       refuse = reject;
     });
     refused.catch(() => {});
+    let opened = false;
     const wsClient = createWSClient({
       url: `${target.url.replace(/^http/, 'ws')}${WS_PATH}`,
       WebSocket: NodeWebSocket as unknown as typeof WebSocket,
       connectionParams: async () => {
-        const proof = await signChallenge(target.url, keys.managerPublicKey, keys.sign, now);
-        return { deviceId, nonce: proof.nonce, timestamp: String(proof.timestamp), signature: proof.signature };
+        try {
+          const proof = await signChallenge(target.url, keys.managerPublicKey, keys.sign, now);
+          return { deviceId, nonce: proof.nonce, timestamp: String(proof.timestamp), signature: proof.signature };
+        } catch (err) {
+          refuse(err);
+          throw err;
+        }
       },
       retryDelayMs: () => 200,
+      onOpen: () => {
+        opened = true;
+      },
       onClose: (cause) => {
-        if (cause?.code === WS_CLOSE_UNAUTHORIZED) refuse(new AppError('UNAUTHORIZED', 'the gateway refused the manager device'));
+        const code = cause?.code;
+        if (code === WS_CLOSE_UNAUTHORIZED) refuse(new AppError('UNAUTHORIZED', 'the gateway refused the manager device'));
+        else if (code === WS_CLOSE_RATE_LIMITED) refuse(rateLimited(undefined));
+        // Closed before it ever opened: nothing listens there (or the upgrade was refused).
+        else if (!opened) refuse(unreachable(target.url, new Error(`WebSocket closed (${code ?? 'no code'})`)));
       },
     });
     const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AppError('TIMEOUT', `the gateway of ${target.instanceId} did not answer in time`)), timeoutMs);
+      timer = setTimeout(() => reject(new AppError('TIMEOUT', `the gateway of ${target.instanceId} did not answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     });
+    let answered = false;
     try {
-      return await Promise.race([fn(client), refused, timeout]);
+      const out = await Promise.race([fn(client).catch((err: unknown) => Promise.reject(procedureError(err))), refused, timeout]);
+      answered = true;
+      return out;
     } finally {
       clearTimeout(timer);
+      // close() waits for calls still in flight: after a refusal or a time-out, drop the socket first so it does not wait for a gateway that will not answer.
+      if (!answered) (wsClient as unknown as { connection?: { ws?: { close(): void } } | null }).connection?.ws?.close();
       await wsClient.close();
     }
   }
 
   return {
     async call(target, fn, opts = {}) {
-      const timeoutMs = opts.timeoutMs ?? 10_000;
+      const timeoutMs = opts.timeoutMs ?? deps.timeoutMs ?? 10_000;
       if (!registered.has(target.instanceId)) await register(target);
       try {
         return await once(target, fn, timeoutMs);
       } catch (err) {
         // The gateway may have lost the registration (data reset): register again, once.
-        if (!AppError.is(err, 'UNAUTHORIZED') && (err as { data?: { appCode?: string } }).data?.appCode !== 'UNAUTHORIZED') throw err;
+        if (!AppError.is(err, 'UNAUTHORIZED')) throw err;
         registered.delete(target.instanceId);
         await register(target);
         return once(target, fn, timeoutMs);

@@ -1,10 +1,8 @@
 /** The instances part's door. */
 export { createInstanceService } from './service';
-export type { InstanceService, InstanceServiceDeps, InstanceKeys, OpOptions, RestartOptions, RecoveryReport } from './service';
+export type { InstanceService, InstanceServiceDeps, InstanceKeys, OpOptions, RestartOptions, RecoveryReport, Fence, SupervisedInstance } from './service';
 export { TRANSITIONS, canTransition, assertTransition, legalTransitions, LIVE_STATES, TRANSIENT_STATES } from './state-machine';
 export { migrateInstances, INSTANCES_PART } from './schema';
 export { createGatewayLink, pairWithTicket, signChallenge } from './gateway-link';
 export type { GatewayLink, GatewayClient, ManagerSigner } from './gateway-link';
-export { createInstancesPart } from './part';
-export type { InstancesPart, InstancesPartOptions } from './part';
 export { listStoredInstances } from './repository';

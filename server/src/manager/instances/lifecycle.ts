@@ -6,10 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AppError } from '@autoclaw/shared';
-import type { Instance } from '@autoclaw/shared';
+import type { Instance, InstanceState } from '@autoclaw/shared';
+import type { InstanceRuntime, InstanceSpec } from '../drivers/types';
 import { wrapDataKey } from '../keys';
 import type { Core } from './core';
 import { errorText, isShutdown, runtimePatch } from './core';
+import type { Fence } from './repository';
 import { toInstance } from './repository';
 
 export interface OpOptions {
@@ -19,11 +21,13 @@ export interface OpOptions {
 
 export interface RestartOptions {
   reason: string;
-  /** `memory`: passed its limit (drained first); `restart`: crashed or unhealthy. */
+  /** `memory`: passed its limit (drained first); `restart`: crashed, unhealthy, or launched for another manager address. */
   kind: 'restart' | 'memory';
   /** Drain running turns before stopping (default: only for `memory`). */
   graceful?: boolean;
   drainTimeoutMs?: number;
+  /** The supervisor's leader fence: every write of the restart is refused once this replica no longer leads. */
+  fence?: Fence;
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
@@ -37,12 +41,22 @@ export function normalizeOwner(owner: string): string {
 export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
   const { repo, driver, lock, now } = core;
 
+  /** Runs the driver's start (or provision) and records where the gateway runs and the origins it accepts. */
+  async function launch(id: string, how: (spec: InstanceSpec) => Promise<InstanceRuntime>, fence?: Fence): Promise<{ runtime: InstanceRuntime; origins: string[] }> {
+    const row = await repo.mustGet(id);
+    let origins: string[] = [];
+    const runtime = await core.withSpec(row, (spec) => {
+      origins = spec.allowedOrigins;
+      return how(spec);
+    });
+    await repo.update(id, { ...runtimePatch(runtime), origins }, null, fence);
+    return { runtime, origins };
+  }
+
   async function provisionSteps(id: string): Promise<Instance> {
-    const row = repo.mustGet(id);
-    let runtime;
     try {
-      runtime = await core.withSpec(row, (spec) => driver.provision(spec));
-      repo.transition(id, 'starting', 'gateway process started', runtimePatch(runtime), ['provisioning']);
+      const { runtime } = await launch(id, (spec) => driver.provision(spec));
+      await repo.transition(id, 'starting', 'gateway process started', runtimePatch(runtime), ['provisioning']);
       return toInstance(await core.becomeRunning(id, runtime, 'gateway is ready'));
     } catch (err) {
       // Cut short by the manager closing: the next start resumes it (as after a crash).
@@ -56,14 +70,13 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
    * instance failed; a failed supervisor restart leaves it `starting` (with
    * the crash as an event) for the supervisor's next attempt or crash-loop verdict.
    */
-  async function startSteps(id: string, reason: string, o: { restarted?: boolean; keepOnFailure?: boolean } = {}): Promise<Instance> {
-    const before = repo.mustGet(id);
-    if (before.state !== 'starting') repo.transition(id, 'starting', reason, { restarted: o.restarted ?? false });
-    else if (o.restarted) repo.update(id, { restarted: true });
+  async function startSteps(id: string, reason: string, o: { restarted?: boolean; keepOnFailure?: boolean; fence?: Fence } = {}): Promise<Instance> {
+    const before = await repo.mustGet(id);
+    if (before.state !== 'starting') await repo.transition(id, 'starting', reason, { restarted: o.restarted ?? false }, undefined, o.fence);
+    else if (o.restarted) await repo.update(id, { restarted: true }, null, o.fence);
     try {
-      const runtime = await core.withSpec(repo.mustGet(id), (spec) => driver.start(spec));
-      repo.update(id, runtimePatch(runtime));
-      return toInstance(await core.becomeRunning(id, runtime, 'gateway is ready'));
+      const { runtime } = await launch(id, (spec) => driver.start(spec), o.fence);
+      return toInstance(await core.becomeRunning(id, runtime, 'gateway is ready', o.fence));
     } catch (err) {
       if (isShutdown(err)) throw err;
       if (!o.keepOnFailure) {
@@ -72,42 +85,60 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
       }
       const status = await driver.status(id).catch(() => null);
       if (status?.alive) await driver.stop(id, { graceMs: 2_000 }).catch(() => undefined);
-      if (repo.get(id)) repo.update(id, { lastError: errorText(err) }, { kind: 'crash', message: `restart failed: ${errorText(err)}`, logLines: status?.lastLogLines ?? [] });
+      if (await repo.get(id)) {
+        await repo
+          .update(id, { lastError: errorText(err) }, { kind: 'crash', message: `restart failed: ${errorText(err)}`, logLines: status?.lastLogLines ?? [] }, o.fence)
+          .catch(() => undefined);
+      }
       throw err;
     }
+  }
+
+  async function create(owner: string, op: OpOptions = {}): Promise<Instance> {
+    const email = normalizeOwner(owner);
+    const id = `inst-${randomBytes(6).toString('hex')}`;
+    const dataKey = randomBytes(32);
+    const wrappedKey = wrapDataKey(core.keys.masterKey, dataKey, id);
+    dataKey.fill(0);
+    const row = await repo.create({ id, owner: email, driver: driver.kind, wrappedKey, memoryLimitMb: opts.memoryLimitMb }, `provisioning for ${email}`);
+    await core.audit({ actor: op.actor ?? 'system', action: 'instance.provision', target: id, details: { owner: email, driver: driver.kind } });
+    return toInstance(row);
   }
 
   return {
     /** Creates the owner's instance (one per user) and brings it to `running`. */
     async provision(owner: string, op: OpOptions = {}): Promise<Instance> {
-      const email = normalizeOwner(owner);
-      const id = `inst-${randomBytes(6).toString('hex')}`;
-      const dataKey = randomBytes(32);
-      const wrappedKey = wrapDataKey(core.keys.masterKey, dataKey, id);
-      dataKey.fill(0);
-      repo.create({ id, owner: email, driver: driver.kind, wrappedKey, memoryLimitMb: opts.memoryLimitMb }, `provisioning for ${email}`);
-      core.audit({ actor: op.actor ?? 'system', action: 'instance.provision', target: id, details: { owner: email, driver: driver.kind } });
+      const { id } = await create(owner, op);
       return lock.run(id, () => provisionSteps(id));
     },
 
-    /** Resumes an interrupted provisioning (after a manager crash). */
-    resumeProvisioning: (id: string) => lock.run(id, () => provisionSteps(id)),
+    /** Only the row (state `provisioning`) and its audit entry; `resumeProvisioning` brings it up. */
+    create,
+
+    /** Resumes an interrupted provisioning (after a manager crash), or runs a created one. */
+    resumeProvisioning: (id: string) =>
+      lock.run(id, async () => {
+        const row = await repo.mustGet(id);
+        // Another replica finished it meanwhile.
+        if (row.state !== 'provisioning') return toInstance(row);
+        return provisionSteps(id);
+      }),
 
     async start(id: string, op: OpOptions = {}): Promise<Instance> {
       return lock.run(id, async () => {
-        const row = repo.mustGet(id);
+        const row = await repo.mustGet(id);
         if (row.state === 'running' || row.state === 'degraded') return toInstance(row);
-        core.audit({ actor: op.actor ?? 'system', action: 'instance.start', target: id });
+        await core.audit({ actor: op.actor ?? 'system', action: 'instance.start', target: id });
         return startSteps(id, row.state === 'failed' ? 'retry after failure' : 'start requested');
       });
     },
 
     async stop(id: string, op: OpOptions = {}): Promise<Instance> {
       return lock.run(id, async () => {
-        const row = repo.mustGet(id);
+        const row = await repo.mustGet(id);
         if (row.state === 'stopped') return toInstance(row);
-        core.audit({ actor: op.actor ?? 'system', action: 'instance.stop', target: id });
-        if (row.state !== 'stopping') repo.transition(id, 'stopping', 'stop requested');
+        await core.audit({ actor: op.actor ?? 'system', action: 'instance.stop', target: id });
+        if (row.state !== 'stopping') await repo.transition(id, 'stopping', 'stop requested');
         try {
           await driver.stop(id);
         } catch (err) {
@@ -115,54 +146,69 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
           throw err;
         }
         core.link.forget(id);
-        return toInstance(repo.transition(id, 'stopped', 'gateway process ended', { pid: null }));
+        return toInstance(await repo.transition(id, 'stopped', 'gateway process ended', { pid: null }));
       });
     },
 
-    /** The supervisor's restart (crash, unhealthy, memory limit); counts as a restart. */
+    /** The supervisor's restart (crash, unhealthy, memory limit, an outdated origin); counts as a restart. */
     async restart(id: string, r: RestartOptions): Promise<Instance> {
       return lock.run(id, async () => {
-        const row = repo.mustGet(id);
+        const row = await repo.mustGet(id);
         if (!['running', 'degraded', 'starting'].includes(row.state)) {
           throw new AppError('CONFLICT', `instance ${id} is ${row.state}; only a live instance is restarted`);
         }
-        repo.event(id, { kind: r.kind, message: r.reason });
+        // The first write carries the fence: a replica that lost the lead stops here, before touching the gateway.
+        await repo.event(id, { kind: r.kind, message: r.reason }, r.fence);
         if ((r.graceful ?? r.kind === 'memory') && row.url !== null && (await driver.status(id)).alive) {
+          let message: string;
           try {
             const drained = await core.link.call(
               { instanceId: id, url: row.url },
               (client) => client.admin.drain.mutate({ timeoutMs: r.drainTimeoutMs ?? 60_000 }),
               { timeoutMs: (r.drainTimeoutMs ?? 60_000) + 5_000 },
             );
-            repo.event(id, { kind: r.kind, message: drained.drained ? 'running turns finished; restarting' : `restarting with ${drained.busySessions} turn(s) still running` });
+            message = drained.drained ? 'running turns finished; restarting' : `restarting with ${drained.busySessions} turn(s) still running`;
           } catch (err) {
-            repo.event(id, { kind: r.kind, message: `could not drain (${errorText(err)}); restarting anyway` });
+            message = `could not drain (${errorText(err)}); restarting anyway`;
           }
+          await repo.event(id, { kind: r.kind, message }, r.fence);
         }
         await driver.stop(id, { graceMs: 5_000 });
-        core.audit({ actor: 'system', action: 'instance.restart', target: id, details: { reason: r.reason } });
-        return startSteps(id, r.reason, { restarted: true, keepOnFailure: true });
+        await core.audit({ actor: 'system', action: 'instance.restart', target: id, details: { reason: r.reason } });
+        return startSteps(id, r.reason, { restarted: true, keepOnFailure: true, ...(r.fence ? { fence: r.fence } : {}) });
       });
     },
 
     async delete(id: string, op: OpOptions = {}): Promise<void> {
       await lock.run(id, async () => {
-        const row = repo.get(id);
+        const row = await repo.get(id);
         if (!row) throw new AppError('NOT_FOUND', `no instance ${id}`);
-        core.audit({ actor: op.actor ?? 'system', action: 'instance.delete', target: id, details: { owner: row.owner } });
-        if (row.state !== 'deleting') repo.transition(id, 'deleting', 'delete requested');
+        await core.audit({ actor: op.actor ?? 'system', action: 'instance.delete', target: id, details: { owner: row.owner } });
+        if (row.state !== 'deleting') await repo.transition(id, 'deleting', 'delete requested');
         await finishDelete(id);
       });
     },
 
-    finishDelete: (id: string) => lock.run(id, () => finishDelete(id)),
+    finishDelete: (id: string) =>
+      lock.run(id, async () => {
+        if (!(await repo.get(id))) return;
+        await finishDelete(id);
+      }),
 
-    /** Starts (or adopts) the gateway of an instance left `starting`/`running` by a previous manager. */
-    resumeStart: (id: string, reason: string) => lock.run(id, () => startSteps(id, reason)),
+    /**
+     * Starts (or adopts) the gateway of an instance left `starting`/`running` by a previous manager —
+     * if it is still in one of `expect` once the lock is held (another replica may have finished it).
+     */
+    resumeStart: (id: string, reason: string, expect: readonly InstanceState[], fence?: Fence) =>
+      lock.run(id, async () => {
+        const row = await repo.mustGet(id);
+        if (!expect.includes(row.state)) return toInstance(row);
+        return startSteps(id, reason, fence ? { fence } : {});
+      }),
 
-    setMemoryLimit(id: string, mb: number): Instance {
+    async setMemoryLimit(id: string, mb: number): Promise<Instance> {
       if (!Number.isInteger(mb) || mb < 16 || mb > 65_536) throw new AppError('BAD_REQUEST', 'a memory limit is 16–65536 MiB');
-      return toInstance(repo.setMemoryLimit(id, mb));
+      return toInstance(await repo.setMemoryLimit(id, mb));
     },
   };
 
@@ -170,11 +216,11 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
     try {
       await driver.destroy(id);
     } catch (err) {
-      repo.update(id, {}, { kind: 'crash', message: `delete failed (retried at the next manager start): ${errorText(err)}` });
+      await repo.update(id, {}, { kind: 'crash', message: `delete failed (retried at the next manager start): ${errorText(err)}` });
       throw err;
     }
     core.link.forget(id);
-    repo.remove(id);
+    await repo.remove(id);
     core.logger.info('instance deleted', { instanceId: id, at: now() });
   }
 }

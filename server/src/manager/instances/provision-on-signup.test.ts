@@ -31,7 +31,7 @@ describe('provisioning at sign-up', () => {
       const api = t.client(auth);
       await waitFor('the instance to run', async () => (await api.instances.mine.query())?.state === 'running' || null, 20_000);
     }
-    const owners = t.manager.services.instances!.list().map((i) => i.owner).sort();
+    const owners = (await t.manager.services.instances!.list()).map((i) => i.owner).sort();
     expect(owners).toEqual(['member@example.com', 'owner@example.com']);
   });
 });

@@ -1,40 +1,23 @@
 /**
- * The instances tables. A state change is one transaction: it re-reads the
- * current state, checks the transition table, updates the row and appends
- * the event — so two writers (the manager and an operator CLI) can never
- * both move the same instance from the same state.
+ * The instances tables. A state change is one transaction: it locks and
+ * re-reads the row, checks the transition table, updates the row and
+ * appends the event — so two writers (two replicas, or the manager and an
+ * operator CLI) can never both move the same instance from the same state.
+ * A write done as the leader carries its fence, checked in the same
+ * transaction: a replica that lost the leader lease cannot write.
  */
+import type { Selectable } from 'kysely';
 import { AppError } from '@autoclaw/shared';
 import type { Instance, InstanceDriverKind, InstanceEvent, InstanceEventKind, InstanceState } from '@autoclaw/shared';
-import type { ManagerDb } from '../db';
+import type { Executor, ManagerDb } from '../db';
+import type { InstanceEventsTable, InstancesTable } from './schema';
 import { assertTransition } from './state-machine';
 
-export interface InstanceRow {
-  id: string;
-  owner: string;
-  state: InstanceState;
-  driver: InstanceDriverKind;
-  url: string | null;
-  pid: number | null;
-  port: number | null;
-  wrapped_key: string;
-  memory_limit_mb: number;
-  restarts: number;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-}
+export type InstanceRow = InstancesTable;
+type EventRow = Selectable<InstanceEventsTable>;
 
-interface EventRow {
-  id: number;
-  instance_id: string;
-  at: number;
-  kind: InstanceEventKind;
-  from_state: InstanceState | null;
-  to_state: InstanceState | null;
-  message: string;
-  log_lines: string | null;
-}
+/** Checks, inside the write's transaction, that the writer may still write (a leader's fencing token). */
+export type Fence = (t: Executor) => Promise<void>;
 
 /** Runtime facts stored with a transition (undefined = keep, null = clear). */
 export interface RuntimePatch {
@@ -44,6 +27,8 @@ export interface RuntimePatch {
   lastError?: string | null;
   /** Adds to the restart count. */
   restarted?: boolean;
+  /** The origins the gateway was launched with. */
+  origins?: string[];
 }
 
 export interface NewEvent {
@@ -71,6 +56,17 @@ export function toInstance(row: InstanceRow): Instance {
   };
 }
 
+/** The origins an instance's gateway was launched with; null when not known (launched by an older manager). */
+export function launchedOrigins(row: InstanceRow): string[] | null {
+  if (row.origins === null) return null;
+  try {
+    const v: unknown = JSON.parse(row.origins);
+    return Array.isArray(v) ? v.filter((o): o is string => typeof o === 'string') : null;
+  } catch {
+    return null;
+  }
+}
+
 function toEvent(row: EventRow): InstanceEvent {
   return {
     id: row.id,
@@ -87,131 +83,170 @@ function toEvent(row: EventRow): InstanceEvent {
 export type InstanceRepository = ReturnType<typeof createInstanceRepository>;
 
 export function createInstanceRepository(db: ManagerDb, now: () => number, onEvent: (e: InstanceEvent) => void) {
-  const byId = db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE id = ?');
-  const byOwner = db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE owner = ?');
-  const all = db.prepare<[], InstanceRow>('SELECT * FROM instances ORDER BY created_at, id');
-  const insertRow = db.prepare(
-    `INSERT INTO instances (id, owner, state, driver, wrapped_key, memory_limit_mb, created_at, updated_at)
-     VALUES (@id, @owner, 'provisioning', @driver, @wrappedKey, @memoryLimitMb, @at, @at)`,
-  );
-  const insertEvent = db.prepare<[string, number, string, string | null, string | null, string, string | null]>(
-    'INSERT INTO instance_events (instance_id, at, kind, from_state, to_state, message, log_lines) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const eventById = db.prepare<[number | bigint], EventRow>('SELECT * FROM instance_events WHERE id = ?');
-  const eventsAfter = db.prepare<[string, number, number], EventRow>(
-    'SELECT * FROM instance_events WHERE instance_id = ? AND id > ? ORDER BY id LIMIT ?',
-  );
-  const lastEvents = db.prepare<[string, number], EventRow>(
-    'SELECT * FROM (SELECT * FROM instance_events WHERE instance_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
-  );
-  const deleteRow = db.prepare<[string]>('DELETE FROM instances WHERE id = ?');
+  const pg = db.engine === 'postgres';
 
-  function appendEvent(id: string, e: NewEvent, from: InstanceState | null, to: InstanceState | null): InstanceEvent {
-    const info = insertEvent.run(id, now(), e.kind, from, to, e.message.slice(0, MAX_MESSAGE), e.logLines ? JSON.stringify(e.logLines.slice(-50)) : null);
-    return toEvent(eventById.get(info.lastInsertRowid) as EventRow);
+  /** The row, locked until the transaction ends (PostgreSQL; SQLite's IMMEDIATE holds the whole database). */
+  const lockedRow = (t: Executor, id: string) =>
+    t
+      .selectFrom('instances')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(pg, (qb) => qb.forUpdate())
+      .executeTakeFirst();
+
+  async function appendEvent(t: Executor, id: string, e: NewEvent, from: InstanceState | null, to: InstanceState | null): Promise<InstanceEvent> {
+    const row = await t
+      .insertInto('instance_events')
+      .values({
+        instance_id: id,
+        at: now(),
+        kind: e.kind,
+        from_state: from,
+        to_state: to,
+        message: e.message.slice(0, MAX_MESSAGE),
+        log_lines: e.logLines ? JSON.stringify(e.logLines.slice(-50)) : null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toEvent(row);
   }
 
-  function mustGet(id: string): InstanceRow {
-    const row = byId.get(id);
+  async function mustGetIn(t: Executor, id: string, lock = false): Promise<InstanceRow> {
+    const row = lock ? await lockedRow(t, id) : await t.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new AppError('NOT_FOUND', `no instance ${id}`);
     return row;
   }
 
-  /** One UPDATE of the row: the new state (if any), runtime facts, error, restart count. */
-  function applyPatch(id: string, patch: RuntimePatch, to: InstanceState | null): void {
-    const sets = ['updated_at = @at'];
-    const params: Record<string, unknown> = { id, at: now() };
-    if (to !== null) {
-      sets.push('state = @to');
-      params['to'] = to;
-    }
-    for (const key of ['url', 'pid', 'port'] as const) {
-      if (patch[key] !== undefined) {
-        sets.push(`${key} = @${key}`);
-        params[key] = patch[key];
-      }
-    }
-    if (patch.lastError !== undefined) {
-      sets.push('last_error = @lastError');
-      params['lastError'] = patch.lastError === null ? null : patch.lastError.slice(0, MAX_MESSAGE);
-    }
-    if (patch.restarted) sets.push('restarts = restarts + 1');
-    db.prepare(`UPDATE instances SET ${sets.join(', ')} WHERE id = @id`).run(params);
+  /** One UPDATE of the row: the new state (if any), runtime facts, error, restart count, origins. */
+  async function applyPatch(t: Executor, id: string, patch: RuntimePatch, to: InstanceState | null): Promise<void> {
+    await t
+      .updateTable('instances')
+      .set((eb) => ({
+        updated_at: now(),
+        ...(to !== null ? { state: to } : {}),
+        ...(patch.url !== undefined ? { url: patch.url } : {}),
+        ...(patch.pid !== undefined ? { pid: patch.pid } : {}),
+        ...(patch.port !== undefined ? { port: patch.port } : {}),
+        ...(patch.lastError !== undefined ? { last_error: patch.lastError === null ? null : patch.lastError.slice(0, MAX_MESSAGE) } : {}),
+        ...(patch.origins !== undefined ? { origins: JSON.stringify(patch.origins) } : {}),
+        ...(patch.restarted ? { restarts: eb('restarts', '+', 1) } : {}),
+      }))
+      .where('id', '=', id)
+      .execute();
   }
 
-  const transitionTx = db.transaction((id: string, to: InstanceState, reason: string, patch: RuntimePatch, expect?: readonly InstanceState[]) => {
-    const row = mustGet(id);
-    if (expect && !expect.includes(row.state)) {
-      throw new AppError('CONFLICT', `instance ${id} is ${row.state}, not ${expect.join(' or ')}`, { details: { from: row.state, to } });
-    }
-    assertTransition(row.state, to, id);
-    applyPatch(id, patch, to);
-    const event = appendEvent(id, { kind: 'transition', message: reason, ...(patch.lastError ? { logLines: patch.lastError.split('\n') } : {}) }, row.state, to);
-    return { row: mustGet(id), event };
-  });
-
-  const runtimeTx = db.transaction((id: string, patch: RuntimePatch, e: NewEvent | null) => {
-    mustGet(id);
-    applyPatch(id, patch, null);
-    const event = e ? appendEvent(id, e, null, null) : null;
-    return { row: mustGet(id), event };
-  });
-
-  const createTx = db.transaction((input: { id: string; owner: string; driver: InstanceDriverKind; wrappedKey: string; memoryLimitMb: number }, reason: string) => {
-    if (byOwner.get(input.owner)) throw new AppError('CONFLICT', `${input.owner} already has an instance (one per user)`);
-    insertRow.run({ ...input, at: now() });
-    const event = appendEvent(input.id, { kind: 'transition', message: reason }, null, 'provisioning');
-    return { row: mustGet(input.id), event };
-  });
+  async function get(id: string): Promise<InstanceRow | null> {
+    return (await db.k.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+  }
 
   return {
-    get: (id: string): InstanceRow | null => byId.get(id) ?? null,
-    mustGet,
-    byOwner: (owner: string): InstanceRow | null => byOwner.get(owner) ?? null,
-    list: (): InstanceRow[] => all.all(),
-    create(input: { id: string; owner: string; driver: InstanceDriverKind; wrappedKey: string; memoryLimitMb: number }, reason: string): InstanceRow {
-      const { row, event } = createTx.immediate(input, reason);
+    get,
+    mustGet: (id: string): Promise<InstanceRow> => mustGetIn(db.k, id),
+    async byOwner(owner: string): Promise<InstanceRow | null> {
+      return (await db.k.selectFrom('instances').selectAll().where('owner', '=', owner).executeTakeFirst()) ?? null;
+    },
+    list: (): Promise<InstanceRow[]> => db.k.selectFrom('instances').selectAll().orderBy('created_at').orderBy('id').execute(),
+    async create(input: { id: string; owner: string; driver: InstanceDriverKind; wrappedKey: string; memoryLimitMb: number }, reason: string): Promise<InstanceRow> {
+      const { row, event } = await db.tx(async (t) => {
+        const taken = await t.selectFrom('instances').select('id').where('owner', '=', input.owner).executeTakeFirst();
+        if (taken) throw new AppError('CONFLICT', `${input.owner} already has an instance (one per user)`);
+        const at = now();
+        try {
+          await t
+            .insertInto('instances')
+            .values({
+              id: input.id,
+              owner: input.owner,
+              state: 'provisioning',
+              driver: input.driver,
+              wrapped_key: input.wrappedKey,
+              memory_limit_mb: input.memoryLimitMb,
+              url: null,
+              pid: null,
+              port: null,
+              restarts: 0,
+              last_error: null,
+              created_at: at,
+              updated_at: at,
+              origins: null,
+            })
+            .execute();
+        } catch (err) {
+          // Another replica made it between the check and the insert (PostgreSQL's READ COMMITTED).
+          if ((err as { code?: unknown }).code === '23505') throw new AppError('CONFLICT', `${input.owner} already has an instance (one per user)`);
+          throw err;
+        }
+        const made = await appendEvent(t, input.id, { kind: 'transition', message: reason }, null, 'provisioning');
+        return { row: await mustGetIn(t, input.id), event: made };
+      });
       onEvent(event);
       return row;
     },
-    /** Moves the instance to `to` (one transaction with its event); CONFLICT when illegal or not in `expect`. */
-    transition(id: string, to: InstanceState, reason: string, patch: RuntimePatch = {}, expect?: readonly InstanceState[]): InstanceRow {
-      const { row, event } = transitionTx.immediate(id, to, reason, patch, expect);
+    /** Moves the instance to `to` (one transaction with its event); CONFLICT when illegal, not in `expect`, or the fence is stale. */
+    async transition(id: string, to: InstanceState, reason: string, patch: RuntimePatch = {}, expect?: readonly InstanceState[], fence?: Fence): Promise<InstanceRow> {
+      const { row, event } = await db.tx(async (t) => {
+        if (fence) await fence(t);
+        const current = await mustGetIn(t, id, true);
+        if (expect && !expect.includes(current.state)) {
+          throw new AppError('CONFLICT', `instance ${id} is ${current.state}, not ${expect.join(' or ')}`, { details: { from: current.state, to } });
+        }
+        assertTransition(current.state, to, id);
+        await applyPatch(t, id, patch, to);
+        const made = await appendEvent(t, id, { kind: 'transition', message: reason, ...(patch.lastError ? { logLines: patch.lastError.split('\n') } : {}) }, current.state, to);
+        return { row: await mustGetIn(t, id), event: made };
+      });
       onEvent(event);
       return row;
     },
     /** Updates runtime facts without a state change, with an optional event. */
-    update(id: string, patch: RuntimePatch, event: NewEvent | null = null): InstanceRow {
-      const out = runtimeTx.immediate(id, patch, event);
+    async update(id: string, patch: RuntimePatch, e: NewEvent | null = null, fence?: Fence): Promise<InstanceRow> {
+      const out = await db.tx(async (t) => {
+        if (fence) await fence(t);
+        await mustGetIn(t, id, true);
+        await applyPatch(t, id, patch, null);
+        const made = e ? await appendEvent(t, id, e, null, null) : null;
+        return { row: await mustGetIn(t, id), event: made };
+      });
       if (out.event) onEvent(out.event);
       return out.row;
     },
     /** An event that is not a state change (from/to null). */
-    event(id: string, e: NewEvent): InstanceEvent {
-      mustGet(id);
-      const event = appendEvent(id, e, null, null);
-      onEvent(event);
-      return event;
+    async event(id: string, e: NewEvent, fence?: Fence): Promise<InstanceEvent> {
+      const made = await db.tx(async (t) => {
+        if (fence) await fence(t);
+        await mustGetIn(t, id);
+        return appendEvent(t, id, e, null, null);
+      });
+      onEvent(made);
+      return made;
     },
-    setMemoryLimit(id: string, mb: number): InstanceRow {
-      db.prepare('UPDATE instances SET memory_limit_mb = ?, updated_at = ? WHERE id = ?').run(mb, now(), id);
-      return mustGet(id);
+    async setMemoryLimit(id: string, mb: number): Promise<InstanceRow> {
+      await db.k.updateTable('instances').set({ memory_limit_mb: mb, updated_at: now() }).where('id', '=', id).execute();
+      return mustGetIn(db.k, id);
     },
-    eventsAfter: (id: string, afterId: number, limit = 500): InstanceEvent[] => eventsAfter.all(id, afterId, limit).map(toEvent),
-    lastEvents: (id: string, limit = 100): InstanceEvent[] => lastEvents.all(id, limit).map(toEvent),
+    async eventsAfter(id: string, afterId: number, limit = 500): Promise<InstanceEvent[]> {
+      const rows = await db.k.selectFrom('instance_events').selectAll().where('instance_id', '=', id).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return rows.map(toEvent);
+    },
+    async lastEvents(id: string, limit = 100): Promise<InstanceEvent[]> {
+      const rows = await db.k.selectFrom('instance_events').selectAll().where('instance_id', '=', id).orderBy('id', 'desc').limit(limit).execute();
+      return rows.reverse().map(toEvent);
+    },
     /** Removes the row (its events go with it); only from `deleting`. */
-    remove(id: string): void {
-      db.transaction(() => {
-        const row = byId.get(id);
+    async remove(id: string): Promise<void> {
+      await db.tx(async (t) => {
+        const row = await lockedRow(t, id);
         if (!row) return;
         if (row.state !== 'deleting') throw new AppError('CONFLICT', `instance ${id} is ${row.state}, not deleting`);
-        deleteRow.run(id);
-      }).immediate();
+        await t.deleteFrom('instance_events').where('instance_id', '=', id).execute();
+        await t.deleteFrom('instances').where('id', '=', id).execute();
+      });
     },
   };
 }
 
 /** Every instance as stored (for the CLI's list without a manager: no keys, no driver needed). */
-export function listStoredInstances(db: ManagerDb): Instance[] {
-  return (db.prepare('SELECT * FROM instances ORDER BY created_at, id').all() as InstanceRow[]).map(toInstance);
+export async function listStoredInstances(db: ManagerDb): Promise<Instance[]> {
+  const rows = await db.k.selectFrom('instances').selectAll().orderBy('created_at').orderBy('id').execute();
+  return rows.map(toInstance);
 }

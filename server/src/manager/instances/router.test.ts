@@ -5,6 +5,7 @@
  * stops and deletes the instance; nobody else can see or touch it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authPayload, signInProofNonce } from '@autoclaw/shared';
 import type { InstanceEvent } from '@autoclaw/shared';
 import { generateDeviceKey, signPayload } from '../../security';
 import { isProcessAlive } from '../drivers/local/process-info';
@@ -95,8 +96,29 @@ describe('instances over the manager API', () => {
     await api.instances.revokeDevice.mutate({ instanceId: mine.id, deviceId: key.deviceId });
     const after = await api.instances.devices.query({ instanceId: mine.id });
     expect(after.find((d) => d.id === key.deviceId)?.revokedAt).not.toBeNull();
-    const actions = t.manager.services.audit.list({ limit: 100 }).map((e) => e.action);
+    const actions = (await t.manager.services.audit.list({ limit: 100 })).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['instance.provision', 'device.pair', 'device.revoke']));
+  });
+
+  it('a device paired with the instance signs in at once while wrong passwords slow everyone else at its address (issue 8, item 3)', async () => {
+    const api = t.client(token);
+    const mine = await api.instances.mine.query();
+    if (!mine) throw new Error('no instance');
+    const key = generateDeviceKey();
+    const { ticket, gatewayUrl } = await api.instances.pairDevice.mutate({ instanceId: mine.id, publicKey: key.publicKey, deviceName: 'laptop' });
+    await pairWithTicket(gatewayUrl, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) });
+    // Someone at the same address guesses at the owner's password.
+    for (let i = 0; i < 4; i++) {
+      await t.client().auth.signIn.mutate({ email: 'owner@example.com', password: `guess ${i}` }).catch(() => undefined);
+    }
+    await expect(t.client().auth.signIn.mutate({ email: 'owner@example.com', password: 'correct horse battery' })).rejects.toMatchObject({
+      data: { appCode: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } },
+    });
+    // The owner's paired device proves itself (its key signs the account's sign-in nonce) and is let in at once.
+    const timestamp = Date.now();
+    const device = { publicKey: key.publicKey, timestamp, signature: signPayload(key.privateKey, authPayload(signInProofNonce('owner@example.com'), key.deviceId, timestamp)) };
+    const signedIn = await t.client().auth.signIn.mutate({ email: 'owner@example.com', password: 'correct horse battery', device });
+    expect(signedIn.user.email).toBe('owner@example.com');
   });
 
   it('hides the instance from other users and from anyone signed out', async () => {
@@ -112,7 +134,7 @@ describe('instances over the manager API', () => {
       await expect(call()).rejects.toMatchObject({ data: { appCode: 'NOT_FOUND' } });
     }
     await expect(t.client().instances.mine.query()).rejects.toMatchObject({ data: { appCode: 'UNAUTHORIZED' } });
-    expect(t.manager.services.instances?.get(mine.id)?.state).toBe('running');
+    expect((await t.manager.services.instances?.get(mine.id))?.state).toBe('running');
   });
 
   it('stops, starts and deletes the instance', async () => {

@@ -30,8 +30,8 @@ function instancesOf(ctx: ServicesCtx): InstanceService {
 }
 
 /** The user's own instance with that id; NOT_FOUND for anyone else's (its existence is not revealed). */
-function ownInstance(ctx: ServicesCtx & { user: { email: string } }, instanceId: string): Instance {
-  const instance = instancesOf(ctx).get(instanceId);
+async function ownInstance(ctx: ServicesCtx & { user: { email: string } }, instanceId: string): Promise<Instance> {
+  const instance = await instancesOf(ctx).get(instanceId);
   if (!instance || instance.owner !== ctx.user.email.toLowerCase()) throw new AppError('NOT_FOUND', `no instance ${instanceId}`);
   return instance;
 }
@@ -41,11 +41,11 @@ const actorOf = (ctx: { user: { id: string } }) => ({ actor: `user:${ctx.user.id
 const operator = router({
   create: operatorProcedure
     .input(InstanceInputs.operatorCreate)
-    .mutation(({ ctx, input }): Promise<Instance> => {
-      if (!ctx.services.accounts.userByEmail(input.owner)) throw new AppError('NOT_FOUND', `no account ${input.owner} (make it with "autoclaw users create")`);
+    .mutation(async ({ ctx, input }): Promise<Instance> => {
+      if (!(await ctx.services.accounts.userByEmail(input.owner))) throw new AppError('NOT_FOUND', `no account ${input.owner} (make it with "autoclaw users create")`);
       return instancesOf(ctx).provision(input.owner, { actor: 'operator' });
     }),
-  list: operatorProcedure.query(({ ctx }): Instance[] => instancesOf(ctx).list()),
+  list: operatorProcedure.query(({ ctx }): Promise<Instance[]> => instancesOf(ctx).list()),
   start: operatorProcedure
     .input(InstanceInputs.operatorRef)
     .mutation(({ ctx, input }): Promise<Instance> => instancesOf(ctx).start(input.instanceId, { actor: 'operator' })),
@@ -60,24 +60,24 @@ const operator = router({
 
 export const instancesRouter = router({
   /** The user's instance, or null before it was created. */
-  mine: protectedProcedure.query(({ ctx }): Instance | null => instancesOf(ctx).byOwner(ctx.user.email)),
+  mine: protectedProcedure.query(({ ctx }): Promise<Instance | null> => instancesOf(ctx).byOwner(ctx.user.email)),
   /** Creates the user's instance when there is none (provisioning continues; follow instances.events). */
-  create: protectedProcedure.mutation(({ ctx }): Instance => instancesOf(ctx).ensureFor(ctx.user.email, actorOf(ctx))),
-  start: protectedProcedure.input(InstanceInputs.start).mutation(({ ctx, input }): Instance => {
-    ownInstance(ctx, input.instanceId);
+  create: protectedProcedure.mutation(({ ctx }): Promise<Instance> => instancesOf(ctx).ensureFor(ctx.user.email, actorOf(ctx))),
+  start: protectedProcedure.input(InstanceInputs.start).mutation(async ({ ctx, input }): Promise<Instance> => {
+    await ownInstance(ctx, input.instanceId);
     return instancesOf(ctx).startLater(input.instanceId, actorOf(ctx));
   }),
-  stop: protectedProcedure.input(InstanceInputs.stop).mutation(({ ctx, input }): Instance => {
-    ownInstance(ctx, input.instanceId);
+  stop: protectedProcedure.input(InstanceInputs.stop).mutation(async ({ ctx, input }): Promise<Instance> => {
+    await ownInstance(ctx, input.instanceId);
     return instancesOf(ctx).stopLater(input.instanceId, actorOf(ctx));
   }),
-  delete: protectedProcedure.input(InstanceInputs.delete).mutation(({ ctx, input }): Instance => {
-    ownInstance(ctx, input.instanceId);
+  delete: protectedProcedure.input(InstanceInputs.delete).mutation(async ({ ctx, input }): Promise<Instance> => {
+    await ownInstance(ctx, input.instanceId);
     return instancesOf(ctx).deleteLater(input.instanceId, actorOf(ctx));
   }),
   /** Every event of the instance after lastEventId, then live ones (resumable: tracked ids). */
   events: protectedProcedure.input(InstanceInputs.events).subscription(async function* ({ ctx, input, signal }) {
-    ownInstance(ctx, input.instanceId);
+    await ownInstance(ctx, input.instanceId);
     const after = input.lastEventId ? Number(input.lastEventId) : 0;
     if (!Number.isSafeInteger(after) || after < 0) throw new AppError('BAD_REQUEST', 'lastEventId is not an event id');
     const stop = signal ?? new AbortController().signal;
@@ -86,16 +86,16 @@ export const instancesRouter = router({
     }
   }),
   /** A single-use ticket (5 minutes) for this device key; the device presents it at POST /auth/ticket of gatewayUrl. */
-  pairDevice: protectedProcedure.input(InstanceInputs.pairDevice).mutation(({ ctx, input }): PairDeviceResult => {
-    ownInstance(ctx, input.instanceId);
+  pairDevice: protectedProcedure.input(InstanceInputs.pairDevice).mutation(async ({ ctx, input }): Promise<PairDeviceResult> => {
+    await ownInstance(ctx, input.instanceId);
     return instancesOf(ctx).issueTicket(input.instanceId, input.publicKey, input.deviceName, actorOf(ctx).actor);
   }),
-  devices: protectedProcedure.input(InstanceInputs.devices).query(({ ctx, input }): Promise<Device[]> => {
-    ownInstance(ctx, input.instanceId);
+  devices: protectedProcedure.input(InstanceInputs.devices).query(async ({ ctx, input }): Promise<Device[]> => {
+    await ownInstance(ctx, input.instanceId);
     return instancesOf(ctx).listDevices(input.instanceId);
   }),
   revokeDevice: protectedProcedure.input(InstanceInputs.revokeDevice).mutation(async ({ ctx, input }) => {
-    ownInstance(ctx, input.instanceId);
+    await ownInstance(ctx, input.instanceId);
     await instancesOf(ctx).revokeDevice(input.instanceId, input.deviceId, actorOf(ctx).actor);
     return OK;
   }),

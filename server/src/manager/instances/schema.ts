@@ -1,46 +1,116 @@
 /** The instances part's tables in the manager database (migrated with migratePart). */
+import type { Generated } from 'kysely';
 import { INSTANCE_STATES } from '@autoclaw/shared';
+import type { InstanceDriverKind, InstanceEventKind, InstanceState } from '@autoclaw/shared';
 import { migratePart } from '../db';
-import type { ManagerDb } from '../db';
+import type { ManagerDb, Migration } from '../db';
 
 export const INSTANCES_PART = 'instances';
 
+export interface InstancesTable {
+  id: string;
+  owner: string;
+  state: InstanceState;
+  driver: InstanceDriverKind;
+  url: string | null;
+  pid: number | null;
+  port: number | null;
+  /** The instance's data key, wrapped (AES-256-GCM) by the manager's master key. */
+  wrapped_key: string;
+  memory_limit_mb: number;
+  restarts: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  /** JSON array of the browser origins its gateway was launched with (null: not known). */
+  origins: string | null;
+}
+
+export interface InstanceEventsTable {
+  id: Generated<number>;
+  instance_id: string;
+  at: number;
+  kind: InstanceEventKind;
+  from_state: InstanceState | null;
+  to_state: InstanceState | null;
+  message: string;
+  log_lines: string | null;
+}
+
+/** Every pairing ticket issued: which device key was let in to which instance (sign-in recognises paired devices by it). */
+export interface PairingTicketsTable {
+  jti: string;
+  instance_id: string;
+  device_id: string;
+  device_public_key: string;
+  device_name: string;
+  issued_at: number;
+  expires_at: number;
+  /** When the device was revoked (null while it may use the instance). */
+  revoked_at: number | null;
+}
+
+declare module '../db/types' {
+  interface ManagerTables {
+    instances: InstancesTable;
+    instance_events: InstanceEventsTable;
+    pairing_tickets: PairingTicketsTable;
+  }
+}
+
 const STATES = INSTANCE_STATES.map((s) => `'${s}'`).join(', ');
 
-const V1 = /* sql */ `
-CREATE TABLE instances (
-  id               TEXT PRIMARY KEY,
-  owner            TEXT NOT NULL UNIQUE,
-  state            TEXT NOT NULL CHECK (state IN (${STATES})),
-  driver           TEXT NOT NULL,
-  url              TEXT,
-  pid              INTEGER,
-  port             INTEGER,
-  -- The instance's data key, wrapped (AES-256-GCM) by the manager's master key.
-  wrapped_key      TEXT NOT NULL,
-  memory_limit_mb  INTEGER NOT NULL,
-  restarts         INTEGER NOT NULL DEFAULT 0,
-  last_error       TEXT,
-  created_at       INTEGER NOT NULL,
-  updated_at       INTEGER NOT NULL
-);
+const V1: Migration = (w) => [
+  `CREATE TABLE instances (
+     id               TEXT PRIMARY KEY,
+     owner            TEXT NOT NULL UNIQUE,
+     state            TEXT NOT NULL CHECK (state IN (${STATES})),
+     driver           TEXT NOT NULL,
+     url              TEXT,
+     pid              INTEGER,
+     port             INTEGER,
+     wrapped_key      TEXT NOT NULL,
+     memory_limit_mb  INTEGER NOT NULL,
+     restarts         INTEGER NOT NULL DEFAULT 0,
+     last_error       TEXT,
+     created_at       ${w.int} NOT NULL,
+     updated_at       ${w.int} NOT NULL
+   )`,
+  // Every transition and supervisor action, shown to the user; gone with the instance.
+  `CREATE TABLE instance_events (
+     id           ${w.autoId},
+     instance_id  TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+     at           ${w.int} NOT NULL,
+     kind         TEXT NOT NULL,
+     from_state   TEXT,
+     to_state     TEXT,
+     message      TEXT NOT NULL,
+     log_lines    TEXT
+   )`,
+  'CREATE INDEX instance_events_instance ON instance_events(instance_id, id)',
+];
 
--- Every transition and supervisor action, shown to the user; gone with the instance.
-CREATE TABLE instance_events (
-  id           INTEGER PRIMARY KEY AUTOINCREMENT,
-  instance_id  TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
-  at           INTEGER NOT NULL,
-  kind         TEXT NOT NULL,
-  from_state   TEXT,
-  to_state     TEXT,
-  message      TEXT NOT NULL,
-  log_lines    TEXT
-);
-CREATE INDEX instance_events_instance ON instance_events(instance_id, id);
-`;
+/** The origins a gateway was launched with, so one launched for another manager address is re-launched. */
+const V2: Migration = () => ['ALTER TABLE instances ADD COLUMN origins TEXT'];
 
-export const INSTANCES_MIGRATIONS: readonly string[] = [V1];
+/** Pairing tickets in the database: any replica issues them, and a paired device is known to every replica. */
+const V3: Migration = (w) => [
+  `CREATE TABLE pairing_tickets (
+     jti                TEXT PRIMARY KEY,
+     instance_id        TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+     device_id          TEXT NOT NULL,
+     device_public_key  TEXT NOT NULL,
+     device_name        TEXT NOT NULL,
+     issued_at          ${w.int} NOT NULL,
+     expires_at         ${w.int} NOT NULL,
+     revoked_at         ${w.int}
+   )`,
+  'CREATE INDEX pairing_tickets_key ON pairing_tickets(device_public_key)',
+  'CREATE INDEX pairing_tickets_device ON pairing_tickets(instance_id, device_id)',
+];
 
-export function migrateInstances(db: ManagerDb): void {
-  migratePart(db, INSTANCES_PART, INSTANCES_MIGRATIONS);
+export const INSTANCES_MIGRATIONS: readonly Migration[] = [V1, V2, V3];
+
+export async function migrateInstances(db: ManagerDb): Promise<void> {
+  await migratePart(db, INSTANCES_PART, INSTANCES_MIGRATIONS);
 }

@@ -46,31 +46,31 @@ describe('instances', () => {
     const started = performance.now();
     const instance = await h.service.provision('Owner@Example.com', { actor: 'operator' });
     const ms = performance.now() - started;
+    // Timed by the benchmark (manager.provision_to_running_ms); printed here for a glance.
     console.log(`manager.provision_to_running_ms ${Math.round(ms)}`);
     id = instance.id;
     expect(instance).toMatchObject({ owner: 'owner@example.com', state: 'running', driver: 'local', restarts: 0 });
     expect(instance.pid && isProcessAlive(instance.pid)).toBe(true);
     expect(instance.url).toBe(`http://127.0.0.1:${instance.port}`);
-    expect(states(h.service.events(id))).toEqual(['∅→provisioning', 'provisioning→starting', 'starting→running']);
-    const row = h.db.prepare('SELECT wrapped_key FROM instances WHERE id = ?').get(id) as { wrapped_key: string };
+    expect(states(await h.service.events(id))).toEqual(['∅→provisioning', 'provisioning→starting', 'starting→running']);
+    const row = await h.db.k.selectFrom('instances').select('wrapped_key').where('id', '=', id).executeTakeFirstOrThrow();
     expect(unwrapDataKey(h.keys.masterKey, row.wrapped_key, id)).toHaveLength(32);
     expect(() => unwrapDataKey(h.keys.masterKey, row.wrapped_key, 'inst-other')).toThrow(AppError);
-    expect(ms).toBeLessThan(5_000);
   });
 
   it('keeps one instance per user', async () => {
     await expect(h.service.provision('owner@example.com')).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect(h.service.ensureFor('OWNER@example.com').id).toBe(id);
-    expect(h.service.list()).toHaveLength(1);
+    expect((await h.service.ensureFor('OWNER@example.com')).id).toBe(id);
+    expect(await h.service.list()).toHaveLength(1);
   });
 
-  it('persists a transition and its event in one transaction; an illegal one changes nothing', () => {
+  it('persists a transition and its event in one transaction; an illegal one changes nothing', async () => {
     const repo = createInstanceRepository(h.db, Date.now, () => undefined);
-    const before = h.service.events(id).length;
-    expect(() => repo.transition(id, 'provisioning', 'back to the start')).toThrow(/illegal instance transition from running to provisioning/);
-    expect(() => repo.transition(id, 'stopped', 'skip stopping')).toThrow(AppError);
-    expect(h.service.get(id)?.state).toBe('running');
-    expect(h.service.events(id)).toHaveLength(before);
+    const before = (await h.service.events(id)).length;
+    await expect(repo.transition(id, 'provisioning', 'back to the start')).rejects.toThrow(/illegal instance transition from running to provisioning/);
+    await expect(repo.transition(id, 'stopped', 'skip stopping')).rejects.toThrow(AppError);
+    expect((await h.service.get(id))?.state).toBe('running');
+    expect(await h.service.events(id)).toHaveLength(before);
   });
 
   it('streams events live and stops, starts (same port) and keeps the history', async () => {
@@ -82,7 +82,7 @@ describe('instances', () => {
         if (e.to === 'running' && seen.filter((x) => x.to === 'running').length === 2) ac.abort();
       }
     })();
-    const before = h.service.mustGet(id);
+    const before = await h.service.mustGet(id);
     const stopped = await h.service.stop(id, { actor: 'operator' });
     expect(stopped.state).toBe('stopped');
     await waitDead(before.pid as number);
@@ -119,19 +119,23 @@ describe('instances', () => {
 
     it('pairs the device a ticket is bound to; the manager lists and revokes it on the gateway', async () => {
       const key = generateDeviceKey();
-      const issued = h.service.issueTicket(id, key.publicKey, 'laptop', 'user:u1');
-      expect(issued.gatewayUrl).toBe(h.service.mustGet(id).url);
+      const issued = await h.service.issueTicket(id, key.publicKey, 'laptop', 'user:u1');
+      expect(issued.gatewayUrl).toBe((await h.service.mustGet(id)).url);
       expect(decodeTicket(issued.ticket)?.payload).toMatchObject({ instanceId: id, devicePublicKey: key.publicKey, kind: 'client' });
       expect(await pairWithTicket(issued.gatewayUrl, issued.ticket, device(key))).toEqual({ deviceId: key.deviceId });
 
       const conn = connectAsDevice({ url: issued.gatewayUrl, key });
       expect(await conn.call(conn.client.auth.whoami.query())).toMatchObject({ deviceId: key.deviceId, kind: 'client' });
+      // The ticket is in the database: every replica knows this key was paired with the owner's instance.
+      expect(await h.service.isPairedDevice('owner@example.com', key.publicKey)).toBe(true);
+      expect(await h.service.isPairedDevice('second@example.com', key.publicKey)).toBe(false);
       const devices = await h.service.listDevices(id);
       expect(devices.map((d) => [d.name, d.kind])).toEqual(expect.arrayContaining([['laptop', 'client'], ['AutoClaw manager', 'manager']]));
       await h.service.revokeDevice(id, key.deviceId, 'user:u1');
       await expect(conn.failed).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      expect(await h.service.isPairedDevice('owner@example.com', key.publicKey)).toBe(false);
       await conn.close();
-      expect(h.service.events(id).filter((e) => e.kind === 'device').map((e) => e.message)).toEqual([
+      expect((await h.service.events(id)).filter((e) => e.kind === 'device').map((e) => e.message)).toEqual([
         'pairing ticket issued for "laptop"',
         `device ${key.deviceId} revoked`,
       ]);
@@ -139,17 +143,17 @@ describe('instances', () => {
 
     it('refuses forged, expired, replayed, foreign-key and other-instance tickets; the gateway store is unchanged', async () => {
       const key = generateDeviceKey();
-      const url = h.service.mustGet(id).url as string;
-      const good = h.service.issueTicket(id, key.publicKey, 'phone');
+      const url = (await h.service.mustGet(id)).url as string;
+      const good = await h.service.issueTicket(id, key.publicKey, 'phone');
       const payload = decodeTicket(good.ticket)?.payload;
       if (!payload) throw new Error('unreadable ticket');
       const stranger = keyPairOf(generateKeyPairSync('ed25519').privateKey);
       const forged = encodeTicket({ ...payload, jti: randomBytes(16).toString('base64url') }, (p) => signPayload(stranger.privateKey, p));
-      const past = createInstanceService({ db: h.db, driver: h.driver, keys: h.keys, now: () => Date.now() - 10 * 60_000 });
-      const expired = past.issueTicket(id, key.publicKey, 'phone').ticket;
+      const past = await createInstanceService({ db: h.db, driver: h.driver, keys: h.keys, now: () => Date.now() - 10 * 60_000 });
+      const expired = (await past.issueTicket(id, key.publicKey, 'phone')).ticket;
       await past.close();
-      const foreignKey = h.service.issueTicket(id, generateDeviceKey().publicKey, 'phone').ticket;
-      const otherInstance = h.service.issueTicket(other, key.publicKey, 'phone').ticket;
+      const foreignKey = (await h.service.issueTicket(id, generateDeviceKey().publicKey, 'phone')).ticket;
+      const otherInstance = (await h.service.issueTicket(other, key.publicKey, 'phone')).ticket;
 
       const before = gatewayDump(id);
       for (const [what, ticket, message] of [
@@ -173,19 +177,19 @@ describe('instances', () => {
 
     it('refuses a ticket for a stopped instance or the manager\'s own key', async () => {
       await h.service.stop(other);
-      expect(() => h.service.issueTicket(other, generateDeviceKey().publicKey, 'x')).toThrow(/start it first/);
-      expect(() => h.service.issueTicket(id, h.keys.publicKey, 'x')).toThrow(/manager's own key/);
-      expect(() => h.service.issueTicket(id, 'not-a-key', 'x')).toThrow(AppError);
+      await expect(h.service.issueTicket(other, generateDeviceKey().publicKey, 'x')).rejects.toThrow(/start it first/);
+      await expect(h.service.issueTicket(id, h.keys.publicKey, 'x')).rejects.toThrow(/manager's own key/);
+      await expect(h.service.issueTicket(id, 'not-a-key', 'x')).rejects.toThrow(AppError);
     });
   });
 
   it('deletes an instance: the process, its directory, its row and its events are gone', async () => {
-    const instance = h.service.mustGet(id);
+    const instance = await h.service.mustGet(id);
     await h.service.delete(id, { actor: 'operator' });
     expect(isProcessAlive(instance.pid as number)).toBe(false);
     expect(existsSync(instanceDir(h.dir, id))).toBe(false);
-    expect(h.service.get(id)).toBeNull();
-    expect(h.service.events(id)).toEqual([]);
+    expect(await h.service.get(id)).toBeNull();
+    expect(await h.service.events(id)).toEqual([]);
     await expect(h.service.start(id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -6,6 +6,7 @@
  */
 import { AppError } from '@autoclaw/shared';
 import type { Instance, InstanceEvent } from '@autoclaw/shared';
+import { isStaleLease } from '../cluster';
 import { silentLogger } from '../gateway-parts';
 import { makeCore } from './core';
 import type { InstanceServiceDeps } from './core';
@@ -17,26 +18,31 @@ import { createLifecycle, normalizeOwner } from './lifecycle';
 import type { OpOptions, RestartOptions } from './lifecycle';
 import { recoverInstances } from './recovery';
 import type { RecoveryReport } from './recovery';
-import { createInstanceRepository, toInstance } from './repository';
-import type { NewEvent } from './repository';
+import { createInstanceRepository, launchedOrigins, toInstance } from './repository';
+import type { Fence, NewEvent } from './repository';
 import { migrateInstances } from './schema';
+import { TRANSIENT_STATES } from './state-machine';
 
 export type { InstanceServiceDeps, InstanceKeys } from './core';
 export type { OpOptions, RestartOptions } from './lifecycle';
 export type { RecoveryReport } from './recovery';
+export type { Fence } from './repository';
 
-export function createInstanceService(deps: InstanceServiceDeps) {
-  migrateInstances(deps.db);
+/** A live instance as the supervisor sees it: plus the origins its gateway lacks (it was launched for another manager address). */
+export type SupervisedInstance = Instance & { missingOrigins: string[] };
+
+export async function createInstanceService(deps: InstanceServiceDeps & { gatewayCallTimeoutMs?: number }) {
+  await migrateInstances(deps.db);
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? silentLogger;
   let feed: ReturnType<typeof createEventFeed> | null = null;
   const repo = createInstanceRepository(deps.db, now, (event) => feed?.publish(event));
-  feed = createEventFeed({ read: (id, after) => repo.eventsAfter(id, after), exists: (id) => repo.get(id) !== null });
-  const lock = createKeyedLock();
-  const link = createGatewayLink({ keys: { managerPublicKey: deps.keys.publicKey, sign: deps.keys.sign }, now });
+  feed = createEventFeed({ read: (id, after) => repo.eventsAfter(id, after), exists: async (id) => (await repo.get(id)) !== null });
+  const lock = createKeyedLock(deps.locks);
+  const link = createGatewayLink({ keys: { managerPublicKey: deps.keys.publicKey, sign: deps.keys.sign }, now, ...(deps.gatewayCallTimeoutMs ? { timeoutMs: deps.gatewayCallTimeoutMs } : {}) });
   const core = makeCore(deps, { repo, link, lock, logger });
   const lifecycle = createLifecycle(core, { memoryLimitMb: deps.memoryLimitMb ?? 512 });
-  const devices = createDeviceOps(core);
+  const devices = createDeviceOps(core, deps.db);
   const background = new Set<Promise<unknown>>();
   let closed = false;
 
@@ -52,43 +58,50 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     background.add(p);
   }
 
-  const get = (id: string): Instance | null => {
-    const row = repo.get(id);
+  const get = async (id: string): Promise<Instance | null> => {
+    const row = await repo.get(id);
     return row ? toInstance(row) : null;
   };
+  const mustGet = async (id: string): Promise<Instance> => toInstance(await repo.mustGet(id));
+  const currentOrigins = (): string[] => (typeof deps.allowedOrigins === 'function' ? deps.allowedOrigins() : (deps.allowedOrigins ?? []));
 
   return {
     driverKind: deps.driver.kind,
     /** Creates the owner's instance and waits until it runs (or failed). */
     provision: (owner: string, op?: OpOptions) => lifecycle.provision(owner, op),
     /** Creates the owner's instance when there is none; answers at once (provisioning continues). */
-    ensureFor(owner: string, op?: OpOptions): Instance {
+    async ensureFor(owner: string, op?: OpOptions): Promise<Instance> {
       const email = normalizeOwner(owner);
-      const existing = repo.byOwner(email);
+      const existing = await repo.byOwner(email);
       if (existing) return toInstance(existing);
-      // provision() writes the row before its first await, so it exists once the call returns.
-      const pending = lifecycle.provision(email, op);
-      inBackground('provisioning', null, () => pending);
-      const created = repo.byOwner(email);
-      if (!created) throw new AppError('INTERNAL', 'the instance was not created');
-      return toInstance(created);
+      let created: Instance;
+      try {
+        created = await lifecycle.create(email, op);
+      } catch (err) {
+        // Made a moment ago by another request (or replica): that one is the user's instance.
+        const now = AppError.is(err, 'CONFLICT') ? await repo.byOwner(email) : null;
+        if (now) return toInstance(now);
+        throw err;
+      }
+      inBackground('provisioning', created.id, () => lifecycle.resumeProvisioning(created.id));
+      return created;
     },
     start: (id: string, op?: OpOptions) => lifecycle.start(id, op),
     stop: (id: string, op?: OpOptions) => lifecycle.stop(id, op),
     delete: (id: string, op?: OpOptions) => lifecycle.delete(id, op),
     /** Starts/stops/deletes after answering with the instance as it is now. */
-    startLater(id: string, op?: OpOptions): Instance {
-      const view = mustGet(id);
+    async startLater(id: string, op?: OpOptions): Promise<Instance> {
+      const view = await mustGet(id);
       inBackground('start', id, () => lifecycle.start(id, op));
       return view;
     },
-    stopLater(id: string, op?: OpOptions): Instance {
-      const view = mustGet(id);
+    async stopLater(id: string, op?: OpOptions): Promise<Instance> {
+      const view = await mustGet(id);
       inBackground('stop', id, () => lifecycle.stop(id, op));
       return view;
     },
-    deleteLater(id: string, op?: OpOptions): Instance {
-      const view = mustGet(id);
+    async deleteLater(id: string, op?: OpOptions): Promise<Instance> {
+      const view = await mustGet(id);
       inBackground('delete', id, () => lifecycle.delete(id, op));
       return view;
     },
@@ -97,26 +110,42 @@ export function createInstanceService(deps: InstanceServiceDeps) {
 
     get,
     mustGet,
-    byOwner(owner: string): Instance | null {
-      const row = repo.byOwner(owner.trim().toLowerCase());
+    async byOwner(owner: string): Promise<Instance | null> {
+      const row = await repo.byOwner(owner.trim().toLowerCase());
       return row ? toInstance(row) : null;
     },
-    list: (): Instance[] => repo.list().map(toInstance),
-    /** True while an operation on the instance runs in this process (the supervisor keeps off). */
-    isBusy: (id: string) => lock.isBusy(id),
+    list: async (): Promise<Instance[]> => (await repo.list()).map(toInstance),
+    /** Running and degraded instances, with the origins their gateways lack. */
+    async listLive(): Promise<SupervisedInstance[]> {
+      const required = currentOrigins();
+      return (await repo.list())
+        .filter((row) => row.state === 'running' || row.state === 'degraded')
+        .map((row) => {
+          const launched = launchedOrigins(row);
+          return { ...toInstance(row), missingOrigins: launched === null ? required : required.filter((o) => !launched.includes(o)) };
+        });
+    },
+    /** True while an operation on the instance runs here or in another replica (the supervisor keeps off). */
+    isBusy: (id: string): Promise<boolean> => lock.isBusyAnywhere(id),
 
-    events: (id: string, afterId = 0, limit = 500): InstanceEvent[] => repo.eventsAfter(id, afterId, limit),
-    lastEvents: (id: string, limit = 100): InstanceEvent[] => repo.lastEvents(id, limit),
+    events: (id: string, afterId = 0, limit = 500): Promise<InstanceEvent[]> => repo.eventsAfter(id, afterId, limit),
+    lastEvents: (id: string, limit = 100): Promise<InstanceEvent[]> => repo.lastEvents(id, limit),
     watch: (id: string, afterId: number, signal: AbortSignal) => (feed as NonNullable<typeof feed>).watch(id, afterId, signal),
     /** Records a supervisor observation (health, crash) as an event. */
-    note: (id: string, e: NewEvent): InstanceEvent => repo.event(id, e),
-    /** running → degraded, or degraded → running, with the reason (no-op when not in `from`). */
-    markHealth(id: string, to: 'running' | 'degraded', reason: string): Instance | null {
-      if (lock.isBusy(id)) return null;
-      const row = repo.get(id);
+    note: (id: string, e: NewEvent, fence?: Fence): Promise<InstanceEvent> => repo.event(id, e, fence),
+    /** running → degraded, or degraded → running, with the reason (null when not in `from` or busy). */
+    async markHealth(id: string, to: 'running' | 'degraded', reason: string, fence?: Fence): Promise<Instance | null> {
+      if (await lock.isBusyAnywhere(id)) return null;
+      const row = await repo.get(id);
       const from = to === 'degraded' ? 'running' : 'degraded';
       if (!row || row.state !== from) return null;
-      return toInstance(repo.transition(id, to, reason, {}, [from]));
+      try {
+        return toInstance(await repo.transition(id, to, reason, {}, [from], fence));
+      } catch (err) {
+        // Moved meanwhile (by another replica or operation): nothing to mark.
+        if (AppError.is(err, 'CONFLICT') && !isStaleLease(err)) return null;
+        throw err;
+      }
     },
     /** Crash loop: failed, with the last log lines as the error. */
     async markFailed(id: string, reason: string): Promise<void> {
@@ -126,10 +155,14 @@ export function createInstanceService(deps: InstanceServiceDeps) {
     issueTicket: devices.issueTicket,
     listDevices: devices.listDevices,
     revokeDevice: devices.revokeDevice,
+    isPairedDevice: devices.isPairedDevice,
     drain: devices.drain,
     health: devices.health,
 
-    recover: (): Promise<RecoveryReport> => recoverInstances(core, lifecycle),
+    /** Settles every instance (at start, or when this replica becomes the leader; `fence` is its lease). */
+    recover: (fence?: Fence): Promise<RecoveryReport> => recoverInstances(core, lifecycle, fence),
+    /** The leader's sweep: finishes operations whose replica died mid-way (a transient state no one holds the lock of). */
+    sweep: (fence?: Fence): Promise<RecoveryReport> => recoverInstances(core, lifecycle, fence, TRANSIENT_STATES),
 
     /** Waits for background operations; gateways keep running (they outlive the manager). */
     async close(): Promise<void> {
@@ -139,10 +172,6 @@ export function createInstanceService(deps: InstanceServiceDeps) {
       while (background.size > 0) await Promise.allSettled([...background]);
     },
   };
-
-  function mustGet(id: string): Instance {
-    return toInstance(repo.mustGet(id));
-  }
 }
 
-export type InstanceService = ReturnType<typeof createInstanceService>;
+export type InstanceService = Awaited<ReturnType<typeof createInstanceService>>;

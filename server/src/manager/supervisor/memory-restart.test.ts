@@ -36,7 +36,7 @@ describe('memory limit', () => {
   it('drains the running turn, restarts, and keeps the history and the stored key', async () => {
     const instance = await h.service.provision('memory@example.com');
     const key = generateDeviceKey();
-    const { ticket, gatewayUrl } = h.service.issueTicket(instance.id, key.publicKey, 'laptop');
+    const { ticket, gatewayUrl } = await h.service.issueTicket(instance.id, key.publicKey, 'laptop');
     await pairWithTicket(gatewayUrl, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) });
     const conn = connectAsDevice({ url: gatewayUrl, key });
     await conn.call(conn.client.settings.set.mutate({ key: 'anthropic.apiKey', value: 'sk-test-memory' }));
@@ -47,26 +47,26 @@ describe('memory limit', () => {
 
     const supervisor = createSupervisor({ service: h.service, driver: h.driver, intervalMs: 60_000, memoryRestartMinIntervalMs: 0 });
     try {
-      h.service.setMemoryLimit(instance.id, 16);
+      await h.service.setMemoryLimit(instance.id, 16);
       supervisor.start();
       await supervisor.tick();
-      const after = h.service.mustGet(instance.id);
+      const after = await h.service.mustGet(instance.id);
       expect(after.state).toBe('running');
       expect(after.pid).not.toBe(instance.pid);
       expect(after.port).toBe(instance.port);
-      h.service.setMemoryLimit(instance.id, 1024);
+      await h.service.setMemoryLimit(instance.id, 1024);
       await supervisor.tick();
-      expect(h.service.mustGet(instance.id).pid).toBe(after.pid);
+      expect((await h.service.mustGet(instance.id)).pid).toBe(after.pid);
     } finally {
       await supervisor.stop();
       await conn.close();
     }
 
-    const memory = h.service.events(instance.id).filter((e) => e.kind === 'memory').map((e) => e.message);
+    const memory = (await h.service.events(instance.id)).filter((e) => e.kind === 'memory').map((e) => e.message);
     expect(memory[0]).toMatch(/^memory \d+ MiB passed the limit of 16 MiB$/);
     expect(memory[1]).toBe('running turns finished; restarting');
     expect(memory[2]).toMatch(/^back up in \d+ ms$/);
-    expect(h.service.mustGet(instance.id).restarts).toBe(1);
+    expect((await h.service.mustGet(instance.id)).restarts).toBe(1);
 
     // A new connection to the restarted gateway: the answer that was streaming is whole.
     const again = connectAsDevice({ url: gatewayUrl, key });

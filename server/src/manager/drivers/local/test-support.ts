@@ -15,6 +15,8 @@ import { readRuntimeFile } from '../../../gateway';
 import { keyPairOf, signPayload } from '../../../security';
 import { openManagerDb } from '../../db';
 import type { ManagerDb } from '../../db';
+import { createTestDatabase } from '../../db/test-db';
+import type { TestDatabase } from '../../db/test-db';
 import { createInstanceService } from '../../instances';
 import type { InstanceKeys, InstanceService, InstanceServiceDeps } from '../../instances';
 import { readRecord } from './instance-files';
@@ -116,32 +118,42 @@ export const waitDead = (pid: number) => waitFor(`pid ${pid} to end`, () => !isP
 export interface Harness {
   dir: string;
   db: ManagerDb;
+  database: TestDatabase;
   keys: ReturnType<typeof testManagerKeys>;
   driver: LocalDriver;
   service: InstanceService;
   /** A new driver + service on the same directory and database (a restarted manager). */
-  reopen(): { driver: LocalDriver; service: InstanceService };
+  reopen(): Promise<{ driver: LocalDriver; service: InstanceService }>;
   close(): Promise<void>;
 }
 
 export async function startHarness(
   command: string[],
-  opts: { dir?: string; driver?: Partial<LocalDriverOptions>; service?: Partial<InstanceServiceDeps>; keys?: ReturnType<typeof testManagerKeys> } = {},
+  opts: {
+    dir?: string;
+    /** The database of a previous harness on `dir` (a restarted manager); default a new one. */
+    database?: TestDatabase;
+    driver?: Partial<LocalDriverOptions>;
+    service?: Partial<InstanceServiceDeps>;
+    keys?: ReturnType<typeof testManagerKeys>;
+  } = {},
 ): Promise<Harness> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'autoclaw-mgr-'));
-  const db = openManagerDb(join(dir, 'manager.db'));
+  const database = opts.database ?? (await createTestDatabase(dir));
+  const db = await openManagerDb(database.target);
   const keys = opts.keys ?? testManagerKeys();
   const services: InstanceService[] = [];
-  const make = () => {
+  const make = async () => {
     const driver = createLocalDriver({ dataDir: dir, command, startTimeoutMs: 20_000, ...opts.driver });
-    const service = createInstanceService({ db, driver, keys, readyTimeoutMs: 20_000, ...opts.service });
+    const service = await createInstanceService({ db, driver, keys, readyTimeoutMs: 20_000, ...opts.service });
     services.push(service);
     return { driver, service };
   };
-  const first = make();
+  const first = await make();
   return {
     dir,
     db,
+    database,
     keys,
     ...first,
     reopen: make,
@@ -149,7 +161,8 @@ export async function startHarness(
       for (const s of services) await s.close();
       killGateways(dir);
       for (const pid of gatewayPids(dir)) await waitDead(pid);
-      db.close();
+      await db.close();
+      if (!opts.database) await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

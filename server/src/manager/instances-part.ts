@@ -1,0 +1,157 @@
+/**
+ * The instances part as the manager server runs it: the driver (local, or
+ * the one given — e.g. Kubernetes), the instance service, and — on the
+ * replica that holds the leader lease — recovery of every instance, then
+ * the supervisor, both fenced by the lease. `close()` stops supervising
+ * and waits for running operations; gateways keep running (they outlive
+ * the manager and are re-adopted at its next start).
+ *
+ * Wiring, apart from both parts, so that the supervisor depends on the
+ * instance service (through an interface) and never the other way round.
+ */
+import { AppError } from '@autoclaw/shared';
+import type { AuditAppend } from './audit';
+import type { Lease, Leases } from './cluster';
+import type { ManagerDb } from './db';
+import { createLocalDriver } from './drivers/local';
+import type { LocalDriver, LocalDriverOptions } from './drivers/local';
+import type { InstanceDriver } from './drivers/types';
+import type { Logger } from './gateway-parts';
+import { createInstanceService } from './instances';
+import type { InstanceKeys, InstanceService, InstanceServiceDeps, RecoveryReport } from './instances';
+import { createSupervisor } from './supervisor';
+import type { Supervisor, SupervisorOptions } from './supervisor';
+
+export interface InstancesPartOptions {
+  dataDir: string;
+  db: ManagerDb;
+  keys: InstanceKeys;
+  audit: { append(entry: AuditAppend): Promise<unknown> };
+  now: () => number;
+  logger: Logger;
+  /** The manager's --driver: `local` makes the local driver; `kubernetes` needs `driver`. */
+  driverKind: 'local' | 'kubernetes';
+  /** The driver to use (the Kubernetes one); default: the local driver on dataDir. */
+  driver?: InstanceDriver;
+  /** Options of the local driver (e.g. the gateway command in tests). */
+  localDriver?: Partial<Omit<LocalDriverOptions, 'dataDir'>>;
+  /** Origins every gateway accepts (every live replica's, the desktop app's scheme); read at each start. */
+  allowedOrigins: () => string[];
+  /** Environment every gateway gets (provider base URLs, model); never secrets. */
+  gatewayEnv?: Record<string, string>;
+  memoryLimitMb?: number;
+  version?: string;
+  /** The URL a user's device reaches an instance at (e.g. its Tailscale Serve name); default the driver's URL. */
+  deviceUrlOf?: InstanceServiceDeps['deviceUrlOf'];
+  /** With Tailscale: whose requests through Serve an owner's gateway accepts. */
+  tailscaleOf?: InstanceServiceDeps['tailscaleOf'];
+  /** How long a started instance may take to become ready (default 15 s). */
+  readyTimeoutMs?: number;
+  /** How long the manager waits for a gateway's answer (default 10 s). */
+  gatewayCallTimeoutMs?: number;
+  supervisor?: Partial<Omit<SupervisorOptions, 'service' | 'driver' | 'fence'>>;
+  /** How often the leader looks for operations a dead replica left half done (default 5 s). */
+  sweepEveryMs?: number;
+  /** Operations on one instance hold its lease, so replicas never act on it at once. */
+  locks?: InstanceServiceDeps['locks'];
+  /**
+   * Stop every gateway when the manager closes (tests; default false: gateways
+   * keep serving and are re-adopted at the next start, their rows unchanged).
+   */
+  stopGatewaysOnClose?: boolean;
+}
+
+export interface InstancesPart {
+  service: InstanceService;
+  driver: InstanceDriver;
+  /** The leader's once-only work: recovers every instance, then supervises — every write fenced by `lease`. */
+  lead(lease: Lease, leases: Leases): Promise<RecoveryReport | null>;
+  /** Stops supervising (the lease was lost, or the manager stops). */
+  unlead(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createInstancesPart(opts: InstancesPartOptions): Promise<InstancesPart> {
+  if (opts.driverKind === 'kubernetes' && !opts.driver) {
+    throw new AppError('NOT_CONFIGURED', '--driver kubernetes needs the Kubernetes driver to be given to the instances part');
+  }
+  const driver: InstanceDriver | LocalDriver = opts.driver ?? createLocalDriver({ now: opts.now, ...opts.localDriver, dataDir: opts.dataDir });
+  const service = await createInstanceService({
+    db: opts.db,
+    driver,
+    keys: opts.keys,
+    audit: opts.audit,
+    now: opts.now,
+    logger: opts.logger,
+    allowedOrigins: opts.allowedOrigins,
+    ...(opts.gatewayEnv ? { gatewayEnv: opts.gatewayEnv } : {}),
+    ...(opts.memoryLimitMb ? { memoryLimitMb: opts.memoryLimitMb } : {}),
+    ...(opts.version ? { version: opts.version } : {}),
+    ...(opts.deviceUrlOf ? { deviceUrlOf: opts.deviceUrlOf } : {}),
+    ...(opts.tailscaleOf ? { tailscaleOf: opts.tailscaleOf } : {}),
+    ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
+    ...(opts.gatewayCallTimeoutMs ? { gatewayCallTimeoutMs: opts.gatewayCallTimeoutMs } : {}),
+    ...(opts.locks ? { locks: opts.locks } : {}),
+  });
+  let supervisor: Supervisor | null = null;
+  let sweeper: NodeJS.Timeout | null = null;
+  let sweeping: Promise<unknown> | null = null;
+  let closed = false;
+  let leading = 0;
+
+  async function unlead(): Promise<void> {
+    leading += 1;
+    if (sweeper) clearInterval(sweeper);
+    sweeper = null;
+    const current = supervisor;
+    supervisor = null;
+    await current?.stop();
+    await sweeping;
+  }
+
+  return {
+    service,
+    driver,
+    async lead(lease, leases) {
+      await unlead();
+      const term = leading;
+      const fence = (t: Parameters<Leases['assertHeld']>[0]) => leases.assertHeld(t, lease);
+      const report = await service.recover(fence);
+      opts.logger.info('instances recovered', {
+        adopted: report.adopted.length,
+        restarted: report.restarted.length,
+        resumed: report.resumed.length,
+        stopped: report.stopped.length,
+        deleted: report.deleted.length,
+        failed: report.failed.length,
+        busyElsewhere: report.busyElsewhere.length,
+      });
+      // Lost the lead (or closing) meanwhile: someone else supervises.
+      if (closed || term !== leading) return report;
+      supervisor = createSupervisor({ ...opts.supervisor, service, driver, fence, now: opts.now, logger: opts.logger });
+      supervisor.start();
+      // An operation whose replica died mid-way (its lock lapsed) is finished by the leader.
+      sweeper = setInterval(() => {
+        sweeping ??= service
+          .sweep(fence)
+          .catch((err: unknown) => opts.logger.warn('sweep failed', { err: err instanceof Error ? err.message : String(err) }))
+          .finally(() => {
+            sweeping = null;
+          });
+      }, opts.sweepEveryMs ?? 5_000);
+      return report;
+    },
+    unlead,
+    async close() {
+      closed = true;
+      await unlead();
+      await service.close();
+      if (opts.stopGatewaysOnClose) {
+        await Promise.all(
+          (await service.list()).map((i) => driver.stop(i.id, { graceMs: 5_000 }).catch((err: unknown) => opts.logger.warn('could not stop a gateway', { instanceId: i.id, err }))),
+        );
+      }
+      await driver.close();
+    },
+  };
+}
