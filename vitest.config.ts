@@ -21,7 +21,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['shared/src/**/*.test.ts', 'server/src/**/*.test.ts', 'desktop/src/**/*.test.{ts,tsx}', 'e2e/**/*.test.ts'],
+          include: ['shared/src/**/*.test.ts', 'server/src/**/*.test.ts', 'desktop/src/**/*.test.{ts,tsx}', 'e2e/**/*.test.ts', 'scripts/**/*.test.mjs'],
           exclude: ['**/node_modules/**', '**/*.pg.test.ts'],
           globalSetup: ['scripts/vitest-global-setup.mjs'],
         },
