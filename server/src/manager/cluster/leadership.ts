@@ -50,6 +50,17 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
   let changes: Promise<void> = Promise.resolve();
 
   const valid = (l: Lease | null): l is Lease => l !== null && now() < l.expiresAt - margin;
+  // A database that does not answer must not hold up the loop past the lease's life.
+  const callTimeoutMs = Math.max(100, Math.floor(ttlMs / 2));
+
+  function inTime<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${callTimeoutMs} ms`)), callTimeoutMs);
+    });
+    p.catch(() => undefined);
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
 
   function change(fn: () => Promise<void>): Promise<void> {
     changes = changes.then(fn).catch((err: unknown) => logger.error('leadership change failed', { lease: name, err: err instanceof Error ? err.message : String(err) }));
@@ -67,7 +78,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
     if (lease) {
       if (!valid(lease)) return void (await lose('the lease could not be renewed in time'));
       try {
-        const renewed = await leases.renew(lease, ttlMs);
+        const renewed = await inTime(leases.renew(lease, ttlMs));
         if (stopped) return;
         if (renewed) lease = renewed;
         else await lose('another replica holds the lease');
@@ -78,7 +89,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
       return;
     }
     try {
-      const got = await leases.acquire(name, holder, ttlMs, opts.canSteal);
+      const got = await inTime(leases.acquire(name, holder, ttlMs, opts.canSteal));
       if (!got || stopped) return;
       lease = got;
       logger.info('leader now', { lease: name, token: got.token });
