@@ -101,7 +101,10 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     const read = readHeadFile(headPath);
     const last = await lastRow(t);
     if (read.kind === 'missing') {
-      if (fresh && !last) {
+      // A new log (here, or made a moment ago by another replica starting at the same time): nothing to vouch for yet.
+      const anchored = anchor?.read();
+      const anchorEmpty = !anchored || anchored.kind === 'missing' || (anchored.kind === 'ok' && anchored.head.count === 0);
+      if (!last && (fresh || anchorEmpty)) {
         const head = writeHeadFile(headPath, { count: 0, hash: GENESIS_HASH, at: now() }, sign);
         moveAnchor(head.count, head.hash);
       } else refuseHead('the head file is missing');
