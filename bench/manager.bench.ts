@@ -1,7 +1,7 @@
 // Manager figures with the local driver: real manager and gateway processes
 // from node_modules/.bin, driven over the manager's tRPC HTTP API and CLI.
 import { spawn, spawnSync } from 'node:child_process';
-import { AUTOCLAW, median, percentile, processRssMb, round, tempDir, treeRssMb, writeFigures } from './support';
+import { AUTOCLAW, median, processRssMb, round, tempDir, treeRssMb, writeFigures } from './support';
 
 interface InstanceView {
   id: string;
@@ -69,15 +69,7 @@ for (let i = 0; i < 5; i += 1) {
 }
 figures['manager.provision_to_running_ms'] = round(median(provision), 1);
 
-/* sign-in latency (scrypt dominates by design) */
-const signins: number[] = [];
-for (let i = 0; i < 60; i += 1) {
-  const t0 = performance.now();
-  await call('POST', 'auth.signIn', { email: 'user0@example.com', password: PASSWORD });
-  signins.push(performance.now() - t0);
-}
-figures['manager.signin_p50_ms'] = round(median(signins), 1);
-figures['manager.signin_p99_ms'] = round(percentile(signins, 99), 1);
+/* sign-in latency: bench/manager-replicas.bench.ts, on SQLite and PostgreSQL side by side */
 
 /* kill -9 a gateway → the supervisor has it running again */
 const restarts: number[] = [];
