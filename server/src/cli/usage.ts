@@ -57,7 +57,7 @@ settings, endpoints, device roles and revocations, with who and when.
 `,
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
                         [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
-                        [--allow-origin ORIGIN]... [--allow-host NAME[:PORT]]...
+                        [--allow-origin ORIGIN]... [--allow-host NAME[:PORT]]... [--database postgres://...]
                         [--kube-* ...] [--tailscale ...]
 
 Runs the manager in the foreground on the data directory DIR (made on first
@@ -79,6 +79,9 @@ tagged --tailscale-tags LIST (default tag:autoclaw; checked against the tailnet
 policy at start), joining with keys minted by an OAuth client (TS_API_CLIENT_ID,
 TS_API_CLIENT_SECRET) or a pasted key (TS_AUTHKEY) — environment only.
 --tailscale-owner LOGIN: the tailnet login gateways accept (default: the owner's e-mail).
+--database postgres://USER:PASSWORD@HOST/DB (or AUTOCLAW_DATABASE_URL) keeps the
+manager's state in PostgreSQL instead of DIR/manager.db (SQLite, one manager per
+directory): several replicas may then run on it; one of them (the leader) supervises.
 Environment: AUTOCLAW_MASTER_KEY_STORE=auto|keychain|file (default auto: the OS
 keychain when there is one, else DIR/master.key with a warning).
 `,
@@ -86,19 +89,22 @@ keychain when there is one, else DIR/master.key with a warning).
        autoclaw users reset-password --data DIR --email E                 (password on stdin)
 
 Makes an account (the first one is the owner) or sets a new password (every
-session of the account ends). Through the running manager, or the data
-directory directly when none runs.
+session of the account ends). Through the running manager, or the manager's
+state directly when none runs (--database URL or AUTOCLAW_DATABASE_URL when it
+is in PostgreSQL).
 `,
-  audit: `Usage: autoclaw audit verify --data DIR [--public-key KEY] [--json]
+  audit: `Usage: autoclaw audit verify --data DIR [--database URL] [--public-key KEY] [--json]
 
-Checks the manager's audit log: every entry's hash chain and signature and the
-signed head kept apart from it. Exit 0 when intact, 1 naming the first bad
-entry (edited, reordered, removed, truncated, or re-chained without the key).
-The public key defaults to the one of DIR/manager.key.
+Checks the manager's audit log: every entry's hash chain and signature, the
+signed head kept apart from it, and the copy of the head kept with the master
+key. Exit 0 when intact, 1 naming the first bad entry (edited, reordered,
+removed, truncated, re-chained without the key, or rolled back to an older
+database). The public key defaults to the one of DIR/manager.key. --database
+(or AUTOCLAW_DATABASE_URL) when the state is in PostgreSQL.
 `,
-  instances: `Usage: autoclaw instances create --data DIR --owner E [--json]
-       autoclaw instances list --data DIR [--json]
-       autoclaw instances start|stop|delete --data DIR ID [--json]
+  instances: `Usage: autoclaw instances create --data DIR --owner E [--database URL] [--json]
+       autoclaw instances list --data DIR [--database URL] [--json]
+       autoclaw instances start|stop|delete --data DIR ID [--database URL] [--json]
 
 Creates the instance of the account E (one per user; it is started and waits
 until it runs), lists every instance (--json: an array with id, owner, state,
