@@ -2,7 +2,8 @@
  * Accounts in the manager UI against the real manager (`--signup open`):
  * sign-up provisions and pairs, the session survives a reload, sign-out
  * ends it, and every refusal is explained — a used setup link, a taken
- * email, wrong credentials, and the sign-in rate limit.
+ * email, wrong credentials, and the sign-in throttle (a short, growing wait
+ * for whoever fails; a paired device gets in at once).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -79,21 +80,57 @@ describe('the manager UI: sign-up, sign-in, sign-out and clear refusals', () => 
     expect(new URL(page.url()).pathname).toBe('/');
   });
 
-  it('signs in again; wrong passwords are explained, then rate-limited', async () => {
+  it('signs in again; wrong passwords are explained and slow that browser down briefly — never locking the owner out (issue 8, item 3)', async () => {
     await fillCredentials(page, EMAIL, PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await waitOnline(page);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to AutoClaw' }).waitFor();
 
-    for (let i = 0; i < 5; i++) {
-      await fillCredentials(page, EMAIL, `wrong password ${i}`);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await alert().filter({ hasText: 'Wrong email or password.' }).waitFor();
-      await page.getByRole('button', { name: 'Sign in' }).and(page.locator(':enabled')).waitFor();
+    // Someone else at the same address (another browser: no key of this account's devices) guesses.
+    const other = await (await browser.newContext()).newPage();
+    other.setDefaultTimeout(20_000);
+    await other.goto(manager.url);
+    const otherAlert = () => other.getByRole('alert');
+    for (let i = 0; i < 3; i++) {
+      await fillCredentials(other, EMAIL, `wrong password ${i}`);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await otherAlert().filter({ hasText: 'Wrong email or password.' }).waitFor();
+      await other.getByRole('button', { name: 'Sign in' }).and(other.locator(':enabled')).waitFor();
     }
+    // …and keeps guessing, waiting out each (growing) delay, until that address waits 8 s.
+    for (let wrong = 3; wrong < 6; ) {
+      const res = await fetch(`${manager.url}/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: `guess ${wrong}` }) });
+      const body = (await res.json()) as { error?: { data?: { appCode?: string; details?: { retryAfterMs?: number } } } };
+      if (body.error?.data?.appCode === 'RATE_LIMITED') await new Promise((resolve) => setTimeout(resolve, body.error?.data?.details?.retryAfterMs ?? 1_000));
+      else wrong += 1;
+    }
+    // That browser now waits seconds — not 15 minutes —
+    await fillCredentials(other, EMAIL, PASSWORD);
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await otherAlert().filter({ hasText: /Too many failed sign-ins for this account from this address; try again in \d s\./ }).waitFor();
+
+    // — while this browser, paired with the account's instance, signs in at once with the right password.
     await fillCredentials(page, EMAIL, PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await alert().filter({ hasText: /Too many failed sign-ins for this account; try again in \d+ min/ }).waitFor();
-  });
+    await waitOnline(page);
+
+    // And the other browser gets in with the right password once its short wait is over.
+    await expect
+      .poll(
+        async () => {
+          await fillCredentials(other, EMAIL, PASSWORD);
+          await other.getByRole('button', { name: 'Sign in' }).and(other.locator(':enabled')).click();
+          await Promise.race([
+            otherAlert().waitFor({ timeout: 5_000 }).catch(() => undefined),
+            other.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 5_000 }).catch(() => undefined),
+          ]);
+          return other.getByRole('button', { name: 'Sign out' }).count();
+        },
+        { timeout: 30_000, interval: 1_000 },
+      )
+      .toBe(1);
+    await other.context().close();
+    // The attacker's waits are real seconds (1 + 2 + 4), then the other browser's 8.
+  }, 90_000);
 });

@@ -115,15 +115,15 @@ export const MANAGER_WS_CLOSE_UNAUTHORIZED = 4401;
 
 /**
  * The nonce a device already paired with the account's instance signs to
- * prove itself at sign-in (with authPayload(nonce, deviceId, timestamp)):
- * such a sign-in skips the throttling of unknown clients. Bound to the
- * account; a gateway never issues a nonce of this form.
+ * prove itself at sign-in (authPayload(SIGNIN_PROOF_NONCE, deviceId,
+ * timestamp), the same signer as a gateway's challenge): such a sign-in
+ * skips the throttling of unknown clients. A gateway's nonces are random, so
+ * a proof is never a gateway's answer (nor one the other way round); the
+ * manager checks that the key was paired with this account's instance.
  */
-export function signInProofNonce(email: string): string {
-  return `autoclaw-signin:${email.trim().toLowerCase()}`;
-}
+export const SIGNIN_PROOF_NONCE = 'autoclaw-signin-v1';
 
-/** A paired device's proof at sign-in (see signInProofNonce). */
+/** A paired device's proof at sign-in (see SIGNIN_PROOF_NONCE). */
 export const SignInDeviceProofSchema = z
   .object({
     publicKey: z.string().max(64),

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AppError, authPayload, signInProofNonce } from '@autoclaw/shared';
+import { AppError, authPayload, SIGNIN_PROOF_NONCE } from '@autoclaw/shared';
 import type { ErrorCode } from '@autoclaw/shared';
 import { generateDeviceKey, signPayload } from '../../security';
 import { testEngine } from '../db/test-db';
@@ -269,34 +269,35 @@ describe(`accounts (${testEngine()})`, () => {
 
     it('a device already paired with the account\'s instance signs in at once; a bad, stale or foreign proof counts as any client', async () => {
       const device = generateDeviceKey();
-      const paired = new Set([`a@example.com ${device.publicKey}`]);
+      const othersDevice = generateDeviceKey();
+      const paired = new Set([`a@example.com ${device.publicKey}`, `${B} ${othersDevice.publicKey}`]);
       h = await accountsHarness('closed', { isPairedDevice: async (email, key) => paired.has(`${email} ${key}`), limits: { freeFailuresPerAddress: 6 } });
       await h.accounts.createUser({ email: 'a@example.com', password: PW });
       await h.accounts.createUser({ email: B, password: PW });
       await fail('a@example.com', '10.6.6.6', 5);
       await fail('guess@example.com', '10.6.6.6', 3);
-      const proof = (email: string, at = h.clock.now, key = device) => ({
+      const proof = (at = h.clock.now, key = device) => ({
         publicKey: key.publicKey,
         timestamp: at,
-        signature: signPayload(key.privateKey, authPayload(signInProofNonce(email), key.deviceId, at)),
+        signature: signPayload(key.privateKey, authPayload(SIGNIN_PROOF_NONCE, key.deviceId, at)),
       });
       // Behind the same address (a NAT) as the attacker, the owner's paired device is not slowed.
-      const res = await h.accounts.signIn({ email: 'a@example.com', password: PW, device: proof('a@example.com') }, '10.6.6.6');
+      const res = await h.accounts.signIn({ email: 'a@example.com', password: PW, device: proof() }, '10.6.6.6');
       expect(res.user.email).toBe('a@example.com');
       expect((await h.audit.list({ limit: 500 })).at(-1)).toMatchObject({ action: 'auth.signIn', details: { pairedDevice: device.deviceId } });
       for (const [what, bad] of [
-        ['a stale proof', proof('a@example.com', h.clock.now - 10 * 60_000)],
-        ['a proof for another account', proof(B)],
-        ['a proof by an unpaired key', proof('a@example.com', h.clock.now, generateDeviceKey())],
-        ['a forged signature', { ...proof('a@example.com'), signature: 'A'.repeat(86) }],
+        ['a stale proof', proof(h.clock.now - 10 * 60_000)],
+        ['a device paired with another account', proof(h.clock.now, othersDevice)],
+        ['a proof by an unpaired key', proof(h.clock.now, generateDeviceKey())],
+        ['a forged signature', { ...proof(), signature: 'A'.repeat(86) }],
       ] as const) {
         expect([what, (await codeOf(h.accounts.signIn({ email: 'a@example.com', password: PW, device: bad }, '10.6.6.6'))).code]).toEqual([what, 'RATE_LIMITED']);
       }
       // A paired device's own wrong passwords are counted against its key: a stolen key opens no fast lane.
       for (let i = 0; i < 3; i++) {
-        expect((await codeOf(h.accounts.signIn({ email: 'a@example.com', password: 'wrong', device: proof('a@example.com') }, '10.1.1.1'))).code).toBe('UNAUTHORIZED');
+        expect((await codeOf(h.accounts.signIn({ email: 'a@example.com', password: 'wrong', device: proof() }, '10.1.1.1'))).code).toBe('UNAUTHORIZED');
       }
-      expect(await codeOf(h.accounts.signIn({ email: 'a@example.com', password: PW, device: proof('a@example.com') }, '10.1.1.1'))).toMatchObject({
+      expect(await codeOf(h.accounts.signIn({ email: 'a@example.com', password: PW, device: proof() }, '10.1.1.1'))).toMatchObject({
         code: 'RATE_LIMITED',
         message: expect.stringMatching(/for this device/),
       });

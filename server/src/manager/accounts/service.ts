@@ -6,7 +6,7 @@
  * unknown email answer alike, in about the same time. All state is in the
  * database: any replica serves any request.
  */
-import { AppError, AUTH_MAX_SKEW_MS, authPayload, signInProofNonce } from '@autoclaw/shared';
+import { AppError, AUTH_MAX_SKEW_MS, authPayload, SIGNIN_PROOF_NONCE } from '@autoclaw/shared';
 import type { AuthResult, Invite, ManagerUser, SetupStatus, SignInDeviceProof, SignupMode, UserRole } from '@autoclaw/shared';
 import { deviceIdFromPublicKey, parsePublicKey, verifyPayload } from '../../security';
 import type { AuditLog } from '../audit';
@@ -138,7 +138,7 @@ export async function createAccountService(opts: AccountServiceOptions): Promise
     if (!proof || !opts.isPairedDevice) return null;
     const key = parsePublicKey(proof.publicKey);
     if (!key || Math.abs(now() - proof.timestamp) > AUTH_MAX_SKEW_MS) return null;
-    const payload = authPayload(signInProofNonce(email), deviceIdFromPublicKey(proof.publicKey), proof.timestamp);
+    const payload = authPayload(SIGNIN_PROOF_NONCE, deviceIdFromPublicKey(proof.publicKey), proof.timestamp);
     if (!verifyPayload(key, payload, proof.signature)) return null;
     return (await opts.isPairedDevice(email.toLowerCase(), proof.publicKey)) ? proof.publicKey : null;
   }

@@ -5,7 +5,7 @@
  * stops and deletes the instance; nobody else can see or touch it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authPayload, signInProofNonce } from '@autoclaw/shared';
+import { authPayload, SIGNIN_PROOF_NONCE } from '@autoclaw/shared';
 import type { InstanceEvent } from '@autoclaw/shared';
 import { generateDeviceKey, signPayload } from '../../security';
 import { isProcessAlive } from '../drivers/local/process-info';
@@ -116,7 +116,7 @@ describe('instances over the manager API', () => {
     });
     // The owner's paired device proves itself (its key signs the account's sign-in nonce) and is let in at once.
     const timestamp = Date.now();
-    const device = { publicKey: key.publicKey, timestamp, signature: signPayload(key.privateKey, authPayload(signInProofNonce('owner@example.com'), key.deviceId, timestamp)) };
+    const device = { publicKey: key.publicKey, timestamp, signature: signPayload(key.privateKey, authPayload(SIGNIN_PROOF_NONCE, key.deviceId, timestamp)) };
     const signedIn = await t.client().auth.signIn.mutate({ email: 'owner@example.com', password: 'correct horse battery', device });
     expect(signedIn.user.email).toBe('owner@example.com');
   });

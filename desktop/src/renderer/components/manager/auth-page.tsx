@@ -3,18 +3,24 @@ import { useState, type FormEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { AuthResult } from '@autoclaw/shared';
 import { queryKeys } from '../../hooks/query-keys';
+import type { DeviceKeys } from '../../lib/device-keys';
 import { authErrorText } from '../../lib/manager-errors';
+import { signInProof } from '../../lib/signin-proof';
 import { usePublicManager } from '../../state/manager-context';
+import { useServices } from '../../state/services';
 import { CredentialsFields, credentialsProblem } from './auth-form-fields';
 
 interface AuthPageProps {
   /** Why the user is here (e.g. the session ended), if known. */
   notice: string | null;
   onSignedIn: (result: AuthResult) => void;
+  /** This device's keys: a device paired before proves itself at sign-in. */
+  loadKeys: () => Promise<DeviceKeys>;
 }
 
-export function AuthPage({ notice, onSignedIn }: AuthPageProps) {
+export function AuthPage({ notice, onSignedIn, loadKeys }: AuthPageProps) {
   const client = usePublicManager();
+  const { now } = useServices();
   const health = useQuery({ queryKey: queryKeys.managerHealth, queryFn: () => client.health.query(), retry: false, staleTime: 60_000 });
   const signup = health.data?.signup ?? 'closed';
   const [mode, setMode] = useState<'sign-in' | 'sign-up'>('sign-in');
@@ -37,7 +43,7 @@ export function AuthPage({ notice, onSignedIn }: AuthPageProps) {
     try {
       const result = signingUp
         ? await client.auth.signUp.mutate({ email: email.trim(), password, ...(signup === 'invite' ? { inviteCode: invite.trim() } : {}) })
-        : await client.auth.signIn.mutate({ email: email.trim(), password });
+        : await client.auth.signIn.mutate({ email: email.trim(), password, device: await signInProof(loadKeys, now) });
       onSignedIn(result);
     } catch (err) {
       setError(authErrorText(err, mode));

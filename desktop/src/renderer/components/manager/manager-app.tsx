@@ -116,7 +116,7 @@ export function ManagerApp(props: ManagerAppProps) {
   }
   return (
     <PublicManagerProvider managerUrl={managerUrl}>
-      {setupToken !== null ? <SetupPage token={setupToken} onSignedIn={signedIn} onSignIn={toSignIn} /> : <AuthPage notice={notice} onSignedIn={signedIn} />}
+      {setupToken !== null ? <SetupPage token={setupToken} onSignedIn={signedIn} onSignIn={toSignIn} /> : <AuthPage notice={notice} onSignedIn={signedIn} loadKeys={props.loadKeys} />}
     </PublicManagerProvider>
   );
 }
