@@ -93,8 +93,7 @@ describe(`leases (${testEngine()})`, () => {
       renew: (...args) => (frozen ? new Promise(() => {}) : realLeases.renew(...args)),
     };
     const log: string[] = [];
-    let a!: Leadership;
-    let b!: Leadership;
+    const loops: { a?: Leadership; b?: Leadership } = {};
     const make = (name: string, source: Leases) =>
       createLeadership({
         leases: source,
@@ -107,14 +106,15 @@ describe(`leases (${testEngine()})`, () => {
         logger: silentLogger,
         async onGain(lease) {
           // The other one must not be acting when this one starts.
-          log.push(`${name} gains token ${lease.token} (other acting: ${(name === 'a' ? b : a)?.current() !== null})`);
+          const other = name === 'a' ? loops.b : loops.a;
+          log.push(`${name} gains token ${lease.token} (other acting: ${other !== undefined && other.current() !== null})`);
         },
         async onLose(reason) {
           log.push(`${name} loses: ${reason}`);
         },
       });
-    a = make('a', freezable);
-    b = make('b', realLeases);
+    const a = (loops.a = make('a', freezable));
+    const b = (loops.b = make('b', realLeases));
     try {
       expect(await a.start()).toBe(true);
       expect(await b.start()).toBe(false);

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { WebSocket as NodeWebSocket } from 'ws';
-import { AppError, authPayload, isErrorCode, TICKET_TTL_MS, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
+import { AppError, authPayload, isErrorCode, retryAfterOfReason, TICKET_TTL_MS, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import type { HttpErrorBody, TicketPairRequest } from '@autoclaw/shared';
 import type { AppRouter } from '../../gateway';
 import { WS_PATH } from '../../gateway';
@@ -176,8 +176,10 @@ export function createGatewayLink(deps: { keys: ManagerSigner; now: () => number
       },
       onClose: (cause) => {
         const code = cause?.code;
+        // The close event carries the gateway's reason (a rate limit names its wait).
+        const reason = (cause as { reason?: unknown } | undefined)?.reason;
         if (code === WS_CLOSE_UNAUTHORIZED) refuse(new AppError('UNAUTHORIZED', 'the gateway refused the manager device'));
-        else if (code === WS_CLOSE_RATE_LIMITED) refuse(rateLimited(undefined));
+        else if (code === WS_CLOSE_RATE_LIMITED) refuse(rateLimited(typeof reason === 'string' ? (retryAfterOfReason(reason) ?? undefined) : undefined));
         // Closed before it ever opened: nothing listens there (or the upgrade was refused).
         else if (!opened) refuse(unreachable(target.url, new Error(`WebSocket closed (${code ?? 'no code'})`)));
       },

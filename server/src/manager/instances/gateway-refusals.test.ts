@@ -17,6 +17,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { rateLimitedReason, WS_CLOSE_RATE_LIMITED } from '@autoclaw/shared';
 import { testEngine } from '../db/test-db';
 import type { InstanceDriver } from '../drivers/types';
 import { startTestManager } from '../test-kit';
@@ -54,7 +55,7 @@ async function startFakeGateway(): Promise<FakeGateway> {
   });
   server.on('upgrade', (req, socket, head) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (gw.mode === 'ws-rate-limited') return ws.close(4429, 'too many failed attempts');
+      if (gw.mode === 'ws-rate-limited') return ws.close(WS_CLOSE_RATE_LIMITED, rateLimitedReason(7_000));
       if (gw.mode === 'ws-unauthorized') return ws.close(4401, 'unknown device');
       ws.on('message', (frame) => {
         const msg = JSON.parse(frame.toString()) as { id?: number; method?: string; params?: { path?: string } };
@@ -139,7 +140,8 @@ describe(`the manager when an instance's gateway refuses it (${testEngine()})`, 
     gw.mode = 'ws-rate-limited';
     for (const call of [list, revoke]) {
       const r = await refusal(call);
-      expect(r).toMatchObject({ appCode: 'RATE_LIMITED', httpStatus: 429, details: { retryAfterMs: expect.any(Number) } });
+      // The wait the gateway named in its close reason.
+      expect(r).toMatchObject({ appCode: 'RATE_LIMITED', httpStatus: 429, details: { retryAfterMs: 7_000 } });
       expect(r.message).toMatch(/refusing the manager for now/);
     }
   });
