@@ -235,7 +235,7 @@ describe(`autoclaw manager, users and audit (${testEngine()})`, () => {
 
     it('a verifier with another public key, and --json', async () => {
       const stranger = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(12).toString('base64url');
-      expect((await runCli(['audit', 'verify', '--data', dir, '--public-key', stranger], { env: envOf(dir) })).code).toBe(1);
+      expect((await runCli(['audit', 'verify', '--data', dir, `--public-key=${stranger}`], { env: envOf(dir) })).code).toBe(1);
       expect((await runCli(['audit', 'verify', '--data', dir, '--public-key', 'nope'], { env: envOf(dir) })).code).toBe(1);
       const json = await runCli(['audit', 'verify', '--data', dir, '--json'], { env: envOf(dir) });
       expect(json.code).toBe(0);

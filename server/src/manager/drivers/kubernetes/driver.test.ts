@@ -99,7 +99,7 @@ describe('provision', () => {
     const [gateway, sidecar] = pod.containers;
     expect(gateway.image).toBe('ghcr.io/autoclaw/gateway:0.2.0');
     expect(gateway.args).toEqual([
-      'gateway', '--data', '/data', '--host', '0.0.0.0', '--port', '18789', '--instance-id', ID, '--manager-key', spec.managerPublicKey,
+      'gateway', '--data', '/data', '--host', '0.0.0.0', '--port', '18789', '--instance-id', ID, `--manager-key=${spec.managerPublicKey}`,
       '--data-key-file', '/run/autoclaw/data-key/data-key', '--allow-host', `${BASE}.${NS}.svc:18789`,
       '--allow-origin', 'http://127.0.0.1:7000', '--allow-origin', 'autoclaw://app',
     ]);

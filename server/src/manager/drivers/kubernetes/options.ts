@@ -161,7 +161,8 @@ export function defaultGatewayArgs(spec: InstanceSpec, paths: GatewayPaths): str
     '--host', '0.0.0.0',
     '--port', String(paths.port),
     '--instance-id', spec.instanceId,
-    '--manager-key', spec.managerPublicKey,
+    // `=`: a base64url key may start with '-', which parseArgs would take for a flag.
+    `--manager-key=${spec.managerPublicKey}`,
     '--data-key-file', paths.dataKeyFile,
     '--allow-host', paths.serviceHost,
     ...spec.allowedOrigins.flatMap((o) => ['--allow-origin', o]),

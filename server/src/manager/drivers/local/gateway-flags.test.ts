@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from '../../../gateway';
+import { keyPairOf } from '../../../security';
+import { generateKeyPairSync } from 'node:crypto';
 import { defaultGatewayCommand, GATEWAY_NODE_FLAGS } from './local-driver';
+import { gatewayArgs } from './spawn-gateway';
 
 describe('gateway node flags', () => {
   it('are the same for gateways the manager starts and for `autoclaw` run from node_modules/.bin', () => {
@@ -11,5 +15,15 @@ describe('gateway node flags', () => {
     const command = defaultGatewayCommand();
     expect(command.slice(1, -1)).toEqual([...GATEWAY_NODE_FLAGS]);
     expect(command.at(-1)).toBe(bin);
+  });
+});
+
+describe('gateway arguments', () => {
+  it('a manager key that starts with "-" (one in 64 do) still reads as the value of --manager-key', () => {
+    let publicKey = '';
+    while (!publicKey.startsWith('-')) publicKey = keyPairOf(generateKeyPairSync('ed25519').privateKey).publicKey;
+    const spec = { instanceId: 'inst-1', ownerEmail: 'o@example.com', dataKey: Buffer.alloc(32), managerPublicKey: publicKey, allowedOrigins: ['http://127.0.0.1:1'], version: 'dev', memoryLimitMb: 512, env: {} };
+    const args = gatewayArgs(spec, '/data/inst-1', '127.0.0.1', 4000);
+    expect(parseGatewayConfig(args.slice(1), {})).toMatchObject({ managerKey: publicKey, instanceId: 'inst-1', port: 4000 });
   });
 });

@@ -67,7 +67,7 @@ describe('the local driver', () => {
       expect(cmdline.includes(form)).toBe(false);
       expect(environ.includes(form)).toBe(false);
     }
-    expect(cmdline.toString().split('\0')).toEqual(expect.arrayContaining(['--data-key-fd', '3', '--instance-id', 'inst-fd', '--manager-key', keys.publicKey]));
+    expect(cmdline.toString().split('\0')).toEqual(expect.arrayContaining(['--data-key-fd', '3', '--instance-id', 'inst-fd', `--manager-key=${keys.publicKey}`]));
     // Its own process group: a manager crash does not take it down.
     expect(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]).toBe(String(pid));
 

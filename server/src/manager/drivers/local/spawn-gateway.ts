@@ -35,7 +35,8 @@ export function gatewayArgs(spec: InstanceSpec, dir: string, host: string, port:
     '--port', String(port),
     '--instance-id', spec.instanceId,
     '--data-key-fd', '3',
-    '--manager-key', spec.managerPublicKey,
+    // `=`: a base64url key may start with '-', which parseArgs would take for a flag.
+    `--manager-key=${spec.managerPublicKey}`,
     ...spec.allowedOrigins.flatMap((o) => ['--allow-origin', o]),
     ...(spec.tailscale ? ['--tailscale-owner', spec.tailscale.ownerLogin] : []),
     ...(spec.tailscale?.socketPath ? ['--tailscale-socket', spec.tailscale.socketPath] : []),
