@@ -11,8 +11,7 @@
  */
 import { AppError } from '@autoclaw/shared';
 import type { AuditAppend } from './audit';
-import type { Lease, Leases } from './cluster';
-import type { ManagerDb } from './db';
+import type { Fence, ManagerDb } from './db';
 import { createLocalDriver } from './drivers/local';
 import type { LocalDriver, LocalDriverOptions } from './drivers/local';
 import type { InstanceDriver } from './drivers/types';
@@ -64,8 +63,8 @@ export interface InstancesPartOptions {
 export interface InstancesPart {
   service: InstanceService;
   driver: InstanceDriver;
-  /** The leader's once-only work: recovers every instance, then supervises — every write fenced by `lease`. */
-  lead(lease: Lease, leases: Leases): Promise<RecoveryReport | null>;
+  /** The leader's once-only work: recovers every instance, then supervises — every write through `fence` (the leader lease's). */
+  lead(fence: Fence): Promise<RecoveryReport | null>;
   /** Stops supervising (the lease was lost, or the manager stops). */
   unlead(): Promise<void>;
   close(): Promise<void>;
@@ -112,10 +111,9 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
   return {
     service,
     driver,
-    async lead(lease, leases) {
+    async lead(fence) {
       await unlead();
       const term = leading;
-      const fence = (t: Parameters<Leases['assertHeld']>[0]) => leases.assertHeld(t, lease);
       const report = await service.recover(fence);
       opts.logger.info('instances recovered', {
         adopted: report.adopted.length,

@@ -155,20 +155,9 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const headPath = auditHeadPath(dataDir);
     const anchor = anchorStoreFor(dataDir, keys.masterKeySource, keychain);
     const audit = await openAuditLog({ db, headPath, anchor, sign: keys.sign, publicKey: keys.publicKey, now, logger });
-    // Set once the instances part exists; the election only starts after that.
+    // Set once the instances part exists (sign-in asks it about paired devices).
     let instances: InstancesPart | null = null;
-    const cluster: Cluster = await openCluster({
-      db,
-      now,
-      logger,
-      ...(options.cluster ? { timings: options.cluster } : {}),
-      onGain: async (lease) => {
-        await instances?.lead(lease, cluster.leases);
-      },
-      onLose: async () => {
-        await instances?.unlead();
-      },
-    });
+    const cluster: Cluster = await openCluster({ db, now, logger, ...(options.cluster ? { timings: options.cluster } : {}) });
     let ws: ManagerWs | null = null;
     const accounts = await createAccountService({
       db,
@@ -201,6 +190,8 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     instances = part;
     services.instances = part.service;
     cleanups.push(() => part.close());
+    // Supervision (after recovering every instance) runs on the leader only.
+    cluster.whileLeader({ name: 'instances', start: async (_lease, fence) => void (await part.lead(fence)), stop: () => part.unlead() });
     if (options.provisionOnSignUp !== false) {
       const instanceService = part.service;
       const unsubscribe = accounts.onUserCreated(async (user) => {

@@ -12,7 +12,8 @@ import type { RawSql, TestDatabase } from '../db/test-db';
 import { silentLogger } from '../gateway-parts';
 import { bundleScript } from '../drivers/local/test-support';
 import { loadOrCreateSigningKey, managerPublicKey, signWithManagerKey } from '../keys';
-import { fileAnchor } from './anchor';
+import type { SecretKeychain } from '../keychain';
+import { anchorStoreFor, fileAnchor } from './anchor';
 import { entryHash, entrySigningInput, GENESIS_HASH } from './canonical';
 import { readHeadFile, writeHeadFile } from './head-file';
 import { openAuditLog } from './log';
@@ -234,6 +235,29 @@ describe(`the audit log (${testEngine()})`, () => {
       expect(restored).toMatchObject({ ok: false, count: 5, signedCount: 5, firstBadSeq: 6, problem: expect.stringMatching(/rolled back: the anchor kept with the master key .* vouches for 8 entries, the log has 5/) });
       // Without the anchor's check (as before), the same restore would have passed.
       expect(await verifyAudit(db, publicKey, headPath)).toMatchObject({ ok: true, count: 5 });
+    } finally {
+      rmSync(backup, { recursive: true, force: true });
+    }
+  });
+
+  it('with the master key in the OS keychain, the anchor is an entry beside it: a restored data directory is still caught', async () => {
+    const entries = new Map<string, string>();
+    const keychain: SecretKeychain = { name: 'test keychain', get: (service, account) => entries.get(`${service}/${account}`) ?? null, set: (service, account, secret) => void entries.set(`${service}/${account}`, secret) };
+    const inKeychain = anchorStoreFor(dir, 'keychain', keychain);
+    const withKeychain = await openAuditLog({ db, headPath, anchor: inKeychain, sign, publicKey, now: () => clock++, logger: silentLogger });
+    expect(inKeychain.read()).toMatchObject({ kind: 'ok', head: { count: 5 } });
+    expect(inKeychain.where).toMatch(/test keychain \(autoclaw-manager \/ audit-anchor:/);
+    const backup = mkdtempSync(join(tmpdir(), 'autoclaw-audit-backup-'));
+    try {
+      copyFileSync(headPath, join(backup, 'audit-head.json'));
+      await withKeychain.append({ actor: 'operator', action: 'user.create', target: 'later' });
+      // The whole data directory restored — the head file and the anchor file too — but not the keychain.
+      await tamper((raw) => raw.run('DELETE FROM audit_log WHERE seq > 5'));
+      copyFileSync(join(backup, 'audit-head.json'), headPath);
+      // A copy of the anchor inside the restored directory would have been restored with it (and vouch for the old log)…
+      expect(await verifyAudit(db, publicKey, headPath, fileAnchor(dir))).toMatchObject({ ok: true, count: 5 });
+      // …the keychain's is not.
+      expect(await verifyAudit(db, publicKey, headPath, inKeychain)).toMatchObject({ ok: false, firstBadSeq: 6, problem: expect.stringMatching(/rolled back: the anchor kept with the master key \(the test keychain/) });
     } finally {
       rmSync(backup, { recursive: true, force: true });
     }

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { AppError } from '@autoclaw/shared';
 import { isPidAlive } from '../../gateway';
 import { migratePart } from '../db';
-import type { ManagerDb } from '../db';
+import type { Fence, ManagerDb } from '../db';
 import type { Logger } from '../gateway-parts';
 import { createLeadership } from './leadership';
 import { createLeases } from './leases';
@@ -38,10 +38,19 @@ export interface ClusterOptions {
   now: () => number;
   logger: Logger;
   timings?: Partial<ClusterTimings>;
-  /** Once-only work starts here (recovery, the supervisor) with the leader lease… */
-  onGain(lease: Lease): Promise<void>;
-  /** …and stops here. */
-  onLose(reason: string): Promise<void>;
+}
+
+/**
+ * Work that must happen once, so it runs on the leader only: supervising
+ * instances today; scheduled backups and billing sync next. Register it with
+ * `cluster.whileLeader`: it is started when this replica becomes the leader
+ * and stopped when it no longer is.
+ */
+export interface LeaderTask {
+  readonly name: string;
+  /** Starts the work; every write it makes goes through `fence` (refused once the lease moved on). */
+  start(lease: Lease, fence: Fence): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface Cluster {
@@ -53,6 +62,8 @@ export interface Cluster {
   origins(): string[];
   /** Live replicas, as of the last heartbeat. */
   replicas(): ReplicaInfo[];
+  /** Runs `task` while this replica leads (started at once when it already does); returns the unregister. */
+  whileLeader(task: LeaderTask): () => void;
   /**
    * Registers this replica (once it listens) and starts the election;
    * resolves after the first attempt — and, when it won, after `onGain`.
@@ -108,6 +119,24 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     }
   }
 
+  const tasks: LeaderTask[] = [];
+  const running = new Set<LeaderTask>();
+  let leading: { lease: Lease; fence: Fence } | null = null;
+
+  async function startTask(task: LeaderTask, lease: Lease, fence: Fence): Promise<void> {
+    try {
+      await task.start(lease, fence);
+      running.add(task);
+    } catch (err) {
+      logger.error('a leader task did not start', { task: task.name, err: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  async function stopTask(task: LeaderTask): Promise<void> {
+    if (!running.delete(task)) return;
+    await task.stop().catch((err: unknown) => logger.error('a leader task did not stop cleanly', { task: task.name, err: err instanceof Error ? err.message : String(err) }));
+  }
+
   const leadership = createLeadership({
     leases,
     name: LEADER_LEASE,
@@ -119,8 +148,15 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     logger,
     // SQLite: the previous holder can only have been a manager on this machine; once its pid is gone, take over at once.
     ...(sqlite ? { canSteal: (holder: string) => liveLocalHolder(holder, replicaId) === null } : {}),
-    onGain: opts.onGain,
-    onLose: opts.onLose,
+    async onGain(lease) {
+      const fence: Fence = (t) => leases.assertHeld(t, lease);
+      leading = { lease, fence };
+      for (const task of [...tasks]) await startTask(task, lease, fence);
+    },
+    async onLose() {
+      leading = null;
+      for (const task of [...running].reverse()) await stopTask(task);
+    },
   });
 
   const liveWithinMs = Math.max(3 * timings.leaseTtlMs, 15_000);
@@ -160,6 +196,14 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
       return [...all];
     },
     replicas: () => seen,
+    whileLeader(task) {
+      tasks.push(task);
+      if (leading) void startTask(task, leading.lease, leading.fence);
+      return () => {
+        tasks.splice(tasks.indexOf(task), 1);
+        void stopTask(task);
+      };
+    },
     async start(self) {
       ownOrigins = self.origins;
       const host = hostname();

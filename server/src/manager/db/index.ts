@@ -4,4 +4,4 @@ export { migratePart, sqlWords } from './migrate';
 export type { Migration, SqlWords } from './migrate';
 export { dumpTables, tableNames } from './dump';
 export { DATABASE_ENGINES } from './types';
-export type { DatabaseEngine, DatabaseTarget, Executor, ManagerDb, ManagerTables } from './types';
+export type { DatabaseEngine, DatabaseTarget, Executor, Fence, ManagerDb, ManagerTables } from './types';

@@ -26,6 +26,12 @@ export type DatabaseTarget = { engine: 'sqlite'; path: string } | { engine: 'pos
 /** A query runner: the database itself, or one transaction of it. */
 export type Executor = Kysely<ManagerTables>;
 
+/**
+ * Checks, inside a write's transaction, that the writer may still write —
+ * e.g. that the leader lease it acts under still has its fencing token.
+ */
+export type Fence = (t: Executor) => Promise<void>;
+
 export interface ManagerDb {
   readonly engine: DatabaseEngine;
   /** Queries outside a transaction (each statement commits on its own). */

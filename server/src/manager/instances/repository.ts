@@ -9,15 +9,14 @@
 import type { Selectable } from 'kysely';
 import { AppError } from '@autoclaw/shared';
 import type { Instance, InstanceDriverKind, InstanceEvent, InstanceEventKind, InstanceState } from '@autoclaw/shared';
-import type { Executor, ManagerDb } from '../db';
+import type { Executor, Fence, ManagerDb } from '../db';
 import type { InstanceEventsTable, InstancesTable } from './schema';
 import { assertTransition } from './state-machine';
 
 export type InstanceRow = InstancesTable;
 type EventRow = Selectable<InstanceEventsTable>;
 
-/** Checks, inside the write's transaction, that the writer may still write (a leader's fencing token). */
-export type Fence = (t: Executor) => Promise<void>;
+export type { Fence };
 
 /** Runtime facts stored with a transition (undefined = keep, null = clear). */
 export interface RuntimePatch {

@@ -12,15 +12,13 @@
  * every write, so a replica that lost the lease writes nothing more.
  */
 import type { Instance, InstanceEvent, InstanceEventKind } from '@autoclaw/shared';
-import type { Executor } from '../db';
+import type { Fence } from '../db';
 import type { InstanceDriver } from '../drivers/types';
 import { silentLogger } from '../gateway-parts';
 import type { Logger } from '../gateway-parts';
 import { backoffDelay, withinWindow } from './backoff';
 import type { BackoffOptions } from './backoff';
 import { probeGateway } from './probe';
-
-type Fence = (t: Executor) => Promise<void>;
 
 /** What the supervisor needs of the instance service (defined here, so the supervisor does not depend on the instances part). */
 export interface SupervisedService {
