@@ -44,6 +44,8 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
   const margin = Math.min(1_000, Math.floor(ttlMs / 5));
   let lease: Lease | null = null;
   let timer: NodeJS.Timeout | null = null;
+  // Fires when the lease is about to lapse unrenewed: the work stops even while a renewal hangs.
+  let demotion: NodeJS.Timeout | null = null;
   let stopped = false;
   let round: Promise<void> | null = null;
   // onGain and onLose run one after the other, never interleaved.
@@ -67,7 +69,16 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
     return changes;
   }
 
+  function armDemotion(): void {
+    if (demotion) clearTimeout(demotion);
+    demotion = null;
+    if (!lease) return;
+    demotion = setTimeout(() => void lose('the lease could not be renewed in time'), Math.max(0, lease.expiresAt - margin - now()));
+  }
+
   function lose(reason: string): Promise<void> {
+    if (demotion) clearTimeout(demotion);
+    demotion = null;
     if (!lease) return changes;
     lease = null;
     logger.warn('no longer the leader', { lease: name, reason });
@@ -80,8 +91,10 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
       try {
         const renewed = await inTime(leases.renew(lease, ttlMs));
         if (stopped) return;
-        if (renewed) lease = renewed;
-        else await lose('another replica holds the lease');
+        if (renewed && lease) {
+          lease = renewed;
+          armDemotion();
+        } else if (!renewed) await lose('another replica holds the lease');
       } catch (err) {
         logger.warn('could not renew the leader lease', { lease: name, err: err instanceof Error ? err.message : String(err) });
         if (!valid(lease)) await lose('the database did not answer in time');
@@ -92,6 +105,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
       const got = await inTime(leases.acquire(name, holder, ttlMs, opts.canSteal));
       if (!got || stopped) return;
       lease = got;
+      armDemotion();
       logger.info('leader now', { lease: name, token: got.token });
       // Not awaited: renewals go on while the once-only work starts (recovery can take a while).
       void change(() => opts.onGain(got));
