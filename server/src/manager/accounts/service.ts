@@ -177,14 +177,14 @@ export async function createAccountService(opts: AccountServiceOptions): Promise
     async signIn(input, remote) {
       const deviceKey = await pairedDevice(input.email, input.device);
       const attempt: SignInAttempt = deviceKey === null ? { email: input.email, remote } : { email: input.email, remote, deviceKey };
-      await throttle.check(attempt);
+      const checked = await throttle.check(attempt);
       const row = await users.byEmail(input.email);
       const ok = await checkPassword(input.password, row?.password_hash);
       if (!row || !ok) {
         await failed(attempt, row ? 'wrong password' : 'unknown email');
         throw new AppError('UNAUTHORIZED', WRONG_CREDENTIALS);
       }
-      await throttle.succeeded(attempt);
+      await throttle.succeeded(attempt, checked);
       if (needsRehash(row.password_hash)) await users.setPasswordHash(row.id, await hashPassword(input.password));
       const issued = await sessions.create(row.id, remote);
       await audit.append({

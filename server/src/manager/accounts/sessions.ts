@@ -120,10 +120,9 @@ export function createSessionStore(opts: SessionStoreOptions): SessionStore {
       const id = newId();
       const at = now();
       const expiresAt = at + t.sessionTtlMs;
-      return db.tx(async (x) => {
-        await x.insertInto('auth_sessions').values({ id, user_id: userId, created_at: at, expires_at: expiresAt, last_used_at: at, revoked_at: null, revoke_reason: null, remote }).execute();
-        return issue(x, id, expiresAt);
-      });
+      // Two writes, no transaction: a session left without its token (a crash between) is unusable and pruned.
+      await db.k.insertInto('auth_sessions').values({ id, user_id: userId, created_at: at, expires_at: expiresAt, last_used_at: at, revoked_at: null, revoke_reason: null, remote }).execute();
+      return issue(db.k, id, expiresAt);
     },
     async authenticate(token) {
       const { session, reused } = await lookup(db.k, token, t.rotationGraceMs);

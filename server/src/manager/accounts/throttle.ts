@@ -42,12 +42,13 @@ export const DEFAULT_SIGNIN_LIMITS: SignInLimits = {
 export type SignInAttempt = { email: string; remote: string; deviceKey?: undefined } | { email: string; remote: string; deviceKey: string };
 
 export interface Throttle {
-  /** RATE_LIMITED (with retryAfterMs) while the attempt must wait. */
-  check(attempt: SignInAttempt): Promise<void>;
+  /** RATE_LIMITED (with retryAfterMs) while the attempt must wait; else whether it has failures on record. */
+  check(attempt: SignInAttempt): Promise<{ failedBefore: boolean }>;
   failed(attempt: SignInAttempt): Promise<void>;
   /** Only the address failed (a bad setup link or invite code). */
   addressFailed(remote: string): Promise<void>;
-  succeeded(attempt: SignInAttempt): Promise<void>;
+  /** Clears the attempt's count (nothing to do when `check` found none). */
+  succeeded(attempt: SignInAttempt, checked: { failedBefore: boolean }): Promise<void>;
 }
 
 const keyOf = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 32);
@@ -113,6 +114,7 @@ export function createThrottle(db: ManagerDb, now: () => number, limits: SignInL
       if (wait > 0) {
         throw new AppError('RATE_LIMITED', `too many failed sign-ins ${who}; try again in ${waitText(wait)}`, { details: { retryAfterMs: wait } });
       }
+      return { failedBefore: rows.some((r) => r.key === keys[0]?.key) };
     },
     async failed(attempt) {
       await count(keysOf(attempt).map((k) => k.key));
@@ -120,7 +122,8 @@ export function createThrottle(db: ManagerDb, now: () => number, limits: SignInL
     async addressFailed(remote) {
       await count([addressKey(remote)]);
     },
-    async succeeded(attempt) {
+    async succeeded(attempt, checked) {
+      if (!checked.failedBefore) return;
       const keys = attempt.deviceKey !== undefined ? [deviceKey(attempt.deviceKey)] : [pairKey(attempt)];
       await db.k.deleteFrom('signin_failures').where('key', 'in', keys).execute();
     },
