@@ -14,7 +14,7 @@ export { ensureOperatorDevice, loadOperatorKey, operatorKeyPath } from './operat
 export { isOwnerDevice, roleForPairing } from './roles';
 export { deviceView } from './device-view';
 export { createSettings, isSecretSetting } from './settings';
-export type { Settings, SetOptions } from './settings';
+export type { Settings, SetOptions, ProviderSettings } from './settings';
 export { validateSettingValue } from './setting-values';
 export type { EnvSettings } from './setting-values';
 export { createVault } from './vault';

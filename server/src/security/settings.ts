@@ -12,7 +12,7 @@
  */
 import { AppError, DEFAULT_MODEL, ENDPOINT_KEY_OF, formatModelRef, parseModelRef, SECRET_SETTINGS, SETTING_KEYS } from '@autoclaw/shared';
 import type { SettingKey, SettingsView } from '@autoclaw/shared';
-import type { ProviderSettings } from '../agent/providers/index';
+import type { ModelRef } from '@autoclaw/shared';
 import type { NewAuditEntry, Store } from '../store';
 import type { Vault } from './vault';
 import { validateSettingValue } from './setting-values';
@@ -23,6 +23,14 @@ export interface SetOptions {
   apiKey?: string | null;
   /** Who changes it, for the audit log (null: the local CLI on the data directory). */
   actor?: string | null;
+}
+
+/** What picks and configures the provider: the chosen model and each endpoint's key and URL. */
+export interface ProviderSettings {
+  model: ModelRef;
+  anthropic: { apiKey: string | null; baseUrl: string | null };
+  openai: { apiKey: string | null; baseUrl: string | null };
+  openaiCompatible: { url: string | null; apiKey: string | null };
 }
 
 export interface Settings {

@@ -8,14 +8,10 @@ import { createHash } from 'node:crypto';
 import { AppError, type ModelRef } from '@autoclaw/shared';
 import { createAnthropicProvider } from './anthropic';
 import { createOpenAIProvider } from './openai';
+import type { ProviderSettings } from '../../security';
 import type { Provider } from './types';
 
-export interface ProviderSettings {
-  model: ModelRef;
-  anthropic: { apiKey: string | null; baseUrl: string | null };
-  openai: { apiKey: string | null; baseUrl: string | null };
-  openaiCompatible: { url: string | null; apiKey: string | null };
-}
+export type { ProviderSettings };
 
 export interface ProviderResolver {
   /** Throws NOT_CONFIGURED when the chosen provider lacks its key (or, for compatible servers, its URL). */
