@@ -28,7 +28,7 @@ describe('Skills in WebChat', () => {
     skills = skillsFixture([], { bundled: ['weather', 'github', 'notes'] });
     // A skill changed after vetting: it must be refused, and say why.
     appendFileSync(join(skills.dir, 'notes', 'index.mjs'), '\n// changed after vetting\n');
-    h = await startHarness({ gatewayArgs: ['--skills', skills.dir, '--skills-pubkey', skills.key.publicKey] });
+    h = await startHarness({ gatewayArgs: ['--skills', skills.dir, `--skills-pubkey=${skills.key.publicKey}`] });
     page = await h.newPage();
     await openAndPair(page, h.baseUrl, h.dataDir);
   });

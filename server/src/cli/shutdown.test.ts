@@ -83,7 +83,7 @@ describe('SIGTERM while a skill hangs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoclaw-shutdown-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const env = { ANTHROPIC_BASE_URL: wire.url, ANTHROPIC_API_KEY: 'sk-ant-any', AUTOCLAW_MODEL: 'anthropic:claude-test-model' };
-    const gw = await startGatewayProcess(dir, env, ['--skills', skills.dir, '--skills-pubkey', skills.key.publicKey]);
+    const gw = await startGatewayProcess(dir, env, ['--skills', skills.dir, `--skills-pubkey=${skills.key.publicKey}`]);
     cleanups.push(async () => {
       await gw.stop('SIGKILL');
     });

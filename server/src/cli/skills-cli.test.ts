@@ -36,11 +36,11 @@ describe('autoclaw skills vet and verify', () => {
     expect(untrusted.code).toBe(1);
     expect(untrusted.stdout).toContain(`refused  alpha: signed by a key this gateway does not trust (${f.key.publicKey})`);
 
-    const trusted = await runCli(['skills', 'verify', f.dir, '--skills-pubkey', f.key.publicKey]);
+    const trusted = await runCli(['skills', 'verify', f.dir, `--skills-pubkey=${f.key.publicKey}`]);
     expect(trusted).toMatchObject({ code: 0, stdout: 'ok       alpha 1.0.0\nok       beta 1.0.0\n' });
 
     appendFileSync(join(f.dir, 'beta', 'index.mjs'), '// changed after vetting\n');
-    const tampered = await runCli(['skills', 'verify', f.dir, '--skills-pubkey', f.key.publicKey, '--json']);
+    const tampered = await runCli(['skills', 'verify', f.dir, `--skills-pubkey=${f.key.publicKey}`, '--json']);
     expect(tampered.code).toBe(1);
     expect(JSON.parse(tampered.stdout)).toEqual([
       { name: 'alpha', ok: true, reason: null },
@@ -64,7 +64,7 @@ describe('autoclaw skills list, enable, disable', () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoclaw-skills-data-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     appendFileSync(join(f.dir, 'beta', 'index.mjs'), '// tampered\n');
-    const flags = ['--skills', f.dir, '--skills-pubkey', f.key.publicKey];
+    const flags = ['--skills', f.dir, `--skills-pubkey=${f.key.publicKey}`];
 
     const gw = await startGatewayProcess(dir, {}, flags);
     try {

@@ -88,7 +88,7 @@ describe('gateway config', () => {
 describe('gateway skills flags', () => {
   it('reads --skills, --skills-pubkey (repeatable) and AUTOCLAW_CHROMIUM; refuses a bad key', () => {
     const key = 'dXgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I';
-    const config = parseGatewayConfig(['--data', '/d', '--skills', 'my/skills', '--skills-pubkey', key], { AUTOCLAW_CHROMIUM: '/opt/chrome' });
+    const config = parseGatewayConfig(['--data', '/d', '--skills', 'my/skills', `--skills-pubkey=${key}`], { AUTOCLAW_CHROMIUM: '/opt/chrome' });
     expect(config).toMatchObject({ skillsDir: resolve('my/skills'), skillsPubkeys: [key], chromiumPath: '/opt/chrome' });
     expect(() => parseGatewayConfig(['--data', '/d', '--skills-pubkey', 'short'], {})).toThrow(UsageError);
     expect(() => parseGatewayConfig(['--data', '/d', '--skills', ''], {})).toThrow(/--skills needs a folder/);
