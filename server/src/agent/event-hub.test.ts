@@ -115,7 +115,7 @@ describe('chat events over the real service', () => {
   });
 
   it('resumes from lastEventId with nothing lost or duplicated; an unknown id gets a sync', async () => {
-    const server = await startAnthropicWireServer({ apiKey: TEST_KEY, wordDelayMs: 3 });
+    const server = await startAnthropicWireServer({ apiKey: TEST_KEY, wordDelayMs: 20 });
     cleanups.push(() => server.close());
     const provider = makeProvider('anthropic', server.url);
     const h = await openHarness({ resolveProvider: () => ({ provider, model: defaultModel('anthropic') }) });
@@ -123,13 +123,13 @@ describe('chat events over the real service', () => {
 
     const first = h.record();
     h.send('one two three four five six seven eight nine ten');
-    await waitFor(() => first.events.filter((e) => e.event.type === 'delta').length >= 3, 3000, 'some deltas');
+    await waitFor(() => first.events.filter((e) => e.event.type === 'delta').length >= 3, 15_000, 'some deltas');
     await first.stop();
     const lastId = first.events.at(-1)!.id;
 
     const resumed = h.record(h.session.id, lastId);
     await h.service.idle();
-    await waitFor(() => resumed.events.some((e) => e.event.type === 'session' && !e.event.session.busy), 3000, 'turn end');
+    await waitFor(() => resumed.events.some((e) => e.event.type === 'session' && !e.event.session.busy), 15_000, 'turn end');
     expect(resumed.events[0]!.event.type).not.toBe('sync');
     const all = [...first.events, ...resumed.events];
     expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
@@ -137,7 +137,7 @@ describe('chat events over the real service', () => {
     expect(deltaText(all, answer.id)).toBe(answer.text);
 
     const fresh = h.record(h.session.id, 'not-a-known-id.7');
-    await waitFor(() => fresh.events.length > 0, 3000, 'sync');
+    await waitFor(() => fresh.events.length > 0, 15_000, 'sync');
     const sync = fresh.events[0]!.event;
     expect(sync.type === 'sync' && sync.messages.map((m) => m.text)).toEqual([
       'one two three four five six seven eight nine ten',
@@ -152,11 +152,11 @@ describe('chat events over the real service', () => {
     const h = await openHarness({ resolveProvider: () => ({ provider, model: defaultModel('anthropic') }), persistIntervalMs: 60_000 });
     cleanups.push(() => h.close());
     h.send('alpha beta gamma delta epsilon zeta eta theta /slow');
-    const answer = await waitFor(() => h.service.history(h.session.id)[1], 3000, 'answer');
-    await waitFor(() => h.service.history(h.session.id)[1]!.text.length > 10, 3000, 'some text');
+    const answer = await waitFor(() => h.service.history(h.session.id)[1], 15_000, 'answer');
+    await waitFor(() => h.service.history(h.session.id)[1]!.text.length > 10, 15_000, 'some text');
     const late = h.record();
     await h.service.idle();
-    await waitFor(() => late.events.some((e) => e.event.type === 'session' && !e.event.session.busy), 3000, 'turn end');
+    await waitFor(() => late.events.some((e) => e.event.type === 'session' && !e.event.session.busy), 15_000, 'turn end');
     const sync = late.events[0]!.event;
     if (sync.type !== 'sync') throw new Error('expected a sync first');
     const partial = sync.messages[1]!.text;
@@ -173,10 +173,10 @@ describe('chat events over the real service', () => {
     h.send('keep me');
     await h.service.idle();
     const rec = h.record();
-    await waitFor(() => rec.events.length === 1, 3000, 'sync');
+    await waitFor(() => rec.events.length === 1, 15_000, 'sync');
     const answer = h.service.history(h.session.id)[1]!;
     h.service.deleteMessage(answer.id);
-    await waitFor(() => rec.events.length >= 2, 3000, 'resync');
+    await waitFor(() => rec.events.length >= 2, 15_000, 'resync');
     const again = rec.events[1]!.event;
     expect(again.type === 'sync' && again.messages.map((m) => m.text)).toEqual(['keep me']);
   });

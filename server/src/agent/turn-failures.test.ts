@@ -25,7 +25,7 @@ describe('cancel', () => {
     const { h, server } = await setup('anthropic');
     const rec = h.record();
     const user = h.send('tell me a long story /hang');
-    await waitFor(() => rec.events.some((e) => e.event.type === 'delta'), 3000, 'first delta');
+    await waitFor(() => rec.events.some((e) => e.event.type === 'delta'), 15_000, 'first delta');
     expect(h.service.cancel(h.session.id)).toBe(true);
     await h.service.idle();
     expect(h.service.cancel(h.session.id)).toBe(false);
@@ -34,15 +34,15 @@ describe('cancel', () => {
     expect(answer.text).toBe(deltaText(rec.events, answer.id));
     expect(answer.text.length).toBeGreaterThan(0);
     expect(h.store.getMessage(user.id)?.status).toBe('cancelled');
-    await waitFor(() => server.activeRequests === 0, 3000, 'provider request closed');
+    await waitFor(() => server.activeRequests === 0, 15_000, 'provider request closed');
     expect(h.service.stats()).toMatchObject({ busySessions: 0, liveMessages: 0 });
   });
 
   it('stores streamed text while the stream pauses (throttled writes)', async () => {
     const { h } = await setup('openai', { persistIntervalMs: 30 });
     h.send('wait for it /hang');
-    const answer = await waitFor(() => firstAnswer(h), 3000, 'answer');
-    await waitFor(() => h.store.getMessage(answer.id)!.text.length > 0, 3000, 'persisted text');
+    const answer = await waitFor(() => firstAnswer(h), 15_000, 'answer');
+    await waitFor(() => h.store.getMessage(answer.id)!.text.length > 0, 15_000, 'persisted text');
     expect(h.store.getMessage(answer.id)!.status).toBe('streaming');
     h.service.cancel(h.session.id);
     await h.service.idle();
@@ -51,7 +51,7 @@ describe('cancel', () => {
   it('stop() marks a running answer interrupted so it can be retried', async () => {
     const { h } = await setup('anthropic');
     const user = h.send('never ending /hang');
-    await waitFor(() => (firstAnswer(h)?.text.length ?? 0) > 0 || h.service.history(h.session.id).length > 1, 3000, 'answer');
+    await waitFor(() => (firstAnswer(h)?.text.length ?? 0) > 0 || h.service.history(h.session.id).length > 1, 15_000, 'answer');
     await h.service.stop();
     expect(h.store.getMessage(user.id)?.status).toBe('interrupted');
     expect(firstAnswer(h)?.status).toBe('interrupted');
@@ -62,10 +62,10 @@ describe('cancel', () => {
     const { h } = await setup('anthropic');
     const rec = h.record();
     h.send('busy /hang');
-    await waitFor(() => rec.events.some((e) => e.event.type === 'delta'), 3000, 'delta');
+    await waitFor(() => rec.events.some((e) => e.event.type === 'delta'), 15_000, 'delta');
     await h.service.deleteSession(h.session.id);
     await h.service.idle();
-    await waitFor(() => rec.events.at(-1)?.event.type === 'deleted', 3000, 'deleted event');
+    await waitFor(() => rec.events.at(-1)?.event.type === 'deleted', 15_000, 'deleted event');
     expect(h.store.getSession(h.session.id)).toBeNull();
     expect(h.service.stats()).toMatchObject({ subscribers: 0, sessionsWithEvents: 0 });
   });

@@ -147,7 +147,7 @@ describe('skill runtime', () => {
   it('a skill that loops forever: the call ends at its time limit, the process is killed, the next call works', async () => {
     const f = open([loopSkill()], ['probe']);
     const outcome = await probe(f, 'loop');
-    expect(outcome).toEqual({ ok: false, content: 'probe_try did not finish within 1 s and was stopped.' });
+    expect(outcome).toEqual({ ok: false, content: 'probe_try did not finish within 3 s and was stopped.' });
     expect((await probe(f, 'pid')).content).toMatch(/^ok: \d+$/);
   });
 
@@ -164,7 +164,7 @@ describe('skill runtime', () => {
 
 function loopSkill(): TestSkill {
   const skill = probeSkill('');
-  skill.yaml = skill.yaml.replace('timeoutMs: 5000', 'timeoutMs: 1000');
+  skill.yaml = skill.yaml.replace('timeoutMs: 5000', 'timeoutMs: 3000');
   return skill;
 }
 
