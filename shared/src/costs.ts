@@ -5,6 +5,7 @@
  * for a cap and "unpriced" for a cost, never zero.
  */
 import { z } from 'zod';
+import { UsageSummarySchema } from './schemas';
 import { canonicalTimeZone, parseDayKey } from './zone-days';
 
 /** Largest money cap: $100 000. */
@@ -63,17 +64,9 @@ export const UsageLedgerInput = z
   .refine((v) => v.from === undefined || v.to === undefined || v.from <= v.to, { message: 'from is after to', path: ['from'] });
 export type UsageLedgerQuery = z.infer<typeof UsageLedgerInput>;
 
-export const UsageTotalsSchema = z.object({
-  calls: z.number().int(),
-  inputTokens: z.number().int(),
-  outputTokens: z.number().int(),
-  cacheReadTokens: z.number().int(),
-  cacheWriteTokens: z.number().int(),
-  /** Sum over priced calls only. */
-  costMicros: z.number().int(),
-  /** Calls whose model is not in the price table: their cost is unknown, not zero. */
-  unpricedCalls: z.number().int(),
-  /** All tokens of those calls. */
+/** The usage summary's totals, and the tokens of the unpriced calls among them. */
+export const UsageTotalsSchema = UsageSummarySchema.extend({
+  /** All tokens of the calls whose model is not in the price table (their cost is unknown, not zero). */
   unpricedTokens: z.number().int(),
 });
 export type UsageTotals = z.infer<typeof UsageTotalsSchema>;

@@ -63,37 +63,9 @@ export function zoneClock(timeZone: string): ZoneClock {
   /** Offset at `t` (offsets change only at whole seconds). */
   const rawOffset = (t: number): number => {
     const s = Math.floor(t / 1000) * 1000;
-    let y = 0;
-    let mo = 0;
-    let d = 0;
-    let h = 0;
-    let mi = 0;
-    let se = 0;
-    for (const part of format.formatToParts(s)) {
-      switch (part.type) {
-        case 'year':
-          y = Number(part.value);
-          break;
-        case 'month':
-          mo = Number(part.value);
-          break;
-        case 'day':
-          d = Number(part.value);
-          break;
-        case 'hour':
-          h = Number(part.value);
-          break;
-        case 'minute':
-          mi = Number(part.value);
-          break;
-        case 'second':
-          se = Number(part.value);
-          break;
-        default:
-          break;
-      }
-    }
-    return Date.UTC(y, mo - 1, d, h, mi, se) - s;
+    const v: Partial<Record<Intl.DateTimeFormatPartTypes, number>> = {};
+    for (const part of format.formatToParts(s)) v[part.type] = Number(part.value);
+    return Date.UTC(v.year ?? 1970, (v.month ?? 1) - 1, v.day ?? 1, v.hour ?? 0, v.minute ?? 0, v.second ?? 0) - s;
   };
 
   /** The first whole second in (lo, hi] whose offset differs from `loOffset` (the offset at lo; the one at hi differs). */

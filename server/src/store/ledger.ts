@@ -23,29 +23,16 @@ import {
 import type { ZoneClock } from '@autoclaw/shared';
 import type { StoreContext } from './context';
 import type { Store } from './types';
+import { SUMMARY_COLUMNS, type SummaryRow } from './usage';
 import { localDaySql } from './zone-sql';
 import { zodInput } from './zod-input';
 
 export type LedgerQueries = Pick<Store, 'usageLedger' | 'usagePage'>;
 
-const TOTAL_COLUMNS = /* sql */ `
-  count(*) AS calls,
-  coalesce(sum(input_tokens), 0) AS input_tokens,
-  coalesce(sum(output_tokens), 0) AS output_tokens,
-  coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
-  coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
-  coalesce(sum(cost_micros), 0) AS cost_micros,
-  coalesce(sum(cost_micros IS NULL), 0) AS unpriced_calls,
+const TOTAL_COLUMNS = /* sql */ `${SUMMARY_COLUMNS},
   coalesce(sum(CASE WHEN cost_micros IS NULL THEN input_tokens + output_tokens + cache_read_tokens + cache_write_tokens END), 0) AS unpriced_tokens`;
 
-interface TotalsRow {
-  calls: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cost_micros: number;
-  unpriced_calls: number;
+interface TotalsRow extends SummaryRow {
   unpriced_tokens: number;
 }
 
@@ -92,7 +79,7 @@ function totalsOf(row: TotalsRow): UsageTotals {
     cacheReadTokens: row.cache_read_tokens,
     cacheWriteTokens: row.cache_write_tokens,
     costMicros: row.cost_micros,
-    unpricedCalls: row.unpriced_calls,
+    unpricedCalls: row.unpriced,
     unpricedTokens: row.unpriced_tokens,
   };
 }
@@ -129,7 +116,7 @@ const ROLLUP_TOTALS = /* sql */ `
   coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
   coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
   coalesce(sum(cost_micros), 0) AS cost_micros,
-  coalesce(sum(unpriced_calls), 0) AS unpriced_calls,
+  coalesce(sum(unpriced_calls), 0) AS unpriced,
   coalesce(sum(unpriced_tokens), 0) AS unpriced_tokens`;
 
 /** Whether every quarter hour of [from, to) lies within one local day of the zone (offsets and changes on quarter hours). */

@@ -7,7 +7,7 @@ import { checkCount, checkText, checkTime } from './validate';
 
 export type UsageQueries = Pick<Store, 'recordUsage' | 'usageSummary'>;
 
-interface SummaryRow {
+export interface SummaryRow {
   calls: number;
   input_tokens: number;
   output_tokens: number;
@@ -17,7 +17,7 @@ interface SummaryRow {
   unpriced: number;
 }
 
-const SUMMARY_COLUMNS = /* sql */ `
+export const SUMMARY_COLUMNS = /* sql */ `
   count(*) AS calls,
   coalesce(sum(input_tokens), 0) AS input_tokens,
   coalesce(sum(output_tokens), 0) AS output_tokens,
