@@ -32,6 +32,12 @@ export function usdText(micros: number): string {
   return frac.length > 0 ? `${whole}.${frac}` : String(whole);
 }
 
+/** "$1.50", or the exact amount below a cent ("$0.0042", "$0.000001"): a tiny cap must not read as $0.00. */
+export function usdLabel(micros: number): string {
+  if (micros >= 10_000) return `$${(micros / 1_000_000).toFixed(2)}`;
+  return micros === 0 ? '$0.00' : `$${usdText(micros)}`;
+}
+
 export const TimeZoneSchema = z.string().max(64).refine((v) => canonicalTimeZone(v) !== null, 'not a known IANA time zone (e.g. Europe/Berlin)');
 export const DayKeySchema = z.string().max(10).refine((v) => parseDayKey(v) !== null, 'not a real date YYYY-MM-DD');
 

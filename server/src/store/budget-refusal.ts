@@ -3,15 +3,11 @@
  * and how to raise it. The text is stored with the failed turn, so it must
  * stand on its own; the numbers travel in `details` for clients.
  */
-import { AppError, usdText, type BudgetCapName, type BudgetExceededDetails } from '@autoclaw/shared';
+import { AppError, usdLabel, type BudgetCapName, type BudgetExceededDetails } from '@autoclaw/shared';
 
 const integer = new Intl.NumberFormat('en-US');
 
-/** "$1.50", or the exact amount below a cent ("$0.0042", "$0.000001"). */
-export function usd(micros: number): string {
-  if (micros >= 10_000) return `$${(micros / 1_000_000).toFixed(2)}`;
-  return micros === 0 ? '$0.00' : `$${usdText(micros)}`;
-}
+const usd = usdLabel;
 
 const WHEN: Record<BudgetCapName, string> = {
   daily: 'today',

@@ -5,7 +5,8 @@
  * is computed from the rows on first use and from then on every usage insert
  * adds to it in the same transaction, so reading it is one primary-key lookup.
  */
-import { ZONE_SLACK_MS, DAY_MS, dayKey, monthOfDay, type ZoneClock } from '@autoclaw/shared';
+import { ZONE_SLACK_MS, DAY_MS, dayKey, monthOfDay, type CapSource, type ZoneClock } from '@autoclaw/shared';
+import type { SoftLine } from './types';
 import type { StoreContext } from './context';
 import { localDaySql } from './zone-sql';
 
@@ -36,6 +37,37 @@ export interface Periods {
   month: { key: string; first: number; last: number };
 }
 
+export interface Effective {
+  dailyMicros: number | null;
+  dailySource: CapSource | null;
+  monthlyMicros: number | null;
+  monthlySource: CapSource | null;
+  sessionMicros: number | null;
+  dailyTokens: number | null;
+}
+
+/** The lower of two caps (null: none) and whose it is. */
+function lower(user: number | null | undefined, plan: number | null | undefined): [number | null, CapSource | null] {
+  const u = user ?? null;
+  const p = plan ?? null;
+  if (p !== null && (u === null || p <= u)) return [p, 'plan'];
+  return u === null ? [null, null] : [u, 'user'];
+}
+
+/** What is enforced: the lower of the user's and the plan's caps. */
+export function effectiveOf(user: CapsRow | undefined, plan: CapsRow | undefined): Effective {
+  const [dailyMicros, dailySource] = lower(user?.daily_micros, plan?.daily_micros);
+  const [monthlyMicros, monthlySource] = lower(user?.monthly_micros, plan?.monthly_micros);
+  return {
+    dailyMicros,
+    dailySource,
+    monthlyMicros,
+    monthlySource,
+    sessionMicros: user?.session_micros ?? null,
+    dailyTokens: user?.daily_tokens ?? null,
+  };
+}
+
 const ZERO: Spend = { micros: 0, tokens: 0, unpriced: 0 };
 const SPEND_COLUMNS = /* sql */ `
   coalesce(sum(cost_micros), 0) AS micros,
@@ -52,8 +84,11 @@ export interface SpendTracker {
   ensure(key: string, p: Periods, sessionId?: string): Spend;
   /** The total under `key` without writing anything. */
   peek(key: string, p: Periods, sessionId?: string): Spend;
-  /** Adds one call to the totals that exist for its periods (inside the usage insert's transaction). */
-  add(t: number, sessionId: string | null, spend: Spend): void;
+  /**
+   * Adds one call to the totals that exist for its periods (inside the usage
+   * insert's transaction) and returns the soft lines those totals are past.
+   */
+  add(t: number, sessionId: string | null, spend: Spend): SoftLine[];
 }
 
 export function createSpendTracker({ db }: StoreContext, clockOf: (timeZone: string) => ZoneClock): SpendTracker {
@@ -113,8 +148,25 @@ export function createSpendTracker({ db }: StoreContext, clockOf: (timeZone: str
       return get.get(key) ?? compute(key, p, sessionId);
     },
     add(t, sessionId, spend) {
-      const p = periodsAt(t);
-      bump.run(spend.micros, spend.tokens, spend.unpriced, keys.dayKey(p), keys.monthKey(p), sessionId === null ? '' : keys.sessionKey(sessionId));
+      const user = capsOf.get('user');
+      const p = periodsAt(t, user?.time_zone ?? DEFAULT_BUDGET_ZONE);
+      const dayK = keys.dayKey(p);
+      const monthK = keys.monthKey(p);
+      bump.run(spend.micros, spend.tokens, spend.unpriced, dayK, monthK, sessionId === null ? '' : keys.sessionKey(sessionId));
+      const percent = user?.soft_percent ?? null;
+      if (percent === null) return [];
+      const eff = effectiveOf(user, capsOf.get('plan'));
+      const lines: SoftLine[] = [];
+      const check = (cap: 'daily' | 'monthly', limit: number | null, source: CapSource | null, key: string, period: string) => {
+        // Only totals in use (a cap reserved against them) are read: no sums over rows here.
+        const total = limit === null || limit === 0 ? undefined : get.get(key);
+        if (total && total.micros * 100 >= limit! * percent) {
+          lines.push({ cap, period, percent, spentMicros: total.micros, limitMicros: limit!, source: source ?? 'user', timeZone: p.timeZone });
+        }
+      };
+      check('daily', eff.dailyMicros, eff.dailySource, dayK, p.dayKey);
+      check('monthly', eff.monthlyMicros, eff.monthlySource, monthK, p.month.key);
+      return lines;
     },
   };
 }

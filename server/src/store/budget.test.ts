@@ -150,6 +150,16 @@ describe('budget reservations', () => {
     t.store.releaseBudget(t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: null, tokens: 10 }));
   });
 
+  it('reports the soft lines the spend is past after each recorded call', () => {
+    t.store.setBudgetCaps({ dailyMicros: 1_000, monthlyMicros: 10_000, softPercent: 50 });
+    const first = t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: 400, tokens: 1 });
+    expect(t.store.recordUsage({ sessionId: '', messageId: null, provider: 'anthropic', model: 'm', usage: { inputTokens: 1, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costMicros: 400, reservationId: first })).toEqual([]);
+    const second = t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: 400, tokens: 1 });
+    expect(t.store.recordUsage({ sessionId: '', messageId: null, provider: 'anthropic', model: 'm', usage: { inputTokens: 1, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costMicros: 100, reservationId: second })).toEqual([
+      { cap: 'daily', period: '2026-06-10', percent: 50, spentMicros: 500, limitMicros: 1_000, source: 'user', timeZone: 'UTC' },
+    ]);
+  });
+
   it('counts reservations of every connection to the file (another process is just another connection)', () => {
     const other = t.reopen();
     t.store.setBudgetCaps({ dailyMicros: 1_000 });

@@ -9,7 +9,6 @@
  * clears what a killed process left.
  */
 import {
-  AppError,
   BudgetSetInput,
   GatewayCostAdminInputs,
   type BudgetCapName,
@@ -19,43 +18,13 @@ import {
   type PlanCaps,
 } from '@autoclaw/shared';
 import { budgetRefusal, planLimitError } from './budget-refusal';
-import { DEFAULT_BUDGET_ZONE, type CapsRow, type Periods, type Spend, type SpendTracker } from './budget-spend';
+import { DEFAULT_BUDGET_ZONE, effectiveOf, type CapsRow, type Effective, type Periods, type Spend, type SpendTracker } from './budget-spend';
 import type { StoreContext } from './context';
 import type { BudgetReservationInput, Store } from './types';
 import { checkCount, checkId } from './validate';
 import { zodInput } from './zod-input';
 
 export type BudgetQueries = Pick<Store, 'budgetStatus' | 'setBudgetCaps' | 'setPlanCaps' | 'reserveBudget' | 'releaseBudget'>;
-
-interface Effective {
-  dailyMicros: number | null;
-  dailySource: CapSource | null;
-  monthlyMicros: number | null;
-  monthlySource: CapSource | null;
-  sessionMicros: number | null;
-  dailyTokens: number | null;
-}
-
-/** The lower of two caps (null: none) and whose it is. */
-function lower(user: number | null | undefined, plan: number | null | undefined): [number | null, CapSource | null] {
-  const u = user ?? null;
-  const p = plan ?? null;
-  if (p !== null && (u === null || p <= u)) return [p, 'plan'];
-  return u === null ? [null, null] : [u, 'user'];
-}
-
-function effectiveOf(user: CapsRow | undefined, plan: CapsRow | undefined): Effective {
-  const [dailyMicros, dailySource] = lower(user?.daily_micros, plan?.daily_micros);
-  const [monthlyMicros, monthlySource] = lower(user?.monthly_micros, plan?.monthly_micros);
-  return {
-    dailyMicros,
-    dailySource,
-    monthlyMicros,
-    monthlySource,
-    sessionMicros: user?.session_micros ?? null,
-    dailyTokens: user?.daily_tokens ?? null,
-  };
-}
 
 interface Held {
   micros: number;

@@ -4,7 +4,7 @@
  * Every write method returns only after its transaction committed.
  */
 import type { AppError, DeviceRole, ErrorInfo, GatewayAuditAction, GatewayAuditEntry, Memory, Notice, NoticeInput, Message, MessageStatus, Session, SessionPage, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
-import type { BudgetPatch, BudgetStatus, PlanCaps, UsageLedger, UsageLedgerQuery, UsagePage } from '@autoclaw/shared';
+import type { BudgetPatch, BudgetStatus, CapSource, PlanCaps, UsageLedger, UsageLedgerQuery, UsagePage } from '@autoclaw/shared';
 
 export interface InsertUserMessage {
   sessionId: string;
@@ -46,6 +46,18 @@ export interface UsageRecord {
   tool?: string | null;
   /** The call's budget reservation, settled (deleted) in the same transaction. */
   reservationId?: number;
+}
+
+/** A soft budget line the spend is past (after a usage insert), for a once-per-period notice. */
+export interface SoftLine {
+  cap: 'daily' | 'monthly';
+  /** 'YYYY-MM-DD' or 'YYYY-MM' in `timeZone`. */
+  period: string;
+  percent: number;
+  spentMicros: number;
+  limitMicros: number;
+  source: CapSource;
+  timeZone: string;
 }
 
 /** A provider call's worst case, held against the caps until its usage is recorded. */
@@ -174,7 +186,8 @@ export interface Store {
   getToolCall(id: string): ToolCall | null;
 
   /* usage */
-  recordUsage(record: UsageRecord): void;
+  /** Records the call (settling its reservation); returns the soft budget lines the spend is now past. */
+  recordUsage(record: UsageRecord): SoftLine[];
   usageSummary(opts?: { sessionId?: string; since?: number }): UsageSummary;
   /** Totals grouped by local day, model, session, channel and/or tool (validated; BAD_REQUEST otherwise). */
   usageLedger(query: UsageLedgerQuery): UsageLedger;

@@ -52,8 +52,8 @@ export function usageQueries({ db, now }: StoreContext, spend: SpendTracker): Us
   const recordTx = db.transaction((row: Parameters<typeof insert.run>, sessionId: string, reservationId: number | undefined) => {
     insert.run(...row);
     const [, , , , input, output, cacheRead, cacheWrite, cost, , , at] = row;
-    spend.add(at, sessionId, { micros: cost ?? 0, tokens: input + output + cacheRead + cacheWrite, unpriced: cost === null ? 1 : 0 });
     if (reservationId !== undefined) settle.run(reservationId);
+    return spend.add(at, sessionId, { micros: cost ?? 0, tokens: input + output + cacheRead + cacheWrite, unpriced: cost === null ? 1 : 0 });
   });
   const all = db.prepare<[], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage`);
   const since = db.prepare<[number], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage WHERE created_at >= ?`);
@@ -69,7 +69,7 @@ export function usageQueries({ db, now }: StoreContext, spend: SpendTracker): Us
       const cost = record.costMicros === null ? null : checkCount(record.costMicros, 'costMicros');
       const sessionId = typeof record.sessionId === 'string' ? record.sessionId : '';
       const reservationId = record.reservationId === undefined ? undefined : checkCount(record.reservationId, 'reservationId');
-      recordTx.immediate(
+      return recordTx.immediate(
         [
           sessionId,
           typeof record.messageId === 'string' ? record.messageId : '',
