@@ -77,6 +77,31 @@ export const UsageTotalsSchema = UsageSummarySchema.extend({
 });
 export type UsageTotals = z.infer<typeof UsageTotalsSchema>;
 
+export const EMPTY_TOTALS: UsageTotals = {
+  calls: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  costMicros: 0,
+  unpricedCalls: 0,
+  unpricedTokens: 0,
+};
+
+/** a + b, field by field (integers: sums and re-aggregations stay exact). */
+export function addTotals(a: UsageTotals, b: UsageTotals): UsageTotals {
+  return {
+    calls: a.calls + b.calls,
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    costMicros: a.costMicros + b.costMicros,
+    unpricedCalls: a.unpricedCalls + b.unpricedCalls,
+    unpricedTokens: a.unpricedTokens + b.unpricedTokens,
+  };
+}
+
 /** One group of the ledger: the keys asked for in `by`, then the totals. */
 export const LedgerRowSchema = UsageTotalsSchema.extend({
   day: z.string().optional(),

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DAY_MS, parseDayKey, zoneClock, type LedgerRow, type UsageLedger, type UsageTotals } from '@autoclaw/shared';
 import { openStore } from './sqlite-store';
-import { addTotals, EMPTY_TOTALS, quarterAligned } from './ledger';
+import { addTotals, EMPTY_TOTALS } from '@autoclaw/shared';
+import { quarterAligned } from './ledger';
 import { codeOf, manualClock, tempStore, type TempStore } from './test-helpers';
 import type { Store } from './types';
 

@@ -8,6 +8,8 @@
  */
 import {
   DAY_MS,
+  EMPTY_TOTALS,
+  addTotals,
   UsageLedgerInput,
   ZONE_SLACK_MS,
   dayKey,
@@ -60,17 +62,6 @@ interface UsageDbRow {
   cost_micros: number | null;
 }
 
-export const EMPTY_TOTALS: UsageTotals = {
-  calls: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheWriteTokens: 0,
-  costMicros: 0,
-  unpricedCalls: 0,
-  unpricedTokens: 0,
-};
-
 function totalsOf(row: TotalsRow): UsageTotals {
   return {
     calls: row.calls,
@@ -81,20 +72,6 @@ function totalsOf(row: TotalsRow): UsageTotals {
     costMicros: row.cost_micros,
     unpricedCalls: row.unpriced,
     unpricedTokens: row.unpriced_tokens,
-  };
-}
-
-/** Adds `b` into `a` (integers only: sums stay exact). */
-export function addTotals(a: UsageTotals, b: UsageTotals): UsageTotals {
-  return {
-    calls: a.calls + b.calls,
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    costMicros: a.costMicros + b.costMicros,
-    unpricedCalls: a.unpricedCalls + b.unpricedCalls,
-    unpricedTokens: a.unpricedTokens + b.unpricedTokens,
   };
 }
 
