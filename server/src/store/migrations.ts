@@ -311,6 +311,8 @@ CREATE TRIGGER usage_rollup_delete AFTER DELETE ON usage BEGIN ${ROLLUP_ADD('old
  * in flight (cleared at start: a reservation never outlives its process);
  * `budget_spend` running totals per day, month and session (a cache of sums
  * over `usage`, filled on first use and kept in step by every usage insert).
+ * Reservation ids are plain rowids (no sqlite_sequence write per call): an id
+ * may come back once its reservation ended, which is harmless.
  */
 const BUDGETS = /* sql */ `
 CREATE TABLE budget_caps (
@@ -325,7 +327,7 @@ CREATE TABLE budget_caps (
   updated_at      INTEGER NOT NULL
 );
 CREATE TABLE budget_reservations (
-  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          INTEGER PRIMARY KEY,
   boot_id     TEXT NOT NULL,
   session_id  TEXT,
   micros      INTEGER CHECK (micros >= 0),

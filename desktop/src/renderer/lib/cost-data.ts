@@ -72,6 +72,7 @@ export interface ChartSeries {
 }
 
 export interface ChartData {
+  split: CostSplit;
   /** 'YYYY-MM-DD' of each day of the range. */
   days: string[];
   /** Seconds since the epoch of each day's UTC midnight (uPlot's x; labels are drawn in UTC so they read as the local dates). */
@@ -121,14 +122,14 @@ export function chartData(ledger: UsageLedger, split: CostSplit, from: string, t
     daily[at] = add(daily[at] as UsageTotals, row);
   }
   const sorted = [...bySplit.values()].sort(byWeight);
-  if (sorted.length <= maxSeries) return { days, x, series: sorted, daily };
+  if (sorted.length <= maxSeries) return { split, days, x, series: sorted, daily };
   const kept = sorted.slice(0, maxSeries - 1);
   const other: ChartSeries = { key: '\u0000other', label: 'Other', totals: days.map(() => ZERO), sum: ZERO };
   for (const s of sorted.slice(maxSeries - 1)) {
     other.totals = other.totals.map((t, i) => add(t, s.totals[i] as UsageTotals));
     other.sum = add(other.sum, s.sum);
   }
-  return { days, x, series: [...kept, other], daily };
+  return { split, days, x, series: [...kept, other], daily };
 }
 
 /** "Sat, Dec 6" for a 'YYYY-MM-DD' (the date itself, whatever zone the page runs in). */
