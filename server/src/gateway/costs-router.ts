@@ -15,7 +15,9 @@ export const usageRouter = router({
 
 export const budgetRouter = router({
   get: authedProcedure.query(({ ctx }): BudgetStatus => ctx.services.store.budgetStatus()),
-  set: ownerProcedure.input(BudgetSetInput).mutation(({ ctx, input }): BudgetStatus => ctx.services.store.setBudgetCaps(input)),
+  set: ownerProcedure
+    .input(BudgetSetInput)
+    .mutation(({ ctx, input }): BudgetStatus => ctx.services.store.setBudgetCaps(input, { actor: ctx.device.id })),
 });
 
 /** For the manager's billing: spread into the `admin` router. */
@@ -27,5 +29,5 @@ export const costAdminProcedures = {
   /** The plan's daily and monthly caps (null: none; 0: nothing may be spent) and the reason shown to the user. */
   setPlanCaps: managerProcedure
     .input(GatewayCostAdminInputs.setPlanCaps)
-    .mutation(({ ctx, input }): PlanCaps => ctx.services.store.setPlanCaps(input)),
+    .mutation(({ ctx, input }): PlanCaps => ctx.services.store.setPlanCaps(input, { actor: ctx.device.id })),
 };

@@ -150,6 +150,20 @@ describe('budget reservations', () => {
     t.store.releaseBudget(t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: null, tokens: 10 }));
   });
 
+  it('audits every change of a cap, and the plan, with who made it', () => {
+    t.store.setBudgetCaps({ dailyMicros: 2_500_000, softPercent: 80 }, { actor: 'laptop' });
+    t.store.setBudgetCaps({ dailyMicros: 2_500_000, monthlyMicros: null }); // nothing changed: nothing audited
+    t.store.setBudgetCaps({ dailyMicros: null, timeZone: 'Europe/Berlin' });
+    t.store.setPlanCaps({ dailyMicros: null, monthlyMicros: 0, reason: 'Credits ran out.' }, { actor: 'manager' });
+    expect(t.store.listAudit({ limit: 10 }).map((e) => [e.deviceId, e.action, e.target, e.oldValue, e.newValue, e.detail])).toEqual([
+      ['manager', 'budget.plan', 'plan', 'daily none, monthly none', 'daily none, monthly $0.00', 'Credits ran out.'],
+      [null, 'budget.set', 'budget.timeZone', 'UTC', 'Europe/Berlin', null],
+      [null, 'budget.set', 'budget.dailyMicros', '$2.50', 'none', null],
+      ['laptop', 'budget.set', 'budget.softPercent', 'none', '80%', null],
+      ['laptop', 'budget.set', 'budget.dailyMicros', 'none', '$2.50', null],
+    ]);
+  });
+
   it('reports the soft lines the spend is past after each recorded call', () => {
     t.store.setBudgetCaps({ dailyMicros: 1_000, monthlyMicros: 10_000, softPercent: 50 });
     const first = t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: 400, tokens: 1 });

@@ -11,8 +11,10 @@
 import {
   BudgetSetInput,
   GatewayCostAdminInputs,
+  usdLabel,
   type BudgetCapName,
   type BudgetExceededDetails,
+  type BudgetPatch,
   type BudgetStatus,
   type CapSource,
   type PlanCaps,
@@ -32,7 +34,7 @@ interface Held {
   calls: number;
 }
 
-export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker): BudgetQueries {
+export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, appendAudit: Store['appendAudit']): BudgetQueries {
   const heldAll = db.prepare<[], Held>(
     'SELECT coalesce(sum(micros), 0) AS micros, coalesce(sum(tokens), 0) AS tokens, count(*) AS calls FROM budget_reservations',
   );
@@ -153,7 +155,7 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker): B
   return {
     budgetStatus: () => readStatus(),
 
-    setBudgetCaps(patch) {
+    setBudgetCaps(patch, opts = {}) {
       const input = zodInput(BudgetSetInput, patch, 'budget');
       const write = db.transaction(() => {
         const user = spend.caps('user');
@@ -166,6 +168,12 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker): B
           }
         }
         const pick = <T>(next: T | undefined, current: T | null | undefined): T | null => (next === undefined ? (current ?? null) : next);
+        for (const [field, column, show] of AUDITED) {
+          const next = input[field];
+          const before = user?.[column] ?? null;
+          if (next === undefined || next === before) continue;
+          appendAudit({ deviceId: opts.actor ?? null, action: 'budget.set', target: `budget.${field}`, oldValue: show(before), newValue: show(next) });
+        }
         upsertCaps.run(
           'user',
           pick(input.dailyMicros, user?.daily_micros),
@@ -182,9 +190,12 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker): B
       return write.immediate();
     },
 
-    setPlanCaps(caps) {
+    setPlanCaps(caps, opts = {}) {
       const input = zodInput(GatewayCostAdminInputs.setPlanCaps, caps, 'plan caps');
       const write = db.transaction(() => {
+        const before = planOf(spend.caps('plan'));
+        const text = (p: { dailyMicros: number | null; monthlyMicros: number | null }) => `daily ${money(p.dailyMicros)}, monthly ${money(p.monthlyMicros)}`;
+        appendAudit({ deviceId: opts.actor ?? null, action: 'budget.plan', target: 'plan', oldValue: text(before), newValue: text(input), detail: input.reason });
         upsertCaps.run('plan', input.dailyMicros, input.monthlyMicros, null, null, null, null, input.reason, now());
         return planOf(spend.caps('plan'));
       });
@@ -208,6 +219,18 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker): B
     },
   };
 }
+
+const money = (v: number | string | null): string | null => (v === null ? 'none' : usdLabel(Number(v)));
+
+/** The user's caps as the audit log shows them: field, column, and how a value reads. */
+const AUDITED: ReadonlyArray<readonly [keyof BudgetPatch, 'daily_micros' | 'monthly_micros' | 'session_micros' | 'daily_tokens' | 'soft_percent' | 'time_zone', (v: number | string | null) => string | null]> = [
+  ['dailyMicros', 'daily_micros', money],
+  ['monthlyMicros', 'monthly_micros', money],
+  ['sessionMicros', 'session_micros', money],
+  ['dailyTokens', 'daily_tokens', (v) => (v === null ? 'none' : `${v} tokens`)],
+  ['softPercent', 'soft_percent', (v) => (v === null ? 'none' : `${v}%`)],
+  ['timeZone', 'time_zone', (v) => (v === null ? 'UTC' : String(v))],
+];
 
 function planOf(row: CapsRow | undefined): PlanCaps {
   return {

@@ -56,7 +56,7 @@ export function openStore(opts: OpenStoreOptions): Store {
       ...toolCallQueries(ctx),
       ...usageQueries(ctx, spend),
       ...ledgerQueries(ctx, clockOf, opts.ledgerRollup === undefined ? {} : { rollup: opts.ledgerRollup }),
-      ...budgetQueries(ctx, spend),
+      ...budgetQueries(ctx, spend, audit.appendAudit),
       ...memoryQueries(ctx),
       ...noticeQueries(ctx),
       ...audit,

@@ -196,10 +196,10 @@ export interface Store {
 
   /* budgets */
   budgetStatus(): BudgetStatus;
-  /** Changes the user's caps (fields left out stay); FORBIDDEN above the plan's caps. */
-  setBudgetCaps(patch: BudgetPatch): BudgetStatus;
-  /** Replaces the plan's caps (the manager's). */
-  setPlanCaps(caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }): PlanCaps;
+  /** Changes the user's caps (fields left out stay; each change audited as `actor`'s); FORBIDDEN above the plan's caps. */
+  setBudgetCaps(patch: BudgetPatch, opts?: { actor?: string | null }): BudgetStatus;
+  /** Replaces the plan's caps (the manager's; audited). */
+  setPlanCaps(caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }, opts?: { actor?: string | null }): PlanCaps;
   /** Holds a call's worst case; returns the reservation id, or throws BUDGET_EXCEEDED (nothing held). */
   reserveBudget(input: BudgetReservationInput): number;
   /** Ends a reservation whose call recorded no usage; false when it was gone. */
