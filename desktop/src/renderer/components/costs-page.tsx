@@ -98,7 +98,14 @@ export default function CostsPage() {
   const clearCostsFocus = useUi((s) => s.clearCostsFocus);
   const [split, setSplit] = useState<CostSplit>('model');
   const zone = timeZone();
-  const today = useMemo(() => dayKey(zoneClock(zone).localDay(now())), [zone, now]);
+  // Looked at again every minute: a page left open past midnight moves on to the new day.
+  const [minute, setMinute] = useState(0);
+  useEffect(() => {
+    const timer = window.setInterval(() => setMinute((m) => m + 1), 60_000);
+    return () => window.clearInterval(timer);
+  }, []);
+  const clock = useMemo(() => zoneClock(zone), [zone]);
+  const today = useMemo(() => dayKey(clock.localDay(now())), [clock, now, minute]);
   const { from, to } = rangeOf(today);
   const ledger = useLedger({ timeZone: zone, from, to, by: ['day', split] });
   const totals = useMemo(() => (ledger.data ? periodTotals(ledger.data.rows, today) : null), [ledger.data, today]);
