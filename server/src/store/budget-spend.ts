@@ -8,6 +8,7 @@
 import { ZONE_SLACK_MS, DAY_MS, dayKey, monthOfDay, type CapSource, type ZoneClock } from '@autoclaw/shared';
 import type { SoftLine } from './types';
 import type { StoreContext } from './context';
+import { QUARTER_MS, quarterAligned } from './ledger';
 import { localDaySql } from './zone-sql';
 
 export const DEFAULT_BUDGET_ZONE = 'UTC';
@@ -74,6 +75,11 @@ const SPEND_COLUMNS = /* sql */ `
   coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0) AS tokens,
   coalesce(sum(cost_micros IS NULL), 0) AS unpriced`;
 
+const ROLLUP_SPEND_COLUMNS = /* sql */ `
+  coalesce(sum(cost_micros), 0) AS micros,
+  coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0) AS tokens,
+  coalesce(sum(unpriced_calls), 0) AS unpriced`;
+
 export interface SpendTracker {
   caps(scope: 'user' | 'plan'): CapsRow | undefined;
   periodsAt(t: number, timeZone?: string): Periods;
@@ -113,11 +119,20 @@ export function createSpendTracker({ db }: StoreContext, clockOf: (timeZone: str
     sessionKey: (sessionId: string) => `s|${sessionId}`,
   };
 
-  /** Sum over the local days first..last of the zone. */
+  /** Sum over the local days first..last of the zone: from the quarter-hour rollup when exact, else the rows. */
   const daysSum = (p: Periods, first: number, last: number): Spend => {
     const from = first * DAY_MS - ZONE_SLACK_MS;
     const to = (last + 1) * DAY_MS + ZONE_SLACK_MS;
-    const day = localDaySql(clockOf(p.timeZone), from, to);
+    const clock = clockOf(p.timeZone);
+    if (quarterAligned(clock, from, to)) {
+      const day = localDaySql(clock, from, to, `(bucket * ${QUARTER_MS})`);
+      return db
+        .prepare<[number, number, number, number], Spend>(
+          `SELECT ${ROLLUP_SPEND_COLUMNS} FROM usage_rollup WHERE bucket >= ? AND bucket < ? AND ${day} BETWEEN ? AND ?`,
+        )
+        .get(from / QUARTER_MS, to / QUARTER_MS, first, last) ?? ZERO;
+    }
+    const day = localDaySql(clock, from, to);
     return db
       .prepare<[number, number, number, number], Spend>(
         `SELECT ${SPEND_COLUMNS} FROM usage WHERE created_at >= ? AND created_at < ? AND ${day} BETWEEN ? AND ?`,

@@ -94,6 +94,21 @@ describe('budget reservations', () => {
     expect(t.store.budgetStatus().month).toMatchObject({ period: '2026-07', spentMicros: 1_400 });
   });
 
+  it('sums a day from the rows themselves where quarter hours could straddle midnight (Monrovia, 1971: UTC-0:44:30)', () => {
+    t.store.setBudgetCaps({ dailyMicros: 1_000, timeZone: 'Africa/Monrovia' });
+    t.clock.set(Date.parse('1971-06-02T00:44:29Z')); // June 1, 23:59:59 in Monrovia
+    settle(t.store, t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: 100, tokens: 1 }), 100);
+    t.clock.set(Date.parse('1971-06-02T00:44:30Z')); // June 2, midnight
+    settle(t.store, t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: 10, tokens: 1 }), 10);
+    // A reservation in UTC drops the Monrovia totals; back in Monrovia they are read again from the rows.
+    t.store.setBudgetCaps({ timeZone: 'UTC' });
+    expect(t.store.budgetStatus().day).toMatchObject({ period: '1971-06-02', spentMicros: 110 });
+    t.store.releaseBudget(t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: 1, tokens: 1 }));
+    t.store.setBudgetCaps({ timeZone: 'Africa/Monrovia' });
+    expect(t.store.budgetStatus().day).toMatchObject({ period: '1971-06-02', spentMicros: 10 });
+    expect(refusal(() => t.store.reserveBudget({ bootId: BOOT, sessionId: null, micros: 991, tokens: 1 })).details.spentMicros).toBe(10);
+  });
+
   it('caps each conversation on its own, and counts tokens of every model, priced or not', () => {
     const s1 = t.store.createSession({ name: 'one' });
     const s2 = t.store.createSession({ name: 'two' });
