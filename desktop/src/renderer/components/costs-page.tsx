@@ -75,7 +75,7 @@ function Spend({ ledger, split, from, to }: { ledger: UsageLedger; split: CostSp
     return chartData(ledger, split, from, to);
   }, [ledger, split, from, to]);
   // The chart first; the table (a row per day) follows in a render of its own.
-  const tableData = useDeferredValue(data);
+  const tableData = useDeferredValue<ChartData | null>(data, null);
   if (ledger.rows.length === 0) {
     return <p className="empty">No model calls in the last 90 days. Costs show up here after your first message.</p>;
   }
@@ -87,7 +87,7 @@ function Spend({ ledger, split, from, to }: { ledger: UsageLedger; split: CostSp
       {data.series.some((s) => s.sum.unpricedCalls > 0) && (
         <p className="hint">Unpriced calls (models missing from the price table) are counted apart: their cost is unknown, not zero.</p>
       )}
-      <CostTable data={tableData} />
+      {tableData && <CostTable data={tableData} />}
     </>
   );
 }
