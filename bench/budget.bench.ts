@@ -3,8 +3,12 @@
 // immediate transaction checking daily, monthly, per-session and token caps
 // against spend and open reservations) and the settlement (the usage row,
 // the running totals and the soft-line check in one transaction) — on a
-// gateway.db file in WAL mode, as a gateway uses it.
+// gateway.db file in WAL mode, as a gateway uses it. Beside it, the floor:
+// two empty commits on the same file (a reservation must commit before the
+// call and the settlement after it), so the figure can be read against what
+// the machine's SQLite commits cost.
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { worstCase } from '../server/src/agent/budget-gate';
 import type { ProviderRequest } from '../server/src/agent/providers/types';
 import { createBuiltinToolRegistry } from '../server/src/agent/tools/index';
@@ -40,6 +44,23 @@ function once(): number {
 for (let i = 0; i < 2_000; i++) once();
 const samples: number[] = [];
 for (let i = 0; i < 20_000; i++) samples.push(once());
+// Alternated with the floor, so both see the same moment of the machine.
+const floor: number[] = [];
+const raw = new Database(join(dir.path, 'gateway.db'));
+raw.pragma('synchronous = NORMAL');
+raw.exec('CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, v INTEGER)');
+const insert = raw.prepare('INSERT INTO bench_floor (v) VALUES (1)');
+const remove = raw.prepare('DELETE FROM bench_floor WHERE id = ?');
+const begin = raw.transaction(() => Number(insert.run().lastInsertRowid));
+const end = raw.transaction((id: number) => remove.run(id));
+const emptyCommits = () => {
+  const t0 = process.hrtime.bigint();
+  end.immediate(begin.immediate());
+  return Number(process.hrtime.bigint() - t0) / 1_000;
+};
+for (let i = 0; i < 2_000; i++) emptyCommits();
+for (let i = 0; i < 20_000; i++) floor.push(emptyCommits());
+raw.close();
 const status = store.budgetStatus();
 if (status.reserved.calls !== 0 || status.day.spentMicros < 20_000 * 10_500) throw new Error('reservations were not settled');
 store.close();
@@ -47,4 +68,6 @@ dir.remove();
 writeFigures({
   'budget.check_p50_us': round(percentile(samples, 50), 1),
   'budget.check_p99_us': round(percentile(samples, 99), 1),
+  'budget.check_floor_p50_us': round(percentile(floor, 50), 1),
+  'budget.check_floor_p99_us': round(percentile(floor, 99), 1),
 });

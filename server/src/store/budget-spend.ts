@@ -82,6 +82,8 @@ const ROLLUP_SPEND_COLUMNS = /* sql */ `
 
 export interface SpendTracker {
   caps(scope: 'user' | 'plan'): CapsRow | undefined;
+  /** Both rows in one read. */
+  allCaps(): { user: CapsRow | undefined; plan: CapsRow | undefined };
   periodsAt(t: number, timeZone?: string): Periods;
   dayKey(p: Periods): string;
   monthKey(p: Periods): string;
@@ -99,6 +101,11 @@ export interface SpendTracker {
 
 export function createSpendTracker({ db }: StoreContext, clockOf: (timeZone: string) => ZoneClock): SpendTracker {
   const capsOf = db.prepare<[string], CapsRow>('SELECT * FROM budget_caps WHERE scope = ?');
+  const bothCaps = db.prepare<[], CapsRow>('SELECT * FROM budget_caps');
+  const allCaps = () => {
+    const rows = bothCaps.all();
+    return { user: rows.find((r) => r.scope === 'user'), plan: rows.find((r) => r.scope === 'plan') };
+  };
   const get = db.prepare<[string], Spend>('SELECT micros, tokens, unpriced FROM budget_spend WHERE key = ?');
   const put = db.prepare<[string, number, number, number]>('INSERT OR REPLACE INTO budget_spend (key, micros, tokens, unpriced) VALUES (?, ?, ?, ?)');
   // Day and month totals of an older period or another zone are dropped when a new one is made.
@@ -148,6 +155,7 @@ export function createSpendTracker({ db }: StoreContext, clockOf: (timeZone: str
 
   return {
     caps: (scope) => capsOf.get(scope),
+    allCaps,
     periodsAt,
     ...keys,
     ensure(key, p, sessionId) {
@@ -163,14 +171,14 @@ export function createSpendTracker({ db }: StoreContext, clockOf: (timeZone: str
       return get.get(key) ?? compute(key, p, sessionId);
     },
     add(t, sessionId, spend) {
-      const user = capsOf.get('user');
+      const { user, plan } = allCaps();
       const p = periodsAt(t, user?.time_zone ?? DEFAULT_BUDGET_ZONE);
       const dayK = keys.dayKey(p);
       const monthK = keys.monthKey(p);
       bump.run(spend.micros, spend.tokens, spend.unpriced, dayK, monthK, sessionId === null ? '' : keys.sessionKey(sessionId));
       const percent = user?.soft_percent ?? null;
       if (percent === null) return [];
-      const eff = effectiveOf(user, capsOf.get('plan'));
+      const eff = effectiveOf(user, plan);
       const lines: SoftLine[] = [];
       const check = (cap: 'daily' | 'monthly', limit: number | null, source: CapSource | null, key: string, period: string) => {
         // Only totals in use (a cap reserved against them) are read: no sums over rows here.

@@ -111,8 +111,7 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, ap
   }
 
   const reserve = db.transaction((input: BudgetReservationInput): { id: number } | { refused: BudgetExceededDetails } => {
-    const user = spend.caps('user');
-    const plan = spend.caps('plan');
+    const { user, plan } = spend.allCaps();
     const eff = effectiveOf(user, plan);
     const capped = eff.dailyMicros !== null || eff.monthlyMicros !== null || eff.sessionMicros !== null || eff.dailyTokens !== null;
     if (capped) {
@@ -127,8 +126,7 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, ap
   });
 
   function status(): BudgetStatus {
-    const user = spend.caps('user');
-    const plan = spend.caps('plan');
+    const { user, plan } = spend.allCaps();
     const eff = effectiveOf(user, plan);
     const p = spend.periodsAt(now(), user?.time_zone ?? DEFAULT_BUDGET_ZONE);
     const day = spend.peek(spend.dayKey(p), p);
@@ -158,8 +156,7 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, ap
     setBudgetCaps(patch, opts = {}) {
       const input = zodInput(BudgetSetInput, patch, 'budget');
       const write = db.transaction(() => {
-        const user = spend.caps('user');
-        const plan = spend.caps('plan');
+        const { user, plan } = spend.allCaps();
         for (const [field, cap] of [['dailyMicros', 'daily'], ['monthlyMicros', 'monthly']] as const) {
           const value = input[field];
           const limit = field === 'dailyMicros' ? plan?.daily_micros : plan?.monthly_micros;
