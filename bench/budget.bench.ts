@@ -44,7 +44,7 @@ function once(): number {
 for (let i = 0; i < 2_000; i++) once();
 const samples: number[] = [];
 for (let i = 0; i < 20_000; i++) samples.push(once());
-// Alternated with the floor, so both see the same moment of the machine.
+// Right after, on the same file: the floor.
 const floor: number[] = [];
 const raw = new Database(join(dir.path, 'gateway.db'));
 raw.pragma('synchronous = NORMAL');
