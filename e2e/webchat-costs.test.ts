@@ -83,7 +83,7 @@ describe('WebChat costs: the chart, the table and a hard budget', () => {
     expect(h.wire.requests.length).toBe(requests);
 
     // The button leads to the budget; raised (with a warning at 1 %), chat works again.
-    await refusal.getByRole('button', { name: 'Open budget settings' }).click();
+    await refusal.getByRole('button', { name: 'Open the budget' }).click();
     const daily = page.getByLabel('Daily budget (USD)');
     await expect.poll(() => daily.evaluate((el) => el === document.activeElement)).toBe(true);
     // A cap whose 1 % lies between what is spent and what the next answer brings.

@@ -52,7 +52,7 @@ describe('autoclaw usage and budget', () => {
 
   const NY = { TZ: 'America/New_York' };
 
-  it('prints the ledger by day in the machine’s time zone, by model, by session, from --since', async () => {
+  it('prints the ledger by day in the machine’s time zone, by model, by session, from --since', { timeout: 60_000 }, async () => {
     const byDay = await runCli(['usage', '--data', dir, '--json'], { env: NY });
     expect(byDay.code).toBe(0);
     const out = JSON.parse(byDay.stdout) as { timeZone: string; by: string; since: null; rows: Array<Record<string, unknown>>; total: Record<string, number> };
@@ -87,9 +87,9 @@ describe('autoclaw usage and budget', () => {
     expect(text.stdout).toContain('+ 1 unpriced');
   });
 
-  it('refuses bad flags with exit 2 and changes nothing', async () => {
+  it('refuses bad flags with exit 2 and changes nothing', { timeout: 120_000 }, async () => {
     const before = dumpOf(dir);
-    for (const args of [
+    const cases = [
       ['usage', '--data', dir, '--by', 'week', '--json'],
       ['usage', '--data', dir, '--since', '2026-13-01', '--json'],
       ['usage', '--data', dir, '--since', 'yesterday'],
@@ -109,15 +109,21 @@ describe('autoclaw usage and budget', () => {
       ['budget', 'set', '--data', dir, '--weekly', '5'],
       ['budget', 'show', '--data', dir, '--daily', '5'],
       ['budget', 'raise', '--data', dir],
-    ]) {
-      const res = await runCli(args);
-      expect([args.join(' '), res.code]).toEqual([args.join(' '), 2]);
-      expect(res.stderr).toMatch(/^autoclaw (usage|budget): /);
+    ];
+    // Four processes at a time.
+    for (let i = 0; i < cases.length; i += 4) {
+      const batch = cases.slice(i, i + 4);
+      const results = await Promise.all(batch.map((args) => runCli(args)));
+      for (const [j, res] of results.entries()) {
+        const args = (batch[j] ?? []).join(' ');
+        expect([args, res.code]).toEqual([args, 2]);
+        expect(res.stderr).toMatch(/^autoclaw (usage|budget): /);
+      }
     }
     expect(dumpOf(dir)).toBe(before);
   });
 
-  it('sets and shows the caps; a cap above the plan is refused', async () => {
+  it('sets and shows the caps; a cap above the plan is refused', { timeout: 60_000 }, async () => {
     const set = await runCli(['budget', 'set', '--data', dir, '--daily', '2.50', '--monthly', '40', '--soft', '80', '--json']);
     expect(set.code).toBe(0);
     const shown = JSON.parse((await runCli(['budget', 'show', '--data', dir, '--json'])).stdout) as BudgetStatus;
@@ -140,7 +146,7 @@ describe('autoclaw usage and budget', () => {
 });
 
 describe('kill -9 between reserve and settle', () => {
-  it('leaves no reservation behind after a restart; a refused turn sends nothing', async () => {
+  it('leaves no reservation behind after a restart; a refused turn sends nothing', { timeout: 120_000 }, async () => {
     ensureBundle();
     const wire = await startAnthropicWireServer();
     const dir = mkdtempSync(join(tmpdir(), 'autoclaw-budget-crash-'));

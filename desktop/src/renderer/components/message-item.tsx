@@ -27,7 +27,7 @@ function BudgetRefusal({ text }: { text: string }) {
         {text}
       </p>
       <button type="button" onClick={openBudget}>
-        Open budget settings
+        Open the budget
       </button>
     </div>
   );

@@ -39,7 +39,7 @@ export function UsageSection() {
       <p className="hint">
         Spend per day, by model and conversation, and the budget caps are on the Costs page.{' '}
         <button type="button" onClick={openBudget}>
-          Budget settings
+          Open Costs
         </button>
       </p>
     </section>
