@@ -112,6 +112,13 @@ describe('costs procedures', () => {
     const plan = await mgr.admin.setPlanCaps.mutate({ dailyMicros: 0, monthlyMicros: null, reason: 'Your credits ran out. Top up to continue.' });
     expect(plan).toMatchObject({ dailyMicros: 0, monthlyMicros: null, reason: 'Your credits ran out. Top up to continue.' });
     expect((await conn.client.budget.get.query()).plan).toEqual(plan);
+    // The user is told why.
+    expect((await conn.client.notices.list.query({})).notices[0]).toMatchObject({
+      kind: 'budget',
+      level: 'error',
+      title: 'Answers are paused by your plan',
+      body: 'at most $0.00 a day, no month limit. Your credits ran out. Top up to continue.',
+    });
     const before = t.gateway.store.dump();
     expect(await refusedWith(conn.client.budget.set.mutate({ dailyMicros: 5_000_000 }))).toBe('FORBIDDEN');
     expect(t.gateway.store.dump()).toBe(before);
