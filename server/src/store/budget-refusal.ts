@@ -5,7 +5,8 @@
  */
 import { AppError, usdLabel, type BudgetCapName, type BudgetExceededDetails } from '@autoclaw/shared';
 
-const integer = new Intl.NumberFormat('en-US');
+/** 12,345 — formatted when a refusal is written, so no formatter stays resident in a gateway that never refuses. */
+const integer = { format: (n: number): string => n.toLocaleString('en-US') };
 
 const usd = usdLabel;
 
