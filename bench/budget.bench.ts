@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { worstCase } from '../server/src/agent/budget-gate';
 import type { ProviderRequest } from '../server/src/agent/providers/types';
-import { createBuiltinToolRegistry } from '../server/src/agent/tools/index';
+import { coreSkillTools, SkillToolCatalog } from '../server/src/skills/index';
 import { openStore } from '../server/src/store/index';
 import { percentile, round, tempDir, writeFigures } from './support';
 
@@ -27,7 +27,7 @@ const request: ProviderRequest = {
     role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
     content: [{ type: 'text' as const, text: `message ${i} ${'lorem ipsum dolor sit amet '.repeat(20)}` }],
   })),
-  tools: createBuiltinToolRegistry().specs(),
+  tools: new SkillToolCatalog(coreSkillTools({ store, workspaceDir: dir.path, now: Date.now })).specs(),
   maxTokens: 4_096,
   signal: new AbortController().signal,
 };

@@ -243,6 +243,7 @@ CREATE TRIGGER skill_documents_au AFTER UPDATE ON skill_documents BEGIN
   INSERT INTO skill_documents_fts(skill_documents_fts, rowid, path, text) VALUES ('delete', old.seq, old.path, old.text);
   INSERT INTO skill_documents_fts(rowid, path, text) VALUES (new.seq, new.path, new.text);
 END;
+`;
 
 /**
  * Costs by tool, and a rollup for the ledger. Each usage row names the
