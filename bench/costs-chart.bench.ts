@@ -61,7 +61,6 @@ try {
       await page.getByRole('radio', { name: split }).check();
       const ms = await page.waitForFunction(() => performance.getEntriesByName('costs-chart-render')[0]?.duration, undefined, { polling: 10 });
       samples.push((await ms.jsonValue()) as number);
-      console.log(await page.evaluate(() => { const t = (n: string) => performance.getEntriesByName(n).at(-1)?.startTime ?? NaN; const s = t('costs-chart-start'); return ['x-data', 'x-effect', 'x-before-uplot', 'x-after-uplot', 'costs-chart-end'].map((n) => `${n}:${(t(n) - s).toFixed(1)}`).join(' '); }));
       const legend = await page.locator('#cost-chart-legend').innerText();
       if (!legend.includes('$')) throw new Error(`no figures in the legend: ${legend}`);
     }
