@@ -122,3 +122,11 @@ export async function pairingCode(dataDir: string): Promise<string> {
 export async function history(dataDir: string, session: string): Promise<Message[]> {
   return JSON.parse(await cli(['history', '--data', dataDir, '--session', session, '--json'])) as Message[];
 }
+
+/** `autoclaw usage --json` by day in `timeZone`: what the ledger holds. */
+export async function usageByDay(dataDir: string, timeZone: string): Promise<{ rows: Array<{ day: string; costMicros: number; calls: number }>; total: { costMicros: number } }> {
+  return JSON.parse(await cli(['usage', '--data', dataDir, '--by', 'day', '--json'], { TZ: timeZone })) as {
+    rows: Array<{ day: string; costMicros: number; calls: number }>;
+    total: { costMicros: number };
+  };
+}

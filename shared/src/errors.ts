@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'PROVIDER_BAD_REQUEST',
   'CANCELLED',
   'TIMEOUT',
+  /** A hard budget (daily, monthly, per session, tokens, or the plan's) refused a provider call before it was sent. */
+  'BUDGET_EXCEEDED',
   'INTERNAL',
 ] as const;
 

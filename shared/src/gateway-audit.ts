@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { Id } from './schemas';
 
-export const GATEWAY_AUDIT_ACTIONS = ['settings.set', 'settings.clear', 'settings.endpoint', 'devices.revoke', 'devices.role'] as const;
+export const GATEWAY_AUDIT_ACTIONS = ['settings.set', 'settings.clear', 'settings.endpoint', 'devices.revoke', 'devices.role', 'budget.set', 'budget.plan'] as const;
 export const GatewayAuditAction = z.enum(GATEWAY_AUDIT_ACTIONS);
 export type GatewayAuditAction = z.infer<typeof GatewayAuditAction>;
 

@@ -12,3 +12,5 @@ export * from './mime';
 export * from './notices';
 export * from './gateway-audit';
 export * from './skills';
+export * from './zone-days';
+export * from './costs';

@@ -27,6 +27,7 @@ const services: AppServices = {
   outbox: new Outbox(window.localStorage),
   markdown: createMarkdownRenderer(window),
   now: () => Date.now(),
+  timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
   newClientId: () => newClientId((bytes) => window.crypto.getRandomValues(bytes)),
   alerts: createNoticeAlerts({
     desktop: window.autoclaw,

@@ -2,9 +2,10 @@
  * The chat service: sessions, the per-session turn queue, the tool loop and
  * the live event stream, over the store and a provider. One per gateway.
  */
-import { AppError, LIMITS, type ApprovalScope, type ChatSendResult, type Message, type ModelRef } from '@autoclaw/shared';
+import { AppError, LIMITS, type ApprovalScope, type ChatSendResult, type Message, type ModelRef, type NoticeSink } from '@autoclaw/shared';
 import { createGroupCommit, type Store } from '../store';
 import { Approvals } from './approvals';
+import { BudgetGate } from './budget-gate';
 import { ContextBuilder } from './context-builder';
 import { EventHub, type SyncEvent } from './event-hub';
 import { randomId } from './ids';
@@ -44,6 +45,8 @@ export interface ChatServiceDeps {
   logger?: Logger;
   /** Called when no turn is running or queued any more (e.g. to collect garbage). */
   onIdle?: () => void;
+  /** Where the agent tells the user about itself (budget warnings). */
+  notices?: NoticeSink;
 }
 
 /** The chat service with its tool registry visible (for inspection and tests). */
@@ -107,8 +110,9 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
     });
   };
 
+  const bootId = randomId('b', 6);
   const hub = new EventHub({
-    bootId: randomId('b', 6),
+    bootId,
     snapshot,
     now,
     bufferSize: deps.eventBufferSize ?? 2000,
@@ -121,6 +125,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
     approvals: new Approvals(),
     context: new ContextBuilder({ store, tools, now, budgetTokens: deps.contextBudgetTokens ?? 24_000, logger }),
     resolveProvider: deps.resolveProvider,
+    budget: new BudgetGate({ store, notices: deps.notices, bootId, logger }),
     now,
     retry: deps.retry ?? {},
     maxToolIterations: Math.max(1, deps.maxToolIterations ?? 8),

@@ -2,6 +2,7 @@
 import type { ModelRef } from '@autoclaw/shared';
 import type { Store } from '../store/types';
 import type { Approvals } from './approvals';
+import type { BudgetGate } from './budget-gate';
 import type { ContextBuilder } from './context-builder';
 import type { EventHub } from './event-hub';
 import type { Logger } from './logger';
@@ -15,6 +16,8 @@ export interface AgentRuntime {
   approvals: Approvals;
   context: ContextBuilder;
   resolveProvider: () => { provider: Provider; model: ModelRef };
+  /** Every provider call goes through it: reserved before it is sent, settled by its usage. */
+  budget: BudgetGate;
   now: () => number;
   retry: RetryOptions;
   maxToolIterations: number;

@@ -5,9 +5,10 @@
  * offset is where it starts in that message, and the text is stored
  * throttled. Failures keep what was shown: a retry continues the same message.
  */
-import { AppError, costMicros, formatModelRef, type ErrorInfo, type Message, type MessageStatus, type ModelRef, type ToolCall } from '@autoclaw/shared';
+import { AppError, formatModelRef, type ErrorInfo, type Message, type MessageStatus, type ModelRef, type ToolCall } from '@autoclaw/shared';
 import type { NewToolCall } from '../store/types';
 import { assemble, currentTurnTokens, type PastContext, type Summarize } from './context-builder';
+import type { CallMeter } from './budget-gate';
 import { streamWithRetry, type Provider, type ProviderRequest, type StopReason } from './providers';
 import { randomId } from './ids';
 import { emitSession, type AgentRuntime } from './runtime';
@@ -38,6 +39,12 @@ function continuable(message: Message | undefined): message is Message {
 
 function toolCallId(): string {
   return randomId('tc');
+}
+
+/** The tools whose results the call writing `target` reads (those of the turn's message before it), for costs by tool. */
+function toolsRead(assistants: readonly Message[], target: Message): string | null {
+  const calls = assistants[assistants.findIndex((m) => m.id === target.id) - 1]?.toolCalls ?? [];
+  return calls.length === 0 ? null : [...new Set(calls.map((c) => c.name))].sort().join(',');
 }
 
 export class TurnRunner {
@@ -88,7 +95,8 @@ export class TurnRunner {
         maxTokens: this.rt.maxOutputTokens,
         signal: turn.signal,
       };
-      const { calls } = await this.#stream(turn, provider, model, target, request);
+      const meter: CallMeter = { sessionId: turn.sessionId, messageId: target.id, channel: turn.channel, tool: toolsRead(turn.assistants, target) };
+      const { calls } = await this.#stream(turn, this.rt.budget.guard(provider, model, meter), target, request);
 
       if (calls.length === 0) {
         this.#finishAssistant(turn, 'done');
@@ -140,10 +148,10 @@ export class TurnRunner {
     return target;
   }
 
+  /** Streams one provider call (through the budget gate, which records its usage) into `target`. */
   async #stream(
     turn: TurnState,
     provider: Provider,
-    model: ModelRef,
     target: Message,
     request: ProviderRequest,
   ): Promise<{ calls: Array<{ name: string; input: unknown }>; stopReason: StopReason | null }> {
@@ -181,17 +189,7 @@ export class TurnRunner {
           }
         } else if (event.type === 'tool_call') {
           calls.push({ name: event.name, input: event.input });
-        } else if (event.type === 'usage') {
-          store.recordUsage({
-            sessionId: turn.sessionId,
-            messageId: target.id,
-            provider: model.provider,
-            model: model.model,
-            usage: event.usage,
-            costMicros: costMicros(model.provider, model.model, event.usage),
-            channel: turn.channel,
-          });
-        } else {
+        } else if (event.type === 'done') {
           stopReason = event.stopReason;
         }
       }
@@ -249,8 +247,9 @@ export class TurnRunner {
     });
   }
 
-  /** A compaction call on the turn's provider and model; its usage is recorded against the session. */
+  /** A compaction call on the turn's provider and model, budgeted and recorded against the session. */
   #summarizer(turn: TurnState, provider: Provider, model: ModelRef): Summarize {
+    const budgeted = this.rt.budget.guard(provider, model, { sessionId: turn.sessionId, messageId: null, channel: turn.channel, tool: null });
     return async (transcript) => {
       let text = '';
       const request: ProviderRequest = {
@@ -262,22 +261,12 @@ export class TurnRunner {
         signal: turn.signal,
       };
       try {
-        for await (const event of streamWithRetry(provider, request, this.rt.retry)) {
+        for await (const event of streamWithRetry(budgeted, request, this.rt.retry)) {
           if (event.type === 'text') text += event.text;
-          else if (event.type === 'usage') {
-            this.rt.store.recordUsage({
-              sessionId: turn.sessionId,
-              messageId: null,
-              provider: model.provider,
-              model: model.model,
-              usage: event.usage,
-              costMicros: costMicros(model.provider, model.model, event.usage),
-              channel: turn.channel,
-            });
-          }
         }
       } catch (err) {
-        if (turn.signal.aborted || !(err instanceof AppError)) throw err;
+        // A refused summary refuses the turn: its answer would need the budget too.
+        if (turn.signal.aborted || !(err instanceof AppError) || err.code === 'BUDGET_EXCEEDED') throw err;
         // Without a summary the turn still runs; the oldest turns are left out of this request only.
         this.rt.logger.warn({ sessionId: turn.sessionId, code: err.code }, 'context summary failed');
         return '';

@@ -22,6 +22,8 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   audit: () => import('./audit-command'),
   instances: () => import('./instances-command'),
   skills: () => import('./skills-command'),
+  usage: () => import('./usage-command'),
+  budget: () => import('./budget-command'),
 };
 
 function isCommand(name: string): name is CommandName {

@@ -127,6 +127,23 @@ refused, with the reason). list: each skill of the data directory's gateway
 take effect at once on a running gateway. approvals/revoke: standing approvals
 of risky tools ("for this conversation", "always").
 `,
+  usage: `Usage: autoclaw usage --data DIR [--since YYYY-MM-DD] [--by day|model|session] [--json]
+
+Prints what the model calls cost, grouped by day (this machine's time zone;
+TZ sets another), model or session (default: day), from --since on. Costs are
+integer micro-dollars in --json (1 USD = 1000000); calls of models missing
+from the price table are counted as unpriced, never as $0.
+`,
+  budget: `Usage: autoclaw budget set --data DIR [--daily USD] [--monthly USD] [--soft PERCENT] [--json]
+       autoclaw budget show --data DIR [--json]
+
+Hard caps on what the assistant may spend: every model call is refused
+before it is sent when its worst case would pass a cap. --daily and
+--monthly are US dollars (e.g. 2.50; "none" removes the cap); --soft warns
+once per day or month when spend passes PERCENT of a cap. A running gateway
+applies a change at once. Caps set by the plan cannot be raised here.
+Per-conversation and token caps are set in the app (Costs → Budget).
+`,
 } as const;
 
 export type CommandName = keyof typeof USAGE;
@@ -145,6 +162,8 @@ Commands:
   audit     verify the manager's audit log
   instances create, list, start, stop or delete instances
   skills    vet, verify, list, enable or disable skills; standing approvals
+  usage     print what model calls cost, by day, model or session
+  budget    set or show the spending caps
 
 Run "autoclaw <command> --help" for a command's flags.
 `;

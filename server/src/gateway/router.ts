@@ -5,8 +5,9 @@
  */
 import { tracked } from '@trpc/server';
 import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT, SkillInputs } from '@autoclaw/shared';
-import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SessionPage, SettingsView, SkillView, StandingApproval, UsageSummary, WhoAmI } from '@autoclaw/shared';
+import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SessionPage, SettingsView, SkillView, StandingApproval, WhoAmI } from '@autoclaw/shared';
 import { deviceView, isOwnerDevice } from '../security';
+import { budgetRouter, costAdminProcedures, usageRouter } from './costs-router';
 import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, skillsOwnerProcedure, skillsProcedure, turnProcedure } from './trpc';
 
 const OK = { ok: true as const };
@@ -162,6 +163,7 @@ const admin = router({
     .input(GatewayAdminInputs.drain)
     .mutation(({ ctx, input }): Promise<DrainResult> => ctx.admin.drain(input.timeoutMs)),
   health: managerProcedure.query(({ ctx }): GatewayHealth => ctx.admin.health()),
+  ...costAdminProcedures,
 });
 
 export const appRouter = router({
@@ -183,8 +185,7 @@ export const appRouter = router({
   audit,
   skills,
   admin,
-  usage: router({
-    summary: authedProcedure.query(({ ctx }): UsageSummary => ctx.services.chat.usageSummary()),
-  }),
+  usage: usageRouter,
+  budget: budgetRouter,
 });
 

@@ -171,6 +171,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     skills.start();
     // Stopped after the chat service (cleanups run in reverse): turns end first, then skill processes.
     cleanups.push(() => skills.stop());
+    const notices = createNoticeBoard({ store, logger });
+    cleanups.push(() => notices.close());
     const chat = createChatService({
       store,
       tools: skills.catalog,
@@ -179,6 +181,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       now,
       logger: asObjectLogger(logger),
       onIdle: () => idleCollector.quiet(),
+      notices,
     });
     await chat.start();
     cleanups.push(() => chat.stop());
@@ -234,8 +237,6 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     };
     const admin = createGatewayAdmin({ chat, now, logger });
     cleanups.push(() => admin.close());
-    const notices = createNoticeBoard({ store, logger });
-    cleanups.push(() => notices.close());
     const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin, skills };
     const ws = startWsGateway({
       server: app.server,

@@ -34,7 +34,7 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  opts: { config?: Partial<GatewayConfig>; options?: GatewayOptions; dir?: string; keepDir?: boolean } = {},
+  opts: { config?: Partial<GatewayConfig>; options?: GatewayOptions; dir?: string; keepDir?: boolean; model?: string } = {},
 ): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'autoclaw-gw-'));
   const wire = await startAnthropicWireServer();
@@ -43,7 +43,7 @@ export async function startTestGateway(
     port: 0,
     host: '127.0.0.1',
     allowOrigins: [],
-    env: { 'anthropic.apiKey': 'test-key', 'anthropic.baseUrl': wire.url, model: 'anthropic:claude-test-model' },
+    env: { 'anthropic.apiKey': 'test-key', 'anthropic.baseUrl': wire.url, model: opts.model ?? 'anthropic:claude-test-model' },
     ...opts.config,
   };
   let gateway: RunningGateway;

@@ -94,7 +94,11 @@ describe('every procedure but health needs a live, authenticated device', () => 
       [
         'admin.drain',
         'admin.health',
+        'admin.setPlanCaps',
+        'admin.usagePage',
         'auth.whoami',
+        'budget.get',
+        'budget.set',
         'chat.approve',
         'chat.cancel',
         'chat.deleteMessage',
@@ -129,6 +133,7 @@ describe('every procedure but health needs a live, authenticated device', () => 
         'skills.revokeApproval',
         'skills.setSecret',
         'skills.setSetting',
+        'usage.ledger',
         'usage.summary',
       ].sort(),
     );

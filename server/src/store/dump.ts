@@ -17,6 +17,10 @@ const TABLES: ReadonlyArray<readonly [table: string, key: string]> = [
   ['settings', 'key'],
   ['used_tickets', 'jti'],
   ['audit_log', 'seq'],
+  ['usage_rollup', 'bucket, provider, model, session_id, channel, tool'],
+  ['budget_caps', 'scope'],
+  ['budget_reservations', 'id'],
+  ['budget_spend', 'key'],
 ];
 
 export function dumpDatabase(db: Db): string {

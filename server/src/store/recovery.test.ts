@@ -61,6 +61,6 @@ describe('recover', () => {
   });
 
   it('is a no-op on a clean store', () => {
-    expect(t.store.recover()).toEqual({ interruptedTurns: 0, interruptedMessages: 0, interruptedToolCalls: 0, queued: [] });
+    expect(t.store.recover()).toEqual({ interruptedTurns: 0, interruptedMessages: 0, interruptedToolCalls: 0, queued: [], releasedReservations: 0 });
   });
 });

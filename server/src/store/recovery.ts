@@ -17,6 +17,7 @@ export function recoveryQueries({ db, now }: StoreContext, hydrate: Hydrate): { 
     `UPDATE tool_calls SET status = 'error', result = ?, updated_at = ?
      WHERE status IN ('pending', 'running', 'awaiting_approval')`,
   );
+  const reservations = db.prepare('DELETE FROM budget_reservations');
   // The small partial index, not a scan of every message ever sent.
   const queued = db.prepare<[], MessageRow>(
     "SELECT * FROM messages INDEXED BY messages_queued WHERE role = 'user' AND status = 'queued' ORDER BY seq",
@@ -29,7 +30,9 @@ export function recoveryQueries({ db, now }: StoreContext, hydrate: Hydrate): { 
     const interruptedTurns = runningTurns.run(at).changes;
     const interruptedMessages = streaming.run(at).changes;
     const interruptedToolCalls = openToolCalls.run(INTERRUPTED_TOOL_RESULT, at).changes;
-    return { interruptedTurns, interruptedMessages, interruptedToolCalls, queued: hydrate(queued.all()) };
+    // A reservation lives only as long as the call that made it; after a crash none is in flight.
+    const releasedReservations = reservations.run().changes;
+    return { interruptedTurns, interruptedMessages, interruptedToolCalls, queued: hydrate(queued.all()), releasedReservations };
   });
 
   return { recover: () => recover.immediate() };

@@ -17,6 +17,10 @@ import { ticketQueries } from './tickets';
 import { toolCallQueries } from './tool-calls';
 import type { Store } from './types';
 import { usageQueries } from './usage';
+import { budgetQueries } from './budget';
+import { createSpendTracker } from './budget-spend';
+import { ledgerQueries } from './ledger';
+import { createZoneClocks } from './zone-sql';
 
 export interface OpenStoreOptions {
   /** The database file (made with its directory on first use). */
@@ -25,6 +29,8 @@ export interface OpenStoreOptions {
   now?: () => number;
   /** Hears of database files that stay readable by other users (they are tightened when possible). */
   onWarning?: (message: string) => void;
+  /** Ledger queries read the quarter-hour rollup when exact (default true; tests compare with false). */
+  ledgerRollup?: boolean;
 }
 
 /**
@@ -42,11 +48,15 @@ export function openStore(opts: OpenStoreOptions): Store {
     const hydrate = createHydrate(ctx);
     const audit = auditQueries(ctx);
     const devices = deviceQueries(ctx, audit.appendAudit);
+    const clockOf = createZoneClocks();
+    const spend = createSpendTracker(ctx, clockOf);
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
       ...toolCallQueries(ctx),
-      ...usageQueries(ctx),
+      ...usageQueries(ctx, spend),
+      ...ledgerQueries(ctx, clockOf, opts.ledgerRollup === undefined ? {} : { rollup: opts.ledgerRollup }),
+      ...budgetQueries(ctx, spend, audit.appendAudit),
       ...memoryQueries(ctx),
       ...noticeQueries(ctx),
       ...audit,

@@ -4,6 +4,7 @@
  * Every write method returns only after its transaction committed.
  */
 import type { AppError, DeviceRole, ErrorInfo, GatewayAuditAction, GatewayAuditEntry, Memory, Notice, NoticeInput, Message, MessageStatus, Session, SessionPage, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
+import type { BudgetPatch, BudgetStatus, CapSource, PlanCaps, UsageLedger, UsageLedgerQuery, UsagePage } from '@autoclaw/shared';
 
 export interface InsertUserMessage {
   sessionId: string;
@@ -41,6 +42,33 @@ export interface UsageRecord {
   costMicros: number | null;
   /** The session's channel at the time of the call (default 'webchat'). */
   channel?: string;
+  /** The tool(s) whose results the call read, names joined by "," (null: none). */
+  tool?: string | null;
+  /** The call's budget reservation, settled (deleted) in the same transaction. */
+  reservationId?: number;
+}
+
+/** A soft budget line the spend is past (after a usage insert), for a once-per-period notice. */
+export interface SoftLine {
+  cap: 'daily' | 'monthly';
+  /** 'YYYY-MM-DD' or 'YYYY-MM' in `timeZone`. */
+  period: string;
+  percent: number;
+  spentMicros: number;
+  limitMicros: number;
+  source: CapSource;
+  timeZone: string;
+}
+
+/** A provider call's worst case, held against the caps until its usage is recorded. */
+export interface BudgetReservationInput {
+  /** The process making it (diagnostics; every reservation is cleared at start). */
+  bootId: string;
+  sessionId: string | null;
+  /** Worst-case cost; null for an unpriced model. */
+  micros: number | null;
+  /** Worst-case tokens (prompt + max output). */
+  tokens: number;
 }
 
 export interface SummaryRecord {
@@ -85,6 +113,8 @@ export interface RecoveryReport {
   interruptedToolCalls: number;
   /** User messages still queued, oldest first, to run again. */
   queued: Message[];
+  /** Budget reservations of calls that never settled (their process died). */
+  releasedReservations: number;
 }
 
 export interface ToolApprovalRecord {
@@ -156,8 +186,24 @@ export interface Store {
   getToolCall(id: string): ToolCall | null;
 
   /* usage */
-  recordUsage(record: UsageRecord): void;
+  /** Records the call (settling its reservation); returns the soft budget lines the spend is now past. */
+  recordUsage(record: UsageRecord): SoftLine[];
   usageSummary(opts?: { sessionId?: string; since?: number }): UsageSummary;
+  /** Totals grouped by local day, model, session, channel and/or tool (validated; BAD_REQUEST otherwise). */
+  usageLedger(query: UsageLedgerQuery): UsageLedger;
+  /** Usage rows with id > after, oldest first (the manager's cursor). */
+  usagePage(after: number, limit: number): UsagePage;
+
+  /* budgets */
+  budgetStatus(): BudgetStatus;
+  /** Changes the user's caps (fields left out stay; each change audited as `actor`'s); FORBIDDEN above the plan's caps. */
+  setBudgetCaps(patch: BudgetPatch, opts?: { actor?: string | null }): BudgetStatus;
+  /** Replaces the plan's caps (the manager's; audited). */
+  setPlanCaps(caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }, opts?: { actor?: string | null }): PlanCaps;
+  /** Holds a call's worst case; returns the reservation id, or throws BUDGET_EXCEEDED (nothing held). */
+  reserveBudget(input: BudgetReservationInput): number;
+  /** Ends a reservation whose call recorded no usage; false when it was gone. */
+  releaseBudget(id: number): boolean;
 
   /* memory (FTS5) */
   saveMemory(text: string): Memory;

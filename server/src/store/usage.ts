@@ -1,12 +1,13 @@
 /** The usage ledger: one row per provider call, kept even when its session is deleted. */
 import { AppError, type UsageSummary } from '@autoclaw/shared';
+import type { SpendTracker } from './budget-spend';
 import type { StoreContext } from './context';
 import type { Store } from './types';
 import { checkCount, checkText, checkTime } from './validate';
 
 export type UsageQueries = Pick<Store, 'recordUsage' | 'usageSummary'>;
 
-interface SummaryRow {
+export interface SummaryRow {
   calls: number;
   input_tokens: number;
   output_tokens: number;
@@ -16,7 +17,7 @@ interface SummaryRow {
   unpriced: number;
 }
 
-const SUMMARY_COLUMNS = /* sql */ `
+export const SUMMARY_COLUMNS = /* sql */ `
   count(*) AS calls,
   coalesce(sum(input_tokens), 0) AS input_tokens,
   coalesce(sum(output_tokens), 0) AS output_tokens,
@@ -37,15 +38,23 @@ function toSummary(row: SummaryRow | undefined): UsageSummary {
   };
 }
 
-export function usageQueries({ db, now }: StoreContext): UsageQueries {
+export function usageQueries({ db, now }: StoreContext, spend: SpendTracker): UsageQueries {
   // A call that finishes after its session or message was deleted is still a
   // cost: it is recorded with a NULL reference instead of being lost.
-  const insert = db.prepare<[string, string, string, string, number, number, number, number, number | null, string, number]>(
+  const insert = db.prepare<[string, string, string, string, number, number, number, number, number | null, string, string | null, number]>(
     `INSERT INTO usage (session_id, message_id, provider, model, input_tokens, output_tokens,
-       cache_read_tokens, cache_write_tokens, cost_micros, channel, created_at)
+       cache_read_tokens, cache_write_tokens, cost_micros, channel, tool, created_at)
      VALUES ((SELECT id FROM sessions WHERE id = ?), (SELECT id FROM messages WHERE id = ?),
-       ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const settle = db.prepare<[number]>('DELETE FROM budget_reservations WHERE id = ?');
+  // The row, the running budget totals and the end of the call's reservation: one commit.
+  const recordTx = db.transaction((row: Parameters<typeof insert.run>, sessionId: string, reservationId: number | undefined) => {
+    insert.run(...row);
+    const [, , , , input, output, cacheRead, cacheWrite, cost, , , at] = row;
+    if (reservationId !== undefined) settle.run(reservationId);
+    return spend.add(at, sessionId, { micros: cost ?? 0, tokens: input + output + cacheRead + cacheWrite, unpriced: cost === null ? 1 : 0 });
+  });
   const all = db.prepare<[], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage`);
   const since = db.prepare<[number], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage WHERE created_at >= ?`);
   const bySession = db.prepare<[string], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM usage WHERE session_id = ?`);
@@ -58,18 +67,25 @@ export function usageQueries({ db, now }: StoreContext): UsageQueries {
       const { usage } = record;
       if (typeof usage !== 'object' || usage === null) throw new AppError('BAD_REQUEST', 'usage is missing');
       const cost = record.costMicros === null ? null : checkCount(record.costMicros, 'costMicros');
-      insert.run(
-        typeof record.sessionId === 'string' ? record.sessionId : '',
-        typeof record.messageId === 'string' ? record.messageId : '',
-        checkText(record.provider, 'provider', 64),
-        checkText(record.model, 'model', 256),
-        checkCount(usage.inputTokens, 'inputTokens'),
-        checkCount(usage.outputTokens, 'outputTokens'),
-        checkCount(usage.cacheReadTokens, 'cacheReadTokens'),
-        checkCount(usage.cacheWriteTokens, 'cacheWriteTokens'),
-        cost,
-        record.channel === undefined ? 'webchat' : checkText(record.channel, 'channel', 32),
-        now(),
+      const sessionId = typeof record.sessionId === 'string' ? record.sessionId : '';
+      const reservationId = record.reservationId === undefined ? undefined : checkCount(record.reservationId, 'reservationId');
+      return recordTx.immediate(
+        [
+          sessionId,
+          typeof record.messageId === 'string' ? record.messageId : '',
+          checkText(record.provider, 'provider', 64),
+          checkText(record.model, 'model', 256),
+          checkCount(usage.inputTokens, 'inputTokens'),
+          checkCount(usage.outputTokens, 'outputTokens'),
+          checkCount(usage.cacheReadTokens, 'cacheReadTokens'),
+          checkCount(usage.cacheWriteTokens, 'cacheWriteTokens'),
+          cost,
+          record.channel === undefined ? 'webchat' : checkText(record.channel, 'channel', 32),
+          record.tool === undefined || record.tool === null ? null : checkText(record.tool, 'tool', 256),
+          now(),
+        ],
+        sessionId,
+        reservationId,
       );
     },
     usageSummary(opts = {}) {

@@ -10,6 +10,7 @@ export interface NavItem {
 export const WEBCHAT_VIEWS: readonly NavItem[] = [
   { view: 'chat', label: 'Chat' },
   { view: 'skills', label: 'Skills' },
+  { view: 'costs', label: 'Costs' },
   { view: 'settings', label: 'Settings' },
 ];
 

@@ -10,6 +10,8 @@ const ACTION_TEXT: Record<GatewayAuditEntry['action'], string> = {
   'settings.endpoint': 'changed the endpoint',
   'devices.revoke': 'revoked device',
   'devices.role': 'changed the role of',
+  'budget.set': 'changed',
+  'budget.plan': 'the manager changed the',
 };
 
 function describe(entry: GatewayAuditEntry): string {

@@ -2,9 +2,11 @@ import { formatMicros } from '@autoclaw/shared';
 import { describeError } from '../lib/client-error';
 import { formatTokens } from '../lib/format';
 import { useUsageSummary } from '../hooks/use-settings';
+import { useUi } from '../state/services';
 
 export function UsageSection() {
   const usage = useUsageSummary();
+  const openBudget = useUi((s) => s.openBudget);
   return (
     <section className="settings-section" aria-labelledby="usage-title">
       <h2 id="usage-title">Usage</h2>
@@ -34,6 +36,12 @@ export function UsageSection() {
           </dd>
         </dl>
       )}
+      <p className="hint">
+        Spend per day, by model and conversation, and the budget caps are on the Costs page.{' '}
+        <button type="button" onClick={openBudget}>
+          Open Costs
+        </button>
+      </p>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Session } from '@autoclaw/shared';
 import { queryKeys } from '../hooks/query-keys';
@@ -19,6 +19,9 @@ interface WorkspaceProps {
   /** Right-hand side of the header (the manager UI's account menu). */
   headerEnd?: ReactNode;
 }
+
+// The Costs page (and its chart library) loads when first opened: the chat's bundle does not carry it.
+const CostsPage = lazy(() => import('./costs-page'));
 
 const MANAGED_VIEWS: readonly NavItem[] = [...WEBCHAT_VIEWS, { view: 'instance', label: 'Instance' }];
 
@@ -71,7 +74,7 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
           </>
         }
       />
-      <div className="app-body">
+      <div className={`app-body view-${view}`}>
         <SessionsSidebar />
         <main className="content">
           {view === 'instance' && instancePage ? (
@@ -80,6 +83,10 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
             <SettingsPage />
           ) : view === 'skills' ? (
             <SkillsPage />
+          ) : view === 'costs' ? (
+            <Suspense fallback={<p className="muted centered-text">Loading costs…</p>}>
+              <CostsPage />
+            </Suspense>
           ) : (
             <ChatView />
           )}

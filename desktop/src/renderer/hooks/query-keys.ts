@@ -6,6 +6,8 @@ export const queryKeys = {
   whoami: ['whoami'] as const,
   audit: ['audit'] as const,
   usage: ['usage'] as const,
+  ledger: (query: string) => ['ledger', query] as const,
+  budget: ['budget'] as const,
   notices: ['notices'] as const,
   memories: (query: string) => ['memories', query] as const,
   memoriesAll: ['memories'] as const,

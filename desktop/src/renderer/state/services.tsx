@@ -13,6 +13,8 @@ export interface AppServices {
   outbox: Outbox;
   markdown: MarkdownRenderer;
   now: () => number;
+  /** The IANA time zone the user's days begin in (the browser's). */
+  timeZone: () => string;
   newClientId: () => string;
   /** System notifications for gateway notices (desktop app or browser). */
   alerts: NoticeAlerts;

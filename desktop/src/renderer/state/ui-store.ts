@@ -3,13 +3,17 @@ import type { KeyValueStorage } from '../lib/outbox';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 /** `instance`: the manager UI's instance page (status, controls, devices). */
-export type View = 'chat' | 'skills' | 'settings' | 'instance';
+export type View = 'chat' | 'skills' | 'costs' | 'settings' | 'instance';
 
 export interface UiState {
   theme: ThemeChoice;
   view: View;
   activeSessionId: string | null;
+  /** Set when the Costs page should open at its budget settings (a refused answer's button); cleared once shown. */
+  costsFocus: 'budget' | null;
   setTheme(theme: ThemeChoice): void;
+  openBudget(): void;
+  clearCostsFocus(): void;
   setView(view: View): void;
   selectSession(sessionId: string | null): void;
 }
@@ -28,6 +32,13 @@ export function createUiStore(storage: KeyValueStorage): StoreApi<UiState> {
     theme: readTheme(storage),
     view: 'chat',
     activeSessionId: storage.getItem(SESSION_KEY) || null,
+    costsFocus: null,
+    openBudget() {
+      set({ view: 'costs', costsFocus: 'budget' });
+    },
+    clearCostsFocus() {
+      set({ costsFocus: null });
+    },
     setTheme(theme) {
       storage.setItem(THEME_KEY, theme);
       set({ theme });
