@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '@autoclaw/shared';
 import { createChatService, type ChatServiceDeps } from './chat-service';
-import { createOpenAIProvider } from './providers';
+import { createOpenAIProvider, type Provider } from './providers';
 import { startAnthropicWireServer } from '../testing/anthropic-wire-server';
 import { startOpenAIWireServer } from '../testing/openai-wire-server';
 import type { WireServerHandle } from '../testing/wire-server-base';
@@ -27,9 +27,37 @@ async function setup(
   return { server, h };
 }
 
+describe('delta batching', () => {
+  it('text pieces that arrive in one read go out as one delta, in order, before the message is done', async () => {
+    const words = ['one ', 'two ', 'three ', 'four ', 'five'];
+    const provider: Provider = {
+      id: 'anthropic',
+      async *stream() {
+        // All pieces in one tick, as when one network read holds several SSE events.
+        for (const text of words) yield { type: 'text', text };
+        yield { type: 'usage', usage: { inputTokens: 5, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 } };
+        yield { type: 'done', stopReason: 'end_turn' };
+      },
+    };
+    const h = await openHarness({ resolveProvider: () => ({ provider, model: defaultModel('anthropic') }) });
+    cleanups.push(() => h.close());
+    const rec = h.record();
+    h.send('count to five');
+    await h.service.idle();
+    const answer = h.service.history(h.session.id)[1]!;
+    expect(answer.text).toBe(words.join(''));
+    await waitFor(() => rec.events.some((e) => e.event.type === 'message' && e.event.message.id === answer.id && e.event.message.status === 'done'), 2000, 'answer done');
+    const deltas = rec.events.filter((e) => e.event.type === 'delta');
+    expect(deltas.map((e) => e.event.type === 'delta' && [e.event.offset, e.event.text])).toEqual([[0, words.join('')]]);
+    const doneAt = rec.events.findIndex((e) => e.event.type === 'message' && e.event.message.id === answer.id && e.event.message.status === 'done');
+    expect(rec.events.indexOf(deltas[0]!)).toBeLessThan(doneAt);
+  });
+});
+
 describe.each(['anthropic', 'openai'] as const)('chat over the real %s SDK', (kind) => {
   it('streams deltas with offsets to a subscriber and stores the answer', async () => {
-    const { h } = await setup(kind);
+    // Words a few ms apart arrive in separate reads, so each is its own delta.
+    const { h } = await setup(kind, { wordDelayMs: 5 });
     const rec = h.record();
     const user = h.send('hello there, how are you today?');
     expect(user.status).toBe('queued');

@@ -167,14 +167,28 @@ export class TurnRunner {
       lastWrite = this.rt.now();
     };
     let timer: ReturnType<typeof setTimeout> | null = null;
+    let pendingText = '';
+    let pendingOffset = 0;
+    let flushScheduled: ReturnType<typeof setImmediate> | null = null;
+    const publish = (): void => {
+      if (flushScheduled !== null) clearImmediate(flushScheduled);
+      flushScheduled = null;
+      if (pendingText.length === 0) return;
+      hub.emit(turn.sessionId, { type: 'delta', messageId: target.id, offset: pendingOffset, text: pendingText });
+      pendingText = '';
+    };
     try {
       for await (const event of streamWithRetry(provider, request, this.rt.retry)) {
+        if (event.type !== 'text') publish();
         if (event.type === 'text') {
           if (event.text.length === 0) continue;
-          const offset = turn.streamedText.length;
+          if (pendingText.length === 0) pendingOffset = turn.streamedText.length;
+          pendingText += event.text;
           turn.streamedText += event.text;
           live.set(target.id, turn.streamedText);
-          hub.emit(turn.sessionId, { type: 'delta', messageId: target.id, offset, text: event.text });
+          // Pieces that arrive together (one network read) go out as one delta
+          // at the end of this tick: one frame per read, not one per word.
+          flushScheduled ??= setImmediate(publish);
           if (this.rt.now() - lastWrite >= this.rt.persistIntervalMs) persist();
           else if (timer === null) {
             // A pause in the stream must not leave shown text unstored.
@@ -194,6 +208,7 @@ export class TurnRunner {
         }
       }
     } catch (err) {
+      publish();
       if (timer !== null) clearTimeout(timer);
       try {
         persist();
@@ -202,6 +217,7 @@ export class TurnRunner {
       }
       throw err;
     }
+    publish();
     if (timer !== null) clearTimeout(timer);
     persist();
     return { calls, stopReason };
