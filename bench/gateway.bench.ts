@@ -137,17 +137,26 @@ sub.unsubscribe();
 await conn.close();
 
 // One `autoclaw chat` process, start to exit.
-const cli: number[] = [];
-for (let i = 0; i < 11; i += 1) {
+// Bare `node -e 0` is timed in the same loop, turn by turn, so the ratio
+// holds whatever else the machine is doing.
+async function timedRun(command: string, args: string[]): Promise<number> {
   const t0 = performance.now();
   const code = await new Promise<number | null>((resolve) => {
-    const c = spawn(AUTOCLAW, ['chat', '--data', dir.path, '-m', `cli turn ${i}`], { stdio: 'ignore' });
+    const c = spawn(command, args, { stdio: 'ignore' });
     c.once('exit', resolve);
   });
-  if (code !== 0) throw new Error(`autoclaw chat exited ${code}`);
-  cli.push(performance.now() - t0);
+  if (code !== 0) throw new Error(`${command} ${args[0]} exited ${code}`);
+  return performance.now() - t0;
+}
+const cli: number[] = [];
+const bare: number[] = [];
+for (let i = 0; i < 15; i += 1) {
+  bare.push(await timedRun(process.execPath, ['-e', '0']));
+  cli.push(await timedRun(AUTOCLAW, ['chat', '--data', dir.path, '-m', `cli turn ${i}`]));
 }
 figures['cli.turn_ms'] = round(median(cli), 1);
+figures['cli.node_ms'] = round(median(bare), 1);
+figures['cli.turn_vs_node_ratio'] = round(median(cli) / median(bare), 2);
 
 await gw.stop();
 dir.remove();

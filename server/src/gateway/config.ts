@@ -108,7 +108,10 @@ export function normalizeOrigin(value: string): string {
   return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
 }
 
-const HostSchema = z
+// Built when a gateway's flags are parsed, not at import: commands that only
+// share this file's small helpers (the CLI's `chat`) then never load zod.
+const hostSchema = () =>
+  z
   .string()
   .min(1)
   .max(253)
@@ -167,7 +170,7 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  const host = HostSchema.safeParse(values.host ?? DEFAULT_HOST);
+  const host = hostSchema().safeParse(values.host ?? DEFAULT_HOST);
   if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);
   const config: GatewayConfig = {
     dataDir: parseDataDir(values.data),
