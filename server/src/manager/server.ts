@@ -28,6 +28,8 @@ import { loadManagerKeys } from './keys';
 import { setUpDriver } from './driver-setup';
 import { createInstancesPart } from './instances-part';
 import type { InstancesPart, InstancesPartOptions } from './instances-part';
+import { createBillingPart } from './billing-part';
+import type { BillingPartOptions } from './billing-part';
 import { createManagerOrigins } from './origins';
 import { findLiveManager } from './operator-client';
 import { auditHeadPath, operatorKeyPath, preparePrivateDataDir } from './paths';
@@ -51,6 +53,8 @@ export interface ManagerOptions {
   cluster?: Partial<ClusterTimings>;
   /** Provision a new user's instance as soon as the account exists (default true: the user never runs a server). */
   provisionOnSignUp?: boolean;
+  /** Billing: how often the leader pulls usage from the gateways, rows per pull. */
+  billing?: Pick<BillingPartOptions, 'syncEveryMs' | 'pageSize'>;
 }
 
 export interface RunningManager {
@@ -192,6 +196,10 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     cleanups.push(() => part.close());
     // Supervision (after recovering every instance) runs on the leader only.
     cluster.whileLeader({ name: 'instances', start: async (_lease, fence) => void (await part.lead(fence)), stop: () => part.unlead() });
+    // Usage for billing: pulled from every live gateway by the leader only.
+    const billing = await createBillingPart({ db, now, logger, instances: part.service, ...options.billing });
+    services.billing = billing;
+    cluster.whileLeader({ name: 'billing-usage', start: async (_lease, fence) => billing.usage.start(fence), stop: () => billing.usage.stop() });
     if (options.provisionOnSignUp !== false) {
       const instanceService = part.service;
       const unsubscribe = accounts.onUserCreated(async (user) => {

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AppError, TICKET_TTL_MS } from '@autoclaw/shared';
-import type { Device, DrainResult, GatewayHealth, PairDeviceResult } from '@autoclaw/shared';
+import type { Device, DrainResult, GatewayHealth, PairDeviceResult, PlanCaps, UsagePage } from '@autoclaw/shared';
 import { deviceIdFromPublicKey, encodeTicket, parsePublicKey } from '../../security';
 import type { ManagerDb } from '../db';
 import type { Core } from './core';
@@ -69,6 +69,11 @@ export function createDeviceOps(core: Core, db: ManagerDb) {
     },
     drain: (id: string, timeoutMs: number): Promise<DrainResult> => onGateway(id, (client) => client.admin.drain.mutate({ timeoutMs }), timeoutMs + 5_000),
     health: (id: string): Promise<GatewayHealth> => onGateway(id, (client) => client.admin.health.query()),
+    /** The instance's usage rows after `after` (billing's pull). */
+    usagePage: (id: string, after: number, limit: number): Promise<UsagePage> => onGateway(id, (client) => client.admin.usagePage.query({ after, limit })),
+    /** Sets the plan's caps on the instance (the user is told by a notice there). */
+    setPlanCaps: (id: string, caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }): Promise<PlanCaps> =>
+      onGateway(id, (client) => client.admin.setPlanCaps.mutate(caps)),
   };
 }
 

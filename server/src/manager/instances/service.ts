@@ -158,6 +158,8 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
     isPairedDevice: devices.isPairedDevice,
     drain: devices.drain,
     health: devices.health,
+    usagePage: devices.usagePage,
+    setPlanCaps: devices.setPlanCaps,
 
     /** Settles every instance (at start, or when this replica becomes the leader; `fence` is its lease). */
     recover: (fence?: Fence): Promise<RecoveryReport> => recoverInstances(core, lifecycle, fence),

@@ -1,0 +1,4 @@
+/** The billing part's door: usage aggregation per account and billing period. */
+export { createUsageSync, billingPeriodOf } from './usage-sync';
+export type { UsageSync, UsageSyncDeps, UsageSource, BillingPeriodUsage, SyncReport } from './usage-sync';
+export { migrateBilling, BILLING_PART } from './schema';
