@@ -28,6 +28,7 @@ import { loadManagerKeys } from './keys';
 import { setUpDriver } from './driver-setup';
 import { createInstancesPart } from './instances-part';
 import type { InstancesPart, InstancesPartOptions } from './instances-part';
+import { createManagerMetrics } from './manager-metrics';
 import { createManagerOrigins } from './origins';
 import { findLiveManager } from './operator-client';
 import { auditHeadPath, operatorKeyPath, preparePrivateDataDir } from './paths';
@@ -209,8 +210,10 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const app = createFastify(tls);
     const origins = createManagerOrigins({ host: config.host, scheme: tls ? 'https' : 'http', allowOrigins: [DESKTOP_APP_ORIGIN, ...config.allowOrigins], port: () => port });
     const hosts = hostPolicyOf(config, () => port);
+    const metrics = createManagerMetrics({ db, isLeader: () => cluster.leader() !== null });
     await app.register(managerApp, {
       services,
+      metrics: { book: metrics.book, access: { token: config.metricsToken } },
       origins,
       hosts,
       rendererDir: options.rendererDir ?? defaultRendererDir(),
