@@ -98,6 +98,8 @@ export interface ManagerConfig {
   providerEnv: Record<string, string>;
   /** AUTOCLAW_METRICS_TOKEN: a bearer token that may read /metrics from anywhere (else direct loopback only). */
   metricsToken?: string;
+  /** AUTOCLAW_MANAGER_SIGNING_KEY: the Ed25519 signing key (PEM) every replica shares (e.g. from a Kubernetes Secret); else DIR/manager.key. */
+  signingKeyPem?: string;
 }
 
 /** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
@@ -213,6 +215,8 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (tailscale) config.tailscale = tailscale;
   const metricsToken = metricsTokenOf(env);
   if (metricsToken !== undefined) config.metricsToken = metricsToken;
+  const signingKey = env['AUTOCLAW_MANAGER_SIGNING_KEY'];
+  if (signingKey !== undefined && signingKey.trim() !== '') config.signingKeyPem = signingKey;
   return config;
 }
 

@@ -138,7 +138,14 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     ...(options.instances?.localDriver ? { localDriver: options.instances.localDriver } : {}),
   });
   const keychain = options.keychain !== undefined ? options.keychain : config.masterKeyStore === 'file' || drivers.masterKey ? null : openOsKeychain();
-  const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain, logger, ...(drivers.masterKey ? { external: drivers.masterKey } : {}) });
+  const keys = loadManagerKeys({
+    dataDir,
+    store: config.masterKeyStore,
+    keychain,
+    logger,
+    ...(drivers.masterKey ? { external: drivers.masterKey } : {}),
+    ...(config.signingKeyPem === undefined ? {} : { signingKeyPem: config.signingKeyPem }),
+  });
   const operatorKey = loadOrCreateKeyFile(operatorKeyPath(dataDir));
   const db = await openManagerDb(config.database);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
