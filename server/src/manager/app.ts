@@ -31,6 +31,8 @@ export interface ManagerAppOptions {
   operatorKey: Buffer;
   isReady: () => boolean;
   logger: Logger;
+  /** The one door to the instances (/i/<instanceId>/…), proxied before any body parsing. */
+  door?: { onRequest(req: FastifyRequest, reply: FastifyReply): Promise<void> };
   /** GET /metrics: what it renders and who may read it. */
   metrics?: { book: MetricBook; access: MetricsAccess };
 }
@@ -73,6 +75,8 @@ export async function managerApp(app: FastifyInstance, opts: ManagerAppOptions):
     const refused = opts.hosts.refusal(req.headers.host);
     if (refused) throw refused;
   });
+  const door = opts.door;
+  if (door) app.addHook('onRequest', (req, reply) => door.onRequest(req, reply));
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (AppError.is(err)) {

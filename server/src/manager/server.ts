@@ -28,6 +28,7 @@ import { loadManagerKeys } from './keys';
 import { setUpDriver } from './driver-setup';
 import { createInstancesPart } from './instances-part';
 import type { InstancesPart, InstancesPartOptions } from './instances-part';
+import { createInstanceDoor } from './instance-door';
 import { createManagerMetrics } from './manager-metrics';
 import { createManagerOrigins } from './origins';
 import { findLiveManager } from './operator-client';
@@ -218,9 +219,12 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const origins = createManagerOrigins({ host: config.host, scheme: tls ? 'https' : 'http', allowOrigins: [DESKTOP_APP_ORIGIN, ...config.allowOrigins], port: () => port });
     const hosts = hostPolicyOf(config, () => port);
     const metrics = createManagerMetrics({ db, isLeader: () => cluster.leader() !== null });
+    const door = createInstanceDoor({ resolve: (id) => part.doorTarget(id), logger });
+    cleanups.push(() => door.close());
     await app.register(managerApp, {
       services,
       metrics: { book: metrics.book, access: { token: config.metricsToken } },
+      door,
       origins,
       hosts,
       rendererDir: options.rendererDir ?? defaultRendererDir(),
@@ -229,7 +233,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       logger,
     });
     cleanups.push(() => app.close());
-    const sockets = startManagerWs({ server: app.server, services, origins, hosts, logger });
+    const sockets = startManagerWs({ server: app.server, services, origins, hosts, logger, door });
     ws = sockets;
     cleanups.push(() => sockets.close());
 
