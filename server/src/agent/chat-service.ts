@@ -47,13 +47,24 @@ export interface ChatServiceDeps {
   onIdle?: () => void;
   /** Where the agent tells the user about itself (budget warnings). */
   notices?: NoticeSink;
+  /** Called after each turn with how it ended (metrics and the turn's log line). */
+  onTurnEnd?: (turn: TurnEnd) => void;
+}
+
+/** How a turn ended: the user message's final status, and its error code when it failed. */
+export interface TurnEnd {
+  sessionId: string;
+  messageId: string;
+  durationMs: number;
+  status: string;
+  errorCode: string | null;
 }
 
 /** The chat service with its tool registry visible (for inspection and tests). */
 export interface AgentChatService extends ChatService {
   readonly tools: ToolCatalog;
   /** Event-ring and queue sizes, for tests and diagnostics. */
-  stats(): { sessionsWithEvents: number; bufferedEvents: number; subscribers: number; busySessions: number; pendingApprovals: number; liveMessages: number; cachedHistories: number };
+  stats(): { sessionsWithEvents: number; bufferedEvents: number; subscribers: number; busySessions: number; pendingApprovals: number; liveMessages: number; cachedHistories: number; queueDepth: number };
 }
 
 const RETRYABLE_STATUSES = new Set(['interrupted', 'failed', 'cancelled']);
@@ -136,7 +147,17 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
   };
   const runner = new TurnRunner(rt);
   const queue = new SessionQueue({
-    run: (sessionId, messageId, signal) => runner.run(sessionId, messageId, signal),
+    run: async (sessionId, messageId, signal) => {
+      const started = now();
+      try {
+        await runner.run(sessionId, messageId, signal);
+      } finally {
+        if (deps.onTurnEnd) {
+          const message = store.getMessage(messageId);
+          deps.onTurnEnd({ sessionId, messageId, durationMs: now() - started, status: message?.status ?? 'deleted', errorCode: message?.error?.code ?? null });
+        }
+      }
+    },
     onError: (err, sessionId, messageId) => {
       logger.error({ sessionId, messageId, err: err instanceof Error ? err.message : String(err) }, 'turn crashed');
     },
@@ -306,6 +327,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
         pendingApprovals: rt.approvals.size,
         liveMessages: live.size,
         cachedHistories: rt.context.cachedSessions,
+        queueDepth: queue.depth(),
       };
     },
   };

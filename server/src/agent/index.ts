@@ -1,4 +1,4 @@
 /** The agent part's door: the chat service and what callers may inspect of it. */
-export { createChatService, type AgentChatService, type ChatServiceDeps } from './chat-service';
+export { createChatService, type AgentChatService, type ChatServiceDeps, type TurnEnd } from './chat-service';
 export type { ChatService, TrackedEvent } from './types';
 export type { Logger } from './logger';

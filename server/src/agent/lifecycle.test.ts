@@ -57,6 +57,7 @@ describe('resources', () => {
       pendingApprovals: 0,
       liveMessages: 0,
       cachedHistories: 1,
+      queueDepth: 0,
     });
     expect(h.service.history(h.session.id)).toHaveLength(120);
   });

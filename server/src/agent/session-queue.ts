@@ -96,6 +96,13 @@ export class SessionQueue {
     return lane ? lane.items.splice(0) : [];
   }
 
+  /** Turns running or waiting, over every session. */
+  depth(): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.items.length + (lane.current ? 1 : 0);
+    return n;
+  }
+
   isBusy(sessionId: string): boolean {
     return this.#lanes.has(sessionId);
   }

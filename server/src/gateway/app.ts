@@ -11,6 +11,8 @@ import type { DeviceAuthDeps, FailureThrottle, HostPolicy } from '../security';
 import { pairDevice, redeemTicket } from '../security';
 import { tailscaleOnRequest } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
+import { registerMetricsRoute, registerRequestIds } from '../observability';
+import type { MetricBook, MetricsAccess } from '../observability';
 import { registerAuthCors } from './auth-cors';
 import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE } from './error-mapping';
 import type { Logger } from './logger';
@@ -46,6 +48,8 @@ export interface AppOptions {
   managerPublicKey?: string;
   /** With --tailscale-owner: requests through Tailscale Serve must come from the owner (on top of device auth). */
   tailscaleIdentity?: TailscaleIdentityCheck;
+  /** GET /metrics: what it renders and who may read it (absent: no /metrics). */
+  metrics?: { book: MetricBook; access: MetricsAccess };
   /** Finishes an account sign-in whose loopback redirect lands on this gateway (`/oauth/callback`). */
   oauthCallback?: (state: string, code: string) => Promise<string>;
 }
@@ -69,6 +73,8 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-resource-policy', 'same-origin');
   });
+
+  registerRequestIds(app, logger.info);
 
   // Before any route: a Host this gateway is not (a rebound DNS name) ends here.
   app.addHook('onRequest', async (req) => {
@@ -121,6 +127,8 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
     const ready = opts.isReady();
     return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ ready });
   });
+
+  if (opts.metrics) registerMetricsRoute(app, opts.metrics.book, opts.metrics.access);
 
   app.get('/auth/challenge', { onRequest: checkOrigin }, async (_req, reply) => {
     reply.header('cache-control', 'no-store');

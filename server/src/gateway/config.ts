@@ -49,6 +49,8 @@ export interface GatewayConfig {
   skillsPubkeys?: string[];
   /** Chromium for the browser skill (AUTOCLAW_CHROMIUM); default: found on this machine. */
   chromiumPath?: string;
+  /** AUTOCLAW_METRICS_TOKEN: a bearer token that may read /metrics from anywhere (else direct loopback only). */
+  metricsToken?: string;
 }
 
 export interface GatewayTailscaleConfig {
@@ -183,6 +185,8 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (values['skills-pubkey'] !== undefined) config.skillsPubkeys = values['skills-pubkey'].map(parseSkillsPubkey);
   const chromium = env['AUTOCLAW_CHROMIUM'];
   if (chromium !== undefined && chromium.trim() !== '') config.chromiumPath = resolve(chromium);
+  const metricsToken = metricsTokenOf(env);
+  if (metricsToken !== undefined) config.metricsToken = metricsToken;
   if (values.skills !== undefined) {
     if (values.skills.trim() === '') throw new UsageError('--skills needs a folder');
     config.skillsDir = resolve(values.skills);
@@ -197,6 +201,14 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const tailscale = parseTailscale(values['tailscale-owner'], values['tailscale-socket'], env['AUTOCLAW_TAILSCALE_SOCKET']);
   if (tailscale) config.tailscale = tailscale;
   return config;
+}
+
+/** AUTOCLAW_METRICS_TOKEN, when set: long enough not to be guessed. */
+export function metricsTokenOf(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env['AUTOCLAW_METRICS_TOKEN']?.trim();
+  if (token === undefined || token === '') return undefined;
+  if (token.length < 16 || /\s/.test(token)) throw new UsageError('AUTOCLAW_METRICS_TOKEN must be at least 16 characters with no spaces');
+  return token;
 }
 
 function parseDataKeyFile(value: string, dataDir: string): string {

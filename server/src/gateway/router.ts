@@ -42,7 +42,11 @@ const chat = router({
     .query(({ ctx, input }): Message[] => ctx.services.chat.history(input.sessionId)),
   send: turnProcedure
     .input(ProcedureInputs.chatSend)
-    .mutation(({ ctx, input }): Promise<ChatSendResult> => ctx.services.chat.sendBatched(input)),
+    .mutation(async ({ ctx, input }): Promise<ChatSendResult> => {
+      const result = await ctx.services.chat.sendBatched(input);
+      if (!result.duplicate && ctx.requestId !== undefined) ctx.services.turnLog?.messageAccepted(result.message.id, ctx.requestId);
+      return result;
+    }),
   cancel: authedProcedure
     .input(ProcedureInputs.chatCancel)
     .mutation(({ ctx, input }) => ({ cancelled: ctx.services.chat.cancel(input.sessionId) })),

@@ -25,6 +25,7 @@ import { asObjectLogger, createLogger } from './logger';
 import type { Logger } from './logger';
 import { createOriginPolicy } from './origin-policy';
 import { createGatewayAdmin } from './gateway-admin';
+import { createGatewayMetrics } from './gateway-metrics';
 import { createNoticeBoard, type NoticeBoard } from './notice-board';
 import { findRunningGateway, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { createSocketRegistry } from './socket-registry';
@@ -173,6 +174,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     cleanups.push(() => skills.stop());
     const notices = createNoticeBoard({ store, logger });
     cleanups.push(() => notices.close());
+    let connections = () => 0;
+    let queueStats = () => ({ queueDepth: 0, busySessions: 0 });
+    const metrics = createGatewayMetrics({
+      store,
+      logger,
+      queueDepth: () => queueStats().queueDepth,
+      busySessions: () => queueStats().busySessions,
+      clients: () => connections(),
+    });
     const chat = createChatService({
       store,
       tools: skills.catalog,
@@ -182,7 +192,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       logger: asObjectLogger(logger),
       onIdle: () => idleCollector.quiet(),
       notices,
+      onTurnEnd: (turn) => metrics.turnEnded(turn),
     });
+    queueStats = () => chat.stats();
     await chat.start();
     cleanups.push(() => chat.stop());
     cleanups.push(() => idleCollector.stop());
@@ -205,6 +217,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       ...(config.instanceId === undefined ? {} : { instanceId: config.instanceId }),
       ...(config.managerKey === undefined ? {} : { managerPublicKey: config.managerKey }),
       ...(tailscale === undefined ? {} : { tailscaleIdentity: tailscale.check }),
+      metrics: { book: metrics.book, access: { token: config.metricsToken } },
       oauthCallback: async (state, code) => {
         const view = await skills.oauthFinish(state, code);
         return `Your Google account is connected to the ${view.name} skill. You can close this tab.`;
@@ -237,7 +250,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     };
     const admin = createGatewayAdmin({ chat, now, logger });
     cleanups.push(() => admin.close());
-    const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin, skills };
+    const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin, skills, turnLog: metrics };
     const ws = startWsGateway({
       server: app.server,
       services,
@@ -251,6 +264,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
       ...(options.maxUnauthenticatedSockets === undefined ? {} : { maxUnauthenticatedSockets: options.maxUnauthenticatedSockets }),
     });
+    connections = () => ws.connections;
     // Sockets close before the HTTP server and the chat service stop.
     cleanups.push(() => ws.close());
 

@@ -34,7 +34,7 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  opts: { config?: Partial<GatewayConfig>; options?: GatewayOptions; dir?: string; keepDir?: boolean; model?: string } = {},
+  opts: { config?: Partial<GatewayConfig>; options?: GatewayOptions; dir?: string; keepDir?: boolean; model?: string; apiKey?: string } = {},
 ): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'autoclaw-gw-'));
   const wire = await startAnthropicWireServer();
@@ -43,7 +43,7 @@ export async function startTestGateway(
     port: 0,
     host: '127.0.0.1',
     allowOrigins: [],
-    env: { 'anthropic.apiKey': 'test-key', 'anthropic.baseUrl': wire.url, model: opts.model ?? 'anthropic:claude-test-model' },
+    env: { 'anthropic.apiKey': opts.apiKey ?? 'test-key', 'anthropic.baseUrl': wire.url, model: opts.model ?? 'anthropic:claude-test-model' },
     ...opts.config,
   };
   let gateway: RunningGateway;
@@ -120,9 +120,9 @@ export interface RawSocket {
 }
 
 /** Opens a socket (resolves once open); rejects with the HTTP status when the upgrade is refused. */
-export function openRawSocket(wsUrl: string, opts: { origin?: string; query?: string } = {}): Promise<RawSocket> {
+export function openRawSocket(wsUrl: string, opts: { origin?: string; query?: string; headers?: Record<string, string> } = {}): Promise<RawSocket> {
   const url = `${wsUrl}${opts.query ?? '?connectionParams=1'}`;
-  const ws = new WebSocket(url, opts.origin === undefined ? {} : { origin: opts.origin });
+  const ws = new WebSocket(url, { ...(opts.origin === undefined ? {} : { origin: opts.origin }), ...(opts.headers ? { headers: opts.headers } : {}) });
   const received: unknown[] = [];
   const waiters = new Set<() => void>();
   ws.on('message', (data) => {
@@ -189,9 +189,9 @@ export function openRawSocket(wsUrl: string, opts: { origin?: string; query?: st
 }
 
 /** Opens a raw socket and authenticates it with connectionParams. */
-export async function openAuthedSocket(url: string, key: DeviceKeyPair): Promise<RawSocket> {
+export async function openAuthedSocket(url: string, key: DeviceKeyPair, headers?: Record<string, string>): Promise<RawSocket> {
   const { nonce } = await getChallenge(url);
-  const socket = await openRawSocket(`${url.replace(/^http/, 'ws')}/trpc`);
+  const socket = await openRawSocket(`${url.replace(/^http/, 'ws')}/trpc`, headers ? { headers } : {});
   socket.send({ method: 'connectionParams', data: signedParams(key, nonce) });
   return socket;
 }

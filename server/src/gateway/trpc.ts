@@ -41,12 +41,16 @@ export interface GatewayServices {
   admin?: GatewayAdmin;
   /** The skill runtime (absent in tests that build services by hand). */
   skills?: SkillService;
+  /** Remembers which request sent a message, for its turn's log line (absent in tests that build services by hand). */
+  turnLog?: { messageAccepted(messageId: string, requestId: string): void };
 }
 
 export interface Context {
   services: GatewayServices;
   /** The authenticated device of the connection; null when none. */
   deviceId: string | null;
+  /** The id of the request (or the WebSocket's upgrade request) this call came on. */
+  requestId?: string;
 }
 
 export interface AppErrorData {

@@ -18,6 +18,7 @@ import { AppError, LIMITS, rateLimitedReason, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UN
 import type { DeviceAuthDeps, FailureThrottle, HostPolicy } from '../security';
 import { verifyDeviceAuth } from '../security';
 import type { TailscaleIdentityCheck } from '../tailscale';
+import { requestIdOf } from '../observability';
 import type { Logger } from './logger';
 import type { OriginPolicy } from './origin-policy';
 import { appRouter } from './router';
@@ -56,6 +57,8 @@ export interface WsGateway {
 }
 
 interface ConnState {
+  /** The upgrade request's id (the client's or the manager door's x-request-id). */
+  requestId: string;
   remote: string;
   authenticated: boolean;
   /** The socket sent its first frame: from then on a time-out is a failed attempt. */
@@ -133,7 +136,8 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
       clearTimeout(state.timer);
       settle(ws, state.remote);
       registry.add(device.id, ws);
-      return { services, deviceId: device.id };
+      logger.info('socket authenticated', { requestId: state.requestId, deviceId: device.id });
+      return { services, deviceId: device.id, requestId: state.requestId };
     } catch (err) {
       const message = AppError.is(err) ? err.message : 'authentication failed';
       logger.warn('socket authentication refused', { remote: state.remote, reason: message });
@@ -156,6 +160,7 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const remote = req.socket.remoteAddress ?? 'unknown';
     const state: ConnState = {
+      requestId: requestIdOf(req.headers),
       remote,
       authenticated: false,
       tried: false,

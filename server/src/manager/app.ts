@@ -15,6 +15,8 @@ import { MANAGER_CONTENT_SECURITY_POLICY } from './csp';
 import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE, registerStaticFiles } from './gateway-parts';
 import type { Logger, OriginPolicy } from './gateway-parts';
 import type { HostPolicy } from '../security';
+import { registerMetricsRoute, registerRequestIds } from '../observability';
+import type { MetricBook, MetricsAccess } from '../observability';
 import { managerRouter } from './router';
 import type { ManagerContext, ManagerServices } from './trpc';
 
@@ -29,6 +31,10 @@ export interface ManagerAppOptions {
   operatorKey: Buffer;
   isReady: () => boolean;
   logger: Logger;
+  /** The one door to the instances (/i/<instanceId>/…), proxied before any body parsing. */
+  door?: { onRequest(req: FastifyRequest, reply: FastifyReply): Promise<void> };
+  /** GET /metrics: what it renders and who may read it. */
+  metrics?: { book: MetricBook; access: MetricsAccess };
 }
 
 const NOT_BUILT = 'The AutoClaw UI is not built yet.\n\nBuild it with:  npm run build   (or: node scripts/build.mjs renderer)\nthen reload this page.\n';
@@ -64,10 +70,13 @@ export async function managerApp(app: FastifyInstance, opts: ManagerAppOptions):
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-resource-policy', 'same-origin');
   });
+  registerRequestIds(app, logger.info);
   app.addHook('onRequest', async (req) => {
     const refused = opts.hosts.refusal(req.headers.host);
     if (refused) throw refused;
   });
+  const door = opts.door;
+  if (door) app.addHook('onRequest', (req, reply) => door.onRequest(req, reply));
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (AppError.is(err)) {
@@ -94,6 +103,8 @@ export async function managerApp(app: FastifyInstance, opts: ManagerAppOptions):
     const ready = opts.isReady();
     return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ ready });
   });
+
+  if (opts.metrics) registerMetricsRoute(app, opts.metrics.book, opts.metrics.access);
 
   // tRPC over HTTP. JSON bodies reach tRPC as text, so a malformed body is
   // tRPC's typed PARSE_ERROR, like any other bad input.

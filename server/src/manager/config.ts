@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
 import type { SignupMode } from '@autoclaw/shared';
-import { parseDataDir, UsageError } from '../gateway';
+import { metricsTokenOf, parseDataDir, UsageError } from '../gateway';
 import type { DatabaseTarget } from './db';
 import { normalizeOrigin, parseAllowHost } from './gateway-parts';
 import { managerDbPath } from './paths';
@@ -96,6 +96,10 @@ export interface ManagerConfig {
    * it encrypted under its own data key.
    */
   providerEnv: Record<string, string>;
+  /** AUTOCLAW_METRICS_TOKEN: a bearer token that may read /metrics from anywhere (else direct loopback only). */
+  metricsToken?: string;
+  /** AUTOCLAW_MANAGER_SIGNING_KEY: the Ed25519 signing key (PEM) every replica shares (e.g. from a Kubernetes Secret); else DIR/manager.key. */
+  signingKeyPem?: string;
 }
 
 /** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
@@ -209,6 +213,10 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   }
   const tailscale = tailscaleConfig(values, driver, env);
   if (tailscale) config.tailscale = tailscale;
+  const metricsToken = metricsTokenOf(env);
+  if (metricsToken !== undefined) config.metricsToken = metricsToken;
+  const signingKey = env['AUTOCLAW_MANAGER_SIGNING_KEY'];
+  if (signingKey !== undefined && signingKey.trim() !== '') config.signingKeyPem = signingKey;
   return config;
 }
 

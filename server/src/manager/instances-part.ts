@@ -67,6 +67,8 @@ export interface InstancesPart {
   lead(fence: Fence): Promise<RecoveryReport | null>;
   /** Stops supervising (the lease was lost, or the manager stops). */
   unlead(): Promise<void>;
+  /** Where the door sends a client of this instance now; AppError NOT_FOUND (no such instance) or CONFLICT (not running). */
+  doorTarget(instanceId: string): Promise<{ url: string }>;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,14 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
   return {
     service,
     driver,
+    async doorTarget(instanceId) {
+      const instance = await service.get(instanceId);
+      if (!instance) throw new AppError('NOT_FOUND', 'no such instance');
+      if ((instance.state !== 'running' && instance.state !== 'degraded') || instance.url === null) {
+        throw new AppError('CONFLICT', `your assistant is ${instance.state} and cannot answer now`, { details: { state: instance.state } });
+      }
+      return { url: instance.url };
+    },
     async lead(fence) {
       await unlead();
       const term = leading;

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,22 @@ describe('manager keys', () => {
     expect(verifyManagerSignature(keys.publicKey, 'hello', sig)).toBe(true);
     expect(verifyManagerSignature(keys.publicKey, 'hello!', sig)).toBe(false);
     expect(verifyManagerSignature('not-a-key', 'hello', sig)).toBe(false);
+  });
+
+  it('uses the signing key every replica is given (AUTOCLAW_MANAGER_SIGNING_KEY), writing no key file', () => {
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const other = mkdtempSync(join(tmpdir(), 'autoclaw-keys-replica-'));
+    try {
+      const { logger } = capture();
+      const a = loadManagerKeys({ dataDir: dir, store: 'file', keychain: null, logger, signingKeyPem: pem });
+      const b = loadManagerKeys({ dataDir: other, store: 'file', keychain: null, logger, signingKeyPem: pem });
+      expect(b.publicKey).toBe(a.publicKey);
+      expect(verifyManagerSignature(a.publicKey, 'ticket', b.sign('ticket'))).toBe(true);
+      expect(existsSync(managerKeyPath(dir))).toBe(false);
+      expect(() => loadManagerKeys({ dataDir: other, store: 'file', keychain: null, logger, signingKeyPem: 'garbage' })).toThrow(/AUTOCLAW_MANAGER_SIGNING_KEY/);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('refuses a damaged signing key file', () => {

@@ -49,6 +49,14 @@ function privateKeyFromPem(pem: Buffer): KeyObject {
   return key;
 }
 
+function givenSigningKey(pem: string): KeyObject {
+  try {
+    return privateKeyFromPem(Buffer.from(pem, 'utf8'));
+  } catch (err) {
+    throw new AppError('BAD_REQUEST', 'AUTOCLAW_MANAGER_SIGNING_KEY is not an Ed25519 private key in PEM (make one with `openssl genpkey -algorithm ed25519`)', { cause: err });
+  }
+}
+
 /** The manager's Ed25519 private key, made on first use. */
 export function loadOrCreateSigningKey(dataDir: string): KeyObject {
   const path = managerKeyPath(dataDir);
@@ -152,6 +160,8 @@ export interface MasterKeyOptions {
   logger: Logger;
   /** A master key kept outside this machine (the Kubernetes Secret), read by the caller; `where` names it in errors. */
   external?: { key: Buffer; source: 'kubernetes'; where: string };
+  /** The signing key given by the platform (AUTOCLAW_MANAGER_SIGNING_KEY, PEM), shared by every replica; else DIR/manager.key. */
+  signingKeyPem?: string;
 }
 
 function fromFile(opts: MasterKeyOptions, ref: MasterRef | null, reason: string): { key: Buffer; source: 'file' } {
@@ -211,7 +221,7 @@ export function loadMasterKey(opts: MasterKeyOptions): { key: Buffer; source: Ma
 }
 
 export function loadManagerKeys(opts: MasterKeyOptions): ManagerKeys {
-  const signing = loadOrCreateSigningKey(opts.dataDir);
+  const signing = opts.signingKeyPem === undefined ? loadOrCreateSigningKey(opts.dataDir) : givenSigningKey(opts.signingKeyPem);
   const master = loadMasterKey(opts);
   return {
     publicKey: managerPublicKey(signing),

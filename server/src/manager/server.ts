@@ -30,6 +30,8 @@ import { createInstancesPart } from './instances-part';
 import type { InstancesPart, InstancesPartOptions } from './instances-part';
 import { createBillingPart } from './billing-part';
 import type { BillingPartOptions } from './billing-part';
+import { createInstanceDoor } from './instance-door';
+import { createManagerMetrics } from './manager-metrics';
 import { createManagerOrigins } from './origins';
 import { findLiveManager } from './operator-client';
 import { auditHeadPath, operatorKeyPath, preparePrivateDataDir } from './paths';
@@ -141,7 +143,14 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     ...(options.instances?.localDriver ? { localDriver: options.instances.localDriver } : {}),
   });
   const keychain = options.keychain !== undefined ? options.keychain : config.masterKeyStore === 'file' || drivers.masterKey ? null : openOsKeychain();
-  const keys = loadManagerKeys({ dataDir, store: config.masterKeyStore, keychain, logger, ...(drivers.masterKey ? { external: drivers.masterKey } : {}) });
+  const keys = loadManagerKeys({
+    dataDir,
+    store: config.masterKeyStore,
+    keychain,
+    logger,
+    ...(drivers.masterKey ? { external: drivers.masterKey } : {}),
+    ...(config.signingKeyPem === undefined ? {} : { signingKeyPem: config.signingKeyPem }),
+  });
   const operatorKey = loadOrCreateKeyFile(operatorKeyPath(dataDir));
   const db = await openManagerDb(config.database);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
@@ -217,8 +226,13 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const app = createFastify(tls);
     const origins = createManagerOrigins({ host: config.host, scheme: tls ? 'https' : 'http', allowOrigins: [DESKTOP_APP_ORIGIN, ...config.allowOrigins], port: () => port });
     const hosts = hostPolicyOf(config, () => port);
+    const metrics = createManagerMetrics({ db, isLeader: () => cluster.leader() !== null });
+    const door = createInstanceDoor({ resolve: (id) => part.doorTarget(id), logger });
+    cleanups.push(() => door.close());
     await app.register(managerApp, {
       services,
+      metrics: { book: metrics.book, access: { token: config.metricsToken } },
+      door,
       origins,
       hosts,
       rendererDir: options.rendererDir ?? defaultRendererDir(),
@@ -227,7 +241,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       logger,
     });
     cleanups.push(() => app.close());
-    const sockets = startManagerWs({ server: app.server, services, origins, hosts, logger });
+    const sockets = startManagerWs({ server: app.server, services, origins, hosts, logger, door });
     ws = sockets;
     cleanups.push(() => sockets.close());
 

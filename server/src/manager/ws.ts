@@ -39,6 +39,8 @@ export interface ManagerWsOptions {
   hosts: HostPolicy;
   logger: Logger;
   keepAliveMs?: number;
+  /** The one door: upgrades under /i/<instanceId>/ are tunnelled to the instance (after the Host and Origin checks). */
+  door?: { owns(url: string | undefined): boolean; upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
@@ -91,13 +93,15 @@ export function startManagerWs(opts: ManagerWsOptions): ManagerWs {
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
-    if (path !== MANAGER_WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
+    const door = opts.door?.owns(path) ? opts.door : null;
+    if (path !== MANAGER_WS_PATH && !door) return refuseUpgrade(socket, 404, 'Not Found');
     if (closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
     if (!opts.hosts.isAllowed(req.headers.host)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (!origins.isAllowed(req.headers.origin)) {
       logger.warn('websocket from a foreign origin refused', { origin: String(req.headers.origin).slice(0, 200) });
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
+    if (door) return door.upgrade(req, socket, head);
     wss.handleUpgrade(req, socket, head, (ws) => {
       remotes.set(ws, req.socket.remoteAddress ?? 'unknown');
       handleConnection(ws, req);

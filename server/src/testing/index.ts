@@ -14,3 +14,4 @@ export { startGitHubApiServer, type GitHubApiServer, type GitHubIssue, type GitH
 export { startHueBridgeServer, type HueBridgeServer, type HueLight } from './hue-bridge-server';
 export { startSonosSpeakerServer, type SonosSpeakerServer, type SonosTrack } from './sonos-upnp-server';
 export { startGoogleApiServer, type GoogleApiServer, type GmailMessage, type CalendarEvent } from './google-api-server';
+export { parsePrometheusText, type PromFamily, type PromSample, type PromType } from './prom-text';
