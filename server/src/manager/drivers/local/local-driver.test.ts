@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { dataKeyPath, databasePath, readRuntimeFile } from '../../../gateway';
 import type { InstanceSpec } from '../types';
 import { instanceDir, lastLogLines, rotateLog } from './instance-files';
-import { createLocalDriver } from './local-driver';
+import { createLocalDriver, withHeapCap } from './local-driver';
 import type { LocalDriver } from './local-driver';
 import { isProcessAlive } from './process-info';
 import { bundleGatewayCommand, killGateways, testManagerKeys, waitDead } from './test-support';
@@ -68,6 +68,8 @@ describe('the local driver', () => {
       expect(environ.includes(form)).toBe(false);
     }
     expect(cmdline.toString().split('\0')).toEqual(expect.arrayContaining(['--data-key-fd', '3', '--instance-id', 'inst-fd', `--manager-key=${keys.publicKey}`]));
+    // The per-instance memory cap: V8's old space at 3/4 of the instance's 512 MB limit.
+    expect(environ.toString().split('\0')).toContain('NODE_OPTIONS=--max-old-space-size=384');
     // Its own process group: a manager crash does not take it down.
     expect(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]).toBe(String(pid));
 
@@ -123,6 +125,12 @@ describe('the local driver', () => {
     expect(failure?.message).toContain('exited during start-up');
     expect(failure?.details?.logLines?.join('\n')).toMatch(/database/i);
     expect((await driver.status('inst-broken')).alive).toBe(false);
+  });
+
+  it('caps the heap per instance, replacing a cap the base environment had', () => {
+    expect(withHeapCap(undefined, 512)).toBe('--max-old-space-size=384');
+    expect(withHeapCap('--enable-source-maps --max-old-space-size=4096', 200)).toBe('--enable-source-maps --max-old-space-size=150');
+    expect(withHeapCap('', 32)).toBe('--max-old-space-size=64');
   });
 
   it('keeps the log below its size limit (copy, then truncate: the gateway appends on)', () => {

@@ -134,7 +134,8 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
     const stale = livePid(id);
     if (stale !== null) await stopPid(stale, 3_000);
     rotateLog(dir, logMaxBytes);
-    const env = { ...opts.baseEnv, ...spec.env };
+    const env: Record<string, string> = { ...opts.baseEnv, ...spec.env };
+    env['NODE_OPTIONS'] = withHeapCap(env['NODE_OPTIONS'], spec.memoryLimitMb);
     const spawnOn = (port: number) =>
       spawnGateway(spec, {
         command,
@@ -200,4 +201,20 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
       listeners.clear();
     },
   };
+}
+
+/**
+ * The per-instance memory cap: V8's old space at three quarters of the
+ * instance's limit (the rest is code, buffers and native memory), so a
+ * runaway heap ends in V8's own out-of-memory before the supervisor's RSS
+ * limit (which restarts gracefully first) is far behind.
+ */
+export function heapCapMb(memoryLimitMb: number): number {
+  return Math.max(64, Math.floor((memoryLimitMb * 3) / 4));
+}
+
+/** NODE_OPTIONS with --max-old-space-size set for this instance (any earlier one replaced). */
+export function withHeapCap(nodeOptions: string | undefined, memoryLimitMb: number): string {
+  const rest = (nodeOptions ?? '').split(/\s+/).filter((o) => o !== '' && !o.startsWith('--max-old-space-size'));
+  return [...rest, `--max-old-space-size=${heapCapMb(memoryLimitMb)}`].join(' ');
 }
