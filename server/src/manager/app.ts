@@ -137,6 +137,19 @@ export async function managerApp(app: FastifyInstance, opts: ManagerAppOptions):
     });
   });
 
+  // Stripe's webhooks: the raw body (the signature covers its exact bytes), no Origin (a server calls).
+  await app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1_048_576 }, (_req, body, done) => done(null, body));
+    scope.post('/webhooks/stripe', async (req, reply) => {
+      const stripe = services.billing?.stripe;
+      if (!stripe) throw new AppError('NOT_CONFIGURED', 'billing is off: Stripe is not configured on this manager');
+      const signature = req.headers['stripe-signature'];
+      const outcome = await stripe.handleWebhook(typeof req.body === 'string' ? req.body : '', typeof signature === 'string' ? signature : undefined);
+      return reply.header('cache-control', 'no-store').send({ received: true, duplicate: outcome.duplicate });
+    });
+  });
+
   // The setup link opens the renderer, which reads the token and calls
   // auth.setupStatus / auth.completeSetup; never cached, never referred.
   const index = join(resolve(opts.rendererDir), 'index.html');

@@ -3,8 +3,8 @@
  * gateway through the instances part's gateway link, on the leader only
  * (`cluster.whileLeader`), every commit fenced by the leader lease.
  */
-import { createUsageSync, migrateBilling } from './billing';
-import type { UsageSync } from './billing';
+import { createStripeBilling, createUsageSync, migrateBilling } from './billing';
+import type { StripeBilling, StripeSettings, UsageSync } from './billing';
 import type { ManagerDb } from './db';
 import type { Logger } from './gateway-parts';
 import type { InstanceService } from './instances';
@@ -18,10 +18,14 @@ export interface BillingPartOptions {
   syncEveryMs?: number;
   /** Usage rows per pull (default 500). */
   pageSize?: number;
+  /** Stripe (absent: billing off). */
+  stripe?: StripeSettings | undefined;
 }
 
 export interface BillingPart {
   usage: UsageSync;
+  /** Null when Stripe is not configured: billing is off. */
+  stripe: StripeBilling | null;
 }
 
 declare module './trpc' {
@@ -42,5 +46,6 @@ export async function createBillingPart(opts: BillingPartOptions): Promise<Billi
     ...(opts.syncEveryMs === undefined ? {} : { everyMs: opts.syncEveryMs }),
     ...(opts.pageSize === undefined ? {} : { pageSize: opts.pageSize }),
   });
-  return { usage };
+  const stripe = opts.stripe ? createStripeBilling({ db: opts.db, settings: opts.stripe, now: opts.now, logger: opts.logger }) : null;
+  return { usage, stripe };
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
 import type { SignupMode } from '@autoclaw/shared';
 import { metricsTokenOf, parseDataDir, UsageError } from '../gateway';
+import type { StripeSettings } from './billing';
 import type { DatabaseTarget } from './db';
 import { normalizeOrigin, parseAllowHost } from './gateway-parts';
 import { managerDbPath } from './paths';
@@ -65,6 +66,8 @@ export interface ManagerTailscaleConfig {
 export const DEFAULT_TAILSCALE_TAG = 'tag:autoclaw';
 
 export interface ManagerConfig {
+  /** Billing through Stripe (STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET); absent: billing off. */
+  stripe?: StripeSettings;
   /** Absolute path of the data directory. */
   dataDir: string;
   /** 0 picks a free port. */
@@ -217,7 +220,31 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (metricsToken !== undefined) config.metricsToken = metricsToken;
   const signingKey = env['AUTOCLAW_MANAGER_SIGNING_KEY'];
   if (signingKey !== undefined && signingKey.trim() !== '') config.signingKeyPem = signingKey;
+  const stripe = stripeConfig(env);
+  if (stripe) config.stripe = stripe;
   return config;
+}
+
+/**
+ * Billing: STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET (both, or neither: billing
+ * off); AUTOCLAW_STRIPE_API_URL points the SDK at another API root.
+ */
+export function stripeConfig(env: NodeJS.ProcessEnv): StripeSettings | undefined {
+  const apiKey = envValue(env, 'STRIPE_API_KEY');
+  const webhookSecret = envValue(env, 'STRIPE_WEBHOOK_SECRET');
+  if (apiKey === undefined && webhookSecret === undefined) return undefined;
+  if (apiKey === undefined || webhookSecret === undefined) throw new UsageError('STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET go together (set both for billing, or neither)');
+  const root = envValue(env, 'AUTOCLAW_STRIPE_API_URL');
+  if (root === undefined) return { apiKey, webhookSecret };
+  let url: URL;
+  try {
+    url = new URL(root);
+  } catch {
+    throw new UsageError('AUTOCLAW_STRIPE_API_URL is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('AUTOCLAW_STRIPE_API_URL must be http(s)');
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { apiKey, webhookSecret, api: { host: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol } };
 }
 
 /** The environment variable that names the manager's PostgreSQL database (--database wins). */

@@ -206,7 +206,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     // Supervision (after recovering every instance) runs on the leader only.
     cluster.whileLeader({ name: 'instances', start: async (_lease, fence) => void (await part.lead(fence)), stop: () => part.unlead() });
     // Usage for billing: pulled from every live gateway by the leader only.
-    const billing = await createBillingPart({ db, now, logger, instances: part.service, ...options.billing });
+    const billing = await createBillingPart({ db, now, logger, instances: part.service, stripe: config.stripe, ...options.billing });
     services.billing = billing;
     cluster.whileLeader({ name: 'billing-usage', start: async (_lease, fence) => billing.usage.start(fence), stop: () => billing.usage.stop() });
     if (options.provisionOnSignUp !== false) {

@@ -15,3 +15,4 @@ export { startHueBridgeServer, type HueBridgeServer, type HueLight } from './hue
 export { startSonosSpeakerServer, type SonosSpeakerServer, type SonosTrack } from './sonos-upnp-server';
 export { startGoogleApiServer, type GoogleApiServer, type GmailMessage, type CalendarEvent } from './google-api-server';
 export { parsePrometheusText, type PromFamily, type PromSample, type PromType } from './prom-text';
+export { startStripeApiServer, stripeSignatureHeader, parseStripeForm, type StripeApiServer, type StripeEvent } from './stripe-api-server';

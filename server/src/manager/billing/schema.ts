@@ -34,10 +34,36 @@ export interface UsageCursorsTable {
   synced_at: number;
 }
 
+/** The Stripe customer of each account (one per account). */
+export interface BillingCustomersTable {
+  account: string;
+  customer_id: string;
+  created_at: number;
+}
+
+/** Credits bought: one row per paid Checkout session (its id is the key, so it is never granted twice). */
+export interface CreditGrantsTable {
+  reference: string;
+  account: string;
+  micros: number;
+  event_id: string;
+  granted_at: number;
+}
+
+/** Every Stripe event handled, by id: a redelivered event is acknowledged and ignored. */
+export interface StripeEventsTable {
+  id: string;
+  type: string;
+  received_at: number;
+}
+
 declare module '../db/types' {
   interface ManagerTables {
     billing_usage: BillingUsageTable;
     usage_cursors: UsageCursorsTable;
+    billing_customers: BillingCustomersTable;
+    credit_grants: CreditGrantsTable;
+    stripe_events: StripeEventsTable;
   }
 }
 
@@ -65,7 +91,29 @@ const V1: Migration = (w) => [
    )`,
 ];
 
-export const BILLING_MIGRATIONS: readonly Migration[] = [V1];
+/** Stripe: customers, credits granted (keyed by the paid session), events handled. */
+const V2: Migration = (w) => [
+  `CREATE TABLE billing_customers (
+     account      TEXT PRIMARY KEY,
+     customer_id  TEXT NOT NULL UNIQUE,
+     created_at   ${w.int} NOT NULL
+   )`,
+  `CREATE TABLE credit_grants (
+     reference   TEXT PRIMARY KEY,
+     account     TEXT NOT NULL,
+     micros      ${w.int} NOT NULL CHECK (micros > 0),
+     event_id    TEXT NOT NULL,
+     granted_at  ${w.int} NOT NULL
+   )`,
+  'CREATE INDEX credit_grants_account ON credit_grants(account)',
+  `CREATE TABLE stripe_events (
+     id           TEXT PRIMARY KEY,
+     type         TEXT NOT NULL,
+     received_at  ${w.int} NOT NULL
+   )`,
+];
+
+export const BILLING_MIGRATIONS: readonly Migration[] = [V1, V2];
 
 export async function migrateBilling(db: ManagerDb): Promise<void> {
   await migratePart(db, BILLING_PART, BILLING_MIGRATIONS);
