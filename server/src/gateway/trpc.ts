@@ -28,6 +28,8 @@ export interface GatewayAdmin {
   /** Refuses new turns and waits (up to `timeoutMs`) for running ones to finish. */
   drain(timeoutMs: number): Promise<{ drained: boolean; busySessions: number }>;
   health(): { rssMb: number; uptimeMs: number; busySessions: number; draining: boolean };
+  selfCheck(): import('@autoclaw/shared').SelfCheck;
+  notify(input: import('@autoclaw/shared').NoticeInput): void;
 }
 
 export interface GatewayServices {

@@ -100,6 +100,8 @@ export interface ManagerConfig {
   metricsToken?: string;
   /** AUTOCLAW_MANAGER_SIGNING_KEY: the Ed25519 signing key (PEM) every replica shares (e.g. from a Kubernetes Secret); else DIR/manager.key. */
   signingKeyPem?: string;
+  /** Release public keys trusted besides the built-in one (`--release-pubkey K`, repeatable). */
+  releaseKeys?: string[];
 }
 
 /** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
@@ -121,6 +123,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
   'allow-host': { type: 'string', multiple: true },
+  'release-pubkey': { type: 'string', multiple: true },
   database: { type: 'string' },
   'kube-config': { type: 'string' },
   'kube-in-cluster': { type: 'boolean' },
@@ -203,6 +206,8 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
     providerEnv: providerEnvOf(env),
   };
+  const releaseKeys = values['release-pubkey'] as string[] | undefined;
+  if (releaseKeys !== undefined) config.releaseKeys = releaseKeys.map(parseReleaseKey);
   const allowHosts = values['allow-host'] as string[] | undefined;
   if (allowHosts !== undefined) config.allowHosts = allowHosts.map(parseAllowHost);
   if (driver === 'kubernetes') {
@@ -218,6 +223,12 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const signingKey = env['AUTOCLAW_MANAGER_SIGNING_KEY'];
   if (signingKey !== undefined && signingKey.trim() !== '') config.signingKeyPem = signingKey;
   return config;
+}
+
+/** A raw Ed25519 public key, base64url (43 characters). */
+export function parseReleaseKey(key: string): string {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(key)) throw new UsageError('--release-pubkey is a raw Ed25519 public key in base64url (43 characters)');
+  return key;
 }
 
 /** The environment variable that names the manager's PostgreSQL database (--database wins). */
