@@ -102,6 +102,8 @@ export interface ManagerConfig {
   signingKeyPem?: string;
   /** Release public keys trusted besides the built-in one (`--release-pubkey K`, repeatable). */
   releaseKeys?: string[];
+  /** How long an update watches the new version's health (AUTOCLAW_UPDATE_HEALTH_WINDOW_MS; default 60 s). */
+  updateHealthWindowMs?: number;
 }
 
 /** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
@@ -205,6 +207,7 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     allowOrigins: ((values['allow-origin'] as string[] | undefined) ?? []).map(normalizeOrigin),
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
     providerEnv: providerEnvOf(env),
+    ...healthWindowOf(env),
   };
   const releaseKeys = values['release-pubkey'] as string[] | undefined;
   if (releaseKeys !== undefined) config.releaseKeys = releaseKeys.map(parseReleaseKey);
@@ -260,6 +263,18 @@ export interface OperatorConfig {
   dataDir: string;
   database: DatabaseTarget;
   masterKeyStore: MasterKeyStore;
+  /** How long an update watches the new version's health (AUTOCLAW_UPDATE_HEALTH_WINDOW_MS; default 60 s). */
+  updateHealthWindowMs?: number;
+}
+
+export const UPDATE_HEALTH_WINDOW_ENV = 'AUTOCLAW_UPDATE_HEALTH_WINDOW_MS';
+
+function healthWindowOf(env: NodeJS.ProcessEnv): { updateHealthWindowMs?: number } {
+  const raw = envValue(env, UPDATE_HEALTH_WINDOW_ENV);
+  if (raw === undefined) return {};
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 3_600_000) throw new UsageError(`${UPDATE_HEALTH_WINDOW_ENV} is a whole number of milliseconds (0–3600000)`);
+  return { updateHealthWindowMs: ms };
 }
 
 export function parseOperatorConfig(values: { data?: string | undefined; database?: string | undefined }, env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -269,6 +284,7 @@ export function parseOperatorConfig(values: { data?: string | undefined; databas
     dataDir,
     database: parseDatabase(values.database, env, dataDir),
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
+    ...healthWindowOf(env),
   };
 }
 

@@ -221,6 +221,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       logger,
       builtInVersion: VERSION,
       ...(config.releaseKeys ? { releaseKeys: config.releaseKeys } : {}),
+      ...(config.updateHealthWindowMs === undefined ? {} : { timings: { healthWindowMs: config.updateHealthWindowMs } }),
       ...options.updates,
     });
     updates = updatesPart;
