@@ -57,3 +57,5 @@ export type { Supervisor, SupervisorOptions } from './supervisor';
 // The updates part: releases, health-gated updates, backups and restores.
 export { createUpdatesPart, migrateUpdates } from './updates';
 export type { UpdatesPart } from './updates';
+export { parseReleaseKey } from './config';
+export { VERSION } from './gateway-parts';

@@ -15,7 +15,11 @@ import { build } from 'esbuild';
 import type { Plugin } from 'esbuild';
 import type { ReleaseChannel } from '@autoclaw/shared';
 import { keyPairOf } from '../../security';
-import { REPO_ROOT } from '../drivers/local/test-support';
+import type { TestDatabase } from '../db/test-db';
+import { REPO_ROOT, startHarness } from '../drivers/local/test-support';
+import type { testManagerKeys } from '../drivers/local/test-support';
+import { createUpdatesPart } from './part';
+import type { UpdateTimings } from './updater';
 import { VERSION as BUILT_IN_VERSION } from '../gateway-parts';
 import { artifactDigest, signManifest } from './manifest';
 
@@ -120,9 +124,7 @@ export async function buildTestRelease(outDir: string, o: { version: string; kin
 }
 
 /** A manager's instances and updates parts on a temp directory, with a bundled built-in gateway. */
-export async function startUpdatesHarness(command: string[], o: { releaseKey: string; crashAfterMs?: number; timings?: Partial<import('./updater').UpdateTimings>; dir?: string; database?: import('../db/test-db').TestDatabase; keys?: ReturnType<typeof import('../drivers/local/test-support').testManagerKeys> } ) {
-  const { startHarness } = await import('../drivers/local/test-support');
-  const { createUpdatesPart } = await import('./part');
+export async function startUpdatesHarness(command: string[], o: { releaseKey: string; crashAfterMs?: number; timings?: Partial<UpdateTimings>; dir?: string; database?: TestDatabase; keys?: ReturnType<typeof testManagerKeys> }) {
   let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
   const harness = await startHarness(command, {
     ...(o.dir ? { dir: o.dir } : {}),
