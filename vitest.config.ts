@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 // manager's tests once more on PostgreSQL — a throw-away cluster started for
 // the run, each test's manager on a database of its own. Tests only the
 // PostgreSQL engine can have (several replicas) are named *.pg.test.ts.
-const MANAGER_TESTS = ['server/src/manager/**/*.test.ts', 'server/src/cli/manager-cli.test.ts', 'server/src/cli/instances-command.test.ts'];
+const MANAGER_TESTS = ['server/src/manager/**/*.test.ts', 'server/src/cli/manager-cli.test.ts', 'server/src/cli/instances-command.test.ts', 'server/src/cli/updates-cli.test.ts'];
 
 export default defineConfig({
   test: {

@@ -14,3 +14,4 @@ export * from './gateway-audit';
 export * from './skills';
 export * from './zone-days';
 export * from './costs';
+export * from './manager-updates';

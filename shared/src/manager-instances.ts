@@ -66,6 +66,10 @@ export const INSTANCE_EVENT_KINDS = [
   'memory',
   /** A device was paired (ticket issued) or revoked. */
   'device',
+  /** An update's step (backup, trial start, switch, health) or its rollback. */
+  'update',
+  /** A backup was taken or restored. */
+  'backup',
 ] as const;
 export const InstanceEventKind = z.enum(INSTANCE_EVENT_KINDS);
 export type InstanceEventKind = z.infer<typeof InstanceEventKind>;
@@ -130,7 +134,18 @@ export interface TicketPairRequest {
 
 export const GatewayAdminInputs = {
   drain: z.object({ timeoutMs: z.number().int().min(0).max(600_000) }).strict(),
+  /** A notice from the manager to the user (e.g. an update rolled back). */
+  notify: z.object({ kind: z.enum(['update', 'backup', 'system']), level: z.enum(['info', 'warning', 'error']), title: z.string().min(1).max(200), body: z.string().max(4_000), key: z.string().max(200).optional() }).strict(),
 } as const;
+
+/** admin.selfCheck: store, migrations and agent wiring, exercised without a provider call. */
+export const SelfCheckSchema = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  schemaVersion: z.number().int(),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
+});
+export type SelfCheck = z.infer<typeof SelfCheckSchema>;
 
 export const GatewayHealthSchema = z.object({
   rssMb: z.number(),

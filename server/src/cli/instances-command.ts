@@ -17,17 +17,18 @@ import {
   listStoredInstances,
   loadManagerKeys,
   migrateInstances,
+  migrateUpdates,
   openLeases,
   openOfflineManager,
   openOsKeychain,
   operatorClient,
   parseOperatorConfig,
 } from '../manager';
-import type { InstanceService, OfflineManager, OperatorConfig } from '../manager';
+import type { InstanceService, ManagerKeys, OfflineManager, OperatorConfig } from '../manager';
 import { parseFlags } from './args';
 import type { CliIO } from './io';
 
-const ACTIONS = ['create', 'list', 'start', 'stop', 'delete'] as const;
+const ACTIONS = ['create', 'list', 'start', 'stop', 'delete', 'update', 'rollback'] as const;
 type Action = (typeof ACTIONS)[number];
 
 function stderrLogger(io: CliIO) {
@@ -41,7 +42,7 @@ const keychainOf = (config: OperatorConfig) => () => (config.masterKeyStore === 
 const REPLICA_LIVE_MS = 15_000;
 
 /** The instance service on the manager's state, with no manager running here (local driver only). */
-async function withOffline<T>(config: OperatorConfig, io: CliIO, fn: (service: InstanceService, offline: OfflineManager) => Promise<T>): Promise<T> {
+export async function withOffline<T>(config: OperatorConfig, io: CliIO, fn: (service: InstanceService, offline: OfflineManager, keys: ManagerKeys) => Promise<T>): Promise<T> {
   const logger = stderrLogger(io);
   const { dataDir } = config;
   const offline = await openOfflineManager(dataDir, logger, { database: config.database, keychain: keychainOf(config) });
@@ -53,7 +54,10 @@ async function withOffline<T>(config: OperatorConfig, io: CliIO, fn: (service: I
     const leases = await openLeases(offline.db, Date.now);
     // Gateways started here accept the UI of every live replica (none: the manager re-launches them when it starts).
     const origins = (await createReplicas(offline.db, Date.now).live(REPLICA_LIVE_MS)).flatMap((r) => r.origins);
+    await migrateUpdates(offline.db);
     service = await createInstanceService({
+      // Each instance runs the release it was updated to.
+      versionOf: async (id) => (await offline.db.k.selectFrom('instance_releases').select('version').where('instance_id', '=', id).executeTakeFirst())?.version ?? null,
       db: offline.db,
       driver,
       keys,
@@ -65,7 +69,7 @@ async function withOffline<T>(config: OperatorConfig, io: CliIO, fn: (service: I
     for (const instance of await service.list()) {
       if (instance.driver !== 'local') throw new AppError('NOT_CONFIGURED', `instance ${instance.id} runs on ${instance.driver}; start the manager to act on it`);
     }
-    return await fn(service, offline);
+    return await fn(service, offline, keys);
   } finally {
     await service?.close();
     await offline.close();
@@ -95,7 +99,7 @@ function printInstances(io: CliIO, instances: Instance[], json: boolean): void {
   }
 }
 
-async function act(action: Action, config: OperatorConfig, arg: string | undefined, io: CliIO): Promise<Instance[] | Instance | null> {
+async function act(action: Exclude<Action, 'update' | 'rollback'>, config: OperatorConfig, arg: string | undefined, io: CliIO): Promise<Instance[] | Instance | null> {
   const running = await findLiveManager(config.dataDir);
   const client = running ? operatorClient(config.dataDir, running, 120_000) : null;
   switch (action) {
@@ -133,12 +137,17 @@ async function act(action: Action, config: OperatorConfig, arg: string | undefin
 }
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, database: { type: 'string' }, owner: { type: 'string' }, json: { type: 'boolean' } }, 2);
+  const { values, positionals } = parseFlags(args, { data: { type: 'string' }, database: { type: 'string' }, owner: { type: 'string' }, json: { type: 'boolean' }, version: { type: 'string' } }, 2);
   const [action, id] = positionals;
   if (!(ACTIONS as readonly string[]).includes(action ?? '')) {
     throw new UsageError(action === undefined ? `say one of ${ACTIONS.join(', ')}` : `unknown action "${action.slice(0, 40)}"`);
   }
   const verb = action as Action;
+  if (verb === 'update' || verb === 'rollback') {
+    const { runUpdate } = await import('./updates-command');
+    return runUpdate(verb, args, io);
+  }
+  if (values.version !== undefined) throw new UsageError('--version goes with "instances update"');
   const config = parseOperatorConfig(values);
   let arg: string | undefined;
   if (verb === 'create') {

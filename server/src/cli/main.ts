@@ -24,6 +24,8 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   skills: () => import('./skills-command'),
   usage: () => import('./usage-command'),
   budget: () => import('./budget-command'),
+  releases: () => import('./releases-command'),
+  backup: () => import('./backup-command'),
 };
 
 function isCommand(name: string): name is CommandName {

@@ -105,12 +105,34 @@ database). The public key defaults to the one of DIR/manager.key. --database
   instances: `Usage: autoclaw instances create --data DIR --owner E [--database URL] [--json]
        autoclaw instances list --data DIR [--database URL] [--json]
        autoclaw instances start|stop|delete --data DIR ID [--database URL] [--json]
+       autoclaw instances update --data DIR ID [--version V] [--json]
+       autoclaw instances rollback --data DIR ID [--json]
 
 Creates the instance of the account E (one per user; it is started and waits
 until it runs), lists every instance (--json: an array with id, owner, state,
 and for the local driver pid and port), or starts, stops or deletes one.
 Through the running manager, or the data directory directly when none runs
 (local instances only). Gateways keep running after the command ends.
+update: to release V (default: the newest of the instance's channel) — pre-update
+backup, trial start on a copy of the data, switch, health watch; rolled back on
+its own (exit 1, with the reason) when any step fails. rollback: to the previous
+version (with the data from before the update when that build cannot read today's).
+`,
+  releases: `Usage: autoclaw releases add --data DIR MANIFEST [--release-pubkey KEY]...
+       autoclaw releases list --data DIR [--json]
+
+add: checks the release manifest's Ed25519 signature (the built-in release key,
+the manager's --release-pubkey keys, or --release-pubkey here when no manager
+runs) and its artifact's SHA-256, unpacks the build into DIR/releases/VERSION.
+list --json: version, channel, artifactSha256, minSchemaVersion, notes, addedAt.
+`,
+  backup: `Usage: autoclaw backup create|list --data DIR ID [--json]
+       autoclaw backup verify|restore --data DIR ID BACKUP_ID [--into-new] [--json]
+
+create: an encrypted backup of instance ID now (kind manual). list --json: id,
+createdAt, bytes, kind (scheduled|manual|pre-update). verify: every integrity
+check a restore makes. restore: stops the instance between turns, restores the
+backup, starts it and waits until it is ready.
 `,
   skills: `Usage: autoclaw skills vet DIR --key FILE
        autoclaw skills verify DIR [--skills-pubkey KEY]... [--json]
@@ -160,7 +182,9 @@ Commands:
   manager   run the manager (accounts, instances) on a data directory
   users     create a manager account or reset its password
   audit     verify the manager's audit log
-  instances create, list, start, stop or delete instances
+  instances create, list, start, stop, delete, update or roll back instances
+  releases  add or list signed gateway releases
+  backup    create, list, verify or restore an instance's backups
   skills    vet, verify, list, enable or disable skills; standing approvals
   usage     print what model calls cost, by day, model or session
   budget    set or show the spending caps

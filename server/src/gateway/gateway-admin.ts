@@ -3,6 +3,7 @@
  * drain before a graceful restart — new turns are refused, running ones
  * finish — and read health (memory, uptime, busy sessions).
  */
+import type { NoticeInput, SelfCheck } from '@autoclaw/shared';
 import type { AgentChatService } from '../agent';
 import type { Logger } from './logger';
 import type { GatewayAdmin } from './trpc';
@@ -13,6 +14,21 @@ export interface GatewayAdminDeps {
   logger: Logger;
   /** How often a drain looks whether turns are still running (default 50 ms). */
   pollMs?: number;
+  /** Store, migrations and agent wiring, exercised without a provider call (before an update switches to this build). */
+  selfCheck?: () => SelfCheck;
+  /** Posts a notice to the user (the manager telling why an update was rolled back). */
+  notify?: (input: NoticeInput) => void;
+}
+
+/** Runs named checks; a throw is that check failing with its message. */
+export function runChecks(checks: Record<string, () => string>): SelfCheck['checks'] {
+  return Object.entries(checks).map(([name, fn]) => {
+    try {
+      return { name, ok: true, detail: fn() };
+    } catch (err) {
+      return { name, ok: false, detail: err instanceof Error ? err.message : String(err) };
+    }
+  });
 }
 
 export function createGatewayAdmin(deps: GatewayAdminDeps): GatewayAdmin & { close(): void } {
@@ -45,6 +61,13 @@ export function createGatewayAdmin(deps: GatewayAdminDeps): GatewayAdmin & { clo
       }
       const busySessions = busy();
       return { drained: busySessions === 0, busySessions };
+    },
+    selfCheck() {
+      if (!deps.selfCheck) throw new Error('this gateway cannot check itself');
+      return deps.selfCheck();
+    },
+    notify(input) {
+      deps.notify?.(input);
     },
     health() {
       return {

@@ -5,7 +5,7 @@
  */
 import { tracked } from '@trpc/server';
 import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT, SkillInputs } from '@autoclaw/shared';
-import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, Session, SessionPage, SettingsView, SkillView, StandingApproval, WhoAmI } from '@autoclaw/shared';
+import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, SelfCheck, Message, NoticeList, Session, SessionPage, SettingsView, SkillView, StandingApproval, WhoAmI } from '@autoclaw/shared';
 import { deviceView, isOwnerDevice } from '../security';
 import { budgetRouter, costAdminProcedures, usageRouter } from './costs-router';
 import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, skillsOwnerProcedure, skillsProcedure, turnProcedure } from './trpc';
@@ -168,6 +168,11 @@ const admin = router({
     .mutation(({ ctx, input }): Promise<DrainResult> => ctx.admin.drain(input.timeoutMs)),
   health: managerProcedure.query(({ ctx }): GatewayHealth => ctx.admin.health()),
   ...costAdminProcedures,
+  selfCheck: managerProcedure.query(({ ctx }): SelfCheck => ctx.admin.selfCheck()),
+  notify: managerProcedure.input(GatewayAdminInputs.notify).mutation(({ ctx, input }) => {
+    ctx.admin.notify(input);
+    return OK;
+  }),
 });
 
 export const appRouter = router({

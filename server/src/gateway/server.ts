@@ -9,7 +9,7 @@ import { AppError, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import { createChatService } from '../agent';
 import { createSkillService } from '../skills';
 import { createProviderResolver } from '../agent/providers/index';
-import { openStore } from '../store';
+import { openStore, readSchemaVersion, SCHEMA_VERSION } from '../store';
 import type { Store } from '../store';
 import { hostPolicyOf, createNonceStore, ensureOperatorDevice, ensurePrivateDir, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
 import { createLocalApiClient, createTailscaleIdentityCheck, describeTransport, resolveLocalApiTransport } from '../tailscale';
@@ -24,7 +24,7 @@ import { isLoopbackHost } from './config';
 import { asObjectLogger, createLogger } from './logger';
 import type { Logger } from './logger';
 import { createOriginPolicy } from './origin-policy';
-import { createGatewayAdmin } from './gateway-admin';
+import { createGatewayAdmin, runChecks } from './gateway-admin';
 import { createGatewayMetrics } from './gateway-metrics';
 import { createNoticeBoard, type NoticeBoard } from './notice-board';
 import { findRunningGateway, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
@@ -248,7 +248,26 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         return changed;
       },
     };
-    const admin = createGatewayAdmin({ chat, now, logger });
+    const admin = createGatewayAdmin({
+      chat,
+      now,
+      logger,
+      notify: (input) => void notices.publish(input),
+      selfCheck: () => {
+        let schema = -1;
+        const checks = runChecks({
+          store: () => `${store.listSessionsPage({ limit: 1 }).sessions.length} session(s) readable`,
+          migrations: () => {
+            schema = readSchemaVersion(databasePath(dataDir));
+            if (schema !== SCHEMA_VERSION) throw new Error(`the data is at schema ${schema}, this build at ${SCHEMA_VERSION}`);
+            return `schema ${schema}`;
+          },
+          vault: () => (vault.decrypt(vault.encrypt('self-check', 'self-check'), 'self-check') === 'self-check' ? 'the data key opens the vault' : 'mismatch'),
+          agent: () => `${chat.stats().busySessions} busy session(s); model ${settings.providerSettings().model.provider}:${settings.providerSettings().model.model}`,
+        });
+        return { ok: checks.every((c) => c.ok), version: VERSION, schemaVersion: schema, checks };
+      },
+    });
     cleanups.push(() => admin.close());
     const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin, skills, turnLog: metrics };
     const ws = startWsGateway({

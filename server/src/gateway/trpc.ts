@@ -6,7 +6,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { AppError, isErrorCode } from '@autoclaw/shared';
-import type { DeviceRole, ErrorCode } from '@autoclaw/shared';
+import type { NoticeInput, SelfCheck, DeviceRole, ErrorCode } from '@autoclaw/shared';
 import type { ChatService } from '../agent';
 import type { DeviceRecord, Store } from '../store';
 import type { Settings } from '../security';
@@ -28,6 +28,8 @@ export interface GatewayAdmin {
   /** Refuses new turns and waits (up to `timeoutMs`) for running ones to finish. */
   drain(timeoutMs: number): Promise<{ drained: boolean; busySessions: number }>;
   health(): { rssMb: number; uptimeMs: number; busySessions: number; draining: boolean };
+  selfCheck(): SelfCheck;
+  notify(input: NoticeInput): void;
 }
 
 export interface GatewayServices {

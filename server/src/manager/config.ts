@@ -103,6 +103,10 @@ export interface ManagerConfig {
   metricsToken?: string;
   /** AUTOCLAW_MANAGER_SIGNING_KEY: the Ed25519 signing key (PEM) every replica shares (e.g. from a Kubernetes Secret); else DIR/manager.key. */
   signingKeyPem?: string;
+  /** Release public keys trusted besides the built-in one (`--release-pubkey K`, repeatable). */
+  releaseKeys?: string[];
+  /** How long an update watches the new version's health (AUTOCLAW_UPDATE_HEALTH_WINDOW_MS; default 60 s). */
+  updateHealthWindowMs?: number;
 }
 
 /** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
@@ -124,6 +128,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
   'allow-host': { type: 'string', multiple: true },
+  'release-pubkey': { type: 'string', multiple: true },
   database: { type: 'string' },
   'kube-config': { type: 'string' },
   'kube-in-cluster': { type: 'boolean' },
@@ -205,7 +210,10 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     allowOrigins: ((values['allow-origin'] as string[] | undefined) ?? []).map(normalizeOrigin),
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
     providerEnv: providerEnvOf(env),
+    ...healthWindowOf(env),
   };
+  const releaseKeys = values['release-pubkey'] as string[] | undefined;
+  if (releaseKeys !== undefined) config.releaseKeys = releaseKeys.map(parseReleaseKey);
   const allowHosts = values['allow-host'] as string[] | undefined;
   if (allowHosts !== undefined) config.allowHosts = allowHosts.map(parseAllowHost);
   if (driver === 'kubernetes') {
@@ -247,6 +255,12 @@ export function stripeConfig(env: NodeJS.ProcessEnv): StripeSettings | undefined
   return { apiKey, webhookSecret, api: { host: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol } };
 }
 
+/** A raw Ed25519 public key, base64url (43 characters). */
+export function parseReleaseKey(key: string): string {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(key)) throw new UsageError('--release-pubkey is a raw Ed25519 public key in base64url (43 characters)');
+  return key;
+}
+
 /** The environment variable that names the manager's PostgreSQL database (--database wins). */
 export const DATABASE_URL_ENV = 'AUTOCLAW_DATABASE_URL';
 
@@ -276,6 +290,18 @@ export interface OperatorConfig {
   dataDir: string;
   database: DatabaseTarget;
   masterKeyStore: MasterKeyStore;
+  /** How long an update watches the new version's health (AUTOCLAW_UPDATE_HEALTH_WINDOW_MS; default 60 s). */
+  updateHealthWindowMs?: number;
+}
+
+export const UPDATE_HEALTH_WINDOW_ENV = 'AUTOCLAW_UPDATE_HEALTH_WINDOW_MS';
+
+function healthWindowOf(env: NodeJS.ProcessEnv): { updateHealthWindowMs?: number } {
+  const raw = envValue(env, UPDATE_HEALTH_WINDOW_ENV);
+  if (raw === undefined) return {};
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 3_600_000) throw new UsageError(`${UPDATE_HEALTH_WINDOW_ENV} is a whole number of milliseconds (0–3600000)`);
+  return { updateHealthWindowMs: ms };
 }
 
 export function parseOperatorConfig(values: { data?: string | undefined; database?: string | undefined }, env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -285,6 +311,7 @@ export function parseOperatorConfig(values: { data?: string | undefined; databas
     dataDir,
     database: parseDatabase(values.database, env, dataDir),
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
+    ...healthWindowOf(env),
   };
 }
 

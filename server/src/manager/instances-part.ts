@@ -51,6 +51,10 @@ export interface InstancesPartOptions {
   supervisor?: Partial<Omit<SupervisorOptions, 'service' | 'driver' | 'fence'>>;
   /** How often the leader looks for operations a dead replica left half done (default 5 s). */
   sweepEveryMs?: number;
+  /** The version an instance runs (the updates part's record); read at each start. */
+  versionOf?: InstanceServiceDeps['versionOf'];
+  /** The leader's first work, before instances are settled (interrupted updates and restores). */
+  beforeRecover?: (fence: Fence) => Promise<void>;
   /** Operations on one instance hold its lease, so replicas never act on it at once. */
   locks?: InstanceServiceDeps['locks'];
   /**
@@ -93,6 +97,7 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
     ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
     ...(opts.gatewayCallTimeoutMs ? { gatewayCallTimeoutMs: opts.gatewayCallTimeoutMs } : {}),
     ...(opts.locks ? { locks: opts.locks } : {}),
+    ...(opts.versionOf ? { versionOf: opts.versionOf } : {}),
   });
   let supervisor: Supervisor | null = null;
   let sweeper: NodeJS.Timeout | null = null;
@@ -124,6 +129,7 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
     async lead(fence) {
       await unlead();
       const term = leading;
+      await opts.beforeRecover?.(fence).catch((err: unknown) => opts.logger.error('settling interrupted updates failed', { err: err instanceof Error ? err.message : String(err) }));
       const report = await service.recover(fence);
       opts.logger.info('instances recovered', {
         adopted: report.adopted.length,

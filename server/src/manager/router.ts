@@ -7,6 +7,7 @@ import { ManagerInputs } from '@autoclaw/shared';
 import type { AuditEntry, AuditVerifyResult, AuthResult, Invite, ManagerUser, SetupStatus } from '@autoclaw/shared';
 import { verifyAudit } from './audit';
 import { instancesRouter } from './instances/router';
+import { backupsRouter, releasesRouter, updatesRouter } from './updates';
 import { operatorProcedure, ownerProcedure, protectedProcedure, publicProcedure, router } from './trpc';
 import type { ManagerServices } from './trpc';
 
@@ -82,6 +83,9 @@ export const managerRouter = router({
   operator,
   // ─── Mounted by the instances part (helper G) ─────────────────────────────
   instances: instancesRouter,
+  releases: releasesRouter,
+  updates: updatesRouter,
+  backups: backupsRouter,
   // devices: devicesRouter,
   // ──────────────────────────────────────────────────────────────────────────
 });

@@ -33,6 +33,8 @@ import type { BillingPartOptions } from './billing-part';
 import { createInstanceDoor } from './instance-door';
 import { createManagerMetrics } from './manager-metrics';
 import { createManagerOrigins } from './origins';
+import { createUpdatesPart, migrateUpdates } from './updates';
+import type { UpdatesPart, UpdatesPartOptions } from './updates';
 import { findLiveManager } from './operator-client';
 import { auditHeadPath, operatorKeyPath, preparePrivateDataDir } from './paths';
 import { removeManagerRuntime, writeManagerRuntime } from './runtime-file';
@@ -53,6 +55,8 @@ export interface ManagerOptions {
   instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose' | 'gatewayCallTimeoutMs' | 'readyTimeoutMs'>>;
   /** Leader-lease timings (tests shorten them; default: a dead leader is replaced within ~6 s). */
   cluster?: Partial<ClusterTimings>;
+  /** The updates part: backup target, retention, timings, test seams. */
+  updates?: Partial<Omit<UpdatesPartOptions, 'dataDir' | 'db' | 'instances' | 'masterKey' | 'now' | 'logger'>>;
   /** Provision a new user's instance as soon as the account exists (default true: the user never runs a server). */
   provisionOnSignUp?: boolean;
   /** Billing: how often the leader pulls usage from the gateways, rows per pull. */
@@ -185,6 +189,9 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const services: ManagerServices = { config, db, accounts, audit, auditAnchor: anchor, keys, auditHeadPath: headPath, now, logger, version: VERSION };
     // ─── Other manager parts (instances, drivers, supervisor) start here and
     //     push their stop onto `cleanups` (helper G). ─────────────────────────
+    let updates: UpdatesPart | null = null;
+    await migrateUpdates(db);
+    const versionRows = async (id: string) => (await db.k.selectFrom('instance_releases').select('version').where('instance_id', '=', id).executeTakeFirst())?.version ?? null;
     const part = await createInstancesPart({
       dataDir,
       driverKind: config.driver,
@@ -197,14 +204,41 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       allowedOrigins: () => cluster.origins(),
       gatewayEnv: config.providerEnv,
       locks: { leases: cluster.leases, holder: cluster.replicaId },
+      versionOf: versionRows,
+      beforeRecover: async (fence) => updates?.recover(fence),
       ...options.instances,
       ...drivers.instances,
     });
     instances = part;
     services.instances = part.service;
     cleanups.push(() => part.close());
-    // Supervision (after recovering every instance) runs on the leader only.
-    cluster.whileLeader({ name: 'instances', start: async (_lease, fence) => void (await part.lead(fence)), stop: () => part.unlead() });
+    const updatesPart = await createUpdatesPart({
+      dataDir,
+      db,
+      instances: part.service,
+      masterKey: keys.masterKey,
+      now,
+      logger,
+      builtInVersion: VERSION,
+      ...(config.releaseKeys ? { releaseKeys: config.releaseKeys } : {}),
+      ...(config.updateHealthWindowMs === undefined ? {} : { timings: { healthWindowMs: config.updateHealthWindowMs } }),
+      ...options.updates,
+    });
+    updates = updatesPart;
+    services.updates = updatesPart;
+    cleanups.push(() => updatesPart.close());
+    // Supervision (after recovering every instance) and the backup/update schedule run on the leader only.
+    cluster.whileLeader({
+      name: 'instances',
+      start: async (_lease, fence) => {
+        await part.lead(fence);
+        updatesPart.lead(fence);
+      },
+      stop: async () => {
+        await updatesPart.unlead();
+        await part.unlead();
+      },
+    });
     // Usage for billing: pulled from every live gateway by the leader only.
     const billing = await createBillingPart({ db, now, logger, instances: part.service, stripe: config.stripe, ...options.billing });
     services.billing = billing;

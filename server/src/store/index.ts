@@ -4,3 +4,4 @@ export { INTERRUPTED_TOOL_RESULT } from './recovery';
 export type * from './types';
 export { createGroupCommit, type GroupCommit } from './group-commit';
 export { preparePrivateDbFile } from './private-db-file';
+export { readSchemaVersion, SCHEMA_VERSION } from './schema-version';

@@ -37,6 +37,8 @@ export interface InstanceServiceDeps {
   readyTimeoutMs?: number;
   /** Gateway version to run. */
   version?: string;
+  /** The version an instance runs now (its release, set by updates); null: `version`. */
+  versionOf?: (instanceId: string) => Promise<string | null>;
   /** The URL a user's device reaches an instance at (e.g. its Tailscale Serve name); default the driver's URL. */
   deviceUrlOf?: (instance: Instance) => string | null;
   /** With Tailscale: whose requests through Serve an owner's gateway accepts (see InstanceSpec.tailscale). */
@@ -150,7 +152,9 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
     },
     specOf,
     async withSpec(row, fn) {
+      const release = deps.versionOf ? await deps.versionOf(row.id) : null;
       const spec = specOf(row);
+      if (release !== null) spec.version = release;
       try {
         return await fn(spec);
       } finally {

@@ -8,7 +8,7 @@ import { AppError } from '@autoclaw/shared';
 import type { Instance, InstanceEvent } from '@autoclaw/shared';
 import { isStaleLease } from '../cluster';
 import { silentLogger } from '../gateway-parts';
-import { makeCore } from './core';
+import { makeCore, runtimePatch, waitReady } from './core';
 import type { InstanceServiceDeps } from './core';
 import { createDeviceOps } from './device-ops';
 import { createEventFeed } from './event-feed';
@@ -26,6 +26,7 @@ import { TRANSIENT_STATES } from './state-machine';
 export type { InstanceServiceDeps, InstanceKeys } from './core';
 export type { OpOptions, RestartOptions } from './lifecycle';
 export type { RecoveryReport } from './recovery';
+export type InstanceOps = ReturnType<typeof opsOf>;
 export type { Fence } from './repository';
 
 /** A live instance as the supervisor sees it: plus the origins its gateway lacks (it was launched for another manager address). */
@@ -161,6 +162,9 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
     usagePage: devices.usagePage,
     setPlanCaps: devices.setPlanCaps,
 
+    /** For updates and restores: `fn` holds the instance's lock and gets the low-level steps. */
+    exclusive: <T>(id: string, fn: (ops: InstanceOps) => Promise<T>): Promise<T> => lock.run(id, () => fn(opsOf(core, id))),
+
     /** Settles every instance (at start, or when this replica becomes the leader; `fence` is its lease). */
     recover: (fence?: Fence): Promise<RecoveryReport> => recoverInstances(core, lifecycle, fence),
     /** The leader's sweep: finishes operations whose replica died mid-way (a transient state no one holds the lock of). */
@@ -177,3 +181,49 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
 }
 
 export type InstanceService = Awaited<ReturnType<typeof createInstanceService>>;
+
+/**
+ * The steps an update or restore is made of, on one instance whose lock is
+ * held: state moves, events, starting its gateway (or a trial gateway under
+ * another id on a copy of its data, with another version), stopping, and
+ * calls to a gateway as the manager device.
+ */
+function opsOf(core: ReturnType<typeof makeCore>, id: string) {
+  const { repo, driver, link } = core;
+  return {
+    get: async (): Promise<Instance> => toInstance(await repo.mustGet(id)),
+    transition: async (to: Instance['state'], reason: string, expect?: readonly Instance['state'][], fence?: Fence): Promise<Instance> =>
+      toInstance(await repo.transition(id, to, reason, {}, expect, fence)),
+    note: (kind: NewEvent['kind'], message: string, fence?: Fence): Promise<InstanceEvent> => repo.event(id, { kind, message }, fence),
+    audit: core.audit,
+    /**
+     * Starts a gateway and waits for /readyz. Without `as`: the instance's own
+     * (its runtime recorded, its state unchanged); with `as`: a trial gateway
+     * of that id (its own data directory) running `version`.
+     */
+    async startGateway(o: { as?: string; version?: string } = {}): Promise<{ url: string; pid?: number }> {
+      const row = await repo.mustGet(id);
+      const target = o.as ?? id;
+      let origins: string[] = [];
+      const runtime = await core.withSpec(row, (spec) => {
+        origins = spec.allowedOrigins;
+        return driver.start({ ...spec, instanceId: target, ...(o.version ? { version: o.version } : {}) });
+      });
+      if (!o.as) await repo.update(id, { ...runtimePatch(runtime), origins });
+      await (driver.waitForReady ? driver.waitForReady(target, core.readyTimeoutMs) : waitReady(driver, target, runtime.url, core.readyTimeoutMs, core.shutdown.signal));
+      if (!o.as) await repo.update(id, { lastError: null });
+      return runtime;
+    },
+    /** Stops the instance's gateway (or the trial's, `as`). */
+    async stopGateway(as?: string): Promise<void> {
+      await driver.stop(as ?? id, { graceMs: 5_000 });
+      if (!as) core.link.forget(id);
+    },
+    /** Stops and removes a trial gateway and its data. */
+    destroyTrial: (as: string): Promise<void> => driver.destroy(as),
+    status: (as?: string) => driver.status(as ?? id),
+    call: <T>(url: string, fn: Parameters<typeof link.call<T>>[1], o: { as?: string; timeoutMs?: number } = {}): Promise<T> =>
+      link.call({ instanceId: o.as ?? id, url }, fn, o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    forgetLink: (as?: string) => link.forget(as ?? id),
+  };
+}

@@ -11,6 +11,8 @@ const KIND_LABEL: Record<InstanceEvent['kind'], string> = {
   adopted: 'Adopted',
   memory: 'Memory',
   device: 'Device',
+  update: 'Update',
+  backup: 'Backup',
 };
 
 /** Everything that happened to the instance, newest first (what the manager persisted). */

@@ -22,6 +22,11 @@ export interface LocalDriverOptions {
   dataDir: string;
   /** [executable, ...args] that runs `autoclaw` (default: this Node and the checkout's server/bin/autoclaw.mjs). */
   command?: readonly string[];
+  /**
+   * Installed releases (default DIR/releases): a spec whose version has
+   * <releasesDir>/<version>/autoclaw.mjs runs that build; any other version runs `command`.
+   */
+  releasesDir?: string;
   /** Address gateways listen on (default 127.0.0.1). */
   host?: string;
   /** Environment every gateway gets (the spec's env is added); never secrets. */
@@ -84,6 +89,11 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
   const now = opts.now ?? Date.now;
   const logMaxBytes = opts.logMaxBytes ?? 5 * 1024 * 1024;
   const command = opts.command ?? defaultGatewayCommand();
+  const releasesDir = opts.releasesDir ?? join(opts.dataDir, 'releases');
+  const commandOf = (version: string): readonly string[] => {
+    const entry = join(releasesDir, version, 'autoclaw.mjs');
+    return /^[0-9A-Za-z.+-]{1,60}$/.test(version) && !version.startsWith('.') && existsSync(entry) ? [process.execPath, ...GATEWAY_NODE_FLAGS, entry] : command;
+  };
   const listeners = new Set<(id: string, code: number | null, signal: NodeJS.Signals | null) => void>();
   const exits = new Map<string, { pid: number; code: number | null }>();
   const dirOf = (id: string) => instanceDir(opts.dataDir, id);
@@ -138,7 +148,7 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
     env['NODE_OPTIONS'] = withHeapCap(env['NODE_OPTIONS'], spec.memoryLimitMb);
     const spawnOn = (port: number) =>
       spawnGateway(spec, {
-        command,
+        command: commandOf(spec.version),
         dir,
         host,
         port,
