@@ -14,3 +14,5 @@ export * from './gateway-audit';
 export * from './skills';
 export * from './zone-days';
 export * from './costs';
+export * from './channels';
+export * from './broadcast';

@@ -24,6 +24,7 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   skills: () => import('./skills-command'),
   usage: () => import('./usage-command'),
   budget: () => import('./budget-command'),
+  channels: () => import('./channels-command'),
 };
 
 function isCommand(name: string): name is CommandName {

@@ -1,0 +1,209 @@
+/**
+ * The channels of one gateway: a supervisor per channel, the inbound path,
+ * delivery with its outbound queue, access (pairings, approved senders) and
+ * the HTTP routes channels serve. What the router, the CLI and the Channels
+ * page use.
+ */
+import { AppError, CHANNEL_NAMES, createBroadcast, type ApprovedSender, type ChannelDetail, type ChannelEvent, type ChannelName, type ChannelSettingKey, type ChannelStatus, type NoticeSink, type SettingKey } from '@autoclaw/shared';
+import type { ChatService, Logger } from '../agent';
+import type { Vault } from '../security';
+import type { Store } from '../store';
+import { decideAccess } from './access';
+import { ChannelRunner, defaultBackoff } from './channel-runner';
+import { createDelivery } from './delivery';
+import { receiveInbound } from './inbound';
+import { createIsolation, describe, type ProcessEvents } from './isolation';
+import { createOutbox } from './outbox';
+import { approvePairing } from './pairing';
+import { CHANNEL_DEFINITIONS } from './registry';
+import { createRouteTable, type ChannelRouteTable } from './routes';
+import type { ChannelDefinition, ChannelTuning } from './types';
+
+export interface ChannelManagerDeps {
+  store: Store;
+  chat: ChatService;
+  settings: { get(key: SettingKey): string | null; onChange(listener: (key: SettingKey) => void): () => void };
+  vault: Vault;
+  notices: NoticeSink;
+  logger: Logger;
+  now: () => number;
+  /** The agent's workspace (inbound files land in `channels/` inside it). */
+  workspaceDir: string;
+  tuning?: ChannelTuning;
+  backoffMs?: (attempt: number) => number;
+  /** The channels (default: every built-in one). */
+  definitions?: readonly ChannelDefinition[];
+  /** Where escaped errors are caught (default: the process). */
+  proc?: ProcessEvents;
+}
+
+export interface ChannelManager {
+  /** Resumes channel turns an unclean stop cut off, queues undelivered answers, starts enabled channels. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  list(): ChannelStatus[];
+  detail(name: ChannelName): ChannelDetail;
+  setEnabled(name: ChannelName, enabled: boolean): ChannelStatus;
+  /** Lets the sender of a pending pairing in (and tells them). */
+  approve(channel: ChannelName, code: string): ApprovedSender;
+  deny(channel: ChannelName, code: string): void;
+  revoke(channel: ChannelName, senderId: string): void;
+  /** Status and sender changes, live, until `signal` aborts. */
+  events(signal: AbortSignal): AsyncIterable<ChannelEvent>;
+  readonly routes: ChannelRouteTable;
+}
+
+const HISTORY_SHOWN = 50;
+
+export function createChannelManager(deps: ChannelManagerDeps): ChannelManager {
+  const { store, chat, logger, now } = deps;
+  const definitions = deps.definitions ?? CHANNEL_DEFINITIONS;
+  const setting = (key: ChannelSettingKey) => deps.settings.get(key);
+  const isolation = createIsolation({ logger, ...(deps.proc ? { proc: deps.proc } : {}) });
+  const routes = createRouteTable({ isKnown: (name) => runners.has(name as ChannelName) });
+  const outbox = createOutbox(store);
+  const delivery = createDelivery({ store, chat, outbox, now, logger });
+  const live = createBroadcast<ChannelEvent>();
+  const broadcast = (event: ChannelEvent) => live.publish(event);
+
+  /** Answers a waiting tool call; false when it waits no more (answered, turn gone). */
+  const answer = (toolCallId: string, approve: boolean): boolean => {
+    try {
+      chat.approve(toolCallId, approve);
+      return true;
+    } catch (err) {
+      if (AppError.is(err)) return false;
+      throw err;
+    }
+  };
+  const answerByCode = (sessionId: string, code: string, approve: boolean): boolean => {
+    const toolCallId = delivery.approvalByCode(sessionId, code);
+    return toolCallId !== null && answer(toolCallId, approve);
+  };
+
+  const runners = new Map<ChannelName, ChannelRunner>();
+  for (const definition of definitions) {
+    runners.set(
+      definition.name,
+      new ChannelRunner({
+        definition,
+        store,
+        setting,
+        secretState: (channel) => ({
+          getSecret(key) {
+            const stored = store.getChannelValue(channel, `secret:${key}`);
+            return stored === null ? null : deps.vault.decrypt(stored, `autoclaw-channel/v1:${channel}:${key}`);
+          },
+          setSecret(key, value) {
+            store.setChannelValue(channel, `secret:${key}`, value === null ? null : deps.vault.encrypt(value, `autoclaw-channel/v1:${channel}:${key}`));
+          },
+        }),
+        isolation,
+        routes,
+        delivery,
+        outbox,
+        notices: deps.notices,
+        logger,
+        now,
+        workspaceDir: deps.workspaceDir,
+        tuning: deps.tuning ?? {},
+        backoffMs: deps.backoffMs ?? defaultBackoff,
+        receive: (channel, message, ctx) =>
+          receiveInbound(
+            { store, chat, outbox, workspaceDir: deps.workspaceDir, now, answerByCode, remember: (sessionId, conv) => delivery.remember(sessionId, conv) },
+            { name: channel, label: definition.label, setting, signal: ctx.signal, redact: ctx.redact },
+            message,
+          ),
+        answerApproval(channel, toolCallId, approve, from) {
+          const call = store.getToolCall(toolCallId);
+          const message = call ? store.getMessage(call.messageId) : null;
+          const conversation = message ? store.getConversation(message.sessionId) : null;
+          if (!conversation || conversation.channel !== channel) return false;
+          // Whoever may talk to the assistant here may answer its questions.
+          const probe = { platformId: '-', conversation: { id: '-', kind: 'dm' as const }, sender: from, text: '-' };
+          return decideAccess({ store, setting }, channel, probe) === 'allow' && answer(toolCallId, approve);
+        },
+        onStatus: (status) => broadcast({ type: 'status', status }),
+      }),
+    );
+  }
+
+  const runner = (name: ChannelName): ChannelRunner => {
+    const found = runners.get(name);
+    if (!found) throw new AppError('NOT_FOUND', `no channel named ${name}; channels: ${CHANNEL_NAMES.join(', ')}`);
+    return found;
+  };
+
+  const unsubscribe = deps.settings.onChange((key) => {
+    const [channel] = key.split('.');
+    const found = runners.get(channel as ChannelName);
+    if (!found) return;
+    const definition = definitions.find((d) => d.name === channel);
+    if (definition && ([...definition.connection, ...definition.required] as string[]).includes(key)) found.restart();
+    broadcast({ type: 'status', status: found.status() });
+  });
+
+  return {
+    routes,
+
+    async start() {
+      for (const message of store.channelTurnsToResume()) {
+        if (!message.clientId) continue;
+        store.markInboundRetried(message.clientId);
+        try {
+          chat.retry(message.id);
+        } catch (err) {
+          logger.warn({ messageId: message.id, err: describe(err) }, 'could not resume a channel turn');
+        }
+      }
+      const queued = delivery.reconcile();
+      if (queued > 0) logger.info({ queued }, 'queued channel answers a crash left undelivered');
+      store.pruneOutbound(now() - 7 * 24 * 60 * 60 * 1000);
+      for (const r of runners.values()) r.start();
+    },
+
+    async stop() {
+      unsubscribe();
+      await Promise.all([...runners.values()].map((r) => r.stop()));
+      delivery.close();
+      isolation.uninstall();
+      live.close();
+    },
+
+    list: () => [...runners.values()].map((r) => r.status()),
+
+    detail(name) {
+      const r = runner(name);
+      return {
+        status: r.status(),
+        history: store.channelHistory(name, HISTORY_SHOWN),
+        pending: store.listPairings(name, now()),
+        approved: store.listApprovedSenders(name),
+      };
+    },
+
+    setEnabled: (name, enabled) => runner(name).setEnabled(enabled),
+
+    approve(channel, code) {
+      runner(channel);
+      const sender = approvePairing(store, outbox, channel, code, now());
+      logger.info({ channel, senderId: sender.senderId }, 'channel sender approved');
+      broadcast({ type: 'senders', channel });
+      return sender;
+    },
+
+    deny(channel, code) {
+      runner(channel);
+      if (!store.takePairing(channel, code, now())) throw new AppError('NOT_FOUND', `no pending pairing ${code} on ${channel}`);
+      broadcast({ type: 'senders', channel });
+    },
+
+    revoke(channel, senderId) {
+      runner(channel);
+      if (!store.revokeSender(channel, senderId)) throw new AppError('NOT_FOUND', `${senderId} is not an approved sender of ${channel}`);
+      broadcast({ type: 'senders', channel });
+    },
+
+    events: (signal) => live.subscribe(signal),
+  };
+}

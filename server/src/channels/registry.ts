@@ -1,0 +1,5 @@
+/** Every built-in channel, as light definitions: a channel's SDK loads only when it runs. */
+import { TELEGRAM } from './telegram/definition';
+import type { ChannelDefinition } from './types';
+
+export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM];
