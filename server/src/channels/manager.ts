@@ -108,12 +108,17 @@ export function createChannelManager(deps: ChannelManagerDeps): ChannelManager {
         workspaceDir: deps.workspaceDir,
         tuning: deps.tuning ?? {},
         backoffMs: deps.backoffMs ?? defaultBackoff,
-        receive: (channel, message, ctx) =>
-          receiveInbound(
+        receive: async (channel, message, ctx) => {
+          const result = await receiveInbound(
             { store, chat, outbox, workspaceDir: deps.workspaceDir, now, answerByCode, remember: (sessionId, conv) => delivery.remember(sessionId, conv) },
             { name: channel, label: definition.label, setting, signal: ctx.signal, redact: ctx.redact },
             message,
-          ),
+          );
+          // The Channels page shows the last message's time and who waits for approval.
+          if (result === 'stored') broadcast({ type: 'status', status: runner(channel).status() });
+          else if (result === 'pairing') broadcast({ type: 'senders', channel });
+          return result;
+        },
         answerApproval(channel, toolCallId, approve, from) {
           const call = store.getToolCall(toolCallId);
           const message = call ? store.getMessage(call.messageId) : null;
