@@ -35,7 +35,6 @@ export const CHANNEL_SETTING_KEYS = [
   'telegram.allowFrom',
   'discord.token',
   'discord.apiRoot',
-  'discord.gatewayUrl',
   'discord.dmPolicy',
   'discord.allowFrom',
   'slack.botToken',

@@ -319,6 +319,7 @@ export class ChannelRunner {
       logger: this.#deps.logger,
       now: this.#deps.now,
       alive: (limitMs) => watchdog.beat(limitMs),
+      livenessLimit: (limitMs) => watchdog.setLimit(limitMs),
       fail,
       guard<A extends unknown[]>(fn: (...args: A) => unknown) {
         return (...args: A) => {

@@ -1,5 +1,6 @@
 /** Every built-in channel, as light definitions: a channel's SDK loads only when it runs. */
+import { DISCORD } from './discord/definition';
 import { TELEGRAM } from './telegram/definition';
 import type { ChannelDefinition } from './types';
 
-export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM];
+export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD];

@@ -138,6 +138,8 @@ export interface ChannelContext {
    * at the latest (e.g. from the platform's heartbeat interval).
    */
   alive(limitMs?: number): void;
+  /** The platform told how often it proves itself (a heartbeat interval): the limit from now on, without counting as a proof. */
+  livenessLimit(limitMs: number): void;
   /** This run cannot go on: the host stops it and reconnects with backoff (AppError UNAUTHORIZED/FORBIDDEN/NOT_CONFIGURED: down). */
   fail(err: unknown): void;
   /** Wraps an SDK event handler: a throw or rejection inside fails the run instead of escaping. */

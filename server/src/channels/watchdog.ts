@@ -21,6 +21,11 @@ export class Watchdog {
     if (limitMs !== undefined && Number.isFinite(limitMs) && limitMs > 0) this.#limitMs = limitMs;
   }
 
+  /** A new limit, without a beat. */
+  setLimit(limitMs: number): void {
+    if (Number.isFinite(limitMs) && limitMs > 0) this.#limitMs = limitMs;
+  }
+
   get limitMs(): number {
     return this.#limitMs;
   }

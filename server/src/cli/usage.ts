@@ -50,7 +50,7 @@ once), or sets a client device's role: owner (settings, keys, devices) or chat.
 KEY is one of: model, anthropic.apiKey, anthropic.baseUrl, openai.apiKey,
 openai.baseUrl, openaiCompatible.url, openaiCompatible.apiKey, and the channels'
 keys: telegram.botToken, telegram.apiRoot, telegram.webhookUrl, discord.token,
-discord.apiRoot, discord.gatewayUrl, slack.botToken, slack.appToken, slack.apiRoot,
+discord.apiRoot, slack.botToken, slack.appToken, slack.apiRoot,
 matrix.homeserverUrl, matrix.accessToken, mattermost.url, mattermost.token, and
 for every channel <channel>.dmPolicy (pairing|allowlist|open) and
 <channel>.allowFrom (comma-separated platform user ids).

@@ -16,8 +16,6 @@ const URL_KEYS: readonly SettingKey[] = [
   'matrix.homeserverUrl',
   'mattermost.url',
 ];
-/** WebSocket endpoints (a channel's gateway). */
-const WS_URL_KEYS: readonly SettingKey[] = ['discord.gatewayUrl'];
 
 /** `<channel>.allowFrom`: comma-separated platform user ids (no spaces or control characters inside one). */
 function allowList(key: SettingKey, v: string): string {
@@ -49,7 +47,6 @@ export function validateSettingValue(key: SettingKey, value: string): string {
     return v;
   }
   if (URL_KEYS.includes(key)) return checkUrl(key, v, ['http:', 'https:'], 'an http(s)');
-  if (WS_URL_KEYS.includes(key)) return checkUrl(key, v, ['ws:', 'wss:'], 'a ws(s)');
   if (key.endsWith('.dmPolicy')) {
     if (!DmPolicy.safeParse(v).success) throw new Error(`${key} must be one of: ${DmPolicy.options.join(', ')}`);
     return v;

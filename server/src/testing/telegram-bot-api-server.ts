@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { boundaryOf, parseMultipart } from './multipart';
+import { createWaiters } from './waiters';
 
 export interface TgUser {
   id: number;
@@ -123,7 +124,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
   const sent: SentMessage[] = [];
   const files = new Map<string, { bytes: Buffer; path: string }>();
   const limits = new Map<string, { retryAfter: number; count: number }>();
-  const waiters = new Set<() => void>();
+  const waiters = createWaiters('telegram server');
   const holds = new Set<() => void>();
   let nextUpdateId = 1;
   let nextMessageId = 1000;
@@ -134,9 +135,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
   let closed = false;
   const sockets = new Set<Socket>();
 
-  const notify = () => {
-    for (const w of [...waiters]) w();
-  };
+  const notify = waiters.notify;
   const wakePollers = () => {
     for (const h of [...holds]) h();
   };
@@ -292,23 +291,6 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  const waitUntil = <T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const hit = find();
-        if (hit !== undefined) {
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(hit);
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`telegram server: timed out waiting for ${what}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
 
   const api: TelegramBotApiServer = {
     url: `http://127.0.0.1:${port}`,
@@ -357,10 +339,10 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
       limits.set(method, { retryAfter: retryAfterSec, count });
     },
     waitFor(method, pred = () => true, timeoutMs = 10_000) {
-      return waitUntil(() => calls.find((c) => c.method === method && pred(c)), timeoutMs, `a ${method} call`);
+      return waiters.until(() => calls.find((c) => c.method === method && pred(c)), timeoutMs, `a ${method} call`);
     },
     waitForSent(pred, timeoutMs = 10_000) {
-      return waitUntil(() => sent.find(pred), timeoutMs, 'a sent message');
+      return waiters.until(() => sent.find(pred), timeoutMs, 'a sent message');
     },
     webhook: () => hook,
     async deliverWebhook(update, secret) {

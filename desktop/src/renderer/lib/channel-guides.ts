@@ -44,7 +44,6 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
     fields: [
       { key: 'discord.token', label: 'Bot token', secret: true },
       { key: 'discord.apiRoot', label: 'REST API root', placeholder: 'https://discord.com/api', advanced: true },
-      { key: 'discord.gatewayUrl', label: 'Gateway URL', placeholder: 'wss://gateway.discord.gg', advanced: true },
     ],
   },
   slack: {

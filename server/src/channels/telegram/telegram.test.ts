@@ -121,9 +121,8 @@ describe('telegram channel', () => {
     h = await startChannelGateway({ tuning: { pollTimeoutSec: 1, livenessMs: 1_500, editIntervalMs: 50 } });
     await connect([['telegram.dmPolicy', 'open']]);
     tg.stall(true);
-    const down = await h.waitForState('telegram', 'reconnecting');
-    expect(down.lastError).toMatch(/no heartbeat from Telegram/);
-    await h.waitForNotice((n) => n.kind === 'channel' && n.title === 'Telegram is reconnecting');
+    const notice = await h.waitForNotice((n) => n.kind === 'channel' && n.title === 'Telegram is reconnecting');
+    expect(notice.body).toMatch(/no heartbeat from Telegram/);
     tg.stall(false);
     await h.waitForState('telegram', 'connected');
     await h.waitForNotice((n) => n.kind === 'channel' && n.title === 'Telegram is connected again');
