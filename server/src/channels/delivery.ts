@@ -62,6 +62,8 @@ export interface DeliverySink {
 export interface ChannelDelivery {
   /** The inbound path set the session's conversation (a session may become a channel's). */
   remember(sessionId: string, conversation: { channel: string; route: string }): void;
+  /** The route of the session's conversation, as stored (null: not a channel's). */
+  routeOf(sessionId: string): string | null;
   attach(channel: string, sink: DeliverySink): void;
   detach(channel: string): void;
   /** Queues the answers a crash left undelivered (turns that ended in the last day). */
@@ -293,6 +295,7 @@ export function createDelivery(deps: { store: Store; chat: ChatService; outbox: 
     remember(sessionId, conversation) {
       conversations.set(sessionId, conversation);
     },
+    routeOf: (sessionId) => conversationOf(sessionId)?.route ?? null,
     attach(channel, sink) {
       sinks.set(channel, sink);
     },

@@ -21,6 +21,8 @@ export interface InboundDeps {
   now: () => number;
   /** The approval a reply command names ("approve CODE"), answered for the session; false when none waits. */
   answerByCode(sessionId: string, code: string, approve: boolean): boolean;
+  /** The conversation delivery knows for the session (null: none known). */
+  knownRoute(sessionId: string): string | null;
   /** Tells delivery the session is this conversation's. */
   remember(sessionId: string, conversation: { channel: string; route: string }): void;
 }
@@ -83,8 +85,11 @@ export async function receiveInbound(deps: InboundDeps, ch: InboundChannel, mess
   const name = sessionNameOf(ch.name, message.conversation.kind, message.conversation.id, message.conversation.thread);
   let session = chat.ensureSession(name, { channel: ch.name });
   if (session.title === name) session = chat.renameSession(session.id, sessionTitle(ch.label, message));
-  store.setConversation(session.id, ch.name, route);
-  deps.remember(session.id, { channel: ch.name, route });
+  // Most messages come from a conversation known already: no write then.
+  if (deps.knownRoute(session.id) !== route) {
+    store.setConversation(session.id, ch.name, route);
+    deps.remember(session.id, { channel: ch.name, route });
+  }
 
   const command = APPROVAL_COMMAND.exec(text);
   if (command && attachments.length === 0) {
@@ -107,6 +112,5 @@ export async function receiveInbound(deps: InboundDeps, ch: InboundChannel, mess
   }
   store.recordInbound({ clientId, channel: ch.name, platformId: message.platformId, sessionId: session.id, replyTo: message.replyTo ?? null });
   const result = chat.send({ sessionId: session.id, clientId, text: clip(body) });
-  store.touchChannelInbound(ch.name);
   return result.duplicate ? 'duplicate' : 'stored';
 }

@@ -1,7 +1,7 @@
 /**
  * Isolation in a real gateway process: Telegram and Discord connected, then
- * discord.js throws inside its own gateway event handler (a malformed
- * GUILD_CREATE) — outside any promise chain of ours. The gateway keeps
+ * discord.js's gateway client throws inside its own socket message handler
+ * (a HELLO without data) — outside any promise chain of ours. The gateway keeps
  * running, Discord alone is restarted, and both channels answer again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -63,12 +63,13 @@ it('keeps the gateway and the other channels working when a channel SDK throws i
     return s['telegram'] === 'connected' && s['discord'] === 'connected';
   }, 20_000);
 
-  // discord.js iterates `channels` of a GUILD_CREATE inside its gateway handler: this throws there.
-  dc.dispatch('GUILD_CREATE', { id: '500000000000000002', name: 'Broken', unavailable: false, channels: 5, roles: [], emojis: [], members: [] });
+  // A HELLO without data: discord.js's gateway client reads its heartbeat interval inside its
+  // socket message handler and throws there, outside any promise chain of ours.
+  dc.raw({ op: 10, d: null });
   const notice = await until('the Discord restart notice', async () =>
     (await client.notices.list.query({ limit: 20 })).notices.find((n) => n.title === 'Discord is reconnecting'),
   );
-  expect(notice.body).toMatch(/not iterable/);
+  expect(notice.body).toMatch(/heartbeat_interval/);
   expect(gw.child.exitCode).toBeNull();
 
   // Telegram never noticed.

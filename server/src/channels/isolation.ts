@@ -100,6 +100,8 @@ export function createIsolation(deps: { logger: Logger; proc?: ProcessEvents }):
 }
 
 export function describe(err: unknown): string {
+  // AppErrors carry a message for people; a code prefix helps with other errors (ECONNRESET: …).
+  if (err instanceof Error && err.name === 'AppError') return err.message;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' ? `${code}: ${err.message}` : err.message;

@@ -54,6 +54,8 @@ export interface ChannelManager {
 }
 
 const HISTORY_SHOWN = 50;
+/** How often a channel's last-message time is written (not on every message). */
+const TOUCH_EVERY_MS = 5_000;
 
 export function createChannelManager(deps: ChannelManagerDeps): ChannelManager {
   const { store, chat, logger, now } = deps;
@@ -82,6 +84,7 @@ export function createChannelManager(deps: ChannelManagerDeps): ChannelManager {
   };
 
   const runners = new Map<ChannelName, ChannelRunner>();
+  const lastTouch = new Map<ChannelName, number>();
   for (const definition of definitions) {
     runners.set(
       definition.name,
@@ -110,13 +113,29 @@ export function createChannelManager(deps: ChannelManagerDeps): ChannelManager {
         backoffMs: deps.backoffMs ?? defaultBackoff,
         receive: async (channel, message, ctx) => {
           const result = await receiveInbound(
-            { store, chat, outbox, workspaceDir: deps.workspaceDir, now, answerByCode, remember: (sessionId, conv) => delivery.remember(sessionId, conv) },
+            {
+              store,
+              chat,
+              outbox,
+              workspaceDir: deps.workspaceDir,
+              now,
+              answerByCode,
+              knownRoute: (sessionId) => delivery.routeOf(sessionId),
+              remember: (sessionId, conv) => {
+                delivery.remember(sessionId, conv);
+                // A new conversation: the app's sessions list hears of it through the status event.
+                lastTouch.delete(channel);
+              },
+            },
             { name: channel, label: definition.label, setting, signal: ctx.signal, redact: ctx.redact },
             message,
           );
-          // The Channels page shows the last message's time and who waits for approval.
-          if (result === 'stored') broadcast({ type: 'status', status: runner(channel).status() });
-          else if (result === 'pairing') broadcast({ type: 'senders', channel });
+          // The Channels page shows the last message's time (to the few seconds) and who waits for approval.
+          if (result === 'stored' && now() - (lastTouch.get(channel) ?? 0) >= TOUCH_EVERY_MS) {
+            lastTouch.set(channel, now());
+            store.touchChannelInbound(channel);
+            broadcast({ type: 'status', status: runner(channel).status() });
+          } else if (result === 'pairing') broadcast({ type: 'senders', channel });
           return result;
         },
         answerApproval(channel, toolCallId, approve, from) {

@@ -57,6 +57,8 @@ export interface DiscordServer {
   userMessage(opts: { author: DiscordUser; content: string; guild?: boolean; mentionBot?: boolean; replyTo?: string; attachment?: { name: string; bytes: Buffer; contentType: string } }): Record<string, unknown>;
   /** A raw dispatch (e.g. a malformed one). */
   dispatch(type: string, data: unknown): void;
+  /** Any frame, as is, on the live gateway socket. */
+  raw(payload: unknown): void;
   /** A button press on a message the bot sent. */
   pressButton(opts: { user: DiscordUser; channelId: string; messageId: string; customId: string }): void;
   /** Cuts the gateway connection (TCP); the client should resume. */
@@ -271,6 +273,7 @@ export async function startDiscordServer(opts: DiscordServerOptions = {}): Promi
     if ((match = /^\/channels\/([^/]+)$/.exec(path)) && method === 'GET') {
       const id = match[1] ?? '';
       if (id.startsWith('dm-')) return reply(res, 200, { id, type: 1, recipients: [{ id: id.slice(3), username: 'user' }], last_message_id: null });
+      if (opts.guild && id === opts.guild.channelId) return reply(res, 200, { id, type: 0, name: 'general', guild_id: opts.guild.id, position: 0, permission_overwrites: [] });
       return reply(res, 404, { message: 'Unknown Channel', code: 10003 });
     }
     return reply(res, 404, { message: '404: Not Found', code: 0 });
@@ -333,6 +336,9 @@ export async function startDiscordServer(opts: DiscordServerOptions = {}): Promi
       return message;
     },
     dispatch,
+    raw(payload) {
+      send(session?.ws ?? null, payload);
+    },
     pressButton(o) {
       dispatch('INTERACTION_CREATE', {
         id: nextId(),

@@ -80,6 +80,8 @@ export interface TelegramBotApiServer {
   deliverWebhook(update: Record<string, unknown>, secret?: string | null): Promise<number>;
   /** Number of getUpdates requests waiting right now. */
   readonly pollers: number;
+  /** performance.now() when each update (by update_id) was first handed to the bot. */
+  deliveredAt: Map<number, number>;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,13 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
   let stalled = false;
   let hook: { url: string; secret: string | null } | null = null;
   let pollers = 0;
+  const deliveredAt = new Map<number, number>();
+  const delivered = (reply: Reply): Reply => {
+    const result = (reply.body as { result?: Array<{ update_id: number }> }).result ?? [];
+    const at = performance.now();
+    for (const update of result) if (!deliveredAt.has(update.update_id)) deliveredAt.set(update.update_id, at);
+    return reply;
+  };
   let closed = false;
   const sockets = new Set<Socket>();
 
@@ -154,7 +163,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
     // Confirmed: every update below the offset is forgotten.
     if (offset > 0) while (updates.length > 0 && Number(updates[0]?.['update_id']) < offset) updates.shift();
     const pending = () => updates.filter((u) => Number(u['update_id']) >= offset).slice(0, Number(body['limit'] ?? 100));
-    if (!stalled && (pending().length > 0 || timeout <= 0)) return ok(pending());
+    if (!stalled && (pending().length > 0 || timeout <= 0)) return delivered(ok(pending()));
     pollers += 1;
     try {
       await new Promise<void>((resolve) => {
@@ -176,7 +185,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
       pollers -= 1;
     }
     if (res.destroyed || closed) return null;
-    return ok(pending());
+    return delivered(ok(pending()));
   };
 
   const handle = async (method: string, body: Record<string, unknown>, upload: Map<string, { name: string; bytes: Buffer }>, res: ServerResponse): Promise<Reply | null> => {
@@ -301,6 +310,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
     get pollers() {
       return pollers;
     },
+    deliveredAt,
     pushUpdate(update) {
       const full = { update_id: nextUpdateId++, ...update };
       updates.push(full);

@@ -1,140 +1,151 @@
 /**
- * Discord through discord.js: the gateway (intents for guild messages, DMs
- * and message content) for what comes in, REST for what goes out. Liveness
- * is the gateway's own heartbeat ACKs (discord.js reports each one), against
- * a limit derived from the heartbeat interval HELLO gave; a short cut is
- * resumed by discord.js itself (RESUME replays what was missed). discord.js
- * honours REST rate limits (429, X-RateLimit-*) by waiting.
+ * Discord through discord.js's gateway client (@discordjs/ws — what the
+ * discord.js Client runs on): HELLO, IDENTIFY, heartbeats, zombie detection
+ * and RESUME after a cut are the SDK's; the channel reads DMs and mentions
+ * from MESSAGE_CREATE and button presses from INTERACTION_CREATE. Answers go
+ * through Discord's REST API (rest.ts). The full discord.js Client (its
+ * cached structures, undici and Node's fetch stack) costs ~23 MB per idle
+ * gateway; the budget is ~20 MB for all channels.
+ *
+ * Liveness is the gateway's heartbeat ACKs against a limit derived from the
+ * interval HELLO gave (three intervals and two seconds): discord.js resumes a
+ * short cut within that by itself.
  */
+import { readFile } from 'node:fs/promises';
+import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
 import {
   ButtonStyle,
-  ChannelType,
-  Client,
   ComponentType,
-  DiscordAPIError,
-  DiscordjsErrorCodes,
-  Events,
+  GatewayDispatchEvents,
   GatewayIntentBits,
-  HTTPError,
+  InteractionResponseType,
+  InteractionType,
   MessageFlags,
-  Options,
-  Partials,
-  RateLimitError,
   Routes,
-  type Message,
-} from 'discord.js';
-import { readFile } from 'node:fs/promises';
+  type APIChannel,
+  type APIMessage,
+  type GatewayDispatchPayload,
+  type GatewayInteractionCreateDispatchData,
+  type GatewayMessageCreateDispatchData,
+} from 'discord-api-types/v10';
 import { AppError } from '@autoclaw/shared';
-import { platformError } from '../platform-error';
+import { createHttpClient } from '../http-client';
 import type { ChannelAdapter, ChannelContext, ConversationRef } from '../types';
+import { createDiscordRest } from './rest';
 
 export const DISCORD_API_ROOT = 'https://discord.com/api';
-
-export function discordError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  if (err instanceof DiscordAPIError) return platformError('Discord', err.status, err.message, { cause: err });
-  if (err instanceof HTTPError) return platformError('Discord', err.status, err.message, { cause: err });
-  if (err instanceof RateLimitError) return platformError('Discord', 429, 'rate limited', { retryAfterMs: err.retryAfter, cause: err });
-  if (err instanceof Error && (err as { code?: unknown }).code === DiscordjsErrorCodes.TokenInvalid) {
-    return new AppError('UNAUTHORIZED', 'Discord refused the bot token', { cause: err });
-  }
-  return platformError('Discord', null, err instanceof Error ? err.message : String(err), { cause: err });
-}
 
 /** How long without a heartbeat ACK: three intervals and a bit (discord.js resumes a short cut within that). */
 export const livenessOf = (intervalMs: number) => intervalMs * 3 + 2_000;
 
+/** Close codes after which reconnecting cannot help: the owner must act. */
+const FATAL_CLOSES: Record<number, AppError> = {
+  4004: new AppError('UNAUTHORIZED', 'Discord refused the bot token'),
+  4013: new AppError('BAD_REQUEST', 'Discord refused the gateway intents'),
+  4014: new AppError('FORBIDDEN', 'Discord refused the privileged intents: turn on Message Content Intent for the bot'),
+};
+
 export function createDiscordAdapter(ctx: ChannelContext): ChannelAdapter {
   const token = ctx.setting('discord.token') ?? '';
-  const apiRoot = (ctx.setting('discord.apiRoot') ?? DISCORD_API_ROOT).replace(/\/+$/, '');
-  const client = new Client({
-    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.MessageContent],
-    // DM channels arrive unknown to the cache.
-    partials: [Partials.Channel],
-    rest: { api: apiRoot, timeout: 30_000 },
-    // A personal assistant needs few cached messages and members: memory is a per-user cost.
-    makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 5, GuildMemberManager: 20, PresenceManager: 0, ReactionManager: 0 }),
+  const apiRoot = ctx.setting('discord.apiRoot') ?? DISCORD_API_ROOT;
+  const http = createHttpClient();
+  const rest = createDiscordRest({ apiRoot, token, http, now: ctx.now });
+  const channelNames = new Map<string, string | null>();
+  let me = '';
+  let limit = ctx.tuning.livenessMs;
+  // Each run is a new session: a restarted channel identifies afresh (a short cut inside a run is resumed).
+  let session: SessionInfo | null = null;
+
+  const manager = new WebSocketManager({
+    token,
+    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.DirectMessages | GatewayIntentBits.MessageContent,
+    // Only `get(Routes.gatewayBot())` is used by the gateway client.
+    rest: { get: (route: string) => rest.get(route, ctx.signal) } as unknown as ConstructorParameters<typeof WebSocketManager>[0]['rest'],
+    retrieveSessionInfo: () => session,
+    updateSessionInfo: (_shardId, info) => {
+      session = info;
+    },
   });
-  const limitFallback = ctx.tuning.livenessMs;
 
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw discordError(err);
-    }
-  };
-
-  // Only an ACK proves the gateway alive: a HELLO or a RESUMED also come from a zombie connection.
-  let limit = limitFallback;
-  client.on(
-    Events.Debug,
-    ctx.guard((message: string) => {
+  manager.on(
+    WebSocketShardEvents.Debug,
+    ctx.guard(({ message }: { message: string }) => {
       const beat = /starting to beat every (\d+)ms/.exec(message);
-      if (beat) {
-        limit = limitFallback ?? livenessOf(Number(beat[1]));
-        ctx.livenessLimit(limit);
-      } else if (message.includes('Heartbeat acknowledged')) ctx.alive(limit);
+      if (!beat) return;
+      limit = ctx.tuning.livenessMs ?? livenessOf(Number(beat[1]));
+      ctx.livenessLimit(limit);
     }),
   );
-  client.on(Events.Error, ctx.guard((err: Error) => ctx.fail(discordError(err))));
-  client.on(Events.Invalidated, ctx.guard(() => ctx.fail(new AppError('UNAUTHORIZED', 'Discord invalidated the session'))));
+  // Only an ACK proves the gateway alive: a HELLO or a RESUMED also come from a zombie connection.
+  manager.on(WebSocketShardEvents.HeartbeatComplete, ctx.guard(() => ctx.alive(limit)));
+  manager.on(WebSocketShardEvents.Error, ctx.guard(({ error }: { error: Error }) => ctx.fail(error)));
+  manager.on(
+    WebSocketShardEvents.Closed,
+    ctx.guard(({ code }: { code: number }) => {
+      const fatal = FATAL_CLOSES[code];
+      if (fatal) ctx.fail(fatal);
+    }),
+  );
 
-  const addressed = (m: Message): boolean => {
-    const me = client.user?.id;
-    if (!me) return false;
-    return m.mentions.users.has(me) || m.mentions.repliedUser?.id === me;
+  const titleOf = async (channelId: string): Promise<string | undefined> => {
+    if (!channelNames.has(channelId)) {
+      const channel = await rest.get<APIChannel>(Routes.channel(channelId), ctx.signal).catch(() => null);
+      channelNames.set(channelId, channel && 'name' in channel && channel.name ? `#${channel.name}` : null);
+    }
+    return channelNames.get(channelId) ?? undefined;
   };
 
-  client.on(
-    Events.MessageCreate,
-    ctx.guard(async (m: Message) => {
-      if (m.author.bot || m.author.id === client.user?.id) return;
-      const dm = m.channel.type === ChannelType.DM || m.guildId === null;
-      const me = client.user?.id ?? '';
-      const text = m.content.replace(new RegExp(`<@!?${me}>`, 'g'), '').trim();
-      const conversation: ConversationRef = { id: m.channelId, kind: dm ? 'dm' : 'group' };
-      const title = !dm && 'name' in m.channel && typeof m.channel.name === 'string' ? `#${m.channel.name}` : undefined;
-      await ctx.receive({
-        platformId: m.id,
-        conversation,
-        ...(title ? { conversationTitle: title } : {}),
-        sender: { id: m.author.id, name: m.author.globalName ?? m.author.username },
-        text,
-        attachments: [...m.attachments.values()].map((a) => ({
-          name: a.name,
-          ...(a.contentType ? { mimeType: a.contentType } : {}),
-          size: a.size,
-          async download(signal: AbortSignal) {
-            const res = await fetch(a.url, { signal });
-            if (!res.ok) throw new Error(`download failed (HTTP ${res.status})`);
-            return new Uint8Array(await res.arrayBuffer());
-          },
-        })),
-        addressed: dm || addressed(m),
-        ...(dm ? {} : { replyTo: m.id }),
-      });
+  const onMessage = async (m: GatewayMessageCreateDispatchData) => {
+    if (m.author.bot || m.author.id === me) return;
+    const dm = m.guild_id === undefined;
+    const addressed = m.mentions.some((u) => u.id === me) || m.referenced_message?.author.id === me;
+    const conversation: ConversationRef = { id: m.channel_id, kind: dm ? 'dm' : 'group' };
+    const title = dm || !addressed ? undefined : await titleOf(m.channel_id);
+    await ctx.receive({
+      platformId: m.id,
+      conversation,
+      ...(title ? { conversationTitle: title } : {}),
+      sender: { id: m.author.id, name: m.author.global_name ?? m.author.username },
+      text: m.content.replace(new RegExp(`<@!?${me}>`, 'g'), '').trim(),
+      attachments: m.attachments.map((a) => ({
+        name: a.filename,
+        ...(a.content_type ? { mimeType: a.content_type } : {}),
+        size: a.size,
+        async download(signal: AbortSignal) {
+          const res = await http.fetch(a.url, { signal });
+          if (!res.ok) throw new Error(`download failed (HTTP ${res.status})`);
+          return res.bytes();
+        },
+      })),
+      addressed: dm || addressed,
+      ...(dm ? {} : { replyTo: m.id }),
+    });
+  };
+
+  const onInteraction = async (i: GatewayInteractionCreateDispatchData) => {
+    if (i.type !== InteractionType.MessageComponent) return;
+    const match = /^ap:([A-Za-z0-9_-]+):([yn])$/.exec(i.data.custom_id);
+    const user = i.member?.user ?? i.user;
+    if (!match || !user) return;
+    const approve = match[2] === 'y';
+    const answered = await ctx.answerApproval(match[1] ?? '', approve, { id: user.id, name: user.global_name ?? user.username });
+    const reply = answered
+      ? { type: InteractionResponseType.UpdateMessage, data: { content: `${i.message.content}\n\n${approve ? '✅ Approved' : '❌ Denied'}`, components: [] } }
+      : { type: InteractionResponseType.ChannelMessageWithSource, data: { content: 'This is no longer waiting for an answer.', flags: MessageFlags.Ephemeral } };
+    await rest.post(Routes.interactionCallback(i.id, i.token), reply, { auth: false, signal: ctx.signal });
+  };
+
+  manager.on(
+    WebSocketShardEvents.Dispatch,
+    ctx.guard(async ({ data }: { data: GatewayDispatchPayload }) => {
+      if (data.t === GatewayDispatchEvents.Ready) me = data.d.user.id;
+      else if (data.t === GatewayDispatchEvents.MessageCreate) await onMessage(data.d);
+      else if (data.t === GatewayDispatchEvents.InteractionCreate) await onInteraction(data.d);
     }),
   );
 
-  client.on(
-    Events.InteractionCreate,
-    ctx.guard(async (interaction) => {
-      if (!interaction.isButton()) return;
-      const match = /^ap:([A-Za-z0-9_-]+):([yn])$/.exec(interaction.customId);
-      if (!match) return;
-      const approve = match[2] === 'y';
-      const answered = await ctx.answerApproval(match[1] ?? '', approve, { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username });
-      if (answered) {
-        await interaction.update({ content: `${interaction.message.content}\n\n${approve ? '✅ Approved' : '❌ Denied'}`, components: [] });
-      } else {
-        await interaction.reply({ content: 'This is no longer waiting for an answer.', flags: MessageFlags.Ephemeral });
-      }
-    }),
-  );
-
-  const post = async (to: ConversationRef, body: Record<string, unknown>, signal: AbortSignal, files?: Array<{ name: string; data: Buffer }>) => {
-    const created = (await call(() => client.rest.post(Routes.channelMessages(to.id), { body, ...(files ? { files } : {}), signal }))) as { id: string };
+  const post = async (to: ConversationRef, body: Record<string, unknown>, signal: AbortSignal, files?: Array<{ name: string; data: Uint8Array }>) => {
+    const created = await rest.post<APIMessage>(Routes.channelMessages(to.id), body, { signal, ...(files ? { files } : {}) });
     return { id: created.id };
   };
 
@@ -142,13 +153,13 @@ export function createDiscordAdapter(ctx: ChannelContext): ChannelAdapter {
     limits: { maxTextChars: 2_000, editIntervalMs: 1_200, typingIntervalMs: 8_000 },
 
     async start() {
-      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await call(() => client.login(token));
-      await ready;
+      // Resolves once the shard is READY: the platform accepted the token and intents.
+      await manager.connect();
     },
 
     async stop() {
-      await client.destroy();
+      await manager.destroy({ code: 1000, reason: 'stopping' });
+      http.close();
     },
 
     sendText: (to, message, signal) =>
@@ -163,11 +174,11 @@ export function createDiscordAdapter(ctx: ChannelContext): ChannelAdapter {
       ),
 
     async editText(to, messageId, text, signal) {
-      await call(() => client.rest.patch(Routes.channelMessage(to.id, messageId), { body: { content: text, allowed_mentions: { parse: [] } }, signal }));
+      await rest.patch(Routes.channelMessage(to.id, messageId), { content: text, allowed_mentions: { parse: [] } }, signal);
     },
 
     async sendTyping(to, signal) {
-      await call(() => client.rest.post(Routes.channelTyping(to.id), { signal }));
+      await rest.post(Routes.channelTyping(to.id), undefined, { signal });
     },
 
     async sendFile(to, file, signal) {

@@ -11,6 +11,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Bot, GrammyError, HttpError, InputFile, type ApiClientOptions } from 'grammy';
 import type { Message, Update, User } from 'grammy/types';
 import { AppError } from '@autoclaw/shared';
+import { createHttpClient, type HttpInit } from '../http-client';
 import { platformError } from '../platform-error';
 import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment } from '../types';
 
@@ -45,20 +46,6 @@ function sameSecret(given: unknown, expected: string): boolean {
 type TgSignal = NonNullable<Parameters<Bot['api']['getMe']>[0]>;
 const tg = (s: AbortSignal): TgSignal => s as unknown as TgSignal;
 
-/**
- * grammy's default fetch (node-fetch) recognises an abort signal by its class
- * name, which the bundle's minifier renames, so every call would fail: it
- * gets Node's own fetch instead, with a native signal that follows grammy's.
- */
-const nodeFetch = ((input: string, init?: RequestInit & { agent?: unknown; compress?: unknown }) => {
-  const given = init?.signal;
-  const controller = new AbortController();
-  if (given?.aborted) controller.abort();
-  else given?.addEventListener('abort', () => controller.abort(), { once: true });
-  const { agent: _agent, compress: _compress, ...rest } = init ?? {};
-  return fetch(input, { ...rest, signal: controller.signal });
-}) as unknown as NonNullable<ApiClientOptions['fetch']>;
-
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);
@@ -76,7 +63,11 @@ export function createTelegramAdapter(ctx: ChannelContext): ChannelAdapter {
   const webhookUrl = ctx.setting('telegram.webhookUrl');
   const pollSec = ctx.tuning.pollTimeoutSec ?? 25;
   const livenessMs = ctx.tuning.livenessMs ?? pollSec * 1000 + 15_000;
-  const bot = new Bot(token, { client: { apiRoot, timeoutSeconds: pollSec + 20, fetch: nodeFetch } });
+  // grammy's default fetch (node-fetch) recognises abort signals by class name, which the
+  // bundle's minifier renames, and Node's fetch costs ~35 MB: ours, on node:http.
+  const http = createHttpClient();
+  const fetch = ((url: string, init: HttpInit) => http.fetch(url, init)) as unknown as NonNullable<ApiClientOptions['fetch']>;
+  const bot = new Bot(token, { client: { apiRoot, timeoutSeconds: pollSec + 20, fetch } });
   const { signal } = ctx;
 
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -90,9 +81,9 @@ export function createTelegramAdapter(ctx: ChannelContext): ChannelAdapter {
   const download = (fileId: string) => async (abort: AbortSignal) => {
     const file = await call(() => bot.api.getFile(fileId, tg(abort)));
     if (!file.file_path) throw new Error('Telegram gave no file path');
-    const res = await fetch(`${apiRoot}/file/bot${token}/${file.file_path}`, { signal: abort });
+    const res = await http.fetch(`${apiRoot}/file/bot${token}/${file.file_path}`, { signal: abort });
     if (!res.ok) throw new Error(`download failed (HTTP ${res.status})`);
-    return new Uint8Array(await res.arrayBuffer());
+    return res.bytes();
   };
 
   const attachmentsOf = (m: Message): InboundAttachment[] => {
@@ -255,7 +246,8 @@ export function createTelegramAdapter(ctx: ChannelContext): ChannelAdapter {
     },
 
     async stop() {
-      // Aborting the run's signal ended the poll; nothing else holds a socket.
+      // Aborting the run's signal ended the poll; the kept-alive sockets go with the client.
+      http.close();
     },
 
     async sendText(to, message, abort) {
