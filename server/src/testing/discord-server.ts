@@ -8,8 +8,8 @@
  * cut replaying what was missed, then RESUMED.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { listenLocal } from './listen-local';
 import { boundaryOf, parseMultipart } from './multipart';
 import { createWaiters } from './waiters';
 
@@ -87,7 +87,6 @@ export async function startDiscordServer(opts: DiscordServerOptions = {}): Promi
   const waiters = createWaiters('discord server');
   const limits: Array<{ method: string; prefix: string; retryAfter: number; count: number }> = [];
   const files = new Map<string, { bytes: Buffer; contentType: string }>();
-  const sockets = new Set<Socket>();
   /** The one session: its dispatch log (for RESUME) and its live socket. */
   let session: { id: string; seq: number; log: Array<{ s: number; t: string; d: unknown }>; ws: WebSocket | null } | null = null;
   let acks = true;
@@ -294,16 +293,8 @@ export async function startDiscordServer(opts: DiscordServerOptions = {}): Promi
       .finally(notify);
   });
   const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req, socket, head) => {
-    if (!(req.url ?? '').startsWith('/gateway')) return socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => onSocket(ws));
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  const listener = await listenLocal(server, { wss, path: '/gateway', onSocket: (ws) => onSocket(ws) });
+  port = listener.port;
 
 
   return {
@@ -368,12 +359,6 @@ export async function startDiscordServer(opts: DiscordServerOptions = {}): Promi
     },
     waitForSent: (pred, timeoutMs = 10_000) => waiters.until(() => sent.find(pred), timeoutMs, 'a sent message'),
     waitForCall: (pred, timeoutMs = 10_000) => waiters.until(() => calls.find(pred), timeoutMs, 'a REST call'),
-    async close() {
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    close: () => listener.close(),
   };
 }
