@@ -13,7 +13,7 @@ import type { Store } from '../store';
 import { isChannelClientId } from './client-id';
 import { describe } from './isolation';
 import type { Lanes } from './lanes';
-import { syncParts, limited } from './outbox-worker';
+import { limited, syncParts, withDeadline } from './outbox-worker';
 import type { ChannelOutbox } from './outbox';
 import type { ChannelAdapter, ConversationRef } from './types';
 
@@ -115,7 +115,7 @@ export function createDelivery(deps: { store: Store; chat: ChatService; outbox: 
     const sink = sinks.get(turn.channel);
     if (!sink?.adapter.sendTyping || turn.shown) return;
     const route = JSON.parse(turn.route) as ConversationRef;
-    void sink.within(() => sink.adapter.sendTyping!(route, limited(sink.signal))).catch((err: unknown) => {
+    void withDeadline(sink.within(() => sink.adapter.sendTyping!(route, limited(sink.signal)))).catch((err: unknown) => {
       logger.warn({ channel: turn.channel, err: describe(err) }, 'typing indicator failed');
     });
   };
@@ -146,7 +146,7 @@ export function createDelivery(deps: { store: Store; chat: ChatService; outbox: 
       .run(stream.turn.sessionId, () =>
         stream.ended
           ? Promise.resolve()
-          : sink.within(() => syncParts({ store, adapter: sink.adapter, channel: stream.turn.channel, signal: sink.signal }, stream.messageId, route, text, stream.turn.replyTo ?? undefined)),
+          : withDeadline(sink.within(() => syncParts({ store, adapter: sink.adapter, channel: stream.turn.channel, signal: sink.signal }, stream.messageId, route, text, stream.turn.replyTo ?? undefined))),
       )
       .then(
         () => {

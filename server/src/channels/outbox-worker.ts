@@ -59,6 +59,19 @@ export function limited(signal: AbortSignal): AbortSignal {
   return AbortSignal.any([signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]);
 }
 
+/**
+ * The time limit of a delivery, kept even by an SDK that ignores abort
+ * signals: past it the lane moves on (TIMEOUT) and the call is left behind.
+ */
+export function withDeadline<T>(work: Promise<T>, ms = SEND_TIMEOUT_MS + 1_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError('TIMEOUT', `the platform did not answer within ${Math.round(ms / 1000)} s`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /** What to do with a row after a failed send. */
 export function retryPlan(err: unknown, attempts: number, now: number): { status: 'pending' | 'failed'; nextAt: number } {
   if (AppError.is(err)) {
@@ -141,7 +154,7 @@ export class OutboxWorker {
     if (this.#stopped || this.#deps.signal.aborted) return;
     const attempts = row.attempts + 1;
     try {
-      await this.#deps.within(() => this.#deliver(JSON.parse(row.payload) as OutboundPayload, row.key));
+      await withDeadline(this.#deps.within(() => this.#deliver(JSON.parse(row.payload) as OutboundPayload, row.key)));
       store.markOutbound(row.id, { status: 'sent', attempts, nextAt: now(), lastError: null });
     } catch (err) {
       // The run ended under it: the row stays as it was for the next run.

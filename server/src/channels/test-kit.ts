@@ -15,6 +15,8 @@ export interface ChannelGateway {
   client: GatewayConnection['client'];
   set(key: SettingKey, value: string | null): Promise<void>;
   enable(name: ChannelStatus['name']): Promise<void>;
+  /** Sets the settings, enables the channel and waits until it is connected. */
+  connect(name: ChannelStatus['name'], settings: ReadonlyArray<readonly [SettingKey, string]>): Promise<void>;
   status(name: ChannelStatus['name']): Promise<ChannelStatus>;
   /** Resolves once the channel reports `state` (polls the real procedure). */
   waitForState(name: ChannelStatus['name'], state: ChannelState, timeoutMs?: number): Promise<ChannelStatus>;
@@ -58,6 +60,11 @@ export async function startChannelGateway(opts: { tuning?: ChannelTuning; dir?: 
     },
     async enable(name) {
       await client.channels.setEnabled.mutate({ name, enabled: true });
+    },
+    async connect(name, settings) {
+      for (const [key, value] of settings) await client.settings.set.mutate({ key, value });
+      await client.channels.setEnabled.mutate({ name, enabled: true });
+      await until(`${name} to be connected`, async () => (await status(name)).state === 'connected', 15_000);
     },
     status,
     waitForState: (name, state, timeoutMs = 15_000) =>

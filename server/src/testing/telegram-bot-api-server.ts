@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { boundaryOf, parseMultipart } from './multipart';
+import { createLongPolls } from './long-poll';
 import { createWaiters } from './waiters';
 
 export interface TgUser {
@@ -127,13 +128,11 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
   const files = new Map<string, { bytes: Buffer; path: string }>();
   const limits = new Map<string, { retryAfter: number; count: number }>();
   const waiters = createWaiters('telegram server');
-  const holds = new Set<() => void>();
+  const polls = createLongPolls();
   let nextUpdateId = 1;
   let nextMessageId = 1000;
   let nextFileId = 1;
-  let stalled = false;
   let hook: { url: string; secret: string | null } | null = null;
-  let pollers = 0;
   const deliveredAt = new Map<number, number>();
   const delivered = (reply: Reply): Reply => {
     const result = (reply.body as { result?: Array<{ update_id: number }> }).result ?? [];
@@ -141,13 +140,9 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
     for (const update of result) if (!deliveredAt.has(update.update_id)) deliveredAt.set(update.update_id, at);
     return reply;
   };
-  let closed = false;
   const sockets = new Set<Socket>();
 
   const notify = waiters.notify;
-  const wakePollers = () => {
-    for (const h of [...holds]) h();
-  };
 
   const messageOf = (chatId: number, text: string, messageId: number) => ({
     message_id: messageId,
@@ -163,29 +158,8 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
     // Confirmed: every update below the offset is forgotten.
     if (offset > 0) while (updates.length > 0 && Number(updates[0]?.['update_id']) < offset) updates.shift();
     const pending = () => updates.filter((u) => Number(u['update_id']) >= offset).slice(0, Number(body['limit'] ?? 100));
-    if (!stalled && (pending().length > 0 || timeout <= 0)) return delivered(ok(pending()));
-    pollers += 1;
-    try {
-      await new Promise<void>((resolve) => {
-        const timer = stalled ? null : setTimeout(done, timeout * 1000);
-        function done() {
-          if (timer) clearTimeout(timer);
-          holds.delete(check);
-          res.off('close', done);
-          resolve();
-        }
-        function check() {
-          // A request held while stalled is answered (empty) once the server speaks again.
-          if (closed || (!stalled && (pending().length > 0 || timer === null))) done();
-        }
-        holds.add(check);
-        res.once('close', done);
-      });
-    } finally {
-      pollers -= 1;
-    }
-    if (res.destroyed || closed) return null;
-    return delivered(ok(pending()));
+    if (!polls.stalled && (pending().length > 0 || timeout <= 0)) return delivered(ok(pending()));
+    return (await polls.hold(res, timeout * 1000, () => pending().length > 0)) ? delivered(ok(pending())) : null;
   };
 
   const handle = async (method: string, body: Record<string, unknown>, upload: Map<string, { name: string; bytes: Buffer }>, res: ServerResponse): Promise<Reply | null> => {
@@ -308,13 +282,13 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
     calls,
     sent,
     get pollers() {
-      return pollers;
+      return polls.held;
     },
     deliveredAt,
     pushUpdate(update) {
       const full = { update_id: nextUpdateId++, ...update };
       updates.push(full);
-      wakePollers();
+      polls.wake();
       return full;
     },
     userMessage(o) {
@@ -342,8 +316,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
       return id;
     },
     stall(on) {
-      stalled = on;
-      wakePollers();
+      polls.stall(on);
     },
     rateLimit(method, retryAfterSec, count = 1) {
       limits.set(method, { retryAfter: retryAfterSec, count });
@@ -365,8 +338,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
       return res.status;
     },
     async close() {
-      closed = true;
-      wakePollers();
+      polls.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await done;

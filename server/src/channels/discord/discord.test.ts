@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SettingKey } from '@autoclaw/shared';
 import { startDiscordServer, type DiscordServer, type DiscordUser } from '../../testing/discord-server';
 import { startChannelGateway, type ChannelGateway } from '../test-kit';
 
@@ -16,13 +17,7 @@ const GUILD = { id: '500000000000000001', name: 'Home', channelId: '600000000000
 let dc: DiscordServer;
 let h: ChannelGateway;
 
-async function connect(extra: Array<[Parameters<ChannelGateway['set']>[0], string]> = []): Promise<void> {
-  await h.set('discord.token', dc.token);
-  await h.set('discord.apiRoot', dc.apiRoot);
-  for (const [key, value] of extra) await h.set(key, value);
-  await h.enable('discord');
-  await h.waitForState('discord', 'connected');
-}
+const connect = (extra: ReadonlyArray<readonly [SettingKey, string]> = []) => h.connect('discord', [['discord.token' as const, dc.token], ['discord.apiRoot' as const, dc.apiRoot], ...extra]);
 
 const answer = (channelId: string, content: string) => h.until(`"${content}" in ${channelId}`, () => dc.sent.find((m) => m.channelId === channelId && m.content === content));
 

@@ -5,20 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SettingKey } from '@autoclaw/shared';
 import { startSlackServer, type SlackServer } from '../../testing/slack-server';
 import { startChannelGateway, type ChannelGateway } from '../test-kit';
 
 let sl: SlackServer;
 let h: ChannelGateway;
 
-async function connect(extra: Array<[Parameters<ChannelGateway['set']>[0], string]> = []): Promise<void> {
-  await h.set('slack.botToken', sl.botToken);
-  await h.set('slack.appToken', sl.appToken);
-  await h.set('slack.apiRoot', sl.apiRoot);
-  for (const [key, value] of extra) await h.set(key, value);
-  await h.enable('slack');
-  await h.waitForState('slack', 'connected');
-}
+const connect = (extra: ReadonlyArray<readonly [SettingKey, string]> = []) => h.connect('slack', [['slack.botToken' as const, sl.botToken], ['slack.appToken' as const, sl.appToken], ['slack.apiRoot' as const, sl.apiRoot], ...extra]);
 
 const answer = (channel: string, text: string) => h.until(`"${text}" in ${channel}`, () => sl.sent.find((m) => m.channel === channel && m.text === text));
 

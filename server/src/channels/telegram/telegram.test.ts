@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SettingKey } from '@autoclaw/shared';
 import { startTelegramBotApiServer, type TelegramBotApiServer, type TgUser } from '../../testing/telegram-bot-api-server';
 import { startChannelGateway, type ChannelGateway } from '../test-kit';
 
@@ -14,13 +15,7 @@ const MALLORY: TgUser = { id: 6666, first_name: 'Mallory' };
 let tg: TelegramBotApiServer;
 let h: ChannelGateway;
 
-async function connect(extra: Array<[Parameters<ChannelGateway['set']>[0], string]> = []): Promise<void> {
-  await h.set('telegram.botToken', tg.token);
-  await h.set('telegram.apiRoot', tg.url);
-  for (const [key, value] of extra) await h.set(key, value);
-  await h.enable('telegram');
-  await h.waitForState('telegram', 'connected');
-}
+const connect = (extra: ReadonlyArray<readonly [SettingKey, string]> = []) => h.connect('telegram', [['telegram.botToken' as const, tg.token], ['telegram.apiRoot' as const, tg.url], ...extra]);
 
 /** The newest text the bot shows in `chatId` whose first version matched. */
 const finalText = (chatId: number, startsWith: string) =>
