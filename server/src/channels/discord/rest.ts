@@ -6,9 +6,9 @@
  * (or everything, when global) for `retry_after` and fails with
  * RATE_LIMITED so the outbound queue retries exactly then.
  */
-import { randomBytes } from 'node:crypto';
 import { AppError } from '@autoclaw/shared';
 import type { HttpClient, HttpResponse } from '../http-client';
+import { multipartBody } from '../multipart-body';
 import { platformError } from '../platform-error';
 
 /** A wait longer than this is not waited in place: the caller gets RATE_LIMITED. */
@@ -25,19 +25,6 @@ function bucketOf(method: string, route: string): string {
   return `${method} ${route.replace(/\/messages\/\d+/, '/messages/:id').replace(/^\/interactions\/.*/, '/interactions')}`;
 }
 
-function multipart(json: unknown, files: Array<{ name: string; data: Uint8Array }>): { body: Buffer; type: string } {
-  const boundary = `----autoclaw${randomBytes(12).toString('hex')}`;
-  const parts: Buffer[] = [
-    Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="payload_json"\r\ncontent-type: application/json\r\n\r\n${JSON.stringify(json)}\r\n`),
-  ];
-  files.forEach((file, i) => {
-    const name = file.name.replace(/["\r\n]/g, '_');
-    parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="files[${i}]"; filename="${name}"\r\ncontent-type: application/octet-stream\r\n\r\n`));
-    parts.push(Buffer.from(file.data), Buffer.from('\r\n'));
-  });
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
-}
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -68,7 +55,10 @@ export function createDiscordRest(opts: { apiRoot: string; token: string; http: 
     if (o.auth !== false) headers['authorization'] = `Bot ${opts.token}`;
     let payload: string | Buffer | null = null;
     if (o.files && o.files.length > 0) {
-      const form = multipart(body ?? {}, o.files);
+      const form = multipartBody([
+        { name: 'payload_json', value: JSON.stringify(body ?? {}), type: 'application/json' },
+        ...o.files.map((file, i) => ({ name: `files[${i}]`, filename: file.name, data: file.data })),
+      ]);
       payload = form.body;
       headers['content-type'] = form.type;
     } else if (body !== undefined) {
