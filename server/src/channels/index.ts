@@ -68,6 +68,6 @@ export type { ChannelRouteTable } from './routes';
 export type { ProcessEvents } from './isolation';
 export { CHANNEL_DEFINITIONS } from './registry';
 export { channelClientId } from './client-id';
-export { approvePairing } from './pairing';
+export { approvePairing, auditChannel } from './pairing';
 export { createOutbox } from './outbox';
 export type * from './types';

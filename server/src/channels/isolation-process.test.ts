@@ -45,7 +45,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('keeps the gateway and the other channels working when a channel SDK throws inside an event handler', async () => {
+it('keeps the gateway and the other channels working when a channel SDK throws inside an event handler', { timeout: 90_000 }, async () => {
   await config('telegram.botToken', tg.token);
   await config('telegram.apiRoot', tg.url);
   await config('telegram.dmPolicy', 'open');

@@ -14,7 +14,7 @@ import { createDelivery } from './delivery';
 import { receiveInbound } from './inbound';
 import { createIsolation, describe, type ProcessEvents } from './isolation';
 import { createOutbox } from './outbox';
-import { approvePairing } from './pairing';
+import { approvePairing, auditChannel } from './pairing';
 import { CHANNEL_DEFINITIONS } from './registry';
 import { createRouteTable, type ChannelRouteTable } from './routes';
 import type { ChannelDefinition, ChannelTuning } from './types';
@@ -43,11 +43,12 @@ export interface ChannelManager {
   stop(): Promise<void>;
   list(): ChannelStatus[];
   detail(name: ChannelName): ChannelDetail;
-  setEnabled(name: ChannelName, enabled: boolean): ChannelStatus;
+  /** Each change is audited as made by `actor` (a device id; null for the local CLI). */
+  setEnabled(name: ChannelName, enabled: boolean, actor?: string | null): ChannelStatus;
   /** Lets the sender of a pending pairing in (and tells them). */
-  approve(channel: ChannelName, code: string): ApprovedSender;
-  deny(channel: ChannelName, code: string): void;
-  revoke(channel: ChannelName, senderId: string): void;
+  approve(channel: ChannelName, code: string, actor?: string | null): ApprovedSender;
+  deny(channel: ChannelName, code: string, actor?: string | null): void;
+  revoke(channel: ChannelName, senderId: string, actor?: string | null): void;
   /** Status and sender changes, live, until `signal` aborts. */
   events(signal: AbortSignal): AsyncIterable<ChannelEvent>;
   readonly routes: ChannelRouteTable;
@@ -206,25 +207,34 @@ export function createChannelManager(deps: ChannelManagerDeps): ChannelManager {
       };
     },
 
-    setEnabled: (name, enabled) => runner(name).setEnabled(enabled),
+    setEnabled(name, enabled, actor = null) {
+      const r = runner(name);
+      const was = store.getChannel(name)?.enabled ?? false;
+      const status = r.setEnabled(enabled);
+      if (was !== enabled) auditChannel(store, actor, enabled ? 'channels.enable' : 'channels.disable', name);
+      return status;
+    },
 
-    approve(channel, code) {
+    approve(channel, code, actor = null) {
       runner(channel);
-      const sender = approvePairing(store, outbox, channel, code, now());
+      const sender = approvePairing(store, outbox, channel, code, now(), actor);
       logger.info({ channel, senderId: sender.senderId }, 'channel sender approved');
       broadcast({ type: 'senders', channel });
       return sender;
     },
 
-    deny(channel, code) {
+    deny(channel, code, actor = null) {
       runner(channel);
-      if (!store.takePairing(channel, code, now())) throw new AppError('NOT_FOUND', `no pending pairing ${code} on ${channel}`);
+      const pairing = store.takePairing(channel, code, now());
+      if (!pairing) throw new AppError('NOT_FOUND', `no pending pairing ${code} on ${channel}`);
+      auditChannel(store, actor, 'channels.deny', `${channel}:${pairing.senderId}`, pairing.senderName || null);
       broadcast({ type: 'senders', channel });
     },
 
-    revoke(channel, senderId) {
+    revoke(channel, senderId, actor = null) {
       runner(channel);
       if (!store.revokeSender(channel, senderId)) throw new AppError('NOT_FOUND', `${senderId} is not an approved sender of ${channel}`);
+      auditChannel(store, actor, 'channels.revoke', `${channel}:${senderId}`);
       broadcast({ type: 'senders', channel });
     },
 

@@ -4,7 +4,7 @@
  * directory directly when none runs (it takes effect at the next start).
  */
 import { ChannelName, ChannelPairingCode, CHANNEL_NAMES, type ChannelStatus } from '@autoclaw/shared';
-import { approvePairing, createOutbox } from '../channels';
+import { approvePairing, auditChannel, createOutbox } from '../channels';
 import { findRunningGateway, parseDataDir, UsageError } from '../gateway';
 import { loadOperatorKey } from '../security';
 import type { Store } from '../store';
@@ -79,7 +79,13 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     const name = channelArg(first);
     const enabled = action === 'enable';
     if (running) await withGateway(dataDir, (client) => client.channels.setEnabled.mutate({ name, enabled }));
-    else await withStore(openExistingStore(dataDir), (store) => store.setChannelEnabled(name, enabled));
+    else {
+      await withStore(openExistingStore(dataDir), (store) => {
+        const was = store.getChannel(name)?.enabled ?? false;
+        store.setChannelEnabled(name, enabled);
+        if (was !== enabled) auditChannel(store, null, enabled ? 'channels.enable' : 'channels.disable', name);
+      });
+    }
     io.stdout.write(`${action}d ${name}${running ? '' : ' (takes effect when the gateway starts)'}\n`);
     return 0;
   }

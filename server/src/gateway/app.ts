@@ -81,7 +81,11 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
   registerRequestIds(app, logger.info);
 
   // Before any route: a Host this gateway is not (a rebound DNS name) ends here.
+  // Channel webhooks are the exception: the platform calls them by the public
+  // name of a tunnel or proxy, and each authenticates its requests itself
+  // (secret token, signature, JWT) with nothing a rebound page could borrow.
   app.addHook('onRequest', async (req) => {
+    if (opts.channelRoutes && req.url.startsWith('/channels/')) return;
     const refused = opts.hosts.refusal(req.headers.host);
     if (refused) throw refused;
   });

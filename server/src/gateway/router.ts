@@ -159,6 +159,8 @@ const skills = router({
     ctx.skills.revokeApproval(input.id);
     return OK;
   }),
+});
+
 /** Chat channels: states, enabling, pairings of senders (configuration is the owner's). */
 const channelManager = (services: GatewayServices) => {
   if (!services.channels) throw new AppError('NOT_CONFIGURED', 'this gateway runs no channels');
@@ -169,16 +171,16 @@ const channels = router({
   get: authedProcedure.input(ChannelInputs.get).query(({ ctx, input }): ChannelDetail => channelManager(ctx.services).detail(input.name)),
   setEnabled: ownerProcedure
     .input(ChannelInputs.setEnabled)
-    .mutation(({ ctx, input }): ChannelStatus => channelManager(ctx.services).setEnabled(input.name, input.enabled)),
+    .mutation(({ ctx, input }): ChannelStatus => channelManager(ctx.services).setEnabled(input.name, input.enabled, ctx.device.id)),
   approve: ownerProcedure
     .input(ChannelInputs.approve)
-    .mutation(({ ctx, input }): ApprovedSender => channelManager(ctx.services).approve(input.channel, input.code)),
+    .mutation(({ ctx, input }): ApprovedSender => channelManager(ctx.services).approve(input.channel, input.code, ctx.device.id)),
   deny: ownerProcedure.input(ChannelInputs.deny).mutation(({ ctx, input }) => {
-    channelManager(ctx.services).deny(input.channel, input.code);
+    channelManager(ctx.services).deny(input.channel, input.code, ctx.device.id);
     return OK;
   }),
   revoke: ownerProcedure.input(ChannelInputs.revoke).mutation(({ ctx, input }) => {
-    channelManager(ctx.services).revoke(input.channel, input.senderId);
+    channelManager(ctx.services).revoke(input.channel, input.senderId, ctx.device.id);
     return OK;
   }),
   /** Status and sender changes, live (each event is a fresh snapshot: nothing to resume). */

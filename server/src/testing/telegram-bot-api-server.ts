@@ -9,7 +9,7 @@
  * 429 with `retry_after` on request. Tests push updates as users would send
  * them and read what the bot sent.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { boundaryOf, parseMultipart } from './multipart';
 import { createLongPolls } from './long-poll';
@@ -77,8 +77,13 @@ export interface TelegramBotApiServer {
   waitForSent(pred: (m: SentMessage) => boolean, timeoutMs?: number): Promise<SentMessage>;
   /** Webhook mode: what setWebhook stored. */
   webhook(): { url: string; secret: string | null } | null;
-  /** Delivers an update to the webhook as Telegram would; returns the HTTP status. */
-  deliverWebhook(update: Record<string, unknown>, secret?: string | null): Promise<number>;
+  /**
+   * Delivers an update to the webhook as Telegram would; returns the HTTP
+   * status. `connectTo` (an http://host:port) stands for the tunnel or proxy
+   * in front of the gateway: the request goes there, its Host header still
+   * the webhook URL's public name.
+   */
+  deliverWebhook(update: Record<string, unknown>, secret?: string | null, connectTo?: string): Promise<number>;
   /** Number of getUpdates requests waiting right now. */
   readonly pollers: number;
   /** performance.now() when each update (by update_id) was first handed to the bot. */
@@ -328,14 +333,25 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
       return waiters.until(() => sent.find(pred), timeoutMs, 'a sent message');
     },
     webhook: () => hook,
-    async deliverWebhook(update, secret) {
+    async deliverWebhook(update, secret, connectTo) {
       if (!hook) throw new Error('no webhook is set');
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       const token = secret === undefined ? hook.secret : secret;
       if (token !== null) headers['x-telegram-bot-api-secret-token'] = token;
-      const res = await fetch(hook.url, { method: 'POST', headers, body: JSON.stringify({ update_id: nextUpdateId++, ...update }) });
-      await res.arrayBuffer();
-      return res.status;
+      const body = JSON.stringify({ update_id: nextUpdateId++, ...update });
+      const target = new URL(hook.url);
+      const via = new URL(connectTo ?? hook.url);
+      return new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: via.hostname, port: via.port, method: 'POST', path: target.pathname + target.search, headers: { ...headers, host: target.host } },
+          (res) => {
+            res.resume();
+            res.once('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.once('error', reject);
+        req.end(body);
+      });
     },
     async close() {
       polls.close();

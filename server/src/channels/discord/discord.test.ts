@@ -38,7 +38,7 @@ describe('discord channel', () => {
     const sent = await answer(`dm-${ALICE.id}`, 'Echo: hello discord');
     expect(sent.replyTo).toBeNull();
     await dc.waitForCall((c) => c.method === 'POST' && c.path === `/channels/dm-${ALICE.id}/typing`);
-    const session = (await h.client.sessions.list.query()).find((s) => s.channel === 'discord');
+    const session = (await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'discord');
     expect(session?.title).toBe('Discord · Alice');
     expect(dc.received.filter((r) => r.op === 2)).toHaveLength(1);
   });
@@ -67,7 +67,7 @@ describe('discord channel', () => {
     dc.userMessage({ author: ALICE, content: 'and you?', guild: true, replyTo: sent.id });
     await answer(GUILD.channelId, 'Echo: and you?');
     expect(h.gw.wire.requests).toHaveLength(2);
-    expect((await h.client.sessions.list.query()).find((s) => s.channel === 'discord')?.title).toBe('Discord · #general');
+    expect((await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'discord')?.title).toBe('Discord · #general');
   });
 
   it('resumes after a cut and gets what was sent meanwhile', async () => {

@@ -37,7 +37,7 @@ describe('matrix channel', () => {
     await answer('!dm:local', 'Echo: hello matrix');
     expect(h.gw.wire.requests).toHaveLength(1);
     await mx.waitForCall((c) => c.path.startsWith('/_matrix/client/v3/rooms/!dm:local/typing/'));
-    expect((await h.client.sessions.list.query()).find((s) => s.channel === 'matrix')?.title).toBe('Matrix · alice');
+    expect((await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'matrix')?.title).toBe('Matrix · alice');
   });
 
   it('joins an invitation, pairs a stranger, and makes one turn of events a new sync replays', async () => {
@@ -69,7 +69,7 @@ describe('matrix channel', () => {
     const sent = await answer('!team:local', 'Echo: what is 2+2');
     expect((sent.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id?: string } })['m.in_reply_to']?.event_id).toBe(asked.event_id);
     expect(h.gw.wire.requests).toHaveLength(1);
-    expect((await h.client.sessions.list.query()).find((s) => s.channel === 'matrix')?.title).toBe('Matrix · Team');
+    expect((await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'matrix')?.title).toBe('Matrix · Team');
   });
 
   it('reconnects when /sync stops answering, and tells the user', async () => {

@@ -34,7 +34,7 @@ describe('mattermost channel', () => {
     mm.userPost({ ...ALICE, message: 'hello mattermost' });
     await answer(`dm-${ALICE.user}`, 'Echo: hello mattermost');
     await h.until('typing', () => mm.actions.find((a) => a.action === 'user_typing'));
-    expect((await h.client.sessions.list.query()).find((s) => s.channel === 'mattermost')?.title).toBe('Mattermost · alice');
+    expect((await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'mattermost')?.title).toBe('Mattermost · alice');
   });
 
   it('makes one turn of a post delivered twice, and pairs strangers', async () => {
@@ -58,7 +58,7 @@ describe('mattermost channel', () => {
     const sent = await answer(town.id, 'Echo: weather?');
     expect(sent.root_id).toBe(asked.id);
     expect(h.gw.wire.requests).toHaveLength(1);
-    expect((await h.client.sessions.list.query()).find((s) => s.channel === 'mattermost')?.title).toBe('Mattermost · Town Square');
+    expect((await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'mattermost')?.title).toBe('Mattermost · Town Square');
   });
 
   it('reconnects when pings stop being answered, and tells the user', async () => {

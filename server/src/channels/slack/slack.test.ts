@@ -31,7 +31,7 @@ describe('slack channel', () => {
     await connect([['slack.allowFrom', 'U1']]);
     const { envelopeId } = sl.userMessage({ user: 'U1', text: 'hello slack' });
     await answer('DU1', 'Echo: hello slack');
-    const session = (await h.client.sessions.list.query()).find((s) => s.channel === 'slack')!;
+    const session = (await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'slack')!;
     expect(session.title).toBe('Slack · Person U1');
     const [user] = await h.client.chat.history.query({ sessionId: session.id });
     expect(sl.acks.get(envelopeId)).toBeGreaterThanOrEqual(user!.createdAt);
@@ -60,7 +60,7 @@ describe('slack channel', () => {
     expect(second.threadTs).toBe(first.ts);
     sl.userMessage({ user: 'U1', channel: 'C1', text: 'new topic', mention: true });
     await answer('C1', 'Echo: new topic');
-    expect((await h.client.sessions.list.query()).filter((s) => s.channel === 'slack')).toHaveLength(2);
+    expect((await h.client.sessions.list.query()).sessions.filter((s) => s.channel === 'slack')).toHaveLength(2);
   });
 
   it('reconnects when the socket stays open but pings and pongs stop, and tells the user', async () => {

@@ -57,7 +57,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('is configured with the CLI, survives kill -9 between storing a message and answering it, and answers once', async () => {
+it('is configured with the CLI, survives kill -9 between storing a message and answering it, and answers once', { timeout: 90_000 }, async () => {
   await cli(['config', 'set', 'telegram.botToken'], tg.token);
   await cli(['config', 'set', 'telegram.apiRoot'], tg.url);
   await cli(['config', 'set', 'telegram.allowFrom'], `${ALICE.id}, 777`);

@@ -3,6 +3,7 @@
  * Bot API server, configured through the gateway's procedures.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SettingKey } from '@autoclaw/shared';
@@ -41,7 +42,7 @@ describe('telegram channel', () => {
     const answer = await h.until('the full answer', () => tg.sent.find((m) => m.chatId === ALICE.id && m.text === 'Echo: hello there'));
     expect(answer.replyTo).toBeNull();
     await tg.waitFor('sendChatAction', (c) => c.body['action'] === 'typing');
-    const sessions = await h.client.sessions.list.query();
+    const { sessions } = await h.client.sessions.list.query();
     const session = sessions.find((s) => s.channel === 'telegram');
     expect(session?.title).toBe('Telegram · Alice');
     const history = await h.client.chat.history.query({ sessionId: session!.id });
@@ -61,7 +62,7 @@ describe('telegram channel', () => {
     // Another message after both copies: by the time it is answered both copies were handled.
     tg.userMessage({ from: ALICE, text: 'next' });
     await finalText(ALICE.id, 'Echo: next');
-    const session = (await h.client.sessions.list.query()).find((s) => s.channel === 'telegram')!;
+    const session = (await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'telegram')!;
     const users = (await h.client.chat.history.query({ sessionId: session.id })).filter((m) => m.role === 'user');
     expect(users.map((m) => m.text)).toEqual(['once please', 'next']);
     expect(h.gw.wire.requests).toHaveLength(2);
@@ -78,7 +79,7 @@ describe('telegram channel', () => {
     const detail = await h.client.channels.get.query({ name: 'telegram' });
     expect(detail.pending).toEqual([expect.objectContaining({ code, senderId: String(MALLORY.id), senderName: 'Mallory' })]);
     expect(h.gw.wire.requests).toHaveLength(0);
-    expect((await h.client.sessions.list.query()).filter((s) => s.channel === 'telegram')).toHaveLength(0);
+    expect((await h.client.sessions.list.query()).sessions.filter((s) => s.channel === 'telegram')).toHaveLength(0);
 
     await h.client.channels.approve.mutate({ channel: 'telegram', code: code!.toLowerCase() });
     await tg.waitForSent((m) => m.chatId === MALLORY.id && m.text.startsWith('You are approved'));
@@ -107,7 +108,7 @@ describe('telegram channel', () => {
     tg.userMessage({ from: ALICE, chat: group, text: 'and tomorrow?', replyToBot: answer.messageId });
     await finalText(group.id, 'Echo: and tomorrow?');
     expect(h.gw.wire.requests).toHaveLength(2);
-    const session = (await h.client.sessions.list.query()).find((s) => s.channel === 'telegram');
+    const session = (await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'telegram');
     expect(session?.title).toBe('Telegram · Team');
   });
 
@@ -175,24 +176,38 @@ describe('telegram channel', () => {
   });
 
   it('serves a webhook that checks the secret token and answers after storing', async () => {
-    await connect([['telegram.dmPolicy', 'open'], ['telegram.webhookUrl', h.gw.url]]);
+    // Reached through a tunnel by its public name, which the Host check does not know.
+    const PUBLIC = 'https://assistant.example.net';
+    await connect([['telegram.dmPolicy', 'open'], ['telegram.webhookUrl', PUBLIC]]);
     const hook = await h.until('the webhook', () => tg.webhook());
-    expect(hook.url).toBe(`${h.gw.url}/channels/telegram/webhook`);
+    expect(hook.url).toBe(`${PUBLIC}/channels/telegram/webhook`);
+    const deliverWebhook = (update: Record<string, unknown>, secret?: string | null) => tg.deliverWebhook(update, secret, h.gw.url);
     expect(hook.secret).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     const message = { message_id: 77, date: 1, chat: { id: ALICE.id, type: 'private' }, from: ALICE, text: 'via webhook' };
 
     const before = h.gw.gateway.store.dump();
-    expect(await tg.deliverWebhook({ message }, 'wrong-secret')).toBe(401);
-    expect(await tg.deliverWebhook({ message }, null)).toBe(401);
+    expect(await deliverWebhook({ message }, 'wrong-secret')).toBe(401);
+    expect(await deliverWebhook({ message }, null)).toBe(401);
     expect(h.gw.gateway.store.dump()).toBe(before);
 
-    expect(await tg.deliverWebhook({ message })).toBe(200);
+    expect(await deliverWebhook({ message })).toBe(200);
     // Stored before the 200: the message is there now.
-    const session = (await h.client.sessions.list.query()).find((s) => s.channel === 'telegram')!;
+    const session = (await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'telegram')!;
     expect((await h.client.chat.history.query({ sessionId: session.id }))[0]?.text).toBe('via webhook');
     await finalText(ALICE.id, 'Echo: via webhook');
-    expect(await tg.deliverWebhook({ message })).toBe(200);
+    expect(await deliverWebhook({ message })).toBe(200);
     expect(h.gw.wire.requests).toHaveLength(1);
+    // The exemption is the channels' endpoints alone: any other route by that name is refused.
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(h.gw.url);
+      request({ host: url.hostname, port: url.port, path: '/healthz', headers: { host: 'assistant.example.net' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .once('error', reject)
+        .end();
+    });
+    expect(status).toBe(403);
   });
 
   it('is down with a reason when the token is refused, and never says connected', async () => {
