@@ -214,7 +214,6 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     await chat.start();
     cleanups.push(() => chat.stop());
     cleanups.push(() => idleCollector.stop());
-    cleanups.push(() => notices.close());
 
     let ready = false;
     let port = 0;
