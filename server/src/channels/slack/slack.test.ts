@@ -102,7 +102,7 @@ describe('slack channel', () => {
     expect(upload.files[0]).toMatchObject({ name: 'plan.txt' });
     expect(upload.files[0]!.bytes.toString('utf8')).toBe('step 1');
     await h.until('the prompt to show the answer', () => prompt.text.endsWith('✅ Approved'));
-    expect(sl.acks.has(press)).toBe(true);
+    await h.until('the press to be acknowledged', () => sl.acks.has(press));
   });
 
   it('is down when the app token is refused', async () => {
