@@ -6,7 +6,20 @@
 import { z } from 'zod';
 import { Id } from './schemas';
 
-export const GATEWAY_AUDIT_ACTIONS = ['settings.set', 'settings.clear', 'settings.endpoint', 'devices.revoke', 'devices.role', 'budget.set', 'budget.plan'] as const;
+export const GATEWAY_AUDIT_ACTIONS = [
+  'settings.set',
+  'settings.clear',
+  'settings.endpoint',
+  'devices.revoke',
+  'devices.role',
+  'budget.set',
+  'budget.plan',
+  'channels.enable',
+  'channels.disable',
+  'channels.approve',
+  'channels.deny',
+  'channels.revoke',
+] as const;
 export const GatewayAuditAction = z.enum(GATEWAY_AUDIT_ACTIONS);
 export type GatewayAuditAction = z.infer<typeof GatewayAuditAction>;
 
@@ -16,7 +29,7 @@ export const GatewayAuditEntrySchema = z.object({
   /** The device that made the change; null for the local CLI working on the data directory itself. */
   deviceId: Id.nullable(),
   action: GatewayAuditAction,
-  /** A setting key or a device id. */
+  /** A setting key, a device id, a channel, or `<channel>:<sender id>`. */
   target: z.string(),
   /** Before and after: an endpoint's host (`default` for the provider's own), a model, a role; null for secrets. */
   oldValue: z.string().nullable(),

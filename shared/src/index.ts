@@ -15,3 +15,5 @@ export * from './skills';
 export * from './zone-days';
 export * from './costs';
 export * from './manager-updates';
+export * from './channels';
+export * from './broadcast';

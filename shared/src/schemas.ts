@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANNEL_SECRET_SETTINGS, CHANNEL_SETTING_KEYS } from './channels';
 import { ERROR_CODES } from './errors';
 import { LIMITS } from './limits';
 import { ApprovalScope } from './skills';
@@ -158,11 +159,12 @@ export const SETTING_KEYS = [
   'openai.baseUrl',
   'openaiCompatible.url',
   'openaiCompatible.apiKey',
+  ...CHANNEL_SETTING_KEYS,
 ] as const;
 export const SettingKey = z.enum(SETTING_KEYS);
 export type SettingKey = z.infer<typeof SettingKey>;
 /** Settings whose values are secrets: stored encrypted, never returned. */
-export const SECRET_SETTINGS: readonly SettingKey[] = ['anthropic.apiKey', 'openai.apiKey', 'openaiCompatible.apiKey'];
+export const SECRET_SETTINGS: readonly SettingKey[] = ['anthropic.apiKey', 'openai.apiKey', 'openaiCompatible.apiKey', ...CHANNEL_SECRET_SETTINGS];
 
 export const SettingSourceSchema = z.enum(['env', 'stored', 'default', 'unset']);
 export const SettingsViewSchema = z.object({

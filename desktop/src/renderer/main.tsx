@@ -18,6 +18,7 @@ import './styles/layout.css';
 import './styles/chat.css';
 import './styles/code.css';
 import './styles/settings.css';
+import './styles/channels.css';
 import './styles/pairing.css';
 import './styles/manager.css';
 

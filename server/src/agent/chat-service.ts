@@ -2,7 +2,7 @@
  * The chat service: sessions, the per-session turn queue, the tool loop and
  * the live event stream, over the store and a provider. One per gateway.
  */
-import { AppError, LIMITS, type ApprovalScope, type ChatSendResult, type Message, type ModelRef, type NoticeSink } from '@autoclaw/shared';
+import { AppError, LIMITS, type ApprovalScope, type ChatEvent, type ChatSendResult, type Message, type ModelRef, type NoticeSink } from '@autoclaw/shared';
 import { createGroupCommit, type Store } from '../store';
 import { Approvals } from './approvals';
 import { BudgetGate } from './budget-gate';
@@ -122,12 +122,22 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
   };
 
   const bootId = randomId('b', 6);
+  const watchers = new Set<(sessionId: string, event: ChatEvent) => void>();
   const hub = new EventHub({
     bootId,
     snapshot,
     now,
     bufferSize: deps.eventBufferSize ?? 2000,
     idleMs: deps.eventIdleMs ?? 60_000,
+    tap: (sessionId, event) => {
+      for (const watcher of watchers) {
+        try {
+          watcher(sessionId, event);
+        } catch (err) {
+          logger.error({ sessionId, err: err instanceof Error ? err.message : String(err) }, 'an event watcher threw');
+        }
+      }
+    },
   });
   const rt: AgentRuntime = {
     store,
@@ -210,7 +220,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
     listSessions: () => store.listSessions(),
     listSessionsPage: (opts) => store.listSessionsPage(opts),
     createSession: (input) => store.createSession(input),
-    ensureSession: (name) => store.ensureSession(name),
+    ensureSession: (name, opts) => store.ensureSession(name, opts),
 
     renameSession(sessionId, title) {
       const session = store.renameSession(sessionId, title);
@@ -303,6 +313,11 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
 
     events(sessionId, lastEventId, signal) {
       return hub.subscribe(sessionId, lastEventId, signal);
+    },
+
+    watch(listener) {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
     },
 
     idle: () => queue.idle(),

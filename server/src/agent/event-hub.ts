@@ -21,6 +21,8 @@ export interface EventHubOptions {
   idleMs?: number;
   /** Events a slow subscriber may lag behind before it is sent a fresh snapshot instead (default 5000). */
   maxLag?: number;
+  /** Sees every event as it is emitted (the chat service's watchers: channel delivery). */
+  tap?: (sessionId: string, event: ChatEvent) => void;
 }
 
 interface Subscriber {
@@ -86,7 +88,7 @@ export class EventHub {
   #closed = false;
 
   constructor(opts: EventHubOptions) {
-    this.#opts = { bufferSize: 2000, idleMs: 60_000, maxLag: 5000, ...opts };
+    this.#opts = { bufferSize: 2000, idleMs: 60_000, maxLag: 5000, tap: () => {}, ...opts };
   }
 
   get bootId(): string {
@@ -126,6 +128,7 @@ export class EventHub {
       }
       sub.wake?.();
     }
+    this.#opts.tap(sessionId, event);
   }
 
   /**

@@ -26,7 +26,8 @@ export interface ChatService {
   /** A page of sessions, newest first (see Store.listSessionsPage). */
   listSessionsPage(opts: { limit: number; cursor?: string }): SessionPage;
   createSession(input: { name?: string; title?: string }): Session;
-  ensureSession(name: string): Session;
+  /** The session with that name, made on first use (in `opts.channel`, default 'webchat'). */
+  ensureSession(name: string, opts?: { channel?: string }): Session;
   renameSession(sessionId: string, title: string): Session;
   /** Cancels the session's turn, then deletes it. */
   deleteSession(sessionId: string): Promise<void>;
@@ -57,6 +58,13 @@ export interface ChatService {
    * resumed from) the first event is a `sync` snapshot. Ends when `signal` aborts.
    */
   events(sessionId: string, lastEventId: string | null, signal: AbortSignal): AsyncIterable<TrackedEvent>;
+
+  /**
+   * Calls `listener` with every event of every session as it happens (channel
+   * delivery follows answers this way); returns the unsubscribe. A listener
+   * must not throw (what it throws is logged and dropped) nor block.
+   */
+  watch(listener: (sessionId: string, event: ChatEvent) => void): () => void;
 
   /** Resolves when no turn is running or queued (used for graceful drain). */
   idle(): Promise<void>;

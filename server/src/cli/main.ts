@@ -26,6 +26,7 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   budget: () => import('./budget-command'),
   releases: () => import('./releases-command'),
   backup: () => import('./backup-command'),
+  channels: () => import('./channels-command'),
 };
 
 function isCommand(name: string): name is CommandName {

@@ -48,12 +48,27 @@ once), or sets a client device's role: owner (settings, keys, devices) or chat.
        autoclaw config audit --data DIR [--json] [--limit N]
 
 KEY is one of: model, anthropic.apiKey, anthropic.baseUrl, openai.apiKey,
-openai.baseUrl, openaiCompatible.url, openaiCompatible.apiKey.
-API keys are stored encrypted. An empty value clears the setting. Changing an
+openai.baseUrl, openaiCompatible.url, openaiCompatible.apiKey, and the channels'
+keys: telegram.botToken, telegram.apiRoot, telegram.webhookUrl, discord.token,
+discord.apiRoot, slack.botToken, slack.appToken, slack.apiRoot,
+matrix.homeserverUrl, matrix.accessToken, mattermost.url, mattermost.token, and
+for every channel <channel>.dmPolicy (pairing|allowlist|open) and
+<channel>.allowFrom (comma-separated platform user ids).
+API keys and tokens are stored encrypted. An empty value clears the setting. Changing an
 endpoint (*.baseUrl, openaiCompatible.url) clears the key stored for the old
 one: set the key again afterwards.
 "audit" prints the gateway's audit log, newest first (default 50 entries):
 settings, endpoints, device roles and revocations, with who and when.
+`,
+  channels: `Usage: autoclaw channels list --data DIR [--json]
+       autoclaw channels enable|disable --data DIR NAME
+       autoclaw channels approve --data DIR CHANNEL CODE
+
+Lists the chat channels (--json: an array with name, enabled, state of
+connected|reconnecting|down|disabled, since, lastInboundAt, lastError), turns one
+on or off, or approves the sender who was given pairing CODE. NAME is one of
+telegram, discord, slack, matrix, mattermost. Through the running gateway, or
+the data directory directly when none runs (then it applies at the next start).
 `,
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
                         [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
@@ -188,6 +203,7 @@ Commands:
   skills    vet, verify, list, enable or disable skills; standing approvals
   usage     print what model calls cost, by day, model or session
   budget    set or show the spending caps
+  channels  list chat channels, enable or disable one, approve a sender
 
 Run "autoclaw <command> --help" for a command's flags.
 `;

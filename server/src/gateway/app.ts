@@ -8,12 +8,14 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '@autoclaw/shared';
 import type { HttpErrorBody } from '@autoclaw/shared';
 import type { DeviceAuthDeps, FailureThrottle, HostPolicy } from '../security';
+import type { ChannelRouteTable } from '../channels';
 import { pairDevice, redeemTicket } from '../security';
 import { tailscaleOnRequest } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import { registerMetricsRoute, registerRequestIds } from '../observability';
 import type { MetricBook, MetricsAccess } from '../observability';
 import { registerAuthCors } from './auth-cors';
+import { channelRoutes } from './channel-routes';
 import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE } from './error-mapping';
 import type { Logger } from './logger';
 import type { OriginPolicy } from './origin-policy';
@@ -52,6 +54,8 @@ export interface AppOptions {
   metrics?: { book: MetricBook; access: MetricsAccess };
   /** Finishes an account sign-in whose loopback redirect lands on this gateway (`/oauth/callback`). */
   oauthCallback?: (state: string, code: string) => Promise<string>;
+  /** Endpoints chat channels serve under /channels/<name>/ (webhooks). */
+  channelRoutes?: ChannelRouteTable;
 }
 
 function sendError(reply: FastifyReply, status: number, body: HttpErrorBody): FastifyReply {
@@ -77,7 +81,11 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
   registerRequestIds(app, logger.info);
 
   // Before any route: a Host this gateway is not (a rebound DNS name) ends here.
+  // Channel webhooks are the exception: the platform calls them by the public
+  // name of a tunnel or proxy, and each authenticates its requests itself
+  // (secret token, signature, JWT) with nothing a rebound page could borrow.
   app.addHook('onRequest', async (req) => {
+    if (opts.channelRoutes && req.url.startsWith('/channels/')) return;
     const refused = opts.hosts.refusal(req.headers.host);
     if (refused) throw refused;
   });
@@ -204,6 +212,7 @@ export async function gatewayApp(app: FastifyInstance, opts: AppOptions): Promis
         .send(`<!doctype html><meta charset="utf-8"><title>AutoClaw</title><p role="status">${escaped}</p>`);
     });
   }
+  if (opts.channelRoutes) await app.register(channelRoutes, { routes: opts.channelRoutes });
 
   registerStaticFiles(app, opts.rendererDir);
 }

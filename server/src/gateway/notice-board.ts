@@ -4,7 +4,7 @@
  * and streams it to every connected client. A client that reconnects with the
  * seq of the last notice it saw gets the ones it missed first.
  */
-import type { Notice, NoticeEvent, NoticeInput, NoticeList, NoticeSink } from '@autoclaw/shared';
+import { createBroadcast, type Notice, type NoticeEvent, type NoticeInput, type NoticeList, type NoticeSink } from '@autoclaw/shared';
 import type { Store } from '../store';
 import type { Logger } from './logger';
 
@@ -20,17 +20,10 @@ export interface NoticeBoard extends NoticeSink {
 
 const REPLAY_PAGE = 200;
 
-type Listener = (item: { seq: number; event: NoticeEvent }) => void;
-
 export function createNoticeBoard(deps: { store: Store; logger: Logger }): NoticeBoard {
   const { store, logger } = deps;
-  const listeners = new Set<Listener>();
-  const closers = new Set<() => void>();
+  const live = createBroadcast<{ seq: number; event: NoticeEvent }>();
   let lastSeq = store.listNotices({ limit: 1 })[0]?.seq ?? 0;
-
-  const broadcast = (item: { seq: number; event: NoticeEvent }) => {
-    for (const listener of listeners) listener(item);
-  };
 
   return {
     publish(input: NoticeInput): Notice | null {
@@ -38,7 +31,7 @@ export function createNoticeBoard(deps: { store: Store; logger: Logger }): Notic
       if (!notice) return null;
       lastSeq = Math.max(lastSeq, notice.seq);
       logger.info('notice', { kind: notice.kind, level: notice.level, title: notice.title });
-      broadcast({ seq: notice.seq, event: { type: 'notice', notice } });
+      live.publish({ seq: notice.seq, event: { type: 'notice', notice } });
       return notice;
     },
 
@@ -49,28 +42,14 @@ export function createNoticeBoard(deps: { store: Store; logger: Logger }): Notic
     markRead(ids) {
       store.markNoticesRead(ids);
       const unread = store.unreadNotices();
-      broadcast({ seq: lastSeq, event: { type: 'unread', unread } });
+      live.publish({ seq: lastSeq, event: { type: 'unread', unread } });
       return { unread };
     },
 
     async *events(since, signal) {
       // Listen first, then replay from the store: a notice published in
       // between is in the buffer and is skipped if the replay had it.
-      const buffer: Array<{ seq: number; event: NoticeEvent }> = [];
-      let wake: (() => void) | null = null;
-      const listener: Listener = (item) => {
-        buffer.push(item);
-        wake?.();
-      };
-      const stop = () => wake?.();
-      listeners.add(listener);
-      closers.add(stop);
-      signal.addEventListener('abort', stop, { once: true });
-      let ended = false;
-      const end = () => {
-        ended = true;
-      };
-      closers.add(end);
+      const subscription = live.subscribe(signal);
       try {
         let seen = since ?? 0;
         if (since !== null) {
@@ -83,29 +62,18 @@ export function createNoticeBoard(deps: { store: Store; logger: Logger }): Notic
             if (page.length < REPLAY_PAGE) break;
           }
         }
-        while (!signal.aborted && !ended) {
-          const item = buffer.shift();
-          if (item) {
-            if (item.event.type === 'notice' && item.seq <= seen) continue;
-            if (item.event.type === 'notice') seen = item.seq;
-            yield item;
-            continue;
-          }
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = null;
+        for await (const item of subscription) {
+          if (item.event.type === 'notice' && item.seq <= seen) continue;
+          if (item.event.type === 'notice') seen = item.seq;
+          yield item;
         }
       } finally {
-        listeners.delete(listener);
-        closers.delete(stop);
-        closers.delete(end);
-        signal.removeEventListener('abort', stop);
+        subscription.close();
       }
     },
 
     close() {
-      for (const close of [...closers]) close();
+      live.close();
     },
   };
 }

@@ -4,11 +4,11 @@
  * Inputs are the shared zod schemas; outputs are the shared types.
  */
 import { tracked } from '@trpc/server';
-import { AppError, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT, SkillInputs } from '@autoclaw/shared';
-import type { ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, SelfCheck, Message, NoticeList, Session, SessionPage, SettingsView, SkillView, StandingApproval, WhoAmI } from '@autoclaw/shared';
+import { AppError, ChannelInputs, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT, SkillInputs } from '@autoclaw/shared';
+import type { ApprovedSender, ChannelDetail, ChannelStatus, ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, SelfCheck, Session, SessionPage, SettingsView, SkillView, StandingApproval, WhoAmI } from '@autoclaw/shared';
 import { deviceView, isOwnerDevice } from '../security';
 import { budgetRouter, costAdminProcedures, usageRouter } from './costs-router';
-import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, skillsOwnerProcedure, skillsProcedure, turnProcedure } from './trpc';
+import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, skillsOwnerProcedure, skillsProcedure, turnProcedure, type GatewayServices } from './trpc';
 
 const OK = { ok: true as const };
 
@@ -161,6 +161,34 @@ const skills = router({
   }),
 });
 
+/** Chat channels: states, enabling, pairings of senders (configuration is the owner's). */
+const channelManager = (services: GatewayServices) => {
+  if (!services.channels) throw new AppError('NOT_CONFIGURED', 'this gateway runs no channels');
+  return services.channels;
+};
+const channels = router({
+  list: authedProcedure.query(({ ctx }): ChannelStatus[] => channelManager(ctx.services).list()),
+  get: authedProcedure.input(ChannelInputs.get).query(({ ctx, input }): ChannelDetail => channelManager(ctx.services).detail(input.name)),
+  setEnabled: ownerProcedure
+    .input(ChannelInputs.setEnabled)
+    .mutation(({ ctx, input }): ChannelStatus => channelManager(ctx.services).setEnabled(input.name, input.enabled, ctx.device.id)),
+  approve: ownerProcedure
+    .input(ChannelInputs.approve)
+    .mutation(({ ctx, input }): ApprovedSender => channelManager(ctx.services).approve(input.channel, input.code, ctx.device.id)),
+  deny: ownerProcedure.input(ChannelInputs.deny).mutation(({ ctx, input }) => {
+    channelManager(ctx.services).deny(input.channel, input.code, ctx.device.id);
+    return OK;
+  }),
+  revoke: ownerProcedure.input(ChannelInputs.revoke).mutation(({ ctx, input }) => {
+    channelManager(ctx.services).revoke(input.channel, input.senderId, ctx.device.id);
+    return OK;
+  }),
+  /** Status and sender changes, live (each event is a fresh snapshot: nothing to resume). */
+  events: authedProcedure.subscription(async function* ({ ctx, signal }) {
+    yield* channelManager(ctx.services).events(signal ?? new AbortController().signal);
+  }),
+});
+
 /** The manager acting on its instance: graceful restarts between turns, health and memory. */
 const admin = router({
   drain: managerProcedure
@@ -193,6 +221,7 @@ export const appRouter = router({
   notices,
   audit,
   skills,
+  channels,
   admin,
   usage: usageRouter,
   budget: budgetRouter,

@@ -8,6 +8,7 @@ import Fastify from 'fastify';
 import { AppError, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
 import { createChatService } from '../agent';
 import { createSkillService } from '../skills';
+import { createChannelManager, type ChannelTuning } from '../channels';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore, readSchemaVersion, SCHEMA_VERSION } from '../store';
 import type { Store } from '../store';
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   maxUnauthenticatedSockets?: number;
   /** A skill process with no call for this long stops (default 60 s). */
   skillIdleMs?: number;
+  /** Chat channels: test knobs (poll timeout, liveness limit) and the reconnect backoff. */
+  channels?: { tuning?: ChannelTuning; backoffMs?: (attempt: number) => number };
 }
 
 export interface RunningGateway {
@@ -195,6 +198,19 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       onTurnEnd: (turn) => metrics.turnEnded(turn),
     });
     queueStats = () => chat.stats();
+    // Made before the chat service starts: delivery must see the turns it resumes.
+    const channels = createChannelManager({
+      store,
+      chat,
+      settings,
+      vault,
+      notices,
+      logger: asObjectLogger(logger),
+      now,
+      workspaceDir: workspacePath(dataDir),
+      ...(options.channels?.tuning ? { tuning: options.channels.tuning } : {}),
+      ...(options.channels?.backoffMs ? { backoffMs: options.channels.backoffMs } : {}),
+    });
     await chat.start();
     cleanups.push(() => chat.stop());
     cleanups.push(() => idleCollector.stop());
@@ -214,6 +230,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       isReady: () => ready,
       rendererDir: options.rendererDir ?? defaultRendererDir(),
       logger,
+      channelRoutes: channels.routes,
       ...(config.instanceId === undefined ? {} : { instanceId: config.instanceId }),
       ...(config.managerKey === undefined ? {} : { managerPublicKey: config.managerKey }),
       ...(tailscale === undefined ? {} : { tailscaleIdentity: tailscale.check }),
@@ -269,7 +286,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       },
     });
     cleanups.push(() => admin.close());
-    const services: GatewayServices = { store, chat, settings, devices, notices, version: VERSION, admin, skills, turnLog: metrics };
+    const services: GatewayServices = { store, chat, settings, devices, notices, channels, version: VERSION, admin, skills, turnLog: metrics };
     const ws = startWsGateway({
       server: app.server,
       services,
@@ -286,6 +303,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     connections = () => ws.connections;
     // Sockets close before the HTTP server and the chat service stop.
     cleanups.push(() => ws.close());
+    // Channels stop first of all (before sockets, the server and the chat service).
+    await channels.start();
+    cleanups.push(() => channels.stop());
 
     await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => {
       throw listenError(err, config);

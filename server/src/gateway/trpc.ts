@@ -8,6 +8,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { AppError, isErrorCode } from '@autoclaw/shared';
 import type { NoticeInput, SelfCheck, DeviceRole, ErrorCode } from '@autoclaw/shared';
 import type { ChatService } from '../agent';
+import type { ChannelManager } from '../channels';
 import type { DeviceRecord, Store } from '../store';
 import type { Settings } from '../security';
 import type { NoticeBoard } from './notice-board';
@@ -38,6 +39,8 @@ export interface GatewayServices {
   settings: Settings;
   devices: DeviceAdmin;
   notices: NoticeBoard;
+  /** Chat channels; absent in tests that build services by hand. */
+  channels?: ChannelManager;
   version: string;
   /** Absent in tests that build services by hand. */
   admin?: GatewayAdmin;

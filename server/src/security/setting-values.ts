@@ -1,11 +1,42 @@
 /** Validation of setting values, shared by the config parser, the settings service and the CLI. */
-import { parseModelRef } from '@autoclaw/shared';
+import { DmPolicy, parseModelRef } from '@autoclaw/shared';
 import type { SettingKey } from '@autoclaw/shared';
 
 /** Settings given by the environment; they win over stored settings. */
 export type EnvSettings = Partial<Record<SettingKey, string>>;
 
-const URL_KEYS: readonly SettingKey[] = ['anthropic.baseUrl', 'openai.baseUrl', 'openaiCompatible.url'];
+const URL_KEYS: readonly SettingKey[] = [
+  'anthropic.baseUrl',
+  'openai.baseUrl',
+  'openaiCompatible.url',
+  'telegram.apiRoot',
+  'telegram.webhookUrl',
+  'discord.apiRoot',
+  'slack.apiRoot',
+  'matrix.homeserverUrl',
+  'mattermost.url',
+];
+
+/** `<channel>.allowFrom`: comma-separated platform user ids (no spaces or control characters inside one). */
+function allowList(key: SettingKey, v: string): string {
+  const ids = v.split(',').map((id) => id.trim()).filter((id) => id.length > 0);
+  if (ids.length === 0) throw new Error(`${key} lists no user ids`);
+  for (const id of ids) {
+    if (id.length > 200 || /[\s\p{Cc}]/u.test(id)) throw new Error(`${key}: "${id.slice(0, 40)}" is not a platform user id`);
+  }
+  return [...new Set(ids)].join(',');
+}
+
+function checkUrl(key: SettingKey, v: string, protocols: readonly string[], label: string): string {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new Error(`${key} must be ${label} URL (got "${v.slice(0, 80)}")`);
+  }
+  if (!protocols.includes(url.protocol)) throw new Error(`${key} must be ${label} URL`);
+  return v;
+}
 
 /** Checks a setting value; returns the normalized value or throws with a readable message. */
 export function validateSettingValue(key: SettingKey, value: string): string {
@@ -15,16 +46,12 @@ export function validateSettingValue(key: SettingKey, value: string): string {
     parseModelRef(v);
     return v;
   }
-  if (URL_KEYS.includes(key)) {
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      throw new Error(`${key} must be an http(s) URL (got "${v.slice(0, 80)}")`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${key} must be an http(s) URL`);
+  if (URL_KEYS.includes(key)) return checkUrl(key, v, ['http:', 'https:'], 'an http(s)');
+  if (key.endsWith('.dmPolicy')) {
+    if (!DmPolicy.safeParse(v).success) throw new Error(`${key} must be one of: ${DmPolicy.options.join(', ')}`);
     return v;
   }
+  if (key.endsWith('.allowFrom')) return allowList(key, v);
   if (/\p{Cc}/u.test(v)) throw new Error(`${key} contains control characters`);
   return v;
 }

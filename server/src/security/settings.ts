@@ -38,6 +38,10 @@ export interface Settings {
   /** Stores (or clears, with null) a setting, audited; returns the new view. */
   set(key: SettingKey, value: string | null, opts?: SetOptions): SettingsView;
   providerSettings(): ProviderSettings;
+  /** One setting's value (decrypted for secrets; the environment wins), for the gateway's parts (channels). */
+  get(key: SettingKey): string | null;
+  /** Called after `set` changed a key (channels restart when theirs change); returns the unsubscribe. */
+  onChange(listener: (key: SettingKey) => void): () => void;
 }
 
 export interface SettingsDeps {
@@ -84,6 +88,10 @@ const blank = (v: string | null | undefined): boolean => v === null || v === und
 
 export function createSettings(deps: SettingsDeps): Settings {
   const { store, vault, env } = deps;
+  const listeners = new Set<(key: SettingKey) => void>();
+  const changed = (key: SettingKey) => {
+    for (const listener of [...listeners]) listener(key);
+  };
 
   const raw = (key: SettingKey): string | null => store.getSetting(STORE_PREFIX + key);
 
@@ -162,7 +170,14 @@ export function createSettings(deps: SettingsDeps): Settings {
         });
       }
       store.changeSettings(changes, audit);
+      changed(key);
+      if (keyOf !== undefined && changes.length > 1) changed(keyOf);
       return view();
+    },
+    get: value,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     providerSettings() {
       const model = value('model');

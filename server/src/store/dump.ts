@@ -21,6 +21,15 @@ const TABLES: ReadonlyArray<readonly [table: string, key: string]> = [
   ['budget_caps', 'scope'],
   ['budget_reservations', 'id'],
   ['budget_spend', 'key'],
+  ['channels', 'name'],
+  ['channel_state_history', 'id'],
+  ['channel_conversations', 'session_id'],
+  ['channel_inbound', 'client_id'],
+  ['channel_outbox', 'id'],
+  ['channel_sent', 'message_id, part'],
+  ['channel_senders', 'channel, sender_id'],
+  ['channel_pairings', 'channel, sender_id'],
+  ['channel_kv', 'channel, key'],
 ];
 
 export function dumpDatabase(db: Db): string {

@@ -343,6 +343,99 @@ CREATE TABLE budget_spend (
 );
 `;
 
+/**
+ * Chat channels: each channel's enabled flag and true state with its history,
+ * the platform conversation behind each channel session, the platform id of
+ * every inbound message (redeliveries are recognized; replies know what they
+ * answer), the outbound queue (nothing queued is lost across a restart), the
+ * platform messages made for each answer (a continued answer edits them
+ * instead of sending again), approved senders, pending pairings, and small
+ * per-channel state (offsets, encrypted link state).
+ */
+const CHANNELS = /* sql */ `
+CREATE TABLE channels (
+  name             TEXT PRIMARY KEY,
+  enabled          INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  state            TEXT NOT NULL,
+  since            INTEGER,
+  last_inbound_at  INTEGER,
+  last_error       TEXT,
+  updated_at       INTEGER NOT NULL
+);
+CREATE TABLE channel_state_history (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel  TEXT NOT NULL,
+  state    TEXT NOT NULL,
+  error    TEXT,
+  at       INTEGER NOT NULL
+);
+CREATE INDEX channel_state_history_channel ON channel_state_history(channel, id);
+CREATE TABLE channel_conversations (
+  session_id  TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+  channel     TEXT NOT NULL,
+  route       TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE TABLE channel_inbound (
+  client_id    TEXT PRIMARY KEY,
+  channel      TEXT NOT NULL,
+  platform_id  TEXT NOT NULL,
+  session_id   TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  reply_to     TEXT,
+  retried      INTEGER NOT NULL DEFAULT 0 CHECK (retried IN (0, 1)),
+  received_at  INTEGER NOT NULL
+);
+CREATE TABLE channel_outbox (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  key         TEXT NOT NULL UNIQUE,
+  channel     TEXT NOT NULL,
+  session_id  TEXT,
+  kind        TEXT NOT NULL,
+  payload     TEXT NOT NULL,
+  version     TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  next_at     INTEGER NOT NULL,
+  last_error  TEXT,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX channel_outbox_due ON channel_outbox(channel, next_at) WHERE status = 'pending';
+CREATE TABLE channel_sent (
+  message_id   TEXT NOT NULL,
+  part         INTEGER NOT NULL,
+  channel      TEXT NOT NULL,
+  platform_id  TEXT NOT NULL,
+  text_hash    TEXT NOT NULL,
+  PRIMARY KEY (message_id, part)
+);
+CREATE TABLE channel_senders (
+  channel      TEXT NOT NULL,
+  sender_id    TEXT NOT NULL,
+  sender_name  TEXT NOT NULL,
+  approved_at  INTEGER NOT NULL,
+  PRIMARY KEY (channel, sender_id)
+);
+CREATE TABLE channel_pairings (
+  channel      TEXT NOT NULL,
+  sender_id    TEXT NOT NULL,
+  sender_name  TEXT NOT NULL,
+  code         TEXT NOT NULL,
+  route        TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  PRIMARY KEY (channel, sender_id),
+  UNIQUE (channel, code)
+);
+CREATE TABLE channel_kv (
+  channel     TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  value       TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (channel, key)
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -354,6 +447,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, sql: SKILL_DOCUMENTS },
   { version: 9, sql: USAGE_ROLLUP },
   { version: 10, sql: BUDGETS },
+  { version: 11, sql: CHANNELS },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

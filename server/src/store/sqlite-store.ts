@@ -2,6 +2,9 @@
 import { auditQueries } from './audit';
 import { guardMethods, openConnection, toAppError } from './connection';
 import type { StoreContext } from './context';
+import { channelAccessQueries } from './channel-access';
+import { channelDeliveryQueries } from './channel-delivery';
+import { channelStateQueries } from './channels';
 import { deviceQueries } from './devices';
 import { dumpDatabase } from './dump';
 import { createHydrate } from './hydrate';
@@ -64,6 +67,9 @@ export function openStore(opts: OpenStoreOptions): Store {
       ...ticketQueries(ctx, devices.insertDevice, devices.getDevice),
       ...recoveryQueries(ctx, hydrate),
       ...skillRecordQueries(ctx),
+      ...channelStateQueries(ctx),
+      ...channelDeliveryQueries(ctx, hydrate),
+      ...channelAccessQueries(ctx),
       dump: () => dumpDatabase(db),
       close: () => {
         if (db.open) db.close();

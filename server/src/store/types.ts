@@ -3,6 +3,7 @@
  * this interface; the implementation is SQLite (better-sqlite3 12, WAL).
  * Every write method returns only after its transaction committed.
  */
+import type { ChannelStore } from './channel-types';
 import type { AppError, DeviceRole, ErrorInfo, GatewayAuditAction, GatewayAuditEntry, Memory, Notice, NoticeInput, Message, MessageStatus, Session, SessionPage, ToolCall, ToolCallStatus, TokenUsage, UsageSummary } from '@autoclaw/shared';
 import type { BudgetPatch, BudgetStatus, CapSource, PlanCaps, UsageLedger, UsageLedgerQuery, UsagePage } from '@autoclaw/shared';
 
@@ -134,7 +135,9 @@ export interface SkillDocument {
   updatedAt: number;
 }
 
-export interface Store {
+export type * from './channel-types';
+
+export interface Store extends ChannelStore {
   /* sessions */
   /** `channel` defaults to 'webchat' (the control plane); chat channels pass their name. */
   createSession(input: { name?: string; title?: string; channel?: string }): Session;

@@ -11,6 +11,7 @@ export const WEBCHAT_VIEWS: readonly NavItem[] = [
   { view: 'chat', label: 'Chat' },
   { view: 'skills', label: 'Skills' },
   { view: 'costs', label: 'Costs' },
+  { view: 'channels', label: 'Channels' },
   { view: 'settings', label: 'Settings' },
 ];
 

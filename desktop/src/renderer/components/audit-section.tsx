@@ -12,6 +12,11 @@ const ACTION_TEXT: Record<GatewayAuditEntry['action'], string> = {
   'devices.role': 'changed the role of',
   'budget.set': 'changed',
   'budget.plan': 'the manager changed the',
+  'channels.enable': 'enabled channel',
+  'channels.disable': 'disabled channel',
+  'channels.approve': 'approved sender',
+  'channels.deny': 'denied pairing of',
+  'channels.revoke': 'revoked sender',
 };
 
 function describe(entry: GatewayAuditEntry): string {

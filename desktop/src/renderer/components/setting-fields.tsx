@@ -122,3 +122,35 @@ export function EndpointField({ settingKey, keyKey, label, view, placeholder }: 
     </form>
   );
 }
+
+/** A plain setting (URLs, lists): shows its value and where it comes from. */
+export function TextField({ settingKey, label, view, placeholder, inputType = 'url' }: FieldProps & { placeholder: string; inputType?: 'url' | 'text' }) {
+  const id = useId();
+  const current = view.values[settingKey];
+  const [value, setValue] = useState(current?.value ?? '');
+  const save = useSetSetting();
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    save.mutate({ key: settingKey, value: value.trim() ? value.trim() : null });
+  }
+
+  return (
+    <form className="setting-field" onSubmit={submit}>
+      <label htmlFor={id}>{label}</label>
+      <span className={`setting-status source-${current?.source ?? 'unset'}`}>
+        {current?.source === 'env' ? 'from environment' : current?.value ? 'set' : 'not set'}
+      </span>
+      <input id={id} type={inputType} spellCheck={false} placeholder={placeholder} value={value} onChange={(e) => setValue(e.target.value)} />
+      <button type="submit" className="primary" disabled={save.isPending} aria-label={`Save ${label}`}>
+        {save.isPending ? 'Saving…' : 'Save'}
+      </button>
+      {save.isError && (
+        <p className="notice error" role="alert">
+          {describeError(save.error).message}
+        </p>
+      )}
+      {save.isSuccess && <p className="notice success">Saved.</p>}
+    </form>
+  );
+}

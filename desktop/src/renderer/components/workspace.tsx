@@ -2,12 +2,14 @@ import { lazy, Suspense, useCallback, useEffect, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Session } from '@autoclaw/shared';
 import { queryKeys } from '../hooks/query-keys';
+import { useChannelEvents } from '../hooks/use-channels';
 import { useOutboxSender } from '../hooks/use-outbox';
 import { useCreateSession, useSessions } from '../hooks/use-sessions';
 import { useServices, useUi } from '../state/services';
 import { AppHeader, WEBCHAT_VIEWS, type NavItem } from './app-header';
 import { ConnectionBanner } from './connection-banner';
 import { NoticesButton } from './notices-button';
+import { ChannelsPage } from './channels-page';
 import { ChatView } from './chat-view';
 import { SessionsSidebar } from './sessions-sidebar';
 import { SettingsPage } from './settings-page';
@@ -42,12 +44,13 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
     [ui, queryClient],
   );
   useOutboxSender(onDefaultSession);
+  useChannelEvents();
 
-  // Open the newest conversation when none is open.
+  // Open the newest conversation when none is open (in the chat: a chat app's new conversation must not pull the user off another page).
   const first: Session | undefined = sessions.sessions[0];
   useEffect(() => {
-    if (activeSessionId === null && first) ui.getState().selectSession(first.id);
-  }, [activeSessionId, first, ui]);
+    if (activeSessionId === null && first && view === 'chat') ui.getState().selectSession(first.id);
+  }, [activeSessionId, first, ui, view]);
 
   // Alt+N starts a new chat.
   const createChat = create.mutate;
@@ -87,6 +90,8 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
             <Suspense fallback={<p className="muted centered-text">Loading costs…</p>}>
               <CostsPage />
             </Suspense>
+          ) : view === 'channels' ? (
+            <ChannelsPage />
           ) : (
             <ChatView />
           )}

@@ -9,6 +9,8 @@ export const queryKeys = {
   ledger: (query: string) => ['ledger', query] as const,
   budget: ['budget'] as const,
   notices: ['notices'] as const,
+  channels: ['channels'] as const,
+  channel: (name: string) => ['channels', name] as const,
   memories: (query: string) => ['memories', query] as const,
   memoriesAll: ['memories'] as const,
   skills: ['skills'] as const,

@@ -1,0 +1,90 @@
+/** What the Channels page says about each platform: set-up steps and the settings it asks for. */
+import type { ChannelName, SettingKey } from '@autoclaw/shared';
+
+export interface ChannelField {
+  key: SettingKey;
+  label: string;
+  secret?: boolean;
+  placeholder?: string;
+  /** Shown under "Advanced" (endpoints most people never change). */
+  advanced?: boolean;
+}
+
+export interface ChannelGuide {
+  label: string;
+  steps: string[];
+  fields: ChannelField[];
+}
+
+export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
+  telegram: {
+    label: 'Telegram',
+    steps: [
+      'In Telegram, open @BotFather and send /newbot.',
+      'Choose a name, then a username that ends in "bot".',
+      'BotFather answers with a token like 123456:ABC-DEF… — paste it below as the bot token.',
+      'Enable the channel and send your bot a message. Anyone else gets a pairing code you approve here.',
+      'In a group, add the bot and mention it (@yourbot) or reply to it.',
+    ],
+    fields: [
+      { key: 'telegram.botToken', label: 'Bot token', secret: true },
+      { key: 'telegram.apiRoot', label: 'Bot API root', placeholder: 'https://api.telegram.org', advanced: true },
+      { key: 'telegram.webhookUrl', label: 'Webhook base URL (instead of polling)', placeholder: 'https://your-gateway.example', advanced: true },
+    ],
+  },
+  discord: {
+    label: 'Discord',
+    steps: [
+      'Open the Discord Developer Portal, make a New Application and open its Bot page.',
+      'Under Privileged Gateway Intents, turn on Message Content Intent.',
+      'Reset the token, copy it and paste it below as the bot token.',
+      'Under OAuth2 → URL Generator pick the "bot" scope with Send Messages, Read Message History and Attach Files; open the link to add the bot to your server.',
+      'Enable the channel, then DM the bot or mention it in a channel.',
+    ],
+    fields: [
+      { key: 'discord.token', label: 'Bot token', secret: true },
+      { key: 'discord.apiRoot', label: 'REST API root', placeholder: 'https://discord.com/api', advanced: true },
+    ],
+  },
+  slack: {
+    label: 'Slack',
+    steps: [
+      'Create an app at api.slack.com/apps (from scratch) in your workspace.',
+      'Turn on Socket Mode and make an app-level token with connections:write (it starts with xapp-).',
+      'Under OAuth & Permissions add the bot scopes chat:write, im:history, app_mentions:read, channels:history, files:read and files:write; install the app and copy the Bot User OAuth Token (xoxb-…).',
+      'Under Event Subscriptions subscribe the bot to message.im and app_mention; under Interactivity, turn it on (for approval buttons).',
+      'Paste both tokens below, enable the channel, and DM the app or mention it.',
+    ],
+    fields: [
+      { key: 'slack.botToken', label: 'Bot token (xoxb-…)', secret: true },
+      { key: 'slack.appToken', label: 'App-level token (xapp-…)', secret: true },
+      { key: 'slack.apiRoot', label: 'Web API root', placeholder: 'https://slack.com/api', advanced: true },
+    ],
+  },
+  matrix: {
+    label: 'Matrix',
+    steps: [
+      'Make an account for the assistant on your homeserver.',
+      'Sign in with it once and copy its access token (Element: Settings → Help & About → Access Token).',
+      'Enter the homeserver URL and paste the token below.',
+      'Enable the channel, then invite the account to a direct chat or a room (mention it in rooms). Encrypted rooms are not supported yet.',
+    ],
+    fields: [
+      { key: 'matrix.homeserverUrl', label: 'Homeserver URL', placeholder: 'https://matrix.example.org' },
+      { key: 'matrix.accessToken', label: 'Access token', secret: true },
+    ],
+  },
+  mattermost: {
+    label: 'Mattermost',
+    steps: [
+      'In the System Console, enable bot account creation (Integrations → Bot Accounts).',
+      'Under Integrations → Bot Accounts, add a bot and copy its access token.',
+      'Enter your Mattermost server URL and paste the token below.',
+      'Enable the channel, then DM the bot or mention it in a channel.',
+    ],
+    fields: [
+      { key: 'mattermost.url', label: 'Server URL', placeholder: 'https://mattermost.example.com' },
+      { key: 'mattermost.token', label: 'Bot access token', secret: true },
+    ],
+  },
+};
