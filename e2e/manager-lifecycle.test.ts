@@ -58,7 +58,7 @@ describe('the manager UI: setup, a running instance, chat, crash, stop/start, re
 
   beforeAll(async () => {
     dataDir = makeDataDir();
-    wire = await startOpenAIWireServer({ apiKey: API_KEY });
+    wire = await startOpenAIWireServer({ apiKey: API_KEY, wordDelayMs: 25 });
     manager = await startManager({ dataDir });
     browser = await launchChromium();
     context = await browser.newContext();
