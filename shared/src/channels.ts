@@ -61,6 +61,19 @@ export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [
   'mattermost.token',
 ];
 
+/**
+ * Each channel's endpoint setting with the secrets that are sent to it: a
+ * changed endpoint clears them, so a token entered for one server never
+ * reaches another.
+ */
+export const CHANNEL_ENDPOINT_SECRETS: Readonly<Partial<Record<ChannelSettingKey, readonly ChannelSettingKey[]>>> = {
+  'telegram.apiRoot': ['telegram.botToken'],
+  'discord.apiRoot': ['discord.token'],
+  'slack.apiRoot': ['slack.botToken', 'slack.appToken'],
+  'matrix.homeserverUrl': ['matrix.accessToken'],
+  'mattermost.url': ['mattermost.token'],
+};
+
 export const ChannelStateChangeSchema = z.object({
   state: ChannelState,
   at: z.number(),

@@ -46,11 +46,11 @@ afterEach(async () => {
 });
 
 it('keeps the gateway and the other channels working when a channel SDK throws inside an event handler', { timeout: 90_000 }, async () => {
-  await config('telegram.botToken', tg.token);
   await config('telegram.apiRoot', tg.url);
+  await config('telegram.botToken', tg.token);
   await config('telegram.dmPolicy', 'open');
-  await config('discord.token', dc.token);
   await config('discord.apiRoot', dc.apiRoot);
+  await config('discord.token', dc.token);
   await config('discord.dmPolicy', 'open');
   for (const name of ['telegram', 'discord']) expect((await runCli(['channels', 'enable', '--data', dir, name])).code).toBe(0);
 

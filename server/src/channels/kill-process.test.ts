@@ -16,7 +16,7 @@ import { startDiscordServer } from '../testing/discord-server';
 import { startMatrixServer } from '../testing/matrix-server';
 import { startMattermostServer } from '../testing/mattermost-server';
 import { startSlackServer } from '../testing/slack-server';
-import { until } from './test-kit';
+import { endpointFirst, until } from './test-kit';
 
 /** What the test needs of a platform: settings, a DM in, and what the bot shows there. */
 interface Platform {
@@ -122,7 +122,7 @@ describe('kill -9 after a channel message is stored, before its answer', () => {
     it(`${name}: answered after the restart, once, in the same message`, { timeout: 60_000 }, async () => {
       const p = await platforms[name]!();
       platform = p;
-      for (const [key, value] of [...p.settings, [`${name}.dmPolicy`, 'open']]) {
+      for (const [key, value] of endpointFirst<[string, string]>([...p.settings, [`${name}.dmPolicy`, 'open']])) {
         expect((await runCli(['config', 'set', '--data', dir, key!], { input: value })).code).toBe(0);
       }
       expect((await runCli(['channels', 'enable', '--data', dir, name])).code).toBe(0);

@@ -4,7 +4,7 @@
  * procedures by a paired device, and waits on what the Channels page and the
  * notices show.
  */
-import type { ChannelState, ChannelStatus, Notice, SettingKey } from '@autoclaw/shared';
+import { CHANNEL_ENDPOINT_SECRETS, type ChannelState, type ChannelStatus, type Notice, type SettingKey } from '@autoclaw/shared';
 import type { GatewayConnection } from '../cli';
 import { startTestGateway, type TestGateway } from '../gateway/test-kit';
 import type { ChannelTuning } from './types';
@@ -24,6 +24,15 @@ export interface ChannelGateway {
   /** Resolves once `pred` holds (checked every 20 ms). */
   until<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * Settings in the order a user must give them: a channel's endpoint before its
+ * tokens (a changed endpoint clears the tokens entered for the old one).
+ */
+export function endpointFirst<T extends readonly [string, string]>(settings: readonly T[]): T[] {
+  const isEndpoint = (key: string) => key in CHANNEL_ENDPOINT_SECRETS;
+  return [...settings.filter(([key]) => isEndpoint(key)), ...settings.filter(([key]) => !isEndpoint(key))];
 }
 
 export const FAST_TUNING: ChannelTuning = { pollTimeoutSec: 1, editIntervalMs: 50 };
@@ -62,7 +71,7 @@ export async function startChannelGateway(opts: { tuning?: ChannelTuning; dir?: 
       await client.channels.setEnabled.mutate({ name, enabled: true });
     },
     async connect(name, settings) {
-      for (const [key, value] of settings) await client.settings.set.mutate({ key, value });
+      for (const [key, value] of endpointFirst(settings)) await client.settings.set.mutate({ key, value });
       await client.channels.setEnabled.mutate({ name, enabled: true });
       await until(`${name} to be connected`, async () => (await status(name)).state === 'connected', 15_000);
     },

@@ -4,7 +4,7 @@
  * the data key. Prints what was set, never the value of a secret.
  * `autoclaw config audit --data DIR`: the gateway's audit log, newest first.
  */
-import { ENDPOINT_KEY_OF, SETTING_KEYS, SettingKey } from '@autoclaw/shared';
+import { CHANNEL_ENDPOINT_SECRETS, ENDPOINT_KEY_OF, SETTING_KEYS, SettingKey, type ChannelSettingKey } from '@autoclaw/shared';
 import type { GatewayAuditEntry } from '@autoclaw/shared';
 import { envNameOf, parseDataDir, parseEnv, UsageError, dataKeyPath, findRunningGateway } from '../gateway';
 import { loadOrCreateKeyFile, createSettings, isSecretSetting, createVault, loadOperatorKey } from '../security';
@@ -84,16 +84,18 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   if (io.stdin.isTTY) io.stderr.write(`Value for ${key} (then Enter): `);
   const value = await readValue(io.stdin, 16 * 1024);
   const vault = createVault(loadOrCreateKeyFile(dataKeyPath(dataDir)));
-  const pairedKey = ENDPOINT_KEY_OF[key];
-  const keyCleared = await withStore(openOrCreateStore(dataDir), (store) => {
+  // The keys sent to this endpoint: a changed endpoint clears them.
+  const endpointKey = ENDPOINT_KEY_OF[key];
+  const pairedKeys: SettingKey[] = [...(endpointKey === undefined ? [] : [endpointKey]), ...(CHANNEL_ENDPOINT_SECRETS[key as ChannelSettingKey] ?? [])];
+  const cleared = await withStore(openOrCreateStore(dataDir), (store) => {
     const settings = createSettings({ store, vault, env });
-    const had = pairedKey !== undefined && settings.view().values[pairedKey]?.source === 'stored';
+    const had = pairedKeys.filter((k) => settings.view().values[k]?.source === 'stored');
     const after = settings.set(key, value === '' ? null : value);
-    return had && pairedKey !== undefined && after.values[pairedKey]?.source !== 'stored';
+    return had.filter((k) => after.values[k]?.source !== 'stored');
   });
 
   const secret = isSecretSetting(key);
-  if (keyCleared && pairedKey !== undefined) {
+  for (const pairedKey of cleared) {
     io.stderr.write(`note: the stored ${pairedKey} was for the old endpoint and is cleared; set it again with "autoclaw config set --data ${dataDir} ${pairedKey}"\n`);
   }
   if (value === '') io.stdout.write(`cleared ${key}\n`);

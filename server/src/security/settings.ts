@@ -10,8 +10,8 @@
  * or the provider's own, never to an endpoint stored here. Every change is
  * appended to the audit log (hosts, never secrets) in the same transaction.
  */
-import { AppError, DEFAULT_MODEL, ENDPOINT_KEY_OF, formatModelRef, parseModelRef, SECRET_SETTINGS, SETTING_KEYS } from '@autoclaw/shared';
-import type { SettingKey, SettingsView } from '@autoclaw/shared';
+import { AppError, CHANNEL_ENDPOINT_SECRETS, DEFAULT_MODEL, ENDPOINT_KEY_OF, formatModelRef, parseModelRef, SECRET_SETTINGS, SETTING_KEYS } from '@autoclaw/shared';
+import type { ChannelSettingKey, SettingKey, SettingsView } from '@autoclaw/shared';
 import type { ModelRef } from '@autoclaw/shared';
 import type { NewAuditEntry, Store } from '../store';
 import type { Vault } from './vault';
@@ -139,6 +139,7 @@ export function createSettings(deps: SettingsDeps): Settings {
       const changes: Array<{ key: string; value: string | null }> = [{ key: STORE_PREFIX + key, value: next === null ? null : encode(key, next) }];
       const audit: NewAuditEntry[] = [];
       const keyOf = ENDPOINT_KEY_OF[key];
+      let clearedTokens: readonly SettingKey[] = [];
       if (opts.apiKey !== undefined && keyOf === undefined) {
         throw new AppError('BAD_REQUEST', `apiKey goes only with an endpoint setting (${Object.keys(ENDPOINT_KEY_OF).join(', ')})`);
       }
@@ -160,18 +161,24 @@ export function createSettings(deps: SettingsDeps): Settings {
         audit.push({ deviceId: actor, action: 'settings.endpoint', target: key, oldValue: hostOf(before, key), newValue: hostOf(next, key), detail });
       } else {
         const secret = isSecretSetting(key);
+        // A channel's endpoint: its tokens were entered for the old server.
+        const before = raw(key);
+        const tokens = before === next ? [] : (CHANNEL_ENDPOINT_SECRETS[key as ChannelSettingKey] ?? []).filter((token) => raw(token) !== null);
+        for (const token of tokens) changes.push({ key: STORE_PREFIX + token, value: null });
         audit.push({
           deviceId: actor,
           action: next === null ? 'settings.clear' : 'settings.set',
           target: key,
           oldValue: secret ? null : raw(key),
           newValue: secret ? null : next,
-          detail: null,
+          detail: tokens.length === 0 ? null : `${tokens.join(', ')} cleared (entered for the old endpoint)`,
         });
+        clearedTokens = tokens;
       }
       store.changeSettings(changes, audit);
       changed(key);
       if (keyOf !== undefined && changes.length > 1) changed(keyOf);
+      for (const token of clearedTokens) changed(token);
       return view();
     },
     get: value,

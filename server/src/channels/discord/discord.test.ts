@@ -125,8 +125,8 @@ describe('discord channel', () => {
   });
 
   it('is down when the token is refused', async () => {
-    await h.set('discord.token', 'not-the-token');
     await h.set('discord.apiRoot', dc.apiRoot);
+    await h.set('discord.token', 'not-the-token');
     await h.enable('discord');
     const status = await h.waitForState('discord', 'down');
     expect(status.lastError).toMatch(/token/i);

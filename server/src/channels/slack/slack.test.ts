@@ -106,9 +106,9 @@ describe('slack channel', () => {
   });
 
   it('is down when the app token is refused', async () => {
+    await h.set('slack.apiRoot', sl.apiRoot);
     await h.set('slack.botToken', sl.botToken);
     await h.set('slack.appToken', 'xapp-wrong');
-    await h.set('slack.apiRoot', sl.apiRoot);
     await h.enable('slack');
     const status = await h.waitForState('slack', 'down');
     expect(status.lastError).toMatch(/Slack refused the token \(invalid_auth\)/);

@@ -58,8 +58,8 @@ afterEach(async () => {
 });
 
 it('is configured with the CLI, survives kill -9 between storing a message and answering it, and answers once', { timeout: 90_000 }, async () => {
-  await cli(['config', 'set', 'telegram.botToken'], tg.token);
   await cli(['config', 'set', 'telegram.apiRoot'], tg.url);
+  await cli(['config', 'set', 'telegram.botToken'], tg.token);
   await cli(['config', 'set', 'telegram.allowFrom'], `${ALICE.id}, 777`);
   expect(await cli(['channels', 'enable', 'telegram'])).toMatch(/enabled telegram \(takes effect when the gateway starts\)/);
   const offline = await telegramRow();

@@ -54,6 +54,28 @@ describe('telegram channel', () => {
     expect(status.lastInboundAt).not.toBeNull();
   });
 
+  it('a changed API root clears the bot token: the new server never receives it, and the audit log says why', async () => {
+    await connect([['telegram.dmPolicy', 'open']]);
+    // Another server that would accept the same token if it were sent there.
+    const other = await startTelegramBotApiServer({ token: tg.token });
+    try {
+      await h.set('telegram.apiRoot', other.url);
+      const view = await h.client.settings.get.query();
+      expect(view.values['telegram.botToken']?.source).toBe('unset');
+      expect(view.values['telegram.apiRoot']?.value).toBe(other.url);
+      await h.waitForState('telegram', 'down');
+      expect(other.calls).toHaveLength(0);
+      const { entries } = await h.client.audit.list.query({});
+      expect(entries.find((e) => e.target === 'telegram.apiRoot')?.detail).toBe('telegram.botToken cleared (entered for the old endpoint)');
+      // A token entered for the new server goes there.
+      await h.set('telegram.botToken', other.token);
+      await h.waitForState('telegram', 'connected');
+      expect(other.calls.length).toBeGreaterThan(0);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('makes one turn of the same platform message delivered twice', async () => {
     await connect([['telegram.dmPolicy', 'open']]);
     const first = tg.userMessage({ from: ALICE, text: 'once please' });
@@ -211,8 +233,8 @@ describe('telegram channel', () => {
   });
 
   it('is down with a reason when the token is refused, and never says connected', async () => {
-    await h.set('telegram.botToken', '999:wrong-token');
     await h.set('telegram.apiRoot', tg.url);
+    await h.set('telegram.botToken', '999:wrong-token');
     await h.enable('telegram');
     const status = await h.waitForState('telegram', 'down');
     expect(status.lastError).toMatch(/Telegram: Unauthorized/);
