@@ -94,6 +94,8 @@ describe('every procedure but health needs a live, authenticated device', () => 
       [
         'admin.drain',
         'admin.health',
+        'admin.notify',
+        'admin.selfCheck',
         'admin.setPlanCaps',
         'admin.usagePage',
         'auth.whoami',

@@ -9,7 +9,9 @@
  * replies to the socket's pings and the events it sends.
  */
 import { readFile } from 'node:fs/promises';
-import { Client4, ClientError, WebSocketClient } from '@mattermost/client';
+// A CommonJS package whose named exports Node cannot see from ESM when it is
+// not bundled (the test bundles keep packages external): take them off the default export.
+import mattermostClient from '@mattermost/client';
 import { WebSocket } from 'ws';
 import { AppError } from '@autoclaw/shared';
 import { createHttpClient } from '../http-client';
@@ -17,6 +19,8 @@ import { multipartBody } from '../multipart-body';
 import { platformError } from '../platform-error';
 import { ensureWebSocketGlobals } from './websocket-global';
 import type { ChannelAdapter, ChannelContext, ConversationRef } from '../types';
+
+const { Client4, ClientError, WebSocketClient } = mattermostClient;
 
 interface Post {
   id: string;
