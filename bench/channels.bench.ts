@@ -38,11 +38,12 @@ const tg = await startTelegramBotApiServer();
 const dc = await startDiscordServer({ heartbeatIntervalMs: 41_250 });
 const dir = tempDir('autoclaw-bench-channels-');
 for (const [key, value] of [
-  ['telegram.botToken', tg.token],
+  // Each endpoint before its token: a changed endpoint clears the tokens stored for it.
   ['telegram.apiRoot', tg.url],
+  ['telegram.botToken', tg.token],
   ['telegram.dmPolicy', 'open'],
-  ['discord.token', dc.token],
   ['discord.apiRoot', dc.apiRoot],
+  ['discord.token', dc.token],
   ['discord.dmPolicy', 'open'],
 ] as const) {
   await cli(['config', 'set', '--data', dir.path, key], value);
@@ -88,8 +89,8 @@ await Promise.all([tg.close(), dc.close()]);
 /* ---------- channels.watchdog_detect_ms: Discord stops acknowledging heartbeats → reconnecting ---------- */
 const fast = await startDiscordServer({ heartbeatIntervalMs: 1_000 });
 const dir2 = tempDir('autoclaw-bench-watchdog-');
-await cli(['config', 'set', '--data', dir2.path, 'discord.token'], fast.token);
 await cli(['config', 'set', '--data', dir2.path, 'discord.apiRoot'], fast.apiRoot);
+await cli(['config', 'set', '--data', dir2.path, 'discord.token'], fast.token);
 await cli(['channels', 'enable', '--data', dir2.path, 'discord']);
 const gw2 = await spawnGateway(dir2.path, env);
 const conn2 = connectAsDevice({ url: gw2.url, key: loadOperatorKey(dir2.path) });
