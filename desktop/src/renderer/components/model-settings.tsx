@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { PRICE_TABLE, formatModelRef, DEFAULT_MODEL, parseModelRef, type SettingsView } from '@autoclaw/shared';
-import { describeError } from '../lib/client-error';
 import { useSetSetting } from '../hooks/use-settings';
+import { SaveOutcome } from './setting-fields';
 
 const SUGGESTIONS = [...Object.keys(PRICE_TABLE), 'openai-compatible:llama3.1', 'openai-compatible:qwen2.5'];
 
@@ -67,12 +67,7 @@ export function ModelSettings({ view }: { view: SettingsView }) {
             {invalid}
           </p>
         )}
-        {save.isError && (
-          <p className="notice error" role="alert">
-            {describeError(save.error).message}
-          </p>
-        )}
-        {save.isSuccess && <p className="notice success">Saved.</p>}
+        <SaveOutcome save={save} />
       </form>
     </section>
   );

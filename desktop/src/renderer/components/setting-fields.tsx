@@ -18,6 +18,18 @@ interface FieldProps {
 }
 
 /** A secret is write-only: the page never sees it, only whether and where it is set. */
+/** What came of the last save: the error, or "Saved.". */
+export function SaveOutcome({ save }: { save: { isError: boolean; isSuccess: boolean; error: unknown } }) {
+  if (save.isError) {
+    return (
+      <p className="notice error" role="alert">
+        {describeError(save.error).message}
+      </p>
+    );
+  }
+  return save.isSuccess ? <p className="notice success">Saved.</p> : null;
+}
+
 export function SecretField({ settingKey, label, view }: FieldProps) {
   const id = useId();
   const [value, setValue] = useState('');
@@ -55,12 +67,7 @@ export function SecretField({ settingKey, label, view }: FieldProps) {
         </button>
       )}
       {source === 'env' && <p className="hint">The environment variable wins over a key stored here.</p>}
-      {save.isError && (
-        <p className="notice error" role="alert">
-          {describeError(save.error).message}
-        </p>
-      )}
-      {save.isSuccess && <p className="notice success">Saved.</p>}
+      <SaveOutcome save={save} />
     </form>
   );
 }
@@ -113,12 +120,7 @@ export function EndpointField({ settingKey, keyKey, label, view, placeholder }: 
           Saving another server clears the key stored for this one; enter the key for the new server here to keep one.
         </p>
       )}
-      {save.isError && (
-        <p className="notice error" role="alert">
-          {describeError(save.error).message}
-        </p>
-      )}
-      {save.isSuccess && <p className="notice success">Saved.</p>}
+      <SaveOutcome save={save} />
     </form>
   );
 }
@@ -145,12 +147,7 @@ export function TextField({ settingKey, label, view, placeholder, inputType = 'u
       <button type="submit" className="primary" disabled={save.isPending} aria-label={`Save ${label}`}>
         {save.isPending ? 'Saving…' : 'Save'}
       </button>
-      {save.isError && (
-        <p className="notice error" role="alert">
-          {describeError(save.error).message}
-        </p>
-      )}
-      {save.isSuccess && <p className="notice success">Saved.</p>}
+      <SaveOutcome save={save} />
     </form>
   );
 }
