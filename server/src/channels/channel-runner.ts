@@ -20,13 +20,9 @@ import { OutboxWorker } from './outbox-worker';
 import type { ChannelRouteTable } from './routes';
 import type { ChannelAdapter, ChannelContext, ChannelDefinition, ChannelStateStore, ChannelTuning, InboundMessage, ReceiveResult, Sender } from './types';
 import { Watchdog } from './watchdog';
+import { DOWN_RETRY_MS, PERMANENT, RestartRequest, STABLE_MS, STOP_TIMEOUT_MS, StopRequest } from './run-policy';
 
-const PERMANENT = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'NOT_CONFIGURED', 'BAD_REQUEST']);
-const STOP_TIMEOUT_MS = 5_000;
-/** A run connected this long resets the backoff. */
-const STABLE_MS = 60_000;
-/** A down channel tries again after this long even without a settings change. */
-const DOWN_RETRY_MS = 10 * 60_000;
+export { defaultBackoff } from './run-policy';
 
 export interface RunnerDeps {
   definition: ChannelDefinition;
@@ -49,11 +45,6 @@ export interface RunnerDeps {
   answerApproval(channel: ChannelName, toolCallId: string, approve: boolean, from: Sender): boolean;
   /** The status changed (state, QR): the Channels page hears it. */
   onStatus(status: ChannelStatus): void;
-}
-
-export function defaultBackoff(attempt: number): number {
-  const base = Math.min(60_000, 1_000 * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
 interface Run {
@@ -389,19 +380,5 @@ export class ChannelRunner {
       if (value && value.length >= 6) out = out.split(value).join('[redacted]');
     }
     return out;
-  }
-}
-
-/** The run ends because the channel is disabled or the gateway stops. */
-export class StopRequest extends Error {
-  constructor() {
-    super('stopped');
-  }
-}
-
-/** The run ends to reconnect with new settings. */
-export class RestartRequest extends Error {
-  constructor() {
-    super('restarting with new settings');
   }
 }

@@ -14,9 +14,9 @@ import { coreSkillTools } from './core/core-skill';
 import { workspaceSegments } from './core/workspace-path';
 import type { InProcessTool } from './define-tool';
 import { createGoogleOAuth } from './oauth/google-oauth';
-import { HostPolicy, splitHostPort } from './egress/host-policy';
+import { HostPolicy } from './egress/host-policy';
 import { validate } from './format/json-schema-lite';
-import type { SkillDefinition, SkillSettingDefinition, SkillToolDefinition } from './format/skill-md';
+import type { SkillDefinition, SkillToolDefinition } from './format/skill-md';
 import { runCommand } from './runtime/exec';
 import { bundledSkillsDir, findChromium, libraryDirs, skillHostPath } from './runtime/locate';
 import { SkillProcess, type CallGrant } from './runtime/skill-process';
@@ -25,6 +25,7 @@ import type { SkillLogger, SkillTool } from './types';
 import { SILENT_SKILL_LOGGER } from './types';
 import { trustedSkillKeys } from './vetting/builtin-key';
 import { verifySkills, type VerifiedSkill } from './vetting/verify';
+import { checkSettingValue, secretAad, skillKey as key } from './skill-settings';
 
 export interface SkillServiceDeps {
   store: Store;
@@ -78,30 +79,6 @@ export interface SkillService {
   /** Running skill processes (for tests and health). */
   processes(): Array<{ skill: string; pid: number | undefined }>;
   stop(): Promise<void>;
-}
-
-const key = {
-  enabled: (name: string) => `skill:${name}:enabled`,
-  setting: (name: string, setting: string) => `skill:${name}:setting:${setting}`,
-  secret: (name: string, secret: string) => `skill:${name}:secret:${secret}`,
-};
-const secretAad = (name: string, secret: string) => `autoclaw-skill-secret/v1:${name}:${secret}`;
-
-function checkSettingValue(def: SkillSettingDefinition, value: string): string {
-  const trimmed = value.trim();
-  if (def.kind === 'url') {
-    let url: URL;
-    try {
-      url = new URL(trimmed);
-    } catch {
-      throw new AppError('BAD_REQUEST', `${def.label} must be a URL like https://example.com`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('BAD_REQUEST', `${def.label} must be an http or https URL`);
-    if (url.username || url.password) throw new AppError('BAD_REQUEST', `${def.label} must not carry credentials`);
-  } else if (def.kind === 'host' && !splitHostPort(trimmed)) {
-    throw new AppError('BAD_REQUEST', `${def.label} must be a host name or address, optionally with :port`);
-  }
-  return trimmed;
 }
 
 export function createSkillService(deps: SkillServiceDeps): SkillService {
