@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Every channel the gateway knows; a new channel appends its name here. */
-export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost'] as const;
+export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage'] as const;
 export const ChannelName = z.enum(CHANNEL_NAMES);
 export type ChannelName = z.infer<typeof ChannelName>;
 
@@ -50,6 +50,12 @@ export const CHANNEL_SETTING_KEYS = [
   'mattermost.token',
   'mattermost.dmPolicy',
   'mattermost.allowFrom',
+  'imessage.url',
+  'imessage.password',
+  'imessage.webhookUrl',
+  'imessage.mentionName',
+  'imessage.dmPolicy',
+  'imessage.allowFrom',
 ] as const;
 export type ChannelSettingKey = (typeof CHANNEL_SETTING_KEYS)[number];
 export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [
@@ -59,6 +65,7 @@ export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [
   'slack.appToken',
   'matrix.accessToken',
   'mattermost.token',
+  'imessage.password',
 ];
 
 /**
@@ -72,6 +79,7 @@ export const CHANNEL_ENDPOINT_SECRETS: Readonly<Partial<Record<ChannelSettingKey
   'slack.apiRoot': ['slack.botToken', 'slack.appToken'],
   'matrix.homeserverUrl': ['matrix.accessToken'],
   'mattermost.url': ['mattermost.token'],
+  'imessage.url': ['imessage.password'],
 };
 
 export const ChannelStateChangeSchema = z.object({

@@ -1,9 +1,10 @@
 /** Every built-in channel, as light definitions: a channel's SDK loads only when it runs. */
 import { DISCORD } from './discord/definition';
+import { IMESSAGE } from './imessage/definition';
 import { MATRIX } from './matrix/definition';
 import { MATTERMOST } from './mattermost/definition';
 import { SLACK } from './slack/definition';
 import { TELEGRAM } from './telegram/definition';
 import type { ChannelDefinition } from './types';
 
-export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST];
+export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST, IMESSAGE];

@@ -15,6 +15,8 @@ const URL_KEYS: readonly SettingKey[] = [
   'slack.apiRoot',
   'matrix.homeserverUrl',
   'mattermost.url',
+  'imessage.url',
+  'imessage.webhookUrl',
 ];
 
 /** `<channel>.allowFrom`: comma-separated platform user ids (no spaces or control characters inside one). */

@@ -87,4 +87,20 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       { key: 'mattermost.token', label: 'Bot access token', secret: true },
     ],
   },
+  imessage: {
+    label: 'iMessage',
+    steps: [
+      'On a Mac signed in to iMessage, install the BlueBubbles server and finish its set-up (Full Disk Access, a server password).',
+      'Make the server reachable from this gateway (its Dynamic DNS, Cloudflare or ngrok URL, or the Mac\'s address on your network or Tailnet).',
+      'Enter the server URL and password below.',
+      'Optional: the gateway URL as the Mac reaches it, for instant delivery by webhook (without it, new messages are fetched every few seconds).',
+      'Enable the channel and text the Mac\'s iMessage address. In a group, name the assistant (the mention name below) to ask it something.',
+    ],
+    fields: [
+      { key: 'imessage.url', label: 'BlueBubbles server URL', placeholder: 'https://my-mac.example.net' },
+      { key: 'imessage.password', label: 'Server password', secret: true },
+      { key: 'imessage.webhookUrl', label: 'Gateway URL for webhooks', placeholder: 'https://your-gateway.example', advanced: true },
+      { key: 'imessage.mentionName', label: 'Name that addresses it in groups', placeholder: 'Claw', advanced: true },
+    ],
+  },
 };

@@ -7,10 +7,10 @@
  * token, answered only after the update is stored; liveness then comes from
  * `getWebhookInfo`.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Bot, GrammyError, HttpError, InputFile, type ApiClientOptions } from 'grammy';
 import type { Message, Update, User } from 'grammy/types';
 import { AppError } from '@autoclaw/shared';
+import { sameSecret, sleep, webhookSecret } from '../endpoint-kit';
 import { createHttpClient, type HttpInit } from '../http-client';
 import { platformError } from '../platform-error';
 import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment } from '../types';
@@ -35,27 +35,9 @@ function nameOf(user: User | undefined): string {
   return [user.first_name, user.last_name].filter(Boolean).join(' ') || user.username || String(user.id);
 }
 
-function sameSecret(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** grammy types its signals with the abort-controller polyfill's class; Node's own AbortSignal is what it gets at run time. */
 type TgSignal = NonNullable<Parameters<Bot['api']['getMe']>[0]>;
 const tg = (s: AbortSignal): TgSignal => s as unknown as TgSignal;
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export function createTelegramAdapter(ctx: ChannelContext): ChannelAdapter {
   const token = ctx.setting('telegram.botToken') ?? '';
@@ -191,12 +173,7 @@ export function createTelegramAdapter(ctx: ChannelContext): ChannelAdapter {
   };
 
   const serveWebhook = async (base: string): Promise<void> => {
-    let secret = ctx.state.getSecret('webhookSecret');
-    if (!secret) {
-      secret = randomBytes(24).toString('base64url');
-      ctx.state.setSecret('webhookSecret', secret);
-    }
-    const expected = secret;
+    const expected = webhookSecret(ctx.state, 'webhookSecret');
     ctx.route('POST', '/webhook', async (req) => {
       if (!sameSecret(req.headers['x-telegram-bot-api-secret-token'], expected)) {
         return { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'bad secret token' } } };
