@@ -27,6 +27,7 @@ import type { Context, GatewayServices } from './trpc';
 
 import { WS_PATH } from './ws-path';
 import { closeAllSockets, wsHandlerDefaults } from './ws-handler-defaults';
+import { batchFrames } from './frame-batching';
 const OPEN = 1;
 
 export interface WsGatewayOptions {
@@ -194,6 +195,7 @@ export function startWsGateway(opts: WsGatewayOptions): WsGateway {
       state.tried = true;
       if (!isConnectionParamsFrame(data, isBinary)) failAuth(ws, state, 'expected connectionParams first');
     });
+    batchFrames(ws, req.socket);
     // Without `?connectionParams=1` tRPC would build the context at once, with no credentials.
     handleConnection(ws, req);
   }
