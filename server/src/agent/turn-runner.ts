@@ -96,25 +96,32 @@ export class TurnRunner {
         signal: turn.signal,
       };
       const meter: CallMeter = { sessionId: turn.sessionId, messageId: target.id, channel: turn.channel, tool: toolsRead(turn.assistants, target) };
-      const { calls } = await this.#stream(turn, this.rt.budget.guard(provider, model, meter), target, request);
+      const { calls, persist } = await this.#stream(turn, this.rt.budget.guard(provider, model, meter), target, request);
 
       if (calls.length === 0) {
-        this.#finishAssistant(turn, 'done');
-        break;
+        // The answer's last text, its end and the turn's end: one commit, then the events.
+        const [answer, user] = this.#commitEnd(turn, persist, () => [this.#storeFinish(turn, 'done'), store.setMessageStatus(turn.user.id, 'done')] as const);
+        turn.user = user;
+        hub.emit(turn.sessionId, { type: 'message', message: answer });
+        hub.emit(turn.sessionId, { type: 'message', message: user });
+        return;
       }
-      const stored = store.insertToolCalls(
-        target.id,
-        calls.map(
-          (call): NewToolCall => ({
-            id: toolCallId(),
-            name: call.name,
-            input: JSON.stringify(call.input ?? {}),
-            risky: tools.isRisky(call.name),
-            status: tools.needsApproval(call.name, turn.sessionId) ? 'awaiting_approval' : 'pending',
-          }),
-        ),
-      );
-      const done = this.#finishAssistant(turn, 'done');
+      const [stored, done] = this.#commitEnd(turn, persist, () => {
+        const inserted = store.insertToolCalls(
+          target.id,
+          calls.map(
+            (call): NewToolCall => ({
+              id: toolCallId(),
+              name: call.name,
+              input: JSON.stringify(call.input ?? {}),
+              risky: tools.isRisky(call.name),
+              status: tools.needsApproval(call.name, turn.sessionId) ? 'awaiting_approval' : 'pending',
+            }),
+          ),
+        );
+        return [inserted, this.#storeFinish(turn, 'done')] as const;
+      });
+      hub.emit(turn.sessionId, { type: 'message', message: done });
       for (const call of stored) hub.emit(turn.sessionId, { type: 'tool', toolCall: call });
       const results = await runToolCalls(this.rt, turn.sessionId, stored, turn.signal);
       this.#replace(turn, { ...done, toolCalls: results });
@@ -154,7 +161,7 @@ export class TurnRunner {
     provider: Provider,
     target: Message,
     request: ProviderRequest,
-  ): Promise<{ calls: Array<{ name: string; input: unknown }>; stopReason: StopReason | null }> {
+  ): Promise<{ calls: Array<{ name: string; input: unknown }>; stopReason: StopReason | null; persist: () => void }> {
     const { store, hub, live, logger } = this.rt;
     const calls: Array<{ name: string; input: unknown }> = [];
     let stopReason: StopReason | null = null;
@@ -219,18 +226,54 @@ export class TurnRunner {
     }
     publish();
     if (timer !== null) clearTimeout(timer);
-    persist();
-    return { calls, stopReason };
+    // The caller stores the last text together with what ends the call (in one commit).
+    const storeLast = (): void => {
+      if (turn.streamedText !== stored) store.setMessageText(target.id, turn.streamedText);
+    };
+    return { calls, stopReason, persist: storeLast };
   }
 
   #finishAssistant(turn: TurnState, status: MessageStatus, error?: ErrorInfo | null): Message {
+    const message = this.#storeFinish(turn, status, error);
+    this.rt.hub.emit(turn.sessionId, { type: 'message', message });
+    return message;
+  }
+
+  /**
+   * `work` (store calls) and the call's last text as one commit. When it
+   * fails nothing of it was stored: the message is streaming again for #fail,
+   * with its text stored on its own.
+   */
+  #commitEnd<T>(turn: TurnState, storeLast: () => void, work: () => T): T {
+    const streaming = turn.streaming;
+    try {
+      return this.rt.store.atomically(() => {
+        storeLast();
+        return work();
+      });
+    } catch (err) {
+      if (streaming) {
+        turn.streaming = streaming;
+        this.#replace(turn, streaming);
+        this.rt.live.set(streaming.id, turn.streamedText);
+        try {
+          storeLast();
+        } catch {
+          // #fail reports the failure; the text shown stays in memory.
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** Stores the end of the streaming assistant message (no event: the caller sends it after the commit). */
+  #storeFinish(turn: TurnState, status: MessageStatus, error?: ErrorInfo | null): Message {
     const streaming = turn.streaming;
     if (!streaming) throw new AppError('INTERNAL', 'no assistant message is streaming');
     const message = this.rt.store.setMessageStatus(streaming.id, status, error ?? null);
     turn.streaming = null;
     this.rt.live.delete(streaming.id);
     this.#replace(turn, message);
-    this.rt.hub.emit(turn.sessionId, { type: 'message', message });
     return message;
   }
 

@@ -1,7 +1,10 @@
 /**
  * Turns message rows into Messages with their tool calls and usage, in two
  * extra queries whatever the number of messages: for a slice of one session
- * by seq range (index joins), otherwise by the ids as one JSON array.
+ * by seq range (index joins), otherwise by the ids as one JSON array. Tool
+ * calls and usage belong to assistant messages only (tool-calls.ts and
+ * usage.ts refuse others), so user messages alone need no extra query: a
+ * turn reads and updates its user message several times.
  */
 import type { Message, ToolCall, Usage } from '@autoclaw/shared';
 import type { StoreContext } from './context';
@@ -75,6 +78,7 @@ export function createHydrate({ db }: StoreContext): Hydrate {
 
   return (rows, slice) => {
     if (rows.length === 0) return [];
+    if (rows.every((row) => row.role === 'user')) return rows.map((row) => toMessage(row, [], null));
     let args: unknown[];
     let calls = callsOfIds;
     let usage = usageOfIds;

@@ -53,6 +53,7 @@ export function openStore(opts: OpenStoreOptions): Store {
     const devices = deviceQueries(ctx, audit.appendAudit);
     const clockOf = createZoneClocks();
     const spend = createSpendTracker(ctx, clockOf);
+    const inTransaction = db.transaction((fn: () => unknown) => fn());
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
@@ -70,6 +71,7 @@ export function openStore(opts: OpenStoreOptions): Store {
       ...channelStateQueries(ctx),
       ...channelDeliveryQueries(ctx, hydrate),
       ...channelAccessQueries(ctx),
+      atomically: <T>(fn: () => T): T => inTransaction.immediate(fn) as T,
       dump: () => dumpDatabase(db),
       close: () => {
         if (db.open) db.close();

@@ -9,7 +9,8 @@ export type ToolCallQueries = Pick<Store, 'insertToolCalls' | 'updateToolCall' |
 
 export function toolCallQueries({ db, now }: StoreContext): ToolCallQueries {
   const byId = db.prepare<[string], ToolCallRow>('SELECT * FROM tool_calls WHERE id = ?');
-  const messageExists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM messages WHERE id = ?');
+  // Tool calls belong to assistant messages only (hydrate.ts reads none for user messages).
+  const messageExists = db.prepare<[string], { one: number }>("SELECT 1 AS one FROM messages WHERE id = ? AND role = 'assistant'");
   const insert = db.prepare<[string, string, string, string, string, number, number, number]>(
     `INSERT INTO tool_calls (id, message_id, name, input, status, result, risky, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
@@ -20,7 +21,7 @@ export function toolCallQueries({ db, now }: StoreContext): ToolCallQueries {
   );
 
   const insertAll = db.transaction((messageId: string, calls: NewToolCall[]): ToolCall[] => {
-    if (!messageExists.get(messageId)) throw new AppError('NOT_FOUND', `message ${messageId} was not found`);
+    if (!messageExists.get(messageId)) throw new AppError('NOT_FOUND', `assistant message ${messageId} was not found`);
     const at = now();
     const seen = new Set<string>();
     for (const call of calls) {

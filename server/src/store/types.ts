@@ -279,6 +279,12 @@ export interface Store extends ChannelStore {
   /* lifecycle */
   /** After an unclean stop: running turns → interrupted, streaming → interrupted. */
   recover(): RecoveryReport;
+  /**
+   * Runs `fn` — synchronous, store calls only — as ONE transaction: its
+   * writes commit together or not at all (the end of a turn is one commit,
+   * not three). Calls inside nest as savepoints.
+   */
+  atomically<T>(fn: () => T): T;
   /** Deterministic text dump of every table, for before/after comparisons in tests. */
   dump(): string;
   close(): void;

@@ -40,11 +40,12 @@ function toSummary(row: SummaryRow | undefined): UsageSummary {
 
 export function usageQueries({ db, now }: StoreContext, spend: SpendTracker): UsageQueries {
   // A call that finishes after its session or message was deleted is still a
-  // cost: it is recorded with a NULL reference instead of being lost.
+  // cost: it is recorded with a NULL reference instead of being lost. Usage
+  // belongs to assistant messages only (hydrate.ts reads none for user messages).
   const insert = db.prepare<[string, string, string, string, number, number, number, number, number | null, string, string | null, number]>(
     `INSERT INTO usage (session_id, message_id, provider, model, input_tokens, output_tokens,
        cache_read_tokens, cache_write_tokens, cost_micros, channel, tool, created_at)
-     VALUES ((SELECT id FROM sessions WHERE id = ?), (SELECT id FROM messages WHERE id = ?),
+     VALUES ((SELECT id FROM sessions WHERE id = ?), (SELECT id FROM messages WHERE id = ? AND role = 'assistant'),
        ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const settle = db.prepare<[number]>('DELETE FROM budget_reservations WHERE id = ?');
