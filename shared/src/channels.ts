@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Every channel the gateway knows; a new channel appends its name here. */
-export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage'] as const;
+export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage', 'teams'] as const;
 export const ChannelName = z.enum(CHANNEL_NAMES);
 export type ChannelName = z.infer<typeof ChannelName>;
 
@@ -56,6 +56,12 @@ export const CHANNEL_SETTING_KEYS = [
   'imessage.mentionName',
   'imessage.dmPolicy',
   'imessage.allowFrom',
+  'teams.appId',
+  'teams.appPassword',
+  'teams.openIdMetadataUrl',
+  'teams.tokenUrl',
+  'teams.dmPolicy',
+  'teams.allowFrom',
 ] as const;
 export type ChannelSettingKey = (typeof CHANNEL_SETTING_KEYS)[number];
 export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [
@@ -66,6 +72,7 @@ export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [
   'matrix.accessToken',
   'mattermost.token',
   'imessage.password',
+  'teams.appPassword',
 ];
 
 /**
@@ -80,6 +87,7 @@ export const CHANNEL_ENDPOINT_SECRETS: Readonly<Partial<Record<ChannelSettingKey
   'matrix.homeserverUrl': ['matrix.accessToken'],
   'mattermost.url': ['mattermost.token'],
   'imessage.url': ['imessage.password'],
+  'teams.tokenUrl': ['teams.appPassword'],
 };
 
 export const ChannelStateChangeSchema = z.object({

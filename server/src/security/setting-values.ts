@@ -17,6 +17,8 @@ const URL_KEYS: readonly SettingKey[] = [
   'mattermost.url',
   'imessage.url',
   'imessage.webhookUrl',
+  'teams.openIdMetadataUrl',
+  'teams.tokenUrl',
 ];
 
 /** `<channel>.allowFrom`: comma-separated platform user ids (no spaces or control characters inside one). */

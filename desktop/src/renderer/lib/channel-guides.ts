@@ -103,4 +103,20 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       { key: 'imessage.mentionName', label: 'Name that addresses it in groups', placeholder: 'Claw', advanced: true },
     ],
   },
+  teams: {
+    label: 'Microsoft Teams',
+    steps: [
+      'In the Azure portal create an Azure Bot (single tenant or multi-tenant) and note its Microsoft App ID.',
+      'Under Certificates & secrets of its app registration, add a client secret and copy its value (the app password).',
+      'Set the bot\'s messaging endpoint to <your gateway URL>/channels/teams/messages (the gateway must be reachable over HTTPS, e.g. through a tunnel).',
+      'Under Channels, add Microsoft Teams; then add the bot to Teams (Developer Portal app package with the bot id).',
+      'Enter the app id and password below and enable the channel. DM the bot, or @mention it in a channel or group chat.',
+    ],
+    fields: [
+      { key: 'teams.appId', label: 'Microsoft App ID', placeholder: '00000000-0000-0000-0000-000000000000' },
+      { key: 'teams.appPassword', label: 'App password (client secret)', secret: true },
+      { key: 'teams.openIdMetadataUrl', label: 'Bot Framework OpenID metadata URL', placeholder: 'https://login.botframework.com/v1/.well-known/openidconfiguration', advanced: true },
+      { key: 'teams.tokenUrl', label: 'Token endpoint', placeholder: 'https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token', advanced: true },
+    ],
+  },
 };
