@@ -3,8 +3,9 @@ import { DISCORD } from './discord/definition';
 import { IMESSAGE } from './imessage/definition';
 import { MATRIX } from './matrix/definition';
 import { MATTERMOST } from './mattermost/definition';
+import { SIGNAL } from './signal/definition';
 import { SLACK } from './slack/definition';
 import { TELEGRAM } from './telegram/definition';
 import type { ChannelDefinition } from './types';
 
-export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST, IMESSAGE];
+export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST, IMESSAGE, SIGNAL];
