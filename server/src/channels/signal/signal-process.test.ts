@@ -37,7 +37,7 @@ afterEach(async () => {
 const env = () => ({ ANTHROPIC_BASE_URL: wire.url, ANTHROPIC_API_KEY: 'sk-ant-any', AUTOCLAW_MODEL: 'anthropic:claude-test-model' });
 const listed = async () => JSON.parse((await runCli(['channels', 'list', '--data', dir, '--json'])).stdout) as Array<{ name: string; enabled: boolean; state: string; lastError: string | null }>;
 
-it('is set up by the CLI, and answers a message stored before a kill -9 once, after the restart', { timeout: 60_000 }, async () => {
+it('is set up by the CLI, and answers a message stored before a kill -9 once, after the restart', { timeout: 120_000 }, async () => {
   for (const [key, value] of [['signal.url', sig.url], ['signal.account', '+15550000001'], ['signal.dmPolicy', 'open']] as const) {
     expect((await runCli(['config', 'set', '--data', dir, key], { input: value })).code).toBe(0);
   }
@@ -60,7 +60,9 @@ it('is set up by the CLI, and answers a message stored before a kill -9 once, af
 
   wire.enqueue({ kind: 'text', text: 'Here is the answer.' });
   gw = await startGatewayProcess(dir, env());
-  await sig.waitForSent((s) => s.message === 'Here is the answer.', 20_000);
+  await sig.waitForSent((s) => s.message === 'Here is the answer.', 40_000).catch((err: unknown) => {
+    throw new Error(`${String(err)}; channels: ${JSON.stringify(sig.calls.slice(-5))}; gateway stderr: ${gw?.stderr().slice(-2000)}`);
+  });
   // The stream resumed after the stored event: the message came back at most as a duplicate.
   expect(sig.resumedFrom.at(-1)).toBe('1');
   expect(sig.sent.map((s) => s.message)).toEqual(['Here is the answer.']);
