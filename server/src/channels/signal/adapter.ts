@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { AppError } from '@autoclaw/shared';
 import { createHttpClient } from '../http-client';
-import { sleep } from '../sleep';
+import { sleep } from '../endpoint-kit';
 import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment } from '../types';
 import { startSignalDaemon, type SignalDaemon } from './daemon';
 import { createRpcClient, openEventStream, type RpcClient, type SseEvent } from './rpc';

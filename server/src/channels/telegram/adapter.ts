@@ -13,7 +13,6 @@ import { AppError } from '@autoclaw/shared';
 import { sameSecret, sleep, webhookSecret } from '../endpoint-kit';
 import { createHttpClient, type HttpInit } from '../http-client';
 import { platformError } from '../platform-error';
-import { sleep } from '../sleep';
 import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment } from '../types';
 
 export const TELEGRAM_API_ROOT = 'https://api.telegram.org';
