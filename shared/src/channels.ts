@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Every channel the gateway knows; a new channel appends its name here. */
-export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage', 'teams'] as const;
+export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage', 'teams', 'signal'] as const;
 export const ChannelName = z.enum(CHANNEL_NAMES);
 export type ChannelName = z.infer<typeof ChannelName>;
 
@@ -62,6 +62,11 @@ export const CHANNEL_SETTING_KEYS = [
   'teams.tokenUrl',
   'teams.dmPolicy',
   'teams.allowFrom',
+  'signal.account',
+  'signal.url',
+  'signal.cliPath',
+  'signal.dmPolicy',
+  'signal.allowFrom',
 ] as const;
 export type ChannelSettingKey = (typeof CHANNEL_SETTING_KEYS)[number];
 export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [

@@ -3,9 +3,10 @@ import { DISCORD } from './discord/definition';
 import { IMESSAGE } from './imessage/definition';
 import { MATRIX } from './matrix/definition';
 import { MATTERMOST } from './mattermost/definition';
+import { SIGNAL } from './signal/definition';
 import { SLACK } from './slack/definition';
 import { TEAMS } from './teams/definition';
 import { TELEGRAM } from './telegram/definition';
 import type { ChannelDefinition } from './types';
 
-export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST, IMESSAGE, TEAMS];
+export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST, IMESSAGE, TEAMS, SIGNAL];

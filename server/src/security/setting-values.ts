@@ -19,6 +19,7 @@ const URL_KEYS: readonly SettingKey[] = [
   'imessage.webhookUrl',
   'teams.openIdMetadataUrl',
   'teams.tokenUrl',
+  'signal.url',
 ];
 
 /** `<channel>.allowFrom`: comma-separated platform user ids (no spaces or control characters inside one). */
@@ -51,6 +52,7 @@ export function validateSettingValue(key: SettingKey, value: string): string {
     return v;
   }
   if (URL_KEYS.includes(key)) return checkUrl(key, v, ['http:', 'https:'], 'an http(s)');
+  if (key === 'signal.account' && !/^\+[1-9]\d{6,14}$/.test(v)) throw new Error(`${key} must be a phone number in international form (+15551234567)`);
   if (key.endsWith('.dmPolicy')) {
     if (!DmPolicy.safeParse(v).success) throw new Error(`${key} must be one of: ${DmPolicy.options.join(', ')}`);
     return v;

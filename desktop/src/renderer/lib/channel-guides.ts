@@ -119,4 +119,18 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       { key: 'teams.tokenUrl', label: 'Token endpoint', placeholder: 'https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token', advanced: true },
     ],
   },
+  signal: {
+    label: 'Signal',
+    steps: [
+      'Install signal-cli on the gateway machine (or run its daemon elsewhere: signal-cli daemon --http=HOST:PORT, and enter that URL below).',
+      'To use a number already registered or linked in signal-cli, enter it below. Otherwise leave it empty: a QR code appears here when you enable the channel.',
+      'On your phone open Signal → Settings → Linked devices → Link new device, and scan the QR code.',
+      'Then message that Signal account. Anyone else gets a pairing code you approve here; in groups, mention it.',
+    ],
+    fields: [
+      { key: 'signal.account', label: 'Account number (optional)', placeholder: '+15551234567' },
+      { key: 'signal.cliPath', label: 'signal-cli command', placeholder: 'signal-cli', advanced: true },
+      { key: 'signal.url', label: 'Remote daemon URL (instead of running signal-cli here)', placeholder: 'http://127.0.0.1:8080', advanced: true },
+    ],
+  },
 };
