@@ -28,6 +28,18 @@ const leanChannelSdks = {
     b.onLoad({ filter: /.*/, namespace: 'grammy-stub' }, (args) => ({ contents: GRAMMY_STUBS[args.path], loader: 'js' }));
   },
 };
+const withoutGatewayServer = {
+  name: 'without-gateway-server',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/server$/ }, (args) =>
+      /[\\/]server[\\/]src[\\/]gateway[\\/]index\.ts$/.test(args.importer) ? { path: 'gateway-server', namespace: 'not-in-chat' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'not-in-chat' }, () => ({
+      contents: "export function startGateway() { throw new Error('the gateway is not in the chat bundle'); }",
+      loader: 'js',
+    }));
+  },
+};
 const only = process.argv[2]; // 'server' | 'renderer' | undefined (both)
 const started = Date.now();
 
@@ -64,6 +76,26 @@ export async function buildServer() {
         'const __dirname = __acDirname(__filename);',
       ].join('\n'),
     },
+    logLevel: 'warning',
+  });
+  // `autoclaw chat` alone, as one file without splitting: a split bundle
+  // loads every module a shared chunk holds (zod and the schemas among them,
+  // a third of the command's start-up), while one file keeps only what the
+  // command uses. The gateway door's lazy `import('./server')` is never taken
+  // by chat; it is left out instead of being inlined.
+  await build({
+    entryPoints: { chat: join(root, 'server/src/cli/chat-main.ts') },
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outExtension: { '.js': '.mjs' },
+    minify: true,
+    legalComments: 'none',
+    external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
+    plugins: [withoutGatewayServer],
+    banner: { js: "import { createRequire as __acCreateRequire } from 'node:module';\nconst require = __acCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
   // The process each skill runs in: one small file, so the permission model

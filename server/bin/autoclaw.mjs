@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 // resident. Run as `node server/bin/autoclaw.mjs` the defaults apply.
 import { fileURLToPath } from 'node:url';
 
-const bundle = new URL('../dist/autoclaw.mjs', import.meta.url);
+// `autoclaw chat` has a bundle of its own, holding only what it needs (see scripts/build.mjs).
+const bundle = new URL(process.argv[2] === 'chat' ? '../dist/chat.mjs' : '../dist/autoclaw.mjs', import.meta.url);
 if (!existsSync(fileURLToPath(bundle))) {
   const { buildServer } = await import(new URL('../../scripts/build.mjs', import.meta.url).href);
   await buildServer();

@@ -3,11 +3,10 @@
  * when run, so `autoclaw chat` never loads the gateway's server code.
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
-import { AppError } from '@autoclaw/shared';
-import { UsageError } from '../gateway';
 import type { CliIO, Command } from './io';
 import { processIO } from './io';
-import { MAIN_USAGE, USAGE } from './usage';
+import { runCommand } from './run-command';
+import { MAIN_USAGE } from './usage';
 import type { CommandName } from './usage';
 
 const COMMANDS: Record<CommandName, () => Promise<Command>> = {
@@ -44,24 +43,5 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.stderr.write(MAIN_USAGE);
     return 2;
   }
-  if (args.includes('--help') || args.includes('-h')) {
-    io.stdout.write(USAGE[name]);
-    return 0;
-  }
-  try {
-    const command = await COMMANDS[name]();
-    return await command.run(args, io);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`autoclaw ${name}: ${err.message}\n\n${USAGE[name]}`);
-      return 2;
-    }
-    // AppErrors from this process, and errors the gateway answered with (TRPCClientError).
-    if (AppError.is(err) || (err instanceof Error && err.name === 'TRPCClientError')) {
-      io.stderr.write(`autoclaw ${name}: ${(err as Error).message}\n`);
-      return 1;
-    }
-    io.stderr.write(`autoclaw ${name}: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
-  }
+  return runCommand(name, COMMANDS[name], args, io);
 }

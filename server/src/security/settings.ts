@@ -52,10 +52,12 @@ export interface SettingsDeps {
 
 const STORE_PREFIX = 'setting:';
 
-/** The endpoint setting a key belongs to. */
-const ENDPOINT_OF_KEY = new Map<SettingKey, SettingKey>(
-  Object.entries(ENDPOINT_KEY_OF).map(([endpoint, key]) => [key, endpoint as SettingKey]),
-);
+/** The endpoint setting a key belongs to (built on first use: importing the security part does no work). */
+let endpointOfKey: Map<SettingKey, SettingKey> | undefined;
+function endpointOf(key: SettingKey): SettingKey | undefined {
+  endpointOfKey ??= new Map(Object.entries(ENDPOINT_KEY_OF).map(([endpoint, k]) => [k, endpoint as SettingKey]));
+  return endpointOfKey.get(key);
+}
 
 export function isSecretSetting(key: SettingKey): boolean {
   return SECRET_SETTINGS.includes(key);
@@ -107,7 +109,7 @@ export function createSettings(deps: SettingsDeps): Settings {
 
   /** The environment's value of `key`, when it applies: an environment key only with its own (or the default) endpoint. */
   function fromEnv(key: SettingKey): string | undefined {
-    const endpoint = ENDPOINT_OF_KEY.get(key);
+    const endpoint = endpointOf(key);
     if (endpoint !== undefined && env[endpoint] === undefined && raw(endpoint) !== null) return undefined;
     return env[key];
   }
