@@ -72,6 +72,8 @@ export const WS_CLOSE_UNAUTHORIZED = 4401;
  * reason ends with `retry after N ms` (see retryAfterOfReason).
  */
 export const WS_CLOSE_RATE_LIMITED = 4429;
+/** The manager's door could not wake the instance (its state is now `failed`); the reason says why. */
+export const WS_CLOSE_WAKE_FAILED = 4503;
 
 /** The close reason of a WS_CLOSE_RATE_LIMITED socket; clients read the wait back with retryAfterOfReason. */
 export function rateLimitedReason(retryAfterMs: number): string {

@@ -22,6 +22,8 @@ export const INSTANCE_STATES = [
   'updating',
   /** Reserved for backups (a later issue). */
   'restoring',
+  /** Idle (no client, no turn, no channel that needs a live process): its process is gone; the next connect wakes it. */
+  'sleeping',
 ] as const;
 export const InstanceState = z.enum(INSTANCE_STATES);
 export type InstanceState = z.infer<typeof InstanceState>;
@@ -48,6 +50,8 @@ export const InstanceSchema = z.object({
   lastError: z.string().optional(),
   /** Restarts made by the supervisor since the instance was created. */
   restarts: z.number().int(),
+  /** Channels that keep it awake (they need a long-lived connection), as its gateway last said; absent when none. */
+  keepAwake: z.array(z.string()).optional(),
 });
 export type Instance = z.infer<typeof InstanceSchema>;
 
@@ -70,6 +74,8 @@ export const INSTANCE_EVENT_KINDS = [
   'update',
   /** A backup was taken or restored. */
   'backup',
+  /** Put to sleep when idle, or woken (by whom). */
+  'sleep',
 ] as const;
 export const InstanceEventKind = z.enum(INSTANCE_EVENT_KINDS);
 export type InstanceEventKind = z.infer<typeof InstanceEventKind>;
@@ -146,6 +152,16 @@ export const SelfCheckSchema = z.object({
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
 });
 export type SelfCheck = z.infer<typeof SelfCheckSchema>;
+
+/** admin.activity: what keeps a gateway awake (the manager lets an idle one sleep). */
+export const GatewayActivitySchema = z.object({
+  busySessions: z.number().int(),
+  /** Authenticated client sockets, the manager's own not counted. */
+  clients: z.number().int(),
+  /** Enabled channels that need a long-lived connection (long poll, gateway socket, socket mode); webhook-mode ones are not here. */
+  keepAwake: z.array(z.string()),
+});
+export type GatewayActivity = z.infer<typeof GatewayActivitySchema>;
 
 export const GatewayHealthSchema = z.object({
   rssMb: z.number(),

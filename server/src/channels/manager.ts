@@ -42,6 +42,8 @@ export interface ChannelManager {
   start(): Promise<void>;
   stop(): Promise<void>;
   list(): ChannelStatus[];
+  /** Enabled channels that need a live process (a long poll, a gateway socket): the instance must not sleep. */
+  keepAwake(): ChannelName[];
   detail(name: ChannelName): ChannelDetail;
   /** Each change is audited as made by `actor` (a device id; null for the local CLI). */
   setEnabled(name: ChannelName, enabled: boolean, actor?: string | null): ChannelStatus;
@@ -196,6 +198,14 @@ export function createChannelManager(deps: ChannelManagerDeps): ChannelManager {
     },
 
     list: () => [...runners.values()].map((r) => r.status()),
+
+    keepAwake: () =>
+      definitions
+        .filter((d) => {
+          const status = runners.get(d.name)?.status();
+          return status !== undefined && status.enabled && status.state !== 'disabled' && !(d.sleepsWith && setting(d.sleepsWith));
+        })
+        .map((d) => d.name),
 
     detail(name) {
       const r = runner(name);

@@ -201,6 +201,12 @@ export interface ChannelDefinition {
   connection: readonly ChannelSettingKey[];
   /** Liveness limit until the platform's heartbeat says otherwise. */
   livenessMs: number;
+  /**
+   * The setting that puts the channel in webhook mode (the platform calls the
+   * instance through the manager's door, which wakes it): with it set the
+   * instance may sleep. Without one, an enabled channel keeps its instance awake.
+   */
+  sleepsWith?: ChannelSettingKey;
   /** Imports the SDK and the adapter (only when the channel runs). */
   load(): Promise<ChannelFactory>;
 }

@@ -76,7 +76,7 @@ the data directory directly when none runs (then it applies at the next start).
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
                         [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
                         [--allow-origin ORIGIN]... [--allow-host NAME[:PORT]]... [--database postgres://...]
-                        [--kube-* ...] [--tailscale ...]
+                        [--kube-* ...] [--tailscale ...] [--sleep-after MINUTES]
 
 Runs the manager in the foreground on the data directory DIR (made on first
 use) and prints its URL; while no account exists, also a one-time setup link
@@ -90,6 +90,9 @@ Kubernetes: --kube-config FILE (default $KUBECONFIG) | --kube-in-cluster,
 --kube-namespace (default autoclaw), --kube-image IMAGE (required),
 --kube-storage-class, --kube-storage-size (default 1Gi), --kube-cpu REQ[:LIMIT],
 --kube-memory REQ[:LIMIT]. The master key is kept in a Kubernetes Secret.
+--sleep-after MINUTES (or AUTOCLAW_SLEEP_AFTER_MINUTES; default 15, 0: never):
+an instance with no client, no turn and no channel that needs a live connection
+sleeps after this long idle; the next client through /i/<id>/ wakes it.
 Tailscale: --tailscale publishes instances on your tailnet. Local driver: through
 this machine's tailscaled (--tailscale-socket PATH; default the platform's) with
 Tailscale Serve at https://MAGICDNS-NAME:PORT. Kubernetes: a sidecar per instance

@@ -18,6 +18,9 @@ export interface GatewayAdminDeps {
   selfCheck?: () => SelfCheck;
   /** Posts a notice to the user (the manager telling why an update was rolled back). */
   notify?: (input: NoticeInput) => void;
+  /** Client sockets open now (the manager's own not counted), and channels that need a live process. */
+  clients?: () => number;
+  keepAwake?: () => string[];
 }
 
 /** Runs named checks; a throw is that check failing with its message. */
@@ -76,6 +79,9 @@ export function createGatewayAdmin(deps: GatewayAdminDeps): GatewayAdmin & { clo
         busySessions: busy(),
         draining,
       };
+    },
+    activity() {
+      return { busySessions: busy(), clients: deps.clients?.() ?? 0, keepAwake: deps.keepAwake?.() ?? [] };
     },
     close() {
       closed = true;

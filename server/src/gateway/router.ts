@@ -5,7 +5,7 @@
  */
 import { tracked } from '@trpc/server';
 import { AppError, ChannelInputs, GatewayAdminInputs, NoticeInputs, ProcedureInputs, SESSIONS_PAGE_DEFAULT, SkillInputs } from '@autoclaw/shared';
-import type { ApprovedSender, ChannelDetail, ChannelStatus, ChatSendResult, Device, DrainResult, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, SelfCheck, Session, SessionPage, SettingsView, SkillView, StandingApproval, WhoAmI } from '@autoclaw/shared';
+import type { ApprovedSender, ChannelDetail, ChannelStatus, ChatSendResult, Device, DrainResult, GatewayActivity, GatewayAuditPage, GatewayHealth, Memory, Message, NoticeList, SelfCheck, Session, SessionPage, SettingsView, SkillView, StandingApproval, WhoAmI } from '@autoclaw/shared';
 import { deviceView, isOwnerDevice } from '../security';
 import { budgetRouter, costAdminProcedures, usageRouter } from './costs-router';
 import { authedProcedure, managerProcedure, ownerProcedure, publicProcedure, router, skillsOwnerProcedure, skillsProcedure, turnProcedure, type GatewayServices } from './trpc';
@@ -195,6 +195,7 @@ const admin = router({
     .input(GatewayAdminInputs.drain)
     .mutation(({ ctx, input }): Promise<DrainResult> => ctx.admin.drain(input.timeoutMs)),
   health: managerProcedure.query(({ ctx }): GatewayHealth => ctx.admin.health()),
+  activity: managerProcedure.query(({ ctx }): GatewayActivity => ctx.admin.activity()),
   ...costAdminProcedures,
   selfCheck: managerProcedure.query(({ ctx }): SelfCheck => ctx.admin.selfCheck()),
   notify: managerProcedure.input(GatewayAdminInputs.notify).mutation(({ ctx, input }) => {

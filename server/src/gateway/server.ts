@@ -12,7 +12,7 @@ import { createChannelManager, type ChannelTuning } from '../channels';
 import { createProviderResolver } from '../agent/providers/index';
 import { openStore, readSchemaVersion, SCHEMA_VERSION } from '../store';
 import type { Store } from '../store';
-import { hostPolicyOf, createNonceStore, ensureOperatorDevice, ensurePrivateDir, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
+import { deviceIdFromPublicKey, hostPolicyOf, createNonceStore, ensureOperatorDevice, ensurePrivateDir, createFailureThrottle, createSettings, loadOrCreateKeyFile, createVault, readDataKeyFile, readDataKeyFromFd } from '../security';
 import { createLocalApiClient, createTailscaleIdentityCheck, describeTransport, resolveLocalApiTransport } from '../tailscale';
 import type { TailscaleIdentityCheck } from '../tailscale';
 import { gatewayApp } from './app';
@@ -243,6 +243,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     cleanups.push(() => app.close());
 
     const registry = createSocketRegistry();
+    const managerDeviceId = config.managerKey === undefined ? null : deviceIdFromPublicKey(config.managerKey);
     const devices: DeviceAdmin = {
       revoke(deviceId, actor) {
         const device = store.getDevice(deviceId);
@@ -270,6 +271,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       now,
       logger,
       notify: (input) => void notices.publish(input),
+      clients: () => registry.count() - (managerDeviceId === null ? 0 : registry.count(managerDeviceId)),
+      keepAwake: () => channels.keepAwake(),
       selfCheck: () => {
         let schema = -1;
         const checks = runChecks({

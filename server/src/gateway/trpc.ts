@@ -6,7 +6,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { AppError, isErrorCode } from '@autoclaw/shared';
-import type { NoticeInput, SelfCheck, DeviceRole, ErrorCode } from '@autoclaw/shared';
+import type { NoticeInput, SelfCheck, DeviceRole, ErrorCode, GatewayActivity } from '@autoclaw/shared';
 import type { ChatService } from '../agent';
 import type { ChannelManager } from '../channels';
 import type { DeviceRecord, Store } from '../store';
@@ -29,6 +29,8 @@ export interface GatewayAdmin {
   /** Refuses new turns and waits (up to `timeoutMs`) for running ones to finish. */
   drain(timeoutMs: number): Promise<{ drained: boolean; busySessions: number }>;
   health(): { rssMb: number; uptimeMs: number; busySessions: number; draining: boolean };
+  /** What keeps the gateway awake: running turns, connected clients, channels that need a live process. */
+  activity(): GatewayActivity;
   selfCheck(): SelfCheck;
   notify(input: NoticeInput): void;
 }

@@ -33,6 +33,14 @@ describe('parseManagerConfig', () => {
     expect(parseOperatorConfig({ data: 'x' }, { AUTOCLAW_DATABASE_URL: url }).database).toEqual({ engine: 'postgres', url });
   });
 
+  it('reads the idle time before an instance sleeps from --sleep-after or AUTOCLAW_SLEEP_AFTER_MINUTES (the flag wins); 0 never sleeps', () => {
+    expect(parseManagerConfig(['--data', 'x'], {}).sleepAfterMs).toBeUndefined();
+    expect(parseManagerConfig(['--data', 'x', '--sleep-after', '30'], { AUTOCLAW_SLEEP_AFTER_MINUTES: '5' }).sleepAfterMs).toBe(30 * 60_000);
+    expect(parseManagerConfig(['--data', 'x'], { AUTOCLAW_SLEEP_AFTER_MINUTES: '0.5' }).sleepAfterMs).toBe(30_000);
+    expect(parseManagerConfig(['--data', 'x', '--sleep-after', '0'], {}).sleepAfterMs).toBe(0);
+    for (const bad of ['-1', 'soon', '', '99999']) expect(() => parseManagerConfig(['--data', 'x', `--sleep-after=${bad}`], {})).toThrow(/--sleep-after is a number of minutes/);
+  });
+
   it('hands the non-secret provider variables (and only those) on to instances', () => {
     const config = parseManagerConfig(['--data', 'x'], {
       ANTHROPIC_API_KEY: 'sk-ant-1',

@@ -107,6 +107,8 @@ export interface ManagerConfig {
   releaseKeys?: string[];
   /** How long an update watches the new version's health (AUTOCLAW_UPDATE_HEALTH_WINDOW_MS; default 60 s). */
   updateHealthWindowMs?: number;
+  /** `--sleep-after MINUTES` or AUTOCLAW_SLEEP_AFTER_MINUTES: an idle instance sleeps after this long (0: never; default 15 minutes). */
+  sleepAfterMs?: number;
 }
 
 /** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
@@ -142,6 +144,7 @@ const OPTIONS = {
   'tailscale-socket': { type: 'string' },
   'tailscale-tags': { type: 'string' },
   'tailscale-owner': { type: 'string' },
+  'sleep-after': { type: 'string' },
 } as const;
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -230,7 +233,20 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (signingKey !== undefined && signingKey.trim() !== '') config.signingKeyPem = signingKey;
   const stripe = stripeConfig(env);
   if (stripe) config.stripe = stripe;
+  const sleepAfter = sleepAfterOf(str('sleep-after'), env);
+  if (sleepAfter !== undefined) config.sleepAfterMs = sleepAfter;
   return config;
+}
+
+export const SLEEP_AFTER_ENV = 'AUTOCLAW_SLEEP_AFTER_MINUTES';
+
+/** --sleep-after (wins) or AUTOCLAW_SLEEP_AFTER_MINUTES: whole or decimal minutes, 0–10080 (a week); 0 turns sleeping off. */
+function sleepAfterOf(flag: string | undefined, env: NodeJS.ProcessEnv): number | undefined {
+  const [raw, where] = flag !== undefined ? [flag, '--sleep-after'] : [envValue(env, SLEEP_AFTER_ENV), SLEEP_AFTER_ENV];
+  if (raw === undefined) return undefined;
+  const minutes = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(minutes) || minutes < 0 || minutes > 10_080) throw new UsageError(`${where} is a number of minutes (0–10080; 0: never sleep)`);
+  return Math.round(minutes * 60_000);
 }
 
 /**

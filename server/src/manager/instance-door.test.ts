@@ -7,7 +7,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import type { Instance } from '@autoclaw/shared';
 import { connectAsDevice } from '../cli';
 import { generateDeviceKey, signPayload } from '../security';
@@ -15,7 +14,7 @@ import { startAnthropicWireServer } from '../testing';
 import type { WireServerHandle } from '../testing';
 import { bundleGatewayCommand, killGateways, waitFor } from './drivers/local/test-support';
 import { pairWithTicket } from './instances/gateway-link';
-import { startTestManager } from './test-kit';
+import { startTestManager, wsUpgradeStatus } from './test-kit';
 import type { TestManager } from './test-kit';
 
 const API_KEY = 'sk-ant-door-test-0123456789abcdef';
@@ -91,19 +90,7 @@ describe('the one door (/i/<instanceId>/…)', () => {
   });
 
   it('refuses a WebSocket from a foreign origin at the door, and one for an unknown instance with a clear status', async () => {
-    const status = (url: string, origin?: string) =>
-      new Promise<number>((resolve) => {
-        const ws = new WebSocket(url, origin ? { origin } : {});
-        ws.once('unexpected-response', (_req, res) => {
-          resolve(res.statusCode ?? 0);
-          ws.terminate();
-        });
-        ws.once('open', () => {
-          resolve(101);
-          ws.close();
-        });
-        ws.once('error', () => resolve(-1));
-      });
+    const status = wsUpgradeStatus;
     const wsBase = t.url.replace(/^http/, 'ws');
     expect(await status(`${wsBase}/i/${instance.id}/trpc?connectionParams=1`, 'https://evil.example')).toBe(403);
     expect(await status(`${wsBase}/i/no-such-instance/trpc?connectionParams=1`)).toBe(404);

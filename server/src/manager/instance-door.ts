@@ -12,12 +12,14 @@ import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AppError } from '@autoclaw/shared';
+import { WebSocketServer } from 'ws';
+import { AppError, WS_CLOSE_WAKE_FAILED } from '@autoclaw/shared';
 import type { ErrorCode } from '@autoclaw/shared';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { REQUEST_ID_HEADER, requestIdOf } from '../observability';
 import { HTTP_STATUS_OF } from './gateway-parts';
 import type { Logger } from './gateway-parts';
+import type { DoorActivity } from './door-activity';
 
 export const DOOR_PREFIX = '/i/';
 const DOOR_PATH = /^\/i\/([A-Za-z0-9_-]{1,64})(\/[^?#]*)?(\?.*)?$/;
@@ -33,6 +35,8 @@ export interface InstanceDoorOptions {
   /** Where the instance answers now; throws AppError (NOT_FOUND, CONFLICT…) when it cannot be reached. */
   resolve(instanceId: string, requestId: string): Promise<DoorTarget>;
   logger: Logger;
+  /** Counts requests and tunnels per instance (the sleeper keeps a used instance awake). */
+  activity?: DoorActivity;
 }
 
 export interface InstanceDoor {
@@ -76,6 +80,18 @@ function errorBody(err: unknown): { status: number; body: string } {
   return { status: HTTP_STATUS_OF[code], body: JSON.stringify({ error: { code, message } }) };
 }
 
+/** Completes the WebSocket handshake and closes with WS_CLOSE_WAKE_FAILED and `reason` (at most 123 bytes). */
+function closeWithReason(req: IncomingMessage, socket: Duplex, head: Buffer, reason: string): void {
+  if (socket.destroyed) return;
+  let short = reason;
+  while (Buffer.byteLength(short) > 123) short = short.slice(0, -1);
+  const wss = new WebSocketServer({ noServer: true });
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.close(WS_CLOSE_WAKE_FAILED, short);
+    ws.once('close', () => wss.close());
+  });
+}
+
 export function createInstanceDoor(opts: InstanceDoorOptions): InstanceDoor {
   const { logger } = opts;
   const open = new Set<Duplex>();
@@ -110,6 +126,8 @@ export function createInstanceDoor(opts: InstanceDoorOptions): InstanceDoor {
       };
       const parsed = parse(raw.url);
       if (!parsed) return fail(new AppError('NOT_FOUND', 'no such instance address'));
+      const ended = opts.activity?.begin(parsed.instanceId);
+      if (ended) res.once('close', ended);
       let upstream: URL;
       try {
         upstream = await target(parsed, requestId);
@@ -139,12 +157,16 @@ export function createInstanceDoor(opts: InstanceDoorOptions): InstanceDoor {
       track(socket);
       const requestId = requestIdOf(req.headers);
       const refuse = (err: unknown) => {
+        // A wake that failed: the upgrade is accepted and closed at once with the reason (a browser sees no refused upgrade's body).
+        if (AppError.is(err) && err.details?.['wakeFailed'] === true) return closeWithReason(req, socket, head, err.message);
         const { status, body } = errorBody(err);
         socket.once('finish', () => socket.destroy());
         socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       };
       const parsed = parse(req.url);
       if (!parsed) return refuse(new AppError('NOT_FOUND', 'no such instance address'));
+      const ended = opts.activity?.begin(parsed.instanceId);
+      if (ended) socket.once('close', ended);
       target(parsed, requestId).then(
         (upstream) => {
           if (socket.destroyed) return;

@@ -18,8 +18,12 @@ import type { InstanceDriver } from './drivers/types';
 import type { Logger } from './gateway-parts';
 import { createInstanceService } from './instances';
 import type { InstanceKeys, InstanceService, InstanceServiceDeps, RecoveryReport } from './instances';
-import { createSupervisor } from './supervisor';
-import type { Supervisor, SupervisorOptions } from './supervisor';
+import { createSleeper, createSupervisor } from './supervisor';
+import type { Sleeper, Supervisor, SupervisorOptions } from './supervisor';
+import type { DoorUse } from './door-activity';
+
+/** An instance idle this long sleeps, by default. */
+export const DEFAULT_SLEEP_AFTER_MS = 15 * 60_000;
 
 export interface InstancesPartOptions {
   dataDir: string;
@@ -57,6 +61,12 @@ export interface InstancesPartOptions {
   beforeRecover?: (fence: Fence) => Promise<void>;
   /** Operations on one instance hold its lease, so replicas never act on it at once. */
   locks?: InstanceServiceDeps['locks'];
+  /** Scale to zero: an instance idle this long sleeps (0: never; default 15 minutes); `checkEveryMs` is the sleeper's round. */
+  idle?: { sleepAfterMs: number; checkEveryMs?: number };
+  /** The door's use of each instance (the sleeper keeps a used one awake). */
+  doorUse?: (id: string) => DoorUse;
+  /** How long the door holds a client while a sleeping instance wakes (default: the ready time-out + 5 s). */
+  wakeTimeoutMs?: number;
   /**
    * Stop every gateway when the manager closes (tests; default false: gateways
    * keep serving and are re-adopted at the next start, their rows unchanged).
@@ -69,6 +79,8 @@ export interface InstancesPart {
   driver: InstanceDriver;
   /** The leader's once-only work: recovers every instance, then supervises — every write through `fence` (the leader lease's). */
   lead(fence: Fence): Promise<RecoveryReport | null>;
+  /** The sleeper while this replica leads and sleeping is on (tests run its rounds). */
+  sleeper(): Sleeper | null;
   /** Stops supervising (the lease was lost, or the manager stops). */
   unlead(): Promise<void>;
   /** Where the door sends a client of this instance now; AppError NOT_FOUND (no such instance) or CONFLICT (not running). */
@@ -100,6 +112,9 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
     ...(opts.versionOf ? { versionOf: opts.versionOf } : {}),
   });
   let supervisor: Supervisor | null = null;
+  let sleeper: Sleeper | null = null;
+  const sleepAfterMs = opts.idle?.sleepAfterMs ?? DEFAULT_SLEEP_AFTER_MS;
+  const wakeTimeoutMs = opts.wakeTimeoutMs ?? (opts.readyTimeoutMs ?? 15_000) + 5_000;
   let sweeper: NodeJS.Timeout | null = null;
   let sweeping: Promise<unknown> | null = null;
   let closed = false;
@@ -112,15 +127,37 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
     const current = supervisor;
     supervisor = null;
     await current?.stop();
+    const asleep = sleeper;
+    sleeper = null;
+    await asleep?.stop();
     await sweeping;
+  }
+
+  /** Wakes for a client at the door, within the time limit; a wake that failed is PROVIDER_UNAVAILABLE (HTTP 503) with the reason. */
+  async function wakeForDoor(id: string) {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AppError('TIMEOUT', `did not wake within ${Math.round(wakeTimeoutMs / 1000)} s`)), wakeTimeoutMs);
+    });
+    try {
+      return await Promise.race([service.wake(id, 'a client came through the door'), limit]);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new AppError('PROVIDER_UNAVAILABLE', `your assistant could not wake: ${why}`, { details: { wakeFailed: true, state: (await service.get(id))?.state ?? 'unknown' } });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   return {
     service,
     driver,
+    sleeper: () => sleeper,
     async doorTarget(instanceId) {
-      const instance = await service.get(instanceId);
+      let instance = await service.get(instanceId);
       if (!instance) throw new AppError('NOT_FOUND', 'no such instance');
+      // Asleep (or waking): the client is held until it is ready — or told clearly why it could not wake.
+      if (instance.state === 'sleeping' || instance.state === 'starting') instance = await wakeForDoor(instanceId);
       if ((instance.state !== 'running' && instance.state !== 'degraded') || instance.url === null) {
         throw new AppError('CONFLICT', `your assistant is ${instance.state} and cannot answer now`, { details: { state: instance.state } });
       }
@@ -144,6 +181,18 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
       if (closed || term !== leading) return report;
       supervisor = createSupervisor({ ...opts.supervisor, service, driver, fence, now: opts.now, logger: opts.logger });
       supervisor.start();
+      if (sleepAfterMs > 0) {
+        sleeper = createSleeper({
+          service,
+          sleepAfterMs,
+          ...(opts.idle?.checkEveryMs ? { intervalMs: opts.idle.checkEveryMs } : {}),
+          ...(opts.doorUse ? { doorUse: opts.doorUse } : {}),
+          fence,
+          now: opts.now,
+          logger: opts.logger,
+        });
+        sleeper.start();
+      }
       // An operation whose replica died mid-way (its lock lapsed) is finished by the leader.
       sweeper = setInterval(() => {
         sweeping ??= service

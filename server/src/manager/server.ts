@@ -31,6 +31,7 @@ import type { InstancesPart, InstancesPartOptions } from './instances-part';
 import { createBillingPart } from './billing-part';
 import type { BillingPartOptions } from './billing-part';
 import { createInstanceDoor } from './instance-door';
+import { createDoorActivity } from './door-activity';
 import { createManagerMetrics } from './manager-metrics';
 import { createManagerOrigins } from './origins';
 import { createUpdatesPart, migrateUpdates } from './updates';
@@ -52,7 +53,7 @@ export interface ManagerOptions {
   /** Sign-in limits and session timings (tests shorten them). */
   accounts?: Pick<AccountServiceOptions, 'limits' | 'sessions' | 'setupTtlMs'>;
   /** The instances part: the Kubernetes driver, the local driver's gateway command, supervisor timings, gateway env. */
-  instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose' | 'gatewayCallTimeoutMs' | 'readyTimeoutMs'>>;
+  instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose' | 'gatewayCallTimeoutMs' | 'readyTimeoutMs' | 'idle' | 'wakeTimeoutMs'>>;
   /** Leader-lease timings (tests shorten them; default: a dead leader is replaced within ~6 s). */
   cluster?: Partial<ClusterTimings>;
   /** The updates part: backup target, retention, timings, test seams. */
@@ -72,6 +73,8 @@ export interface RunningManager {
   services: ManagerServices;
   /** This replica among the others (its id, the leader lease while it leads). */
   cluster: Cluster;
+  /** One round of the sleeper now, while this replica leads (tests, with an injected clock). */
+  sleepRound(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -192,6 +195,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     let updates: UpdatesPart | null = null;
     await migrateUpdates(db);
     const versionRows = async (id: string) => (await db.k.selectFrom('instance_releases').select('version').where('instance_id', '=', id).executeTakeFirst())?.version ?? null;
+    const doorActivity = createDoorActivity(now);
     const part = await createInstancesPart({
       dataDir,
       driverKind: config.driver,
@@ -206,6 +210,8 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       locks: { leases: cluster.leases, holder: cluster.replicaId },
       versionOf: versionRows,
       beforeRecover: async (fence) => updates?.recover(fence),
+      doorUse: (id) => doorActivity.of(id),
+      ...(config.sleepAfterMs === undefined ? {} : { idle: { sleepAfterMs: config.sleepAfterMs } }),
       ...options.instances,
       ...drivers.instances,
     });
@@ -261,7 +267,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const origins = createManagerOrigins({ host: config.host, scheme: tls ? 'https' : 'http', allowOrigins: [DESKTOP_APP_ORIGIN, ...config.allowOrigins], port: () => port });
     const hosts = hostPolicyOf(config, () => port);
     const metrics = createManagerMetrics({ db, isLeader: () => cluster.leader() !== null });
-    const door = createInstanceDoor({ resolve: (id) => part.doorTarget(id), logger });
+    const door = createInstanceDoor({ resolve: (id) => part.doorTarget(id), logger, activity: doorActivity });
     cleanups.push(() => door.close());
     await app.register(managerApp, {
       services,
@@ -314,6 +320,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       setupLink: setup ? `${url}/setup?token=${setup.token}` : null,
       services,
       cluster,
+      sleepRound: async () => part.sleeper()?.tick(),
       close() {
         closing ??= (async () => {
           ready = false;

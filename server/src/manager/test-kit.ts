@@ -145,3 +145,19 @@ export async function rawCall(
   }
   return { status: res.status, body };
 }
+
+/** The HTTP status a WebSocket upgrade to `url` got: 101 when it opened (then closed), -1 when the connection failed. */
+export function wsUpgradeStatus(url: string, origin?: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const ws = new NodeWebSocket(url, origin ? { origin } : {});
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.once('error', () => resolve(-1));
+  });
+}

@@ -25,6 +25,7 @@ const VIEWS: Record<InstanceState, StateView> = {
   failed: { label: 'Failed', text: 'Your assistant could not run. Its last log lines are below; Start tries again.', tone: 'bad' },
   updating: { label: 'Updating', text: 'Your assistant is being updated.', tone: 'busy' },
   restoring: { label: 'Restoring', text: 'Your assistant is being restored from a backup.', tone: 'busy' },
+  sleeping: { label: 'Asleep', text: 'Asleep — wakes when you connect. Nobody used it for a while, so it gave its memory back; your conversations are kept.', tone: 'off' },
 };
 
 export function stateView(state: InstanceState): StateView {
@@ -36,6 +37,20 @@ export function isLive(state: InstanceState): boolean {
   return state === 'running' || state === 'degraded';
 }
 
+const CHANNEL_LABELS: Record<string, string> = { telegram: 'Telegram', discord: 'Discord', slack: 'Slack', matrix: 'Matrix', mattermost: 'Mattermost' };
+
+/**
+ * Why a running instance does not sleep when idle: the channels that need a
+ * live connection (null when none). Telegram can sleep with a webhook.
+ */
+export function keepAwakeText(keepAwake: readonly string[] | undefined): string | null {
+  if (!keepAwake || keepAwake.length === 0) return null;
+  const names = keepAwake.map((c) => CHANNEL_LABELS[c] ?? c);
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  const hint = keepAwake.includes('telegram') ? ' Telegram can sleep too when you set its webhook URL.' : '';
+  return `Stays awake for ${list}: ${names.length === 1 ? 'it needs' : 'they need'} a live connection.${hint}`;
+}
+
 export interface Controls {
   start: boolean;
   stop: boolean;
@@ -45,7 +60,7 @@ export interface Controls {
 export function controlsFor(state: InstanceState): Controls {
   return {
     start: state === 'stopped' || state === 'failed',
-    stop: state === 'running' || state === 'degraded' || state === 'starting' || state === 'failed',
+    stop: state === 'running' || state === 'degraded' || state === 'starting' || state === 'failed' || state === 'sleeping',
     delete: state !== 'deleting' && state !== 'updating' && state !== 'restoring',
   };
 }

@@ -8,5 +8,7 @@ export const TELEGRAM: ChannelDefinition = {
   connection: ['telegram.botToken', 'telegram.apiRoot', 'telegram.webhookUrl'],
   // A long-poll round takes up to its timeout (25 s) plus the way there and back.
   livenessMs: 40_000,
+  // With a webhook, Telegram calls /i/<id>/channels/telegram/webhook, which wakes a sleeping instance.
+  sleepsWith: 'telegram.webhookUrl',
   load: async () => (await import('./adapter')).createTelegramAdapter,
 };

@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SettingKey } from '@autoclaw/shared';
+import { generateDeviceKey } from '../../security';
 import { startTelegramBotApiServer, type TelegramBotApiServer, type TgUser } from '../../testing/telegram-bot-api-server';
 import { startChannelGateway, type ChannelGateway } from '../test-kit';
 
@@ -243,5 +244,18 @@ describe('telegram channel', () => {
     // The right token brings it up at once.
     await h.set('telegram.botToken', tg.token);
     await h.waitForState('telegram', 'connected');
+  });
+  it('tells the manager (admin.activity) that its long poll keeps the instance awake, and that with a webhook it may sleep', async () => {
+    const key = generateDeviceKey();
+    h.gw.gateway.store.insertDevice({ id: key.deviceId, name: 'AutoClaw manager', kind: 'manager', role: 'owner', publicKey: key.publicKey });
+    const manager = h.gw.connect(key);
+    expect((await manager.client.admin.activity.query()).keepAwake).toEqual([]);
+    await connect([['telegram.dmPolicy', 'open']]);
+    expect(await manager.client.admin.activity.query()).toMatchObject({ busySessions: 0, keepAwake: ['telegram'] });
+    await h.set('telegram.webhookUrl', 'https://manager.example.net/i/inst-sleepy');
+    await h.until('the webhook', () => tg.webhook());
+    expect((await manager.client.admin.activity.query()).keepAwake).toEqual([]);
+    // Only the manager may ask.
+    await expect(h.client.admin.activity.query()).rejects.toThrow(/only the manager/);
   });
 });

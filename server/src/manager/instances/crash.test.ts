@@ -48,6 +48,8 @@ for (const action of actions) {
   const [verb, arg] = action.split(':');
   if (verb === 'provision') await service.provision(arg);
   if (verb === 'stop') await service.stop((await service.byOwner(arg)).id);
+  if (verb === 'sleep') await service.sleep((await service.byOwner(arg)).id, 'idle (test)', { stillIdle: async () => true });
+  if (verb === 'wake') await service.wake((await service.byOwner(arg)).id, 'a client (test)');
   say({ done: action, instances: await service.list() });
 }
 say({ idle: true });
@@ -117,7 +119,7 @@ function gatewayProcesses(instanceId: string): number[] {
     .map(Number);
 }
 
-const SETTLED: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'failed']);
+const SETTLED: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'failed', 'sleeping']);
 const byOwner = (s: Snapshot, owner: string) => s.instances.find((i) => i.owner === owner);
 
 let database: TestDatabase;
@@ -201,6 +203,30 @@ describe(`kill -9 of the manager (${testEngine()})`, () => {
     const { instances } = await recoverAndCheck();
     const c = instances.find((i) => i.owner === 'c@example.com');
     expect(c?.state).toBe('running');
+  });
+
+  it('while waking a sleeping instance (its gateway already spawned): no instance left waking, the gateway adopted, not started twice', async () => {
+    let slept = false;
+    const hit = await runUntil(dir, keysFile, ['provision:e@example.com', 'sleep:e@example.com', 'wake:e@example.com'], (s) => {
+      const e = byOwner(s, 'e@example.com');
+      if (e?.state === 'sleeping') slept = true;
+      return slept && e?.state === 'starting' && e.pid !== undefined;
+    });
+    const spawned = byOwner(hit, 'e@example.com');
+    expect(spawned?.state).toBe('starting');
+    const { instances, report } = await recoverAndCheck();
+    const e = instances.find((i) => i.owner === 'e@example.com');
+    // Adopted when it answered by then, else replaced: recoverAndCheck saw exactly one gateway process.
+    expect(e?.state).toBe('running');
+    expect(report.resumed).toContain(e?.id);
+  });
+
+  it('while putting an instance to sleep (asleep in the database, its process not yet ended): the stray process is stopped', async () => {
+    const hit = await runUntil(dir, keysFile, ['sleep:e@example.com'], (s) => byOwner(s, 'e@example.com')?.state === 'sleeping');
+    expect(byOwner(hit, 'e@example.com')?.state).toBe('sleeping');
+    const { instances } = await recoverAndCheck();
+    // recoverAndCheck: a sleeping instance has no gateway process left.
+    expect(instances.find((i) => i.owner === 'e@example.com')?.state).toBe('sleeping');
   });
 
   it('while provisioning, when the gateway cannot start any more: marked failed with the reason', async () => {

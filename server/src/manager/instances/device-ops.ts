@@ -14,11 +14,12 @@ import type { Core } from './core';
 import type { GatewayClient } from './gateway-link';
 import { toInstance } from './repository';
 
-export function createDeviceOps(core: Core, db: ManagerDb) {
+export function createDeviceOps(core: Core, db: ManagerDb, wake: (id: string) => Promise<unknown>) {
   const { repo } = core;
 
-  /** The gateway of a live instance (CONFLICT otherwise: a stopped instance has no one to ask). */
+  /** The gateway of a live instance, woken when asleep (CONFLICT otherwise: a stopped instance has no one to ask). */
   async function target(id: string): Promise<{ instanceId: string; url: string }> {
+    if ((await repo.mustGet(id)).state === 'sleeping') await wake(id);
     const row = await repo.mustGet(id);
     if ((row.state !== 'running' && row.state !== 'degraded') || row.url === null) {
       throw new AppError('CONFLICT', `instance ${id} is ${row.state}; start it first`);

@@ -206,6 +206,44 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
         return startSteps(id, reason, fence ? { fence } : {});
       }),
 
+    /**
+     * Puts an idle running instance to sleep: `sleeping` first (a manager killed
+     * before the stop leaves a stray process that recovery stops), then the
+     * gateway stops (local: the process exits; Kubernetes: scaled to 0).
+     * `stillIdle` is asked under the lock, so a client that came meanwhile
+     * keeps it awake. Null when it was not put to sleep.
+     */
+    sleep: (id: string, reason: string, o: { stillIdle: () => Promise<boolean>; fence?: Fence }) =>
+      lock.run(id, async (): Promise<Instance | null> => {
+        const row = await repo.get(id);
+        if (!row || row.state !== 'running' || !(await o.stillIdle())) return null;
+        const asleep = await repo.transition(id, 'sleeping', reason, { pid: null }, ['running'], o.fence);
+        try {
+          await driver.stop(id, { graceMs: 10_000 });
+        } catch (err) {
+          await core.fail(id, err, 'sleep');
+          throw err;
+        }
+        await core.audit({ actor: 'system', action: 'instance.sleep', target: id, details: { reason } });
+        return toInstance(asleep);
+      }),
+
+    /**
+     * Wakes a sleeping instance (or finishes a wake a dead manager left
+     * `starting`) and waits until it is ready; a failed wake leaves it
+     * `failed` with the reason and throws. Running already: answered at once.
+     */
+    wake: (id: string, why: string) =>
+      lock.run(id, async (): Promise<Instance> => {
+        const row = await repo.mustGet(id);
+        if (row.state === 'running' || row.state === 'degraded') return toInstance(row);
+        if (row.state !== 'sleeping' && row.state !== 'starting') {
+          throw new AppError('CONFLICT', `your assistant is ${row.state} and cannot be woken`, { details: { state: row.state } });
+        }
+        await core.audit({ actor: 'system', action: 'instance.wake', target: id, details: { why } });
+        return startSteps(id, `woken: ${why}`);
+      }),
+
     async setMemoryLimit(id: string, mb: number): Promise<Instance> {
       if (!Number.isInteger(mb) || mb < 16 || mb > 65_536) throw new AppError('BAD_REQUEST', 'a memory limit is 16–65536 MiB');
       return toInstance(await repo.setMemoryLimit(id, mb));

@@ -2,8 +2,9 @@
  * When a manager becomes the leader (at start, or when it takes over from
  * a leader that died): every instance is brought to a legal, settled state.
  * Live ones are re-adopted (the same gateway process keeps running) or
- * restarted; an interrupted provisioning or start resumes (or fails with a
- * reason); an interrupted stop or delete is finished. Never stuck. An
+ * restarted; an interrupted provisioning, start or wake resumes (or fails
+ * with a reason; a gateway a dead manager already started is adopted, not
+ * started twice); a sleeping one whose process outlived its sleep is stopped; an interrupted stop or delete is finished. Never stuck. An
  * instance another live replica is working on right now is left to it.
  */
 import type { InstanceState } from '@autoclaw/shared';
@@ -78,6 +79,7 @@ export async function recoverInstances(core: Core, lifecycle: Lifecycle, fence?:
         await core.fail(id, new Error('interrupted by a manager restart'), 'restore');
         report.failed.push(id);
         return;
+      case 'sleeping':
       case 'stopped':
       case 'failed': {
         // Nothing may run unobserved for an instance that is not live.

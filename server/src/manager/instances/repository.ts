@@ -28,6 +28,8 @@ export interface RuntimePatch {
   restarted?: boolean;
   /** The origins the gateway was launched with. */
   origins?: string[];
+  /** The channels that keep it awake (null: none). */
+  keepAwake?: string[] | null;
 }
 
 export interface NewEvent {
@@ -52,18 +54,26 @@ export function toInstance(row: InstanceRow): Instance {
     updatedAt: row.updated_at,
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
     restarts: row.restarts,
+    ...(keepAwakeOf(row).length === 0 ? {} : { keepAwake: keepAwakeOf(row) }),
   };
 }
 
-/** The origins an instance's gateway was launched with; null when not known (launched by an older manager). */
-export function launchedOrigins(row: InstanceRow): string[] | null {
-  if (row.origins === null) return null;
+/** A stored JSON array of strings; null when absent or unreadable. */
+function stringArray(json: string | null | undefined): string[] | null {
+  if (json === null || json === undefined) return null;
   try {
-    const v: unknown = JSON.parse(row.origins);
+    const v: unknown = JSON.parse(json);
     return Array.isArray(v) ? v.filter((o): o is string => typeof o === 'string') : null;
   } catch {
     return null;
   }
+}
+
+const keepAwakeOf = (row: InstanceRow): string[] => stringArray(row.keep_awake) ?? [];
+
+/** The origins an instance's gateway was launched with; null when not known (launched by an older manager). */
+export function launchedOrigins(row: InstanceRow): string[] | null {
+  return stringArray(row.origins);
 }
 
 function toEvent(row: EventRow): InstanceEvent {
@@ -128,6 +138,7 @@ export function createInstanceRepository(db: ManagerDb, now: () => number, onEve
         ...(patch.port !== undefined ? { port: patch.port } : {}),
         ...(patch.lastError !== undefined ? { last_error: patch.lastError === null ? null : patch.lastError.slice(0, MAX_MESSAGE) } : {}),
         ...(patch.origins !== undefined ? { origins: JSON.stringify(patch.origins) } : {}),
+        ...(patch.keepAwake !== undefined ? { keep_awake: patch.keepAwake === null || patch.keepAwake.length === 0 ? null : JSON.stringify(patch.keepAwake) } : {}),
         ...(patch.restarted ? { restarts: eb('restarts', '+', 1) } : {}),
       }))
       .where('id', '=', id)
@@ -168,6 +179,7 @@ export function createInstanceRepository(db: ManagerDb, now: () => number, onEve
               created_at: at,
               updated_at: at,
               origins: null,
+              keep_awake: null,
             })
             .execute();
         } catch (err) {

@@ -24,6 +24,8 @@ export interface InstancesTable {
   updated_at: number;
   /** JSON array of the browser origins its gateway was launched with (null: not known). */
   origins: string | null;
+  /** JSON array of the channels that keep it awake, as its gateway last said (null: none known). */
+  keep_awake: string | null;
 }
 
 export interface InstanceEventsTable {
@@ -109,7 +111,76 @@ const V3: Migration = (w) => [
   'CREATE INDEX pairing_tickets_device ON pairing_tickets(instance_id, device_id)',
 ];
 
-export const INSTANCES_MIGRATIONS: readonly Migration[] = [V1, V2, V3];
+/**
+ * Sleep and wake: the state `sleeping` joins the CHECK of the state column,
+ * and `keep_awake` records the channels that keep an instance awake.
+ * PostgreSQL swaps the constraint; SQLite cannot alter a CHECK, so the three
+ * tables are rebuilt (children first, so dropping the old parent cascades
+ * to nothing; renaming the new parent renames their references with it).
+ */
+const V4: Migration = (w) => {
+  if (w.engine === 'postgres') {
+    return [
+      'ALTER TABLE instances DROP CONSTRAINT IF EXISTS instances_state_check',
+      `ALTER TABLE instances ADD CONSTRAINT instances_state_check CHECK (state IN (${STATES}))`,
+      'ALTER TABLE instances ADD COLUMN keep_awake TEXT',
+    ];
+  }
+  const columns = 'id, owner, state, driver, url, pid, port, wrapped_key, memory_limit_mb, restarts, last_error, created_at, updated_at, origins';
+  return [
+    `CREATE TABLE instances_v4 (
+       id               TEXT PRIMARY KEY,
+       owner            TEXT NOT NULL UNIQUE,
+       state            TEXT NOT NULL CHECK (state IN (${STATES})),
+       driver           TEXT NOT NULL,
+       url              TEXT,
+       pid              INTEGER,
+       port             INTEGER,
+       wrapped_key      TEXT NOT NULL,
+       memory_limit_mb  INTEGER NOT NULL,
+       restarts         INTEGER NOT NULL DEFAULT 0,
+       last_error       TEXT,
+       created_at       ${w.int} NOT NULL,
+       updated_at       ${w.int} NOT NULL,
+       origins          TEXT,
+       keep_awake       TEXT
+     )`,
+    `INSERT INTO instances_v4 (${columns}) SELECT ${columns} FROM instances`,
+    `CREATE TABLE instance_events_v4 (
+       id           ${w.autoId},
+       instance_id  TEXT NOT NULL REFERENCES instances_v4(id) ON DELETE CASCADE,
+       at           ${w.int} NOT NULL,
+       kind         TEXT NOT NULL,
+       from_state   TEXT,
+       to_state     TEXT,
+       message      TEXT NOT NULL,
+       log_lines    TEXT
+     )`,
+    'INSERT INTO instance_events_v4 (id, instance_id, at, kind, from_state, to_state, message, log_lines) SELECT id, instance_id, at, kind, from_state, to_state, message, log_lines FROM instance_events',
+    `CREATE TABLE pairing_tickets_v4 (
+       jti                TEXT PRIMARY KEY,
+       instance_id        TEXT NOT NULL REFERENCES instances_v4(id) ON DELETE CASCADE,
+       device_id          TEXT NOT NULL,
+       device_public_key  TEXT NOT NULL,
+       device_name        TEXT NOT NULL,
+       issued_at          ${w.int} NOT NULL,
+       expires_at         ${w.int} NOT NULL,
+       revoked_at         ${w.int}
+     )`,
+    'INSERT INTO pairing_tickets_v4 SELECT jti, instance_id, device_id, device_public_key, device_name, issued_at, expires_at, revoked_at FROM pairing_tickets',
+    'DROP TABLE pairing_tickets',
+    'DROP TABLE instance_events',
+    'DROP TABLE instances',
+    'ALTER TABLE instances_v4 RENAME TO instances',
+    'ALTER TABLE instance_events_v4 RENAME TO instance_events',
+    'ALTER TABLE pairing_tickets_v4 RENAME TO pairing_tickets',
+    'CREATE INDEX instance_events_instance ON instance_events(instance_id, id)',
+    'CREATE INDEX pairing_tickets_key ON pairing_tickets(device_public_key)',
+    'CREATE INDEX pairing_tickets_device ON pairing_tickets(instance_id, device_id)',
+  ];
+};
+
+export const INSTANCES_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4];
 
 export async function migrateInstances(db: ManagerDb): Promise<void> {
   await migratePart(db, INSTANCES_PART, INSTANCES_MIGRATIONS);

@@ -5,7 +5,7 @@
  * (repository, lifecycle, device operations, recovery) over one database.
  */
 import { AppError } from '@autoclaw/shared';
-import type { Instance, InstanceEvent } from '@autoclaw/shared';
+import type { GatewayActivity, Instance, InstanceEvent } from '@autoclaw/shared';
 import { isStaleLease } from '../cluster';
 import { silentLogger } from '../gateway-parts';
 import { makeCore, runtimePatch, waitReady } from './core';
@@ -43,7 +43,17 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
   const link = createGatewayLink({ keys: { managerPublicKey: deps.keys.publicKey, sign: deps.keys.sign }, now, ...(deps.gatewayCallTimeoutMs ? { timeoutMs: deps.gatewayCallTimeoutMs } : {}) });
   const core = makeCore(deps, { repo, link, lock, logger });
   const lifecycle = createLifecycle(core, { memoryLimitMb: deps.memoryLimitMb ?? 512 });
-  const devices = createDeviceOps(core, deps.db);
+  const wakes = new Map<string, Promise<Instance>>();
+  /** One wake per instance at a time: every client that comes meanwhile waits for the same one. */
+  function wake(id: string, why: string): Promise<Instance> {
+    let p = wakes.get(id);
+    if (!p) {
+      p = lifecycle.wake(id, why).finally(() => wakes.delete(id));
+      wakes.set(id, p);
+    }
+    return p;
+  }
+  const devices = createDeviceOps(core, deps.db, (id) => wake(id, 'the manager acts on it (pairing, devices, usage)'));
   const background = new Set<Promise<unknown>>();
   let closed = false;
 
@@ -107,6 +117,18 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
       return view;
     },
     restart: (id: string, r: RestartOptions) => lifecycle.restart(id, r),
+    sleep: (id: string, reason: string, o: { stillIdle: () => Promise<boolean>; fence?: Fence }) => lifecycle.sleep(id, reason, o),
+    wake,
+    /** What keeps its gateway awake (admin.activity, as the manager device). */
+    async activity(id: string): Promise<GatewayActivity> {
+      const row = await repo.mustGet(id);
+      if (row.url === null) throw new AppError('CONFLICT', `instance ${id} has no address`);
+      return link.call({ instanceId: id, url: row.url }, (client) => client.admin.activity.query());
+    },
+    /** Records the channels that keep it awake (shown in the app). */
+    async setKeepAwake(id: string, channels: string[], fence?: Fence): Promise<void> {
+      await repo.update(id, { keepAwake: channels }, null, fence);
+    },
     setMemoryLimit: (id: string, mb: number) => lifecycle.setMemoryLimit(id, mb),
 
     get,

@@ -39,6 +39,11 @@ const EXPECTED: Array<[InstanceState, InstanceState]> = [
   ['restoring', 'stopped'],
   ['restoring', 'failed'],
   ['restoring', 'deleting'],
+  ['running', 'sleeping'],
+  ['sleeping', 'starting'],
+  ['sleeping', 'stopping'],
+  ['sleeping', 'failed'],
+  ['sleeping', 'deleting'],
 ];
 
 describe('the instance state machine', () => {
@@ -80,7 +85,7 @@ describe('the instance state machine', () => {
     }
     expect(illegal).toBe(INSTANCE_STATES.length ** 2 - EXPECTED.length);
     // A few that matter: no skipping provisioning, no running from stopped without starting, no way back from deleting.
-    for (const [from, to] of [['provisioning', 'running'], ['stopped', 'running'], ['stopped', 'stopping'], ['deleting', 'stopped'], ['failed', 'running'], ['running', 'running']] as const) {
+    for (const [from, to] of [['provisioning', 'running'], ['stopped', 'running'], ['stopped', 'stopping'], ['deleting', 'stopped'], ['failed', 'running'], ['running', 'running'], ['sleeping', 'running'], ['degraded', 'sleeping']] as const) {
       expect(() => assertTransition(from, to)).toThrow(AppError);
     }
   });

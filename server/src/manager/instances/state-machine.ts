@@ -30,6 +30,7 @@ export const TRANSITIONS: Table = {
     failed: 'crash loop',
     updating: 'update to a new release (reserved)',
     deleting: 'deleted',
+    sleeping: 'idle: no client, no turn, no channel that needs a live process',
   },
   degraded: {
     running: 'health probes pass again',
@@ -64,6 +65,12 @@ export const TRANSITIONS: Table = {
     stopped: 'restore finished',
     failed: 'restore failed',
     deleting: 'deleted while restoring',
+  },
+  sleeping: {
+    starting: 'woken: a client connected, a request or a channel webhook came through the door, or a scheduled job',
+    stopping: 'stop requested while asleep',
+    failed: 'the gateway could not be put to sleep',
+    deleting: 'deleted while asleep',
   },
 };
 

@@ -38,15 +38,17 @@ export function createSchedule(deps: ScheduleDeps) {
     const at = deps.now();
     const out = { backedUp: [] as string[], updating: [] as string[] };
     for (const instance of await deps.instances.list()) {
-      if (instance.state !== 'running' || instance.driver !== 'local') continue;
+      // A sleeping instance is woken for its backup (and sleeps again when idle); its updates wait until it is awake.
+      if ((instance.state !== 'running' && instance.state !== 'sleeping') || instance.driver !== 'local') continue;
       try {
         const state = await deps.versions.ensure(instance.id);
         const next = due.nextRun(new Date(state.last_backup_at ?? instance.createdAt));
         if (next && next.getTime() <= at) {
+          if (instance.state === 'sleeping') await deps.instances.wake(instance.id, 'a scheduled backup');
           await deps.backups.create(instance.id, 'scheduled', fence);
           out.backedUp.push(instance.id);
         }
-        if (state.window_start !== null && state.window_end !== null && inWindow(at, state.window_start, state.window_end)) {
+        if (instance.state === 'running' && state.window_start !== null && state.window_end !== null && inWindow(at, state.window_start, state.window_end)) {
           const newest = await deps.releases.newest(state.channel);
           if (newest && compareVersions(newest.version, state.version) > 0 && deps.releases.installed(newest.version)) {
             const lastTry = await deps.db.k

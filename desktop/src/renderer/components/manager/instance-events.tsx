@@ -13,6 +13,7 @@ const KIND_LABEL: Record<InstanceEvent['kind'], string> = {
   device: 'Device',
   update: 'Update',
   backup: 'Backup',
+  sleep: 'Sleep',
 };
 
 /** Everything that happened to the instance, newest first (what the manager persisted). */

@@ -3,7 +3,7 @@ import type { Instance, InstanceEvent } from '@autoclaw/shared';
 import type { AutoClawDesktopApi } from '../../../preload/api';
 import type { ManagedPairing } from '../../hooks/use-managed-pairing';
 import type { DeviceKeys } from '../../lib/device-keys';
-import { isLive, stateView } from '../../lib/instance-view';
+import { isLive, keepAwakeText, stateView } from '../../lib/instance-view';
 import { managerErrorText } from '../../lib/manager-errors';
 import { InstanceControls } from './instance-controls';
 import { InstanceDevices } from './instance-devices';
@@ -69,6 +69,7 @@ function onTailnet(url: string | null): boolean {
 function InstanceDetails({ instance, events, pairing, keys, thisDeviceId, onDeleted, desktop }: InstancePageProps & { instance: Instance }) {
   const view = stateView(instance.state);
   const live = isLive(instance.state);
+  const awakeFor = live ? keepAwakeText(instance.keepAwake) : null;
   return (
     <>
       <section className="settings-section instance-status" aria-labelledby="instance-state-title">
@@ -81,6 +82,11 @@ function InstanceDetails({ instance, events, pairing, keys, thisDeviceId, onDele
           </span>{' '}
           {view.text}
         </p>
+        {awakeFor && (
+          <p className="muted small" aria-label="Why it stays awake">
+            {awakeFor}
+          </p>
+        )}
         {instance.state === 'failed' && instance.lastError && (
           <pre className="log-lines" aria-label="Last log lines">
             {instance.lastError}
