@@ -46,26 +46,27 @@ it('is set up by the CLI, and answers a message stored before a kill -9 once, af
   gw = await startGatewayProcess(dir, env());
   await until('signal connected', async () => (await listed()).find((r) => r.name === 'signal')?.state === 'connected', 30_000);
 
-  wire.enqueue({ kind: 'hang', textBefore: 'Thinking' });
+  wire.enqueue({ kind: 'hang', textBefore: 'Thinking about it' });
   sig.incoming({ number: '+15550000002', uuid: '0a0a0a0a-0000-4000-8000-000000000002', name: 'Alice' }, 'survive this');
-  await until('the turn to reach the provider', () => wire.requests.length === 1);
   const db = new Database(join(dir, 'gateway.db'), { readonly: true });
   try {
-    expect(db.prepare("SELECT count(*) AS n FROM messages WHERE text = 'survive this'").get()).toEqual({ n: 1 });
+    await until('the message and the partial answer to be stored', () =>
+      db.prepare("SELECT 1 FROM messages WHERE text = 'survive this'").get() && db.prepare("SELECT 1 FROM messages WHERE text = 'Thinking about it'").get(),
+    30_000);
   } finally {
     db.close();
   }
   await gw.stop('SIGKILL');
   gw = null;
 
-  wire.enqueue({ kind: 'text', text: 'Here is the answer.' });
+  wire.enqueue({ kind: 'text', text: ', and here is the answer.' });
   gw = await startGatewayProcess(dir, env());
-  await sig.waitForSent((s) => s.message === 'Here is the answer.', 40_000).catch((err: unknown) => {
+  await sig.waitForSent((s) => s.message === 'Thinking about it, and here is the answer.', 40_000).catch((err: unknown) => {
     throw new Error(`${String(err)}; channels: ${JSON.stringify(sig.calls.slice(-5))}; gateway stderr: ${gw?.stderr().slice(-2000)}`);
   });
   // The stream resumed after the stored event: the message came back at most as a duplicate.
   expect(sig.resumedFrom.at(-1)).toBe('1');
-  expect(sig.sent.map((s) => s.message)).toEqual(['Here is the answer.']);
+  expect(sig.sent.map((s) => s.message)).toEqual(['Thinking about it, and here is the answer.']);
   expect(wire.requests).toHaveLength(2);
   expect(await gw.stop('SIGTERM')).toBe(0);
   gw = null;

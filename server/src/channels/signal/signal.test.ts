@@ -160,7 +160,7 @@ describe('signal channel (supervised local daemon)', () => {
       ['signal.account', '+15550000001'],
       ['signal.dmPolicy', 'open'],
     ]);
-    const [first] = cli.starts();
+    const first = cli.starts().at(-1);
     expect(first!.args).toEqual(['daemon', expect.stringMatching(/^--http=127\.0\.0\.1:\d+$/), '--receive-mode=manual', '--no-receive-stdout']);
     sig.incoming(ALICE, 'hi daemon');
     await answer('Echo: hi daemon');
