@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Every channel the gateway knows; a new channel appends its name here. */
-export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage', 'teams', 'signal'] as const;
+export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage', 'teams', 'signal', 'googlechat'] as const;
 export const ChannelName = z.enum(CHANNEL_NAMES);
 export type ChannelName = z.infer<typeof ChannelName>;
 
@@ -67,6 +67,13 @@ export const CHANNEL_SETTING_KEYS = [
   'signal.cliPath',
   'signal.dmPolicy',
   'signal.allowFrom',
+  'googlechat.audience',
+  'googlechat.serviceAccount',
+  'googlechat.certsUrl',
+  'googlechat.tokenUrl',
+  'googlechat.apiRoot',
+  'googlechat.dmPolicy',
+  'googlechat.allowFrom',
 ] as const;
 export type ChannelSettingKey = (typeof CHANNEL_SETTING_KEYS)[number];
 export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [
@@ -78,6 +85,7 @@ export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [
   'mattermost.token',
   'imessage.password',
   'teams.appPassword',
+  'googlechat.serviceAccount',
 ];
 
 /**
@@ -93,6 +101,7 @@ export const CHANNEL_ENDPOINT_SECRETS: Readonly<Partial<Record<ChannelSettingKey
   'mattermost.url': ['mattermost.token'],
   'imessage.url': ['imessage.password'],
   'teams.tokenUrl': ['teams.appPassword'],
+  'googlechat.tokenUrl': ['googlechat.serviceAccount'],
 };
 
 export const ChannelStateChangeSchema = z.object({

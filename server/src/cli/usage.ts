@@ -54,8 +54,9 @@ discord.apiRoot, slack.botToken, slack.appToken, slack.apiRoot,
 matrix.homeserverUrl, matrix.accessToken, mattermost.url, mattermost.token,
 imessage.url, imessage.password, imessage.webhookUrl, imessage.mentionName,
 teams.appId, teams.appPassword, teams.openIdMetadataUrl, teams.tokenUrl,
-signal.account, signal.url, signal.cliPath, and
-for every channel <channel>.dmPolicy (pairing|allowlist|open) and
+signal.account, signal.url, signal.cliPath,
+googlechat.audience, googlechat.serviceAccount, googlechat.certsUrl,
+googlechat.tokenUrl, googlechat.apiRoot, and for every channel <channel>.dmPolicy (pairing|allowlist|open) and
 <channel>.allowFrom (comma-separated platform user ids).
 API keys and tokens are stored encrypted. An empty value clears the setting. Changing an
 endpoint (*.baseUrl, openaiCompatible.url) clears the key stored for the old
@@ -70,7 +71,7 @@ settings, endpoints, device roles and revocations, with who and when.
 Lists the chat channels (--json: an array with name, enabled, state of
 connected|reconnecting|down|disabled, since, lastInboundAt, lastError), turns one
 on or off, or approves the sender who was given pairing CODE. NAME is one of
-telegram, discord, slack, matrix, mattermost, imessage, teams, signal. Through the running gateway, or
+telegram, discord, slack, matrix, mattermost, imessage, teams, signal, googlechat. Through the running gateway, or
 the data directory directly when none runs (then it applies at the next start).
 `,
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]

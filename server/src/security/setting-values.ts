@@ -20,6 +20,9 @@ const URL_KEYS: readonly SettingKey[] = [
   'teams.openIdMetadataUrl',
   'teams.tokenUrl',
   'signal.url',
+  'googlechat.certsUrl',
+  'googlechat.tokenUrl',
+  'googlechat.apiRoot',
 ];
 
 /** `<channel>.allowFrom`: comma-separated platform user ids (no spaces or control characters inside one). */
@@ -30,6 +33,21 @@ function allowList(key: SettingKey, v: string): string {
     if (id.length > 200 || /[\s\p{Cc}]/u.test(id)) throw new Error(`${key}: "${id.slice(0, 40)}" is not a platform user id`);
   }
   return [...new Set(ids)].join(',');
+}
+
+/** A Google service account's JSON key (as downloaded): kept compact, checked for what signing needs. */
+function serviceAccountKey(key: SettingKey, v: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    throw new Error(`${key} must be the service account's JSON key file`);
+  }
+  const o = parsed as Record<string, unknown> | null;
+  if (!o || typeof o['client_email'] !== 'string' || typeof o['private_key'] !== 'string' || !o['private_key'].includes('PRIVATE KEY')) {
+    throw new Error(`${key} must be a JSON key with client_email and private_key`);
+  }
+  return JSON.stringify(parsed);
 }
 
 function checkUrl(key: SettingKey, v: string, protocols: readonly string[], label: string): string {
@@ -58,6 +76,7 @@ export function validateSettingValue(key: SettingKey, value: string): string {
     return v;
   }
   if (key.endsWith('.allowFrom')) return allowList(key, v);
+  if (key === 'googlechat.serviceAccount') return serviceAccountKey(key, v);
   if (/\p{Cc}/u.test(v)) throw new Error(`${key} contains control characters`);
   return v;
 }

@@ -7,8 +7,9 @@
  * attachment downloads — and webhook POSTs of `{type: 'new-message', data}`
  * to every registered URL, as the BlueBubbles server makes them.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listenLocal } from './listen-local';
+import { createRawServer } from './raw-server';
 import { boundaryOf, parseMultipart } from './multipart';
 import { createWaiters } from './waiters';
 
@@ -147,17 +148,7 @@ export async function startBlueBubblesServer(opts: { password?: string } = {}): 
     return fail(res, 404, 'Not Found', 'Route not found');
   };
 
-  const server = createServer((req, res) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-      route(req, res, Buffer.concat(chunks), new URL(req.url ?? '/', 'http://local'));
-    })()
-      .catch((err: unknown) => {
-        if (!res.headersSent) fail(res, 500, 'Server Error', String(err));
-      })
-      .finally(waiters.notify);
-  });
+  const server = createRawServer({ route, fail: (res, err) => fail(res, 500, 'Server Error', String(err)), settled: waiters.notify });
   const listener = await listenLocal(server);
 
   const api: BlueBubblesServer = {

@@ -8,8 +8,9 @@
  * messaging endpoint with a JWT signed by the test key — or a bad one.
  */
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listenLocal } from './listen-local';
+import { createRawServer } from './raw-server';
 import { createWaiters } from './waiters';
 
 export interface ConnectorActivity {
@@ -73,8 +74,9 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
   };
   const connectorError = (res: ServerResponse, status: number, code: string, message: string) => reply(res, status, { error: { code, message } });
 
-  const route = (req: IncomingMessage, res: ServerResponse, raw: Buffer, path: string): void => {
+  const route = (req: IncomingMessage, res: ServerResponse, raw: Buffer, url: URL): void => {
     const method = req.method ?? 'GET';
+    const path = url.pathname;
     calls.push({ method, path, userAgent: req.headers['user-agent'] ?? '' });
     if (path === '/v1/.well-known/openidconfiguration') {
       return reply(res, 200, { issuer: 'https://api.botframework.com', authorization_endpoint: 'https://invalid.botframework.com', jwks_uri: `${base}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] });
@@ -123,17 +125,7 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     return connectorError(res, 404, 'NotFound', `no route ${method} ${path}`);
   };
 
-  const server = createServer((req, res) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-      route(req, res, Buffer.concat(chunks), new URL(req.url ?? '/', 'http://local').pathname);
-    })()
-      .catch((err: unknown) => {
-        if (!res.headersSent) connectorError(res, 500, 'ServiceError', String(err));
-      })
-      .finally(waiters.notify);
-  });
+  const server = createRawServer({ route, fail: (res, err) => connectorError(res, 500, 'ServiceError', String(err)), settled: waiters.notify });
   const listener = await listenLocal(server);
   base = `http://127.0.0.1:${listener.port}`;
 

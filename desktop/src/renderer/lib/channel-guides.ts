@@ -133,4 +133,21 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       { key: 'signal.url', label: 'Remote daemon URL (instead of running signal-cli here)', placeholder: 'http://127.0.0.1:8080', advanced: true },
     ],
   },
+  googlechat: {
+    label: 'Google Chat',
+    steps: [
+      'In the Google Cloud console, in a project of your Workspace, enable the Google Chat API.',
+      'Make a service account and download a JSON key for it; paste the whole file below.',
+      'Under the Chat API\'s Configuration, name the app, choose "HTTP endpoint URL" and enter <your gateway URL>/channels/googlechat/events (reachable over HTTPS).',
+      'Under "Authentication audience" keep "Project number" and enter that number below (or choose "HTTP endpoint URL" and enter the URL itself).',
+      'Enable the channel, then message the app directly or @mention it in a space.',
+    ],
+    fields: [
+      { key: 'googlechat.audience', label: 'Project number (or endpoint URL)', placeholder: '123456789012' },
+      { key: 'googlechat.serviceAccount', label: 'Service account JSON key', secret: true },
+      { key: 'googlechat.certsUrl', label: 'Google certificates URL', placeholder: 'https://www.googleapis.com/service_accounts/v1/metadata/x509/chat@system.gserviceaccount.com', advanced: true },
+      { key: 'googlechat.tokenUrl', label: 'Token endpoint', placeholder: 'https://oauth2.googleapis.com/token', advanced: true },
+      { key: 'googlechat.apiRoot', label: 'Chat API root', placeholder: 'https://chat.googleapis.com/', advanced: true },
+    ],
+  },
 };
