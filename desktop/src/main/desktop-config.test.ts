@@ -5,7 +5,7 @@ import { parseDesktopConfig } from './desktop-config';
 
 describe('desktop config', () => {
   it('has no manager and shows the window by default', () => {
-    expect(parseDesktopConfig(['/opt/AutoClaw/autoclaw'], {})).toEqual({ managerUrl: null, connectSources: [], startHidden: false });
+    expect(parseDesktopConfig(['/opt/AutoClaw/autoclaw'], {})).toEqual({ managerUrl: null, connectSources: [], startHidden: false, updateFeedUrl: null });
   });
 
   it('takes the manager from the command line before the environment', () => {
@@ -16,6 +16,7 @@ describe('desktop config', () => {
       managerUrl: 'https://manager.example.com',
       connectSources: ['https://manager.example.com', 'wss://manager.example.com'],
       startHidden: true,
+      updateFeedUrl: null,
     });
     // The sources are valid CSP host sources.
     expect(rendererContentSecurityPolicy(config.connectSources)).toContain('wss://manager.example.com');
@@ -23,6 +24,12 @@ describe('desktop config', () => {
       'http://127.0.0.1:7300',
       'ws://127.0.0.1:7300',
     ]);
+  });
+
+  it('takes the self-update feed from the command line before the environment, https or loopback only', () => {
+    expect(parseDesktopConfig(['/x', '--update-feed=https://updates.example.com/autoclaw/'], { AUTOCLAW_UPDATE_FEED_URL: 'https://other.example.com' }).updateFeedUrl).toBe('https://updates.example.com/autoclaw');
+    expect(parseDesktopConfig(['/x'], { AUTOCLAW_UPDATE_FEED_URL: 'http://127.0.0.1:8080/feed' }).updateFeedUrl).toBe('http://127.0.0.1:8080/feed');
+    expect(() => parseDesktopConfig(['/x', '--update-feed=http://updates.example.com'], {})).toThrow(/update feed URL must be https/);
   });
 
   it('refuses insecure or odd manager URLs', () => {

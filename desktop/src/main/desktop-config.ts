@@ -3,6 +3,7 @@
  * and environment (nothing else reads process.env):
  *   --manager-url=URL   or AUTOCLAW_MANAGER_URL   where the manager is (https, or http on loopback)
  *   --hidden                                      start in the tray (launch at login)
+ *   --update-feed=URL   or AUTOCLAW_UPDATE_FEED_URL   the generic feed the app updates itself from (https, or http on loopback)
  * A deep link can never set any of these.
  */
 import { AppError } from '@autoclaw/shared';
@@ -13,6 +14,8 @@ export interface DesktopConfig {
   /** Extra CSP connect-src entries (the manager's origin). */
   connectSources: string[];
   startHidden: boolean;
+  /** The self-update feed (latest.yml and artifacts), or null: the app does not update itself. */
+  updateFeedUrl: string | null;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -24,19 +27,19 @@ function option(argv: readonly string[], name: string): string | null {
 }
 
 /** Validates a manager URL: https anywhere, plain http only on loopback; returns its origin form. */
-export function parseManagerUrl(raw: string): URL {
+export function parseManagerUrl(raw: string, what = 'manager URL'): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new AppError('BAD_REQUEST', 'manager URL is not a URL');
+    throw new AppError('BAD_REQUEST', `${what} is not a URL`);
   }
   const secure = url.protocol === 'https:';
   if (!secure && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
-    throw new AppError('BAD_REQUEST', 'manager URL must be https (or http on 127.0.0.1/localhost)');
+    throw new AppError('BAD_REQUEST', `${what} must be https (or http on 127.0.0.1/localhost)`);
   }
   if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
-    throw new AppError('BAD_REQUEST', 'manager URL must not carry credentials, a query or a fragment');
+    throw new AppError('BAD_REQUEST', `${what} must not carry credentials, a query or a fragment`);
   }
   return url;
 }
@@ -44,6 +47,7 @@ export function parseManagerUrl(raw: string): URL {
 export function parseDesktopConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DesktopConfig {
   const raw = option(argv, 'manager-url') ?? env.AUTOCLAW_MANAGER_URL ?? null;
   const manager = raw === null || raw === '' ? null : parseManagerUrl(raw);
+  const feed = option(argv, 'update-feed') ?? env.AUTOCLAW_UPDATE_FEED_URL ?? null;
   const connectSources: string[] = [];
   if (manager !== null) {
     const socket = manager.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -53,5 +57,6 @@ export function parseDesktopConfig(argv: readonly string[], env: Readonly<Record
     managerUrl: manager === null ? null : manager.href.replace(/\/$/, ''),
     connectSources,
     startHidden: argv.includes('--hidden'),
+    updateFeedUrl: feed === null || feed === '' ? null : parseManagerUrl(feed, 'update feed URL').href.replace(/\/$/, ''),
   };
 }

@@ -34,6 +34,7 @@ import { registerIpcApi } from './ipc-api';
 import { createNotificationService } from './notification-service';
 import { PRODUCT } from './product';
 import { createRendererEvents, type RendererEvents } from './renderer-events';
+import { startElectronSelfUpdate } from './self-update-electron';
 import { loadSettingsStore } from './settings-store';
 import { claimSingleInstance } from './single-instance';
 import { trayIconPng } from './tray-icon';
@@ -166,10 +167,18 @@ async function start(config: DesktopConfig, state: MainState, events: RendererEv
     },
   });
 
+  const selfUpdate = config.updateFeedUrl
+    ? startElectronSelfUpdate({ app, dialog, window: () => window, feedUrl: config.updateFeedUrl, productName: PRODUCT.name, log }).catch((error: unknown) => {
+        log('warn', `self-update could not start: ${error instanceof Error ? error.message : 'unknown error'}`);
+        return null;
+      })
+    : null;
+
   app.on('activate', () => windowService.showAndFocus());
   app.on('before-quit', () => windowService.markQuitting());
   app.on('will-quit', () => {
     removeIpc();
+    void selfUpdate?.then((running) => running?.stop());
     notifications.dispose();
     tray.dispose();
   });

@@ -107,3 +107,12 @@ export function startGatewayProcess(dataDir: string, env: Record<string, string>
     void exited.then((code) => reject(new Error(`gateway exited (${code}) before printing its URL: ${err}`)));
   });
 }
+
+/** `users create` + `instances create` for owner@example.com on DIR (no manager running); the new instance's id. */
+export async function ownerWithInstance(dir: string, env: Record<string, string>): Promise<string> {
+  const user = await runCli(['users', 'create', '--data', dir, '--email', 'owner@example.com'], { input: 'correct horse battery\n', env });
+  if (user.code !== 0) throw new Error(`users create failed: ${user.stderr}`);
+  const made = await runCli(['instances', 'create', '--data', dir, '--owner', 'owner@example.com', '--json'], { env });
+  if (made.code !== 0) throw new Error(`instances create failed: ${made.stderr}`);
+  return (JSON.parse(made.stdout) as { id: string }).id;
+}

@@ -7,13 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Instance, Release, UpdateRun } from '@autoclaw/shared';
+import type { Release, UpdateRun } from '@autoclaw/shared';
 import { createTestDatabase, testEngine } from '../manager/db/test-db';
 import type { TestDatabase } from '../manager/db/test-db';
 import { killGateways, REPO_ROOT } from '../manager/drivers/local/test-support';
 import { buildTestRelease, testReleaseKey } from '../manager/updates/test-releases';
 import type { BuiltRelease } from '../manager/updates/test-releases';
-import { ensureBundle, runCli } from './cli-harness';
+import { ensureBundle, ownerWithInstance, runCli } from './cli-harness';
 
 let database: TestDatabase;
 let ENV: Record<string, string> = { AUTOCLAW_MASTER_KEY_STORE: 'file', AUTOCLAW_UPDATE_HEALTH_WINDOW_MS: '1000' };
@@ -35,10 +35,7 @@ describe(`autoclaw releases, backup, instances update|rollback (${testEngine()})
     release = await buildTestRelease(out, { version: '3.0.0', kind: 'good', key: key.privateKey });
     database = await createTestDatabase(dir);
     ENV = { ...ENV, ...database.env };
-    expect((await runCli(['users', 'create', '--data', dir, '--email', 'owner@example.com'], { input: 'correct horse battery\n', env: ENV })).code).toBe(0);
-    const made = await runCli(['instances', 'create', '--data', dir, '--owner', 'owner@example.com', '--json'], { env: ENV });
-    expect(made.code).toBe(0);
-    id = (JSON.parse(made.stdout) as Instance).id;
+    id = await ownerWithInstance(dir, ENV);
   }, 120_000);
   afterAll(async () => {
     killGateways(dir);

@@ -31,6 +31,7 @@ async function offlinePart<T>(config: OperatorConfig, io: CliIO, releaseKeys: st
       builtInVersion: VERSION,
       releaseKeys,
       ...(window === undefined ? {} : { timings: { healthWindowMs: window } }),
+      ...(config.backupS3 ? { s3: config.backupS3 } : {}),
     });
     try {
       return await fn(part);

@@ -109,6 +109,20 @@ export interface ManagerConfig {
   updateHealthWindowMs?: number;
   /** `--sleep-after MINUTES` or AUTOCLAW_SLEEP_AFTER_MINUTES: an idle instance sleeps after this long (0: never; default 15 minutes). */
   sleepAfterMs?: number;
+  /** Backups to S3-compatible storage (AUTOCLAW_BACKUP_S3_*); sealed into the manager's state at start. */
+  backupS3?: BackupS3Config;
+}
+
+/**
+ * AUTOCLAW_BACKUP_S3_ENDPOINT, _BUCKET, _REGION (default us-east-1), and the
+ * credentials AUTOCLAW_BACKUP_S3_ACCESS_KEY_ID + _SECRET_ACCESS_KEY — given
+ * once: the manager keeps them encrypted under its master key.
+ */
+export interface BackupS3Config {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** The gateway's non-secret provider variables (see `autoclaw gateway --help`). */
@@ -214,6 +228,7 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
     providerEnv: providerEnvOf(env),
     ...healthWindowOf(env),
+    ...backupS3Of(env),
   };
   const releaseKeys = values['release-pubkey'] as string[] | undefined;
   if (releaseKeys !== undefined) config.releaseKeys = releaseKeys.map(parseReleaseKey);
@@ -308,6 +323,8 @@ export interface OperatorConfig {
   masterKeyStore: MasterKeyStore;
   /** How long an update watches the new version's health (AUTOCLAW_UPDATE_HEALTH_WINDOW_MS; default 60 s). */
   updateHealthWindowMs?: number;
+  /** Backups to S3-compatible storage (AUTOCLAW_BACKUP_S3_*); sealed into the manager's state at start. */
+  backupS3?: BackupS3Config;
 }
 
 export const UPDATE_HEALTH_WINDOW_ENV = 'AUTOCLAW_UPDATE_HEALTH_WINDOW_MS';
@@ -320,6 +337,26 @@ function healthWindowOf(env: NodeJS.ProcessEnv): { updateHealthWindowMs?: number
   return { updateHealthWindowMs: ms };
 }
 
+function backupS3Of(env: NodeJS.ProcessEnv): { backupS3?: BackupS3Config } {
+  const endpoint = envValue(env, 'AUTOCLAW_BACKUP_S3_ENDPOINT');
+  const bucket = envValue(env, 'AUTOCLAW_BACKUP_S3_BUCKET');
+  const accessKeyId = envValue(env, 'AUTOCLAW_BACKUP_S3_ACCESS_KEY_ID');
+  const secretAccessKey = envValue(env, 'AUTOCLAW_BACKUP_S3_SECRET_ACCESS_KEY');
+  if (endpoint === undefined && bucket === undefined && accessKeyId === undefined && secretAccessKey === undefined) return {};
+  if (endpoint === undefined || bucket === undefined) throw new UsageError('AUTOCLAW_BACKUP_S3_ENDPOINT and AUTOCLAW_BACKUP_S3_BUCKET go together');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) throw new UsageError('AUTOCLAW_BACKUP_S3_ACCESS_KEY_ID and AUTOCLAW_BACKUP_S3_SECRET_ACCESS_KEY go together');
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new UsageError('AUTOCLAW_BACKUP_S3_ENDPOINT is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('AUTOCLAW_BACKUP_S3_ENDPOINT must be http(s)');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new UsageError('AUTOCLAW_BACKUP_S3_BUCKET is not a bucket name');
+  const region = envValue(env, 'AUTOCLAW_BACKUP_S3_REGION') ?? 'us-east-1';
+  return { backupS3: { endpoint: url.toString().replace(/\/$/, ''), bucket, region, ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}) } };
+}
+
 export function parseOperatorConfig(values: { data?: string | undefined; database?: string | undefined }, env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const dataDir = parseDataDir(values.data);
   const storeRaw = env['AUTOCLAW_MASTER_KEY_STORE'];
@@ -328,6 +365,7 @@ export function parseOperatorConfig(values: { data?: string | undefined; databas
     database: parseDatabase(values.database, env, dataDir),
     masterKeyStore: oneOf('AUTOCLAW_MASTER_KEY_STORE', storeRaw === '' ? undefined : storeRaw, MASTER_KEY_STORES, 'auto'),
     ...healthWindowOf(env),
+    ...backupS3Of(env),
   };
 }
 

@@ -228,6 +228,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       builtInVersion: VERSION,
       ...(config.releaseKeys ? { releaseKeys: config.releaseKeys } : {}),
       ...(config.updateHealthWindowMs === undefined ? {} : { timings: { healthWindowMs: config.updateHealthWindowMs } }),
+      ...(config.backupS3 ? { s3: config.backupS3 } : {}),
       ...options.updates,
     });
     updates = updatesPart;

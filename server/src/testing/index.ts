@@ -16,3 +16,4 @@ export { startSonosSpeakerServer, type SonosSpeakerServer, type SonosTrack } fro
 export { startGoogleApiServer, type GoogleApiServer, type GmailMessage, type CalendarEvent } from './google-api-server';
 export { parsePrometheusText, type PromFamily, type PromSample, type PromType } from './prom-text';
 export { startStripeApiServer, stripeSignatureHeader, parseStripeForm, type StripeApiServer, type StripeEvent } from './stripe-api-server';
+export { startS3Server, S3_MIN_PART_BYTES, type S3Server, type S3Request } from './s3-server';

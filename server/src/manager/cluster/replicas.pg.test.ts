@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +19,7 @@ import { BIN, cliEnv, ensureBundle, ROOT, runCli } from '../../cli/cli-harness';
 import { generateDeviceKey, signPayload } from '../../security';
 import { createTestDatabase, withRawSql } from '../db/test-db';
 import type { TestDatabase } from '../db/test-db';
-import { isProcessAlive } from '../drivers/local/process-info';
-import { killGateways, waitFor } from '../drivers/local/test-support';
+import { gatewayProcesses, killGateways, waitFor } from '../drivers/local/test-support';
 import { pairWithTicket } from '../instances';
 
 const PW = 'correct horse battery';
@@ -61,20 +60,6 @@ async function trpc<T>(url: string, method: 'GET' | 'POST', path: string, input?
   return body.result.data;
 }
 
-/** Live processes whose command line names the instance (a gateway started twice would show 2). */
-function gatewayProcesses(instanceId: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return args.includes('--instance-id') && args.includes(instanceId) && isProcessAlive(Number(pid));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe('three manager replicas on PostgreSQL', () => {
   let dir: string;

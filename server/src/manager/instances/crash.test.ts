@@ -6,8 +6,7 @@
  * gateways are re-adopted (same pid), an interrupted provisioning resumed or
  * failed with a reason — never stuck.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +15,7 @@ import type { Instance, InstanceState } from '@autoclaw/shared';
 import { isProcessAlive } from '../drivers/local/process-info';
 import { createTestDatabase, testEngine } from '../db/test-db';
 import type { TestDatabase } from '../db/test-db';
-import { bundleGatewayCommand, bundleScript, killGateways, startHarness, testManagerKeys } from '../drivers/local/test-support';
+import { bundleGatewayCommand, bundleScript, gatewayProcesses, killChildWhen, killGateways, startHarness, testManagerKeys } from '../drivers/local/test-support';
 
 const src = (rel: string) => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
 
@@ -72,52 +71,9 @@ afterAll(() => disposers.forEach((d) => d()));
 
 /** Runs the child manager until `killWhen` sees a snapshot it likes, then SIGKILLs it; returns that snapshot. */
 function runUntil(dir: string, keysFile: string, actions: string[], killWhen: (s: Snapshot) => boolean): Promise<Snapshot> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childScript, dir, keysFile, JSON.stringify(command), JSON.stringify(database.target), ...actions], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buffered = '';
-    let stderr = '';
-    let hit: Snapshot | null = null;
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (hit) return;
-        const snap = JSON.parse(line) as Snapshot;
-        if (snap.instances && killWhen(snap)) {
-          hit = snap;
-          child.kill('SIGKILL');
-        }
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      clearTimeout(deadline);
-      if (hit && signal === 'SIGKILL') resolve(hit);
-      else reject(new Error(`the child manager ended without reaching the kill point (${signal ?? 'exit'}): ${stderr.slice(-2000)}`));
-    });
-  });
+  return killChildWhen<Snapshot>(childScript, [dir, keysFile, JSON.stringify(command), JSON.stringify(database.target), ...actions], (snap) => snap.instances !== undefined && killWhen(snap));
 }
 
-/** Live processes whose command line names the instance (a gateway started twice would show 2). */
-function gatewayProcesses(instanceId: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return args.includes('--instance-id') && args.includes(instanceId) && isProcessAlive(Number(pid));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const SETTLED: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'failed', 'sleeping']);
 const byOwner = (s: Snapshot, owner: string) => s.instances.find((i) => i.owner === owner);

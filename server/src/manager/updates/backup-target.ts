@@ -3,7 +3,7 @@
  * default), or in S3-compatible storage (s3-target.ts). Keys are
  * `<instanceId>/<backupId>.acbk`.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AppError } from '@autoclaw/shared';
 
@@ -12,6 +12,8 @@ export interface BackupTarget {
   put(key: string, data: Buffer): Promise<void>;
   get(key: string): Promise<Buffer>;
   delete(key: string): Promise<void>;
+  /** Every key that starts with `prefix`. */
+  list(prefix: string): Promise<string[]>;
 }
 
 export const backupKey = (instanceId: string, backupId: string): string => `${instanceId}/${backupId}.acbk`;
@@ -42,6 +44,15 @@ export function localBackupTarget(dir: string): BackupTarget {
     },
     async delete(key) {
       rmSync(pathOf(key), { force: true });
+    },
+    async list(prefix) {
+      if (!existsSync(dir)) return [];
+      const keys: string[] = [];
+      for (const sub of readdirSync(dir, { withFileTypes: true })) {
+        if (!sub.isDirectory()) continue;
+        for (const f of readdirSync(join(dir, sub.name))) if (f.endsWith('.acbk')) keys.push(`${sub.name}/${f}`);
+      }
+      return keys.filter((k) => k.startsWith(prefix)).sort();
     },
   };
 }

@@ -21,7 +21,10 @@ import { takeSnapshot } from './snapshot';
 
 export interface BackupServiceDeps {
   db: ManagerDb;
+  /** Where new backups go. */
   target: BackupTarget;
+  /** Where earlier backups are, by their recorded target kind (default: `target`). */
+  targets?: Partial<Record<BackupTarget['kind'], BackupTarget>>;
   now: () => number;
   /** The instance's data directory (local driver). */
   dataDirOf(instanceId: string): string;
@@ -33,10 +36,13 @@ export interface BackupServiceDeps {
 }
 
 const toBackup = (row: BackupsTable): Backup => ({ id: row.id, instanceId: row.instance_id, createdAt: row.created_at, bytes: row.bytes, kind: row.kind });
+/** How old an unrecorded backup file must be before prune takes it for a crashed create's leftover. */
+const ORPHAN_AGE_MS = 60 * 60_000;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export function createBackupService(deps: BackupServiceDeps) {
   const { db, target } = deps;
+  const targetOf = (r: BackupsTable): BackupTarget => deps.targets?.[r.target as BackupTarget['kind']] ?? target;
 
   async function row(instanceId: string, backupId: string): Promise<BackupsTable> {
     const found = await db.k.selectFrom('backups').selectAll().where('id', '=', backupId).where('instance_id', '=', instanceId).executeTakeFirst();
@@ -56,7 +62,7 @@ export function createBackupService(deps: BackupServiceDeps) {
   /** The file's bytes, checked against the recorded SHA-256, then decrypted and every file hash checked. */
   async function read(instanceId: string, backupId: string): Promise<ArchiveFile[]> {
     const r = await row(instanceId, backupId);
-    const file = await target.get(backupKey(instanceId, backupId));
+    const file = await targetOf(r).get(backupKey(instanceId, backupId));
     if (sha256(file) !== r.sha256) throw new AppError('BAD_REQUEST', `the backup failed its integrity check (the file's SHA-256 is not the recorded one); it is not restored`);
     return withKey(instanceId, (key) => openArchive(file, key, { id: backupId, instanceId }).files);
   }
@@ -65,8 +71,14 @@ export function createBackupService(deps: BackupServiceDeps) {
     const rows = await db.k.selectFrom('backups').selectAll().where('instance_id', '=', instanceId).execute();
     const gone = pruneList(rows.map(toBackup), deps.retention);
     for (const id of gone) {
-      await target.delete(backupKey(instanceId, id));
+      await targetOf(rows.find((r) => r.id === id) as BackupsTable).delete(backupKey(instanceId, id));
       await db.k.deleteFrom('backups').where('id', '=', id).execute();
+    }
+    // A file stored by a create that died before recording it: removed once it is surely not in flight.
+    const known = new Set(rows.map((r) => backupKey(instanceId, r.id)));
+    for (const key of await target.list(`${instanceId}/`)) {
+      const made = parseInt(/\/bk-([0-9a-z]+)-/.exec(key)?.[1] ?? '', 36);
+      if (!known.has(key) && Number.isFinite(made) && deps.now() - made > ORPHAN_AGE_MS) await target.delete(key);
     }
     return gone;
   }
@@ -106,8 +118,7 @@ export function createBackupService(deps: BackupServiceDeps) {
     read,
     /** The encrypted file as stored (a download: only the instance's key opens it). */
     async download(instanceId: string, backupId: string): Promise<Buffer> {
-      await row(instanceId, backupId);
-      return target.get(backupKey(instanceId, backupId));
+      return targetOf(await row(instanceId, backupId)).get(backupKey(instanceId, backupId));
     },
     prune,
     /** Where a restore stages files before the swap. */

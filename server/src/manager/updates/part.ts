@@ -12,6 +12,9 @@ import type { Logger } from '../gateway-parts';
 import type { InstanceService } from '../instances';
 import { unwrapDataKey } from '../keys';
 import { localBackupTarget } from './backup-target';
+import { loadS3Setting, saveS3Setting } from './backup-settings';
+import type { BackupS3Setting } from './backup-settings';
+import { s3BackupTarget } from './s3-target';
 import type { BackupTarget } from './backup-target';
 import { createBackupService } from './backups';
 import { BUILT_IN_RELEASE_PUBLIC_KEY } from './manifest';
@@ -37,8 +40,12 @@ export interface UpdatesPartOptions {
   builtInVersion: string;
   /** Release keys trusted besides the built-in one (--release-pubkey). */
   releaseKeys?: readonly string[];
-  /** Default: DIR/backups. */
+  /** Default: S3 when set (see `s3`), else DIR/backups. */
   backupTarget?: BackupTarget;
+  /** The S3 setting from the manager's config: recorded (credentials sealed) and used from now on. */
+  s3?: BackupS3Setting;
+  /** Multipart part size for S3 uploads (tests make it small). */
+  s3PartBytes?: number;
   retention?: Partial<Retention>;
   backupCron?: string;
   timings?: Partial<UpdateTimings>;
@@ -53,10 +60,15 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
   const dataDirOf = (id: string) => join(dataDir, 'instances', id);
   const scratchDir = join(dataDir, 'scratch');
   const versions = createVersions(db, opts.builtInVersion);
+  if (opts.s3) await saveS3Setting(db, opts.masterKey, opts.s3, now());
+  const s3 = await loadS3Setting(db, opts.masterKey);
+  const s3Target = s3 ? s3BackupTarget({ ...s3, ...(opts.s3PartBytes ? { partBytes: opts.s3PartBytes } : {}) }) : null;
+  const localTarget = localBackupTarget(join(dataDir, 'backups'));
   const releases = createReleaseCatalogue({ db, dataDir, now, trustedKeys: [BUILT_IN_RELEASE_PUBLIC_KEY, ...(opts.releaseKeys ?? [])] });
   const backups = createBackupService({
     db,
-    target: opts.backupTarget ?? localBackupTarget(join(dataDir, 'backups')),
+    target: opts.backupTarget ?? s3Target ?? localTarget,
+    targets: { local: localTarget, ...(s3Target ? { s3: s3Target } : {}) },
     now,
     dataDirOf,
     scratchDir,
@@ -101,7 +113,12 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
     },
     lead: (fence: Fence) => schedule.start(fence),
     unlead: () => schedule.stop(),
-    close: () => schedule.stop(),
+    /** Where new backups go: `local` (DIR/backups) or `s3`. */
+    backupTargetKind: (opts.backupTarget ?? s3Target ?? localTarget).kind,
+    async close() {
+      await schedule.stop();
+      s3Target?.close();
+    },
   };
 }
 

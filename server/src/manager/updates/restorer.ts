@@ -105,6 +105,7 @@ export function createRestorer(deps: RestorerDeps) {
         await db.k.insertInto('restore_runs').values(run).execute();
         await ops.audit({ actor, action: 'instance.restore', target: instanceId, details: { backupId } });
         try {
+          await deps.afterStep?.('stage');
           return await drive(ops, run);
         } catch (err) {
           if (AppError.is(err, 'CANCELLED')) throw err;

@@ -68,6 +68,17 @@ export interface RestoreRunsTable {
   finished_at: number | null;
 }
 
+/** Where new backups go when not under DIR/backups (one row): S3 settings, the credentials sealed by the master key. */
+export interface BackupTargetTable {
+  id: number;
+  kind: 's3';
+  endpoint: string;
+  bucket: string;
+  region: string;
+  sealed_credentials: string;
+  updated_at: number;
+}
+
 declare module '../db/types' {
   interface ManagerTables {
     releases: ReleasesTable;
@@ -75,6 +86,7 @@ declare module '../db/types' {
     update_runs: UpdateRunsTable;
     backups: BackupsTable;
     restore_runs: RestoreRunsTable;
+    backup_target: BackupTargetTable;
   }
 }
 
@@ -136,7 +148,19 @@ const V1: Migration = (w) => [
    )`,
 ];
 
-export const UPDATES_MIGRATIONS: readonly Migration[] = [V1];
+const V2_BACKUP_TARGET: Migration = (w) => [
+  `CREATE TABLE backup_target (
+     id                  INTEGER PRIMARY KEY CHECK (id = 1),
+     kind                TEXT NOT NULL CHECK (kind IN ('s3')),
+     endpoint            TEXT NOT NULL,
+     bucket              TEXT NOT NULL,
+     region              TEXT NOT NULL,
+     sealed_credentials  TEXT NOT NULL,
+     updated_at          ${w.int} NOT NULL
+   )`,
+];
+
+export const UPDATES_MIGRATIONS: readonly Migration[] = [V1, V2_BACKUP_TARGET];
 
 export async function migrateUpdates(db: ManagerDb): Promise<void> {
   await migratePart(db, UPDATES_PART, UPDATES_MIGRATIONS);

@@ -301,6 +301,7 @@ export function createUpdater(deps: UpdaterDeps) {
         await ops.transition('updating', `${o.kind === 'update' ? 'update' : 'rollback'} from ${state.version} to ${to}`, ['running']);
         await ops.audit({ actor: o.actor, action: `instance.${o.kind}`, target: instanceId, details: { from: state.version, to } });
         onStarted(toRun(run));
+        await deps.afterStep?.('backup', toRun(run));
         return toRun(await drive(ops, run));
       });
       return { started: Promise.race([started, finished]), finished };

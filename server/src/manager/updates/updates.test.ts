@@ -122,7 +122,8 @@ describe('health-gated update', () => {
   const failing: Array<[string, string, RegExp]> = [
     ['2.1.0', 'fails readiness', /trial failed: .*(ready|readiness)/],
     ['2.2.0', 'has a migration that throws', /trial failed: the trial start of 2\.2\.0 failed/],
-    ['2.3.0', 'crashes after the switch', /health failed: the gateway exited after the switch/],
+    // Under load the 600 ms crash may come before the new gateway is ready: the switch's start sees it then.
+    ['2.3.0', 'crashes after the switch', /health failed: the gateway exited (after the switch|before it became ready)/],
   ];
   for (const [version, what, reason] of failing) {
     it(`rolls back a release that ${what}: previous version, pre-update data, the user told why`, async () => {

@@ -5,6 +5,7 @@
  * with a manager database, the local driver and the instance service in a
  * temp directory whose cleanup kills every gateway it started.
  */
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,4 +191,57 @@ export function killGatewaysUnder(root: string): void {
       // gone
     }
   }
+}
+
+/** Live processes whose command line names the instance (a gateway started twice would show 2). */
+export function gatewayProcesses(instanceId: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return args.includes('--instance-id') && args.includes(instanceId) && isProcessAlive(Number(pid));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/**
+ * Runs a child manager script (node SCRIPT ...args) until one of the JSON
+ * lines it prints satisfies `killWhen`, then SIGKILLs it; resolves with that
+ * line. Rejects when the child ends on its own first.
+ */
+export function killChildWhen<T>(script: string, args: string[], killWhen: (line: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffered = '';
+    let stderr = '';
+    let hit: { line: T } | null = null;
+    const deadline = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const text of lines) {
+        if (hit) return;
+        const line = JSON.parse(text) as T;
+        if (killWhen(line)) {
+          hit = { line };
+          child.kill('SIGKILL');
+        }
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (_code, signal) => {
+      clearTimeout(deadline);
+      if (hit && signal === 'SIGKILL') resolve(hit.line);
+      else reject(new Error(`the child manager ended without reaching the kill point (${signal ?? 'exit'}): ${stderr.slice(-2000)}`));
+    });
+  });
 }
