@@ -1,7 +1,7 @@
 // Manager figures with the local driver: real manager and gateway processes
 // from node_modules/.bin, driven over the manager's tRPC HTTP API and CLI.
 import { spawn, spawnSync } from 'node:child_process';
-import { AUTOCLAW, median, processRssMb, round, tempDir, treeRssMb, writeFigures } from './support';
+import { AUTOCLAW, managerCall, median, processRssMb, round, tempDir, treeRssMb, writeFigures } from './support';
 
 interface InstanceView {
   id: string;
@@ -29,17 +29,7 @@ const url = await new Promise<string>((resolve, reject) => {
   manager.once('exit', (code) => reject(new Error(`manager exited ${code}`)));
 });
 
-async function call<T>(method: 'GET' | 'POST', path: string, input?: unknown, token?: string): Promise<T> {
-  const qs = method === 'GET' && input !== undefined ? `?input=${encodeURIComponent(JSON.stringify(input))}` : '';
-  const res = await fetch(`${url}/trpc/${path}${qs}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(method === 'POST' ? { body: JSON.stringify(input ?? null) } : {}),
-  });
-  const body = (await res.json()) as { result?: { data: T }; error?: unknown };
-  if (!body.result) throw new Error(`${path}: ${JSON.stringify(body.error)}`);
-  return body.result.data;
-}
+const call = <T>(method: 'GET' | 'POST', path: string, input?: unknown, token?: string): Promise<T> => managerCall<T>(url, method, path, input, token);
 
 function createUser(email: string): void {
   const res = spawnSync(AUTOCLAW, ['users', 'create', '--data', dir.path, '--email', email], { input: `${PASSWORD}\n`, encoding: 'utf8' });

@@ -103,3 +103,16 @@ export async function spawnGateway(dataDir: string, env: Record<string, string>)
       }),
   };
 }
+
+/** One call of the manager's tRPC HTTP API (a query with GET, a mutation with POST). */
+export async function managerCall<T>(url: string, method: 'GET' | 'POST', path: string, input?: unknown, token?: string): Promise<T> {
+  const qs = method === 'GET' && input !== undefined ? `?input=${encodeURIComponent(JSON.stringify(input))}` : '';
+  const res = await fetch(`${url}/trpc/${path}${qs}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    ...(method === 'POST' ? { body: JSON.stringify(input ?? null) } : {}),
+  });
+  const body = (await res.json()) as { result?: { data: T }; error?: unknown };
+  if (!body.result) throw new Error(`${path}: ${JSON.stringify(body.error)}`);
+  return body.result.data;
+}

@@ -133,6 +133,14 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     expect(await state()).toBe('running');
   });
 
+  it('the app opened by its owner wakes it too (instances.start on a sleeping instance)', async () => {
+    await putToSleep();
+    await t.client(token).instances.start.mutate({ instanceId: instance.id });
+    await waitFor('awake', async () => (await state()) === 'running', 20_000);
+    const woken = (await service().lastEvents(instance.id, 10)).filter((e) => e.from === 'sleeping');
+    expect(woken.at(-1)?.message).toBe('woken: its owner opened the app');
+  });
+
   it('a wake that fails leaves the instance failed with the reason; held clients get HTTP 503 with a typed body and a WebSocket close with the reason', async () => {
     await putToSleep();
     // Its database is unreadable now: the gateway cannot start.

@@ -69,6 +69,13 @@ export function useManagedPairing({ client, instance, keys, records, fetch, now 
   const instanceId = instance?.id ?? null;
   const instanceUrl = instance?.url ?? null;
   const live = instance ? isLive(instance.state) : false;
+  const asleep = instance?.state === 'sleeping';
+
+  // Asleep: opening the app is a client connecting, so it wakes the instance (the view follows its events).
+  useEffect(() => {
+    if (!asleep || instanceId === null) return;
+    client.instances.start.mutate({ instanceId }).catch(() => undefined);
+  }, [asleep, instanceId, client]);
 
   useEffect(() => {
     if (!keys || instanceId === null) {

@@ -128,8 +128,8 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
       return lock.run(id, async () => {
         const row = await repo.mustGet(id);
         if (row.state === 'running' || row.state === 'degraded') return toInstance(row);
-        await core.audit({ actor: op.actor ?? 'system', action: 'instance.start', target: id });
-        return startSteps(id, row.state === 'failed' ? 'retry after failure' : 'start requested');
+        await core.audit({ actor: op.actor ?? 'system', action: row.state === 'sleeping' ? 'instance.wake' : 'instance.start', target: id });
+        return startSteps(id, row.state === 'failed' ? 'retry after failure' : row.state === 'sleeping' ? 'woken: its owner opened the app' : 'start requested');
       });
     },
 

@@ -1,0 +1,180 @@
+// Density with scale to zero: real manager and gateway processes (local
+// driver), accounts made through the manager's sign-up, an instant provider
+// (the real Anthropic SDK against a local wire server).
+//   scale.wake_to_first_token_ms      a sleeping instance; a client connects through the door → first streamed token
+//   scale.asleep_bytes_per_instance   manager RSS growth per sleeping instance
+//   scale.1000_accounts_rss_gb        AUTOCLAW_BENCH_ACCOUNTS (default 1,000) accounts, 50 awake, the rest asleep:
+//                                     RSS of the manager and every gateway process, summed
+// Phase 1 runs the manager with a 6 s idle time, so instances sleep soon after
+// they were provisioned; phase 2 restarts it with 10 minutes (gateways outlive
+// the manager; sleeping ones stay asleep) and wakes 50 through the door.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { ChatEvent } from '@autoclaw/shared';
+import { startAnthropicWireServer } from '../server/src/testing/anthropic-wire-server';
+import { connectAsDevice } from '../server/src/cli/gateway-client';
+import { generateDeviceKey, signPayload } from '../server/src/security/index';
+import { pairWithTicket } from '../server/src/manager/instances/gateway-link';
+import { AUTOCLAW, managerCall, median, processRssMb, round, tempDir, writeFigures } from './support';
+
+interface InstanceView {
+  id: string;
+  state: string;
+}
+
+const ACCOUNTS = Number(process.env['AUTOCLAW_BENCH_ACCOUNTS'] ?? 1000);
+const AWAKE = Math.min(50, ACCOUNTS);
+const BATCH = 8;
+const PASSWORD = 'correct horse battery staple';
+const figures: Record<string, number> = {};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const dir = tempDir('autoclaw-bench-scale-');
+const wire = await startAnthropicWireServer();
+const env = { ...process.env, ANTHROPIC_BASE_URL: wire.url, AUTOCLAW_MODEL: 'anthropic:claude-test-model' };
+
+async function startManager(sleepAfterMinutes: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(AUTOCLAW, ['manager', '--data', dir.path, '--port', '0', '--signup', 'open', '--sleep-after', sleepAfterMinutes], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^(http:\/\/127\.0\.0\.1:\d+)\s*$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr!.resume();
+    child.once('exit', (code) => reject(new Error(`manager exited ${code}`)));
+  });
+  return { child, url };
+}
+
+async function stopManager(child: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+let manager = await startManager('0.1');
+
+const call = <T>(method: 'GET' | 'POST', path: string, input?: unknown, token?: string): Promise<T> => managerCall<T>(manager.url, method, path, input, token);
+
+async function signUp(i: number): Promise<string> {
+  return (await call<{ token: string }>('POST', 'auth.signUp', { email: `user${i}@example.com`, password: PASSWORD })).token;
+}
+
+async function waitState(token: string, states: string[]): Promise<InstanceView> {
+  for (;;) {
+    const inst = await call<InstanceView | null>('GET', 'instances.mine', undefined, token);
+    if (inst && states.includes(inst.state)) return inst;
+    if (inst?.state === 'failed') throw new Error('instance failed');
+    await sleep(50);
+  }
+}
+
+/** Gateway processes of this manager's instances (their command line names an instance id). */
+function gatewayPids(): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return args.includes('--instance-id') && args.some((a) => a.startsWith(dir.path));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/* ---------- wake → first token, on the first account ---------- */
+const firstToken = await signUp(0);
+const first = await waitState(firstToken, ['running', 'sleeping']);
+const door = `${manager.url}/i/${first.id}`;
+const key = generateDeviceKey();
+const { ticket } = await call<{ ticket: string }>('POST', 'instances.pairDevice', { instanceId: first.id, publicKey: key.publicKey, deviceName: 'bench' }, firstToken);
+await pairWithTicket(door, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) });
+let sessionId = '';
+{
+  const conn = connectAsDevice({ url: door, key });
+  await conn.client.settings.set.mutate({ key: 'anthropic.apiKey', value: 'sk-ant-bench-0123456789' });
+  sessionId = (await conn.client.sessions.create.mutate({})).id;
+  await conn.close();
+}
+const baselineRss = processRssMb(manager.child.pid!);
+const wakes: number[] = [];
+for (let i = 0; i < 5; i += 1) {
+  await waitState(firstToken, ['sleeping']);
+  const t0 = performance.now();
+  const conn = connectAsDevice({ url: door, key });
+  const token = new Promise<number>((resolve, reject) => {
+    const sub = conn.client.chat.events.subscribe(
+      { sessionId },
+      {
+        onData: ({ data }: { data: ChatEvent }) => {
+          if (data.type === 'delta' && data.text.length > 0) {
+            resolve(performance.now() - t0);
+            sub.unsubscribe();
+          }
+        },
+        onError: reject,
+      },
+    );
+  });
+  await conn.client.chat.send.mutate({ sessionId, clientId: `bench-wake-${i}-${Date.now()}`, text: `good morning ${i}` });
+  wakes.push(await token);
+  await conn.close();
+}
+figures['scale.wake_to_first_token_ms'] = round(median(wakes), 1);
+console.log(`wake → first token: ${wakes.map((w) => round(w, 1)).join(', ')} ms`);
+
+/* ---------- provision the rest, a few at a time; they fall asleep 6 s after they are up ---------- */
+const tokens: string[] = [firstToken];
+const started = performance.now();
+for (let i = 1; i < ACCOUNTS; i += BATCH) {
+  const batch = await Promise.all(Array.from({ length: Math.min(BATCH, ACCOUNTS - i) }, (_, j) => signUp(i + j)));
+  tokens.push(...batch);
+  await Promise.all(batch.map((t) => waitState(t, ['running', 'sleeping'])));
+  if (i % 100 === 1) console.log(`${tokens.length} accounts provisioned (${Math.round((performance.now() - started) / 1000)} s)`);
+}
+for (const t of tokens) await waitState(t, ['sleeping']);
+await sleep(2_000);
+const asleepRss = processRssMb(manager.child.pid!);
+figures['scale.asleep_bytes_per_instance'] = Math.max(0, Math.round(((asleepRss - baselineRss) * 1024 * 1024) / Math.max(1, ACCOUNTS - 1)));
+console.log(`${ACCOUNTS} accounts asleep after ${Math.round((performance.now() - started) / 1000)} s; manager RSS ${round(baselineRss, 1)} → ${round(asleepRss, 1)} MiB; gateway processes left: ${gatewayPids().length}`);
+
+/* ---------- 50 awake, the rest asleep ---------- */
+await stopManager(manager.child);
+manager = await startManager('10');
+const awake = tokens.slice(0, AWAKE);
+const ids = await Promise.all(awake.map((t) => call<InstanceView>('GET', 'instances.mine', undefined, t).then((i) => i.id)));
+for (let i = 0; i < ids.length; i += BATCH) {
+  await Promise.all(ids.slice(i, i + BATCH).map(async (id) => {
+    const res = await fetch(`${manager.url}/i/${id}/healthz`);
+    if (!res.ok) throw new Error(`wake of ${id}: HTTP ${res.status}`);
+  }));
+}
+await sleep(10_000);
+const gateways = gatewayPids();
+const rssOr0 = (pid: number) => {
+  try {
+    return processRssMb(pid);
+  } catch {
+    return 0; // ended while we looked
+  }
+};
+const totalMb = rssOr0(manager.child.pid!) + gateways.reduce((sum, pid) => sum + rssOr0(pid), 0);
+console.log(`${gateways.length} gateway processes awake; manager + gateways ${round(totalMb, 1)} MiB`);
+figures[`scale.${ACCOUNTS === 1000 ? '1000' : ACCOUNTS}_accounts_rss_gb`] = round(totalMb / 1024, 3);
+
+/* ---------- stop everything (gateways outlive the manager by design) ---------- */
+await stopManager(manager.child);
+for (const pid of gatewayPids()) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already ended
+  }
+}
+await wire.close();
+dir.remove();
+writeFigures(figures);
