@@ -1,0 +1,73 @@
+/**
+ * Scale to zero in the manager UI (Chromium, the real manager with a 3 s
+ * idle time): once the app is closed the instance sleeps (its gateway
+ * process ends); opening the app again wakes it — the history says so ("Running →
+ * Asleep", "Asleep → Starting") — and the chat answers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startOpenAIWireServer } from '../server/src/testing/openai-wire-server';
+import type { WireServerHandle } from '../server/src/testing/wire-server-base';
+import { launchChromium } from './support/browser';
+import { makeDataDir, removeDataDir } from './support/gateway-process';
+import { listInstances, startManager, type ManagerProcess } from './support/manager-process';
+import { fillCredentials, openView, useOpenAICompatible, waitInstanceState } from './support/manager-ui';
+import { lastAnswer, send, waitOnline } from './support/webchat';
+
+const API_KEY = 'sk-e2e-sleep-key';
+
+describe('the manager UI with an instance that sleeps when idle', () => {
+  let dataDir = '';
+  let wire: WireServerHandle;
+  let manager: ManagerProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    dataDir = makeDataDir();
+    wire = await startOpenAIWireServer({ apiKey: API_KEY });
+    manager = await startManager({ dataDir, env: { AUTOCLAW_SLEEP_AFTER_MINUTES: '0.05' } });
+    browser = await launchChromium();
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+  });
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await manager?.stop();
+    await wire?.close();
+    if (dataDir) removeDataDir(dataDir);
+  });
+
+  it('sleeps when the app is closed (its process ends) and wakes when the app opens again, which then chats', async () => {
+    await page.goto(manager.setupLink ?? '');
+    await fillCredentials(page, 'sleepy@example.com', 'correct horse battery');
+    await page.getByRole('button', { name: 'Create owner account' }).click();
+    await waitOnline(page);
+    await useOpenAICompatible(page, wire.url, API_KEY, 'openai-compatible:echo-1');
+    await send(page, 'before the nap');
+    expect(await lastAnswer(page)).toBe('Echo: before the nap');
+    await openView(page, 'Instance');
+    await waitInstanceState(page, 'Running');
+
+    // The app closed: the instance sleeps and its gateway process ends.
+    const [awake] = await listInstances(dataDir);
+    await page.goto('about:blank');
+    await expect.poll(async () => (await listInstances(dataDir))[0]?.state, { timeout: 30_000 }).toBe('sleeping');
+    expect(() => process.kill(awake?.pid ?? -1, 0)).toThrow();
+
+    // Opened again: it wakes, the history says so, and the chat goes on.
+    await page.goto(manager.url);
+    await openView(page, 'Instance');
+    await waitInstanceState(page, 'Running', 30_000);
+    const events = page.getByRole('list', { name: 'Instance events' });
+    await events.getByText('Running → Asleep').first().waitFor();
+    await events.getByText('Asleep → Starting').first().waitFor();
+    await openView(page, 'Chat');
+    await waitOnline(page);
+    await send(page, 'after the nap');
+    await expect.poll(() => lastAnswer(page), { timeout: 20_000 }).toBe('Echo: after the nap');
+  }, 150_000);
+});
