@@ -41,12 +41,15 @@ export interface StartManagerOptions {
   /** Extra browser origins (the desktop shell's), passed as --allow-origin. */
   allowOrigins?: string[];
   env?: Record<string, string>;
+  /** More `autoclaw manager` flags (e.g. --release-pubkey). */
+  args?: string[];
 }
 
 export async function startManager(options: StartManagerOptions): Promise<ManagerProcess> {
   const args = [CLI, 'manager', '--data', options.dataDir, '--port', '0'];
   if (options.signup) args.push('--signup', options.signup);
   for (const origin of options.allowOrigins ?? []) args.push('--allow-origin', origin);
+  args.push(...(options.args ?? []));
   const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO_ROOT, env: managerEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => {
