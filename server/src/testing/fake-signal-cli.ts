@@ -52,3 +52,13 @@ process.on('SIGTERM', () => process.exit(0));
         .map((line) => JSON.parse(line) as { pid: number; args: string[] }),
   };
 }
+
+/** The process runs (signal 0 reaches it). */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -14,7 +14,7 @@ import { AppError } from '@autoclaw/shared';
 import { createHttpClient } from '../http-client';
 import { sleep } from '../endpoint-kit';
 import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment } from '../types';
-import { startSignalDaemon, type SignalDaemon } from './daemon';
+import { killStaleDaemon, startSignalDaemon, type SignalDaemon } from './daemon';
 import { createRpcClient, openEventStream, type RpcClient, type SseEvent } from './rpc';
 
 interface Envelope {
@@ -151,7 +151,10 @@ export function createSignalAdapter(ctx: ChannelContext): ChannelAdapter {
     async start() {
       if (remote) base = remote;
       else {
-        daemon = await startSignalDaemon({ cliPath, http, signal, onExit: (err) => ctx.fail(err) });
+        // A daemon left running by a gateway that was killed would hold the account: end it first.
+        const stale = Number(ctx.state.get('daemonPid'));
+        if (stale > 0 && killStaleDaemon(stale)) ctx.logger.warn({ channel: 'signal', pid: stale }, 'ended a signal-cli daemon left by an earlier run');
+        daemon = await startSignalDaemon({ cliPath, http, signal, onExit: (err) => ctx.fail(err), onSpawn: (pid) => ctx.state.set('daemonPid', String(pid)) });
         base = daemon.url;
       }
       rpc = createRpcClient(base, http);
@@ -181,7 +184,10 @@ export function createSignalAdapter(ctx: ChannelContext): ChannelAdapter {
 
     async stop() {
       if (checker) clearInterval(checker);
-      await daemon?.stop();
+      if (daemon) {
+        await daemon.stop();
+        ctx.state.set('daemonPid', null);
+      }
       http.close();
     },
 

@@ -7,6 +7,7 @@
  * with SIGTERM, then SIGKILL, when the run stops.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { AppError } from '@autoclaw/shared';
 import type { HttpClient } from '../http-client';
@@ -18,6 +19,29 @@ export interface SignalDaemon {
 }
 
 const KILL_AFTER_MS = 3_000;
+const DAEMON_ARGS = ['daemon', '--receive-mode=manual', '--no-receive-stdout'];
+
+/**
+ * Ends a daemon an earlier gateway process started and could not stop (it
+ * was killed): only if that pid still runs our daemon command line (Linux's
+ * /proc; a reused pid is left alone).
+ */
+export function killStaleDaemon(pid: number): boolean {
+  let cmdline: string[];
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return false;
+  }
+  const ours = DAEMON_ARGS.every((arg) => cmdline.includes(arg)) && cmdline.some((arg) => arg.startsWith('--http=127.0.0.1:'));
+  if (!ours) return false;
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -39,9 +63,10 @@ function exited(child: ChildProcess): Promise<void> {
  * Starts the daemon and resolves once `/api/v1/check` answers. `onExit` is
  * told when it ends by itself (not through `stop()`).
  */
-export async function startSignalDaemon(opts: { cliPath: string; http: HttpClient; signal: AbortSignal; onExit(err: AppError): void }): Promise<SignalDaemon> {
+export async function startSignalDaemon(opts: { cliPath: string; http: HttpClient; signal: AbortSignal; onExit(err: AppError): void; onSpawn(pid: number): void }): Promise<SignalDaemon> {
   const port = await freePort();
-  const child = spawn(opts.cliPath, ['daemon', `--http=127.0.0.1:${port}`, '--receive-mode=manual', '--no-receive-stdout'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(opts.cliPath, [DAEMON_ARGS[0]!, `--http=127.0.0.1:${port}`, ...DAEMON_ARGS.slice(1)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (child.pid !== undefined) opts.onSpawn(child.pid);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-2_000);

@@ -2,7 +2,8 @@
  * Signal in the bundled gateway process, set up with the CLI: `autoclaw
  * config set` and `channels enable`, `channels list --json` shows it
  * connected; the gateway killed with kill -9 while a stored message waits
- * for its answer answers it after the restart, once.
+ * for its answer answers it after the restart, once; a signal-cli daemon
+ * the killed gateway left running is ended by the next one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ensureBundle, runCli, startGatewayProcess, type GatewayProcess } from '../../cli/cli-harness';
 import { startAnthropicWireServer, type WireServerHandle } from '../../testing';
+import { processRunning as running, writeFakeSignalCli } from '../../testing/fake-signal-cli';
 import { startSignalCliServer, type SignalCliServer } from '../../testing/signal-cli-server';
 import { until } from '../test-kit';
 
@@ -70,4 +72,30 @@ it('is set up by the CLI, and answers a message stored before a kill -9 once, af
   expect(wire.requests).toHaveLength(2);
   expect(await gw.stop('SIGTERM')).toBe(0);
   gw = null;
+});
+
+it('ends the signal-cli daemon a killed gateway left behind, and stops its own on shutdown', { timeout: 120_000 }, async () => {
+  const cli = writeFakeSignalCli(dir, sig.url);
+  for (const [key, value] of [['signal.cliPath', cli.path], ['signal.account', '+15550000001'], ['signal.dmPolicy', 'open']] as const) {
+    expect((await runCli(['config', 'set', '--data', dir, key], { input: value })).code).toBe(0);
+  }
+  expect((await runCli(['channels', 'enable', '--data', dir, 'signal'])).code).toBe(0);
+  const connected = () => until('signal connected', async () => (await listed()).find((r) => r.name === 'signal')?.state === 'connected', 60_000);
+  gw = await startGatewayProcess(dir, env());
+  await connected();
+  const orphan = cli.starts().at(-1)!.pid;
+  await gw.stop('SIGKILL');
+  gw = null;
+  expect(running(orphan)).toBe(true);
+
+  gw = await startGatewayProcess(dir, env());
+  await connected();
+  await until('the orphan to be ended', () => !running(orphan), 20_000);
+  const own = cli.starts().at(-1)!.pid;
+  expect(own).not.toBe(orphan);
+  sig.incoming({ number: '+15550000002', uuid: '0a0a0a0a-0000-4000-8000-000000000002', name: 'Alice' }, 'still there?');
+  await sig.waitForSent((s) => s.message === 'Echo: still there?', 40_000);
+  expect(await gw.stop('SIGTERM')).toBe(0);
+  gw = null;
+  expect(running(own)).toBe(false);
 });

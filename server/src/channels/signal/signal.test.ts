@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SettingKey } from '@autoclaw/shared';
-import { writeFakeSignalCli } from '../../testing/fake-signal-cli';
+import { processRunning as alive, writeFakeSignalCli } from '../../testing/fake-signal-cli';
 import { startSignalCliServer, type SignalCliServer, type SignalUser } from '../../testing/signal-cli-server';
 import { startChannelGateway, type ChannelGateway } from '../test-kit';
 
@@ -18,14 +18,6 @@ let h: ChannelGateway;
 const ALICE: SignalUser = { number: '+15550000002', uuid: '0a0a0a0a-0000-4000-8000-000000000002', name: 'Alice' };
 const connect = (extra: ReadonlyArray<readonly [SettingKey, string]> = []) => h.connect('signal', [['signal.url' as const, sig.url], ['signal.account' as const, '+15550000001'], ...extra]);
 const answer = (text: string) => sig.waitForSent((s) => s.message === text);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 afterEach(async () => {
   await h.close();
@@ -148,7 +140,8 @@ describe('signal channel (supervised local daemon)', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'autoclaw-signal-cli-'));
     sig = await startSignalCliServer();
-    h = await startChannelGateway({ tuning: { pollTimeoutSec: 1, editIntervalMs: 50, livenessMs: 2_000 } });
+    // The start limit is the liveness limit: a Node process may take seconds to start on a loaded machine.
+    h = await startChannelGateway({ tuning: { pollTimeoutSec: 1, editIntervalMs: 50, livenessMs: 15_000 } });
   });
 
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
