@@ -17,3 +17,4 @@ export * from './costs';
 export * from './manager-updates';
 export * from './channels';
 export * from './broadcast';
+export * from './manager-billing';

@@ -139,4 +139,17 @@ describe('parseManagerConfig', () => {
   it('refuses an unknown master key store', () => {
     expect(() => parseManagerConfig(['--data', 'd'], { AUTOCLAW_MASTER_KEY_STORE: 'vault' })).toThrow(/AUTOCLAW_MASTER_KEY_STORE must be one of auto, keychain, file/);
   });
+
+  it('takes the credit margin as exact basis points and the monthly reset as on/off; anything else is a usage error', () => {
+    const credits = (env: Record<string, string>) => parseManagerConfig(['--data', 'd'], env).credits;
+    expect(credits({})).toBeUndefined();
+    expect(credits({ AUTOCLAW_CREDIT_MARGIN_PERCENT: '20' })).toEqual({ marginBps: 2_000, monthlyReset: false });
+    expect(credits({ AUTOCLAW_CREDIT_MARGIN_PERCENT: '12.5', AUTOCLAW_CREDIT_MONTHLY_RESET: 'on' })).toEqual({ marginBps: 1_250, monthlyReset: true });
+    expect(credits({ AUTOCLAW_CREDIT_MARGIN_PERCENT: '0.07' })).toEqual({ marginBps: 7, monthlyReset: false });
+    expect(credits({ AUTOCLAW_CREDIT_MONTHLY_RESET: 'off' })).toEqual({ marginBps: 0, monthlyReset: false });
+    for (const bad of ['-5', 'NaN', '1e3', '0.125', '1001', 'twenty']) {
+      expect(() => credits({ AUTOCLAW_CREDIT_MARGIN_PERCENT: bad })).toThrow(/AUTOCLAW_CREDIT_MARGIN_PERCENT/);
+    }
+    expect(() => credits({ AUTOCLAW_CREDIT_MONTHLY_RESET: 'weekly' })).toThrow(/AUTOCLAW_CREDIT_MONTHLY_RESET is on or off/);
+  });
 });

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
 import type { SignupMode } from '@autoclaw/shared';
 import { metricsTokenOf, parseDataDir, UsageError } from '../gateway';
-import type { StripeSettings } from './billing';
+import type { CreditSettings, StripeSettings } from './billing';
 import type { DatabaseTarget } from './db';
 import { normalizeOrigin, parseAllowHost } from './gateway-parts';
 import { managerDbPath } from './paths';
@@ -68,6 +68,8 @@ export const DEFAULT_TAILSCALE_TAG = 'tag:autoclaw';
 export interface ManagerConfig {
   /** Billing through Stripe (STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET); absent: billing off. */
   stripe?: StripeSettings;
+  /** Pooled credits: the margin on AI costs and the monthly reset (AUTOCLAW_CREDIT_MARGIN_PERCENT, AUTOCLAW_CREDIT_MONTHLY_RESET). */
+  credits?: CreditSettings;
   /** Absolute path of the data directory. */
   dataDir: string;
   /** 0 picks a free port. */
@@ -250,6 +252,8 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (stripe) config.stripe = stripe;
   const sleepAfter = sleepAfterOf(str('sleep-after'), env);
   if (sleepAfter !== undefined) config.sleepAfterMs = sleepAfter;
+  const credits = creditConfig(env);
+  if (credits) config.credits = credits;
   return config;
 }
 
@@ -284,6 +288,22 @@ export function stripeConfig(env: NodeJS.ProcessEnv): StripeSettings | undefined
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('AUTOCLAW_STRIPE_API_URL must be http(s)');
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   return { apiKey, webhookSecret, api: { host: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol } };
+}
+
+/**
+ * Credits: AUTOCLAW_CREDIT_MARGIN_PERCENT (0–1000, up to two decimals; kept
+ * as integer basis points) and AUTOCLAW_CREDIT_MONTHLY_RESET (on/off);
+ * neither set: no margin, no reset.
+ */
+export function creditConfig(env: NodeJS.ProcessEnv): CreditSettings | undefined {
+  if (envValue(env, 'AUTOCLAW_CREDIT_MARGIN_PERCENT') === undefined && envValue(env, 'AUTOCLAW_CREDIT_MONTHLY_RESET') === undefined) return undefined;
+  const margin = envValue(env, 'AUTOCLAW_CREDIT_MARGIN_PERCENT') ?? '0';
+  const m = /^(\d{1,4})(?:\.(\d{1,2}))?$/.exec(margin);
+  const marginBps = m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : Number.NaN;
+  if (!(marginBps >= 0 && marginBps <= 100_000)) throw new UsageError('AUTOCLAW_CREDIT_MARGIN_PERCENT is a percentage from 0 to 1000 with at most two decimals (e.g. 20 or 12.5)');
+  const reset = (envValue(env, 'AUTOCLAW_CREDIT_MONTHLY_RESET') ?? 'off').toLowerCase();
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(reset)) throw new UsageError('AUTOCLAW_CREDIT_MONTHLY_RESET is on or off');
+  return { marginBps, monthlyReset: ['on', 'true', '1'].includes(reset) };
 }
 
 /** A raw Ed25519 public key, base64url (43 characters). */

@@ -6,6 +6,7 @@
 import { ManagerInputs } from '@autoclaw/shared';
 import type { AuditEntry, AuditVerifyResult, AuthResult, Invite, ManagerUser, SetupStatus } from '@autoclaw/shared';
 import { verifyAudit } from './audit';
+import { billingRouter } from './billing-router';
 import { instancesRouter } from './instances/router';
 import { backupsRouter, releasesRouter, updatesRouter } from './updates';
 import { operatorProcedure, ownerProcedure, protectedProcedure, publicProcedure, router } from './trpc';
@@ -86,6 +87,7 @@ export const managerRouter = router({
   releases: releasesRouter,
   updates: updatesRouter,
   backups: backupsRouter,
+  billing: billingRouter,
   // devices: devicesRouter,
   // ──────────────────────────────────────────────────────────────────────────
 });

@@ -21,7 +21,7 @@ import { openCluster } from './cluster';
 import type { Cluster, ClusterTimings } from './cluster';
 import { openManagerDb } from './db';
 import { createLogger, defaultRendererDir, isLoopbackHost, LEAN_FASTIFY_OPTIONS, VERSION } from './gateway-parts';
-import type { Logger } from './gateway-parts';
+import type { Logger, OriginPolicy } from './gateway-parts';
 import { openOsKeychain } from './keychain';
 import type { SecretKeychain } from './keychain';
 import { loadManagerKeys } from './keys';
@@ -247,7 +247,10 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       },
     });
     // Usage for billing: pulled from every live gateway by the leader only.
-    const billing = await createBillingPart({ db, now, logger, instances: part.service, stripe: config.stripe, ...options.billing });
+    // Checkout sends the user back only to a page of this manager (its origins are known once it listens).
+    const returnTo: { origins: OriginPolicy | null } = { origins: null };
+    const returnAllowed = (url: string): boolean => returnTo.origins?.isAllowed(new URL(url).origin) === true;
+    const billing = await createBillingPart({ db, now, logger, instances: part.service, stripe: config.stripe, credits: config.credits, returnAllowed, ...options.billing });
     services.billing = billing;
     cluster.whileLeader({ name: 'billing-usage', start: async (_lease, fence) => billing.usage.start(fence), stop: () => billing.usage.stop() });
     if (options.provisionOnSignUp !== false) {
@@ -267,6 +270,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const app = createFastify(tls);
     const origins = createManagerOrigins({ host: config.host, scheme: tls ? 'https' : 'http', allowOrigins: [DESKTOP_APP_ORIGIN, ...config.allowOrigins], port: () => port });
     const hosts = hostPolicyOf(config, () => port);
+    if (services.billing) returnTo.origins = origins;
     const metrics = createManagerMetrics({ db, isLeader: () => cluster.leader() !== null });
     const door = createInstanceDoor({ resolve: (id) => part.doorTarget(id), logger, activity: doorActivity });
     cleanups.push(() => door.close());

@@ -1,7 +1,8 @@
 /**
  * A local server speaking the Stripe API paths the manager uses, for the
  * real `stripe` SDK pointed at it with its host/port/protocol options:
- * POST /v1/customers, POST /v1/checkout/sessions, GET /v1/invoices — bodies
+ * POST /v1/customers, POST /v1/checkout/sessions (modes payment and
+ * subscription: a recurring price only in the latter), GET /v1/invoices — bodies
  * form-encoded (`metadata[k]=v`, `line_items[0][price_data][unit_amount]`),
  * `Authorization: Bearer <secret key>`, `Idempotency-Key` (a retried key
  * gets the first answer; the same key with other parameters is an
@@ -32,6 +33,11 @@ export interface StripeApiServer extends ApiServer {
   readonly sdk: { host: string; port: number; protocol: 'http' };
   readonly customers: Map<string, Obj>;
   readonly sessions: Map<string, Obj>;
+  readonly subscriptions: Map<string, Obj>;
+  /** The subscription's status changes (`canceled`: deleted): its customer.subscription.updated or .deleted event, not yet delivered. */
+  changeSubscription(subscriptionId: string, status: string): StripeEvent;
+  /** The subscription's next invoice is paid (or its payment fails): invoice.paid or invoice.payment_failed, not yet delivered. */
+  renew(subscriptionId: string, outcome: 'paid' | 'failed'): StripeEvent;
   /** The customer pays the Checkout session: the events Stripe would send (completed, then the payment intent's), not yet delivered. */
   pay(sessionId: string): StripeEvent[];
   /** Posts `event` to `url` signed with `secret` (at `timestampSec`, default now); `signature` replaces the header (bad signatures). */
@@ -68,7 +74,13 @@ function stripeError(res: ServerResponse, status: number, type: string, message:
 export async function startStripeApiServer(opts: { apiKey: string }): Promise<StripeApiServer> {
   const customers = new Map<string, Obj>();
   const sessions = new Map<string, Obj>();
+  const subscriptions = new Map<string, Obj>();
   const invoices: Obj[] = [];
+  const invoice = (customer: unknown, amount: unknown, status: string, subscription: string | null): Obj => {
+    const made = { id: id('in'), object: 'invoice', customer, subscription, status, amount_paid: status === 'paid' ? amount : 0, amount_due: amount, currency: 'usd', created: nowSec(), hosted_invoice_url: `${server.url}/invoice`, number: `T-${invoices.length + 1}` };
+    invoices.push(made);
+    return made;
+  };
   const idempotent = new Map<string, { params: string; status: number; body: unknown }>();
 
   const routes: Record<string, (req: ApiRequest, params: Obj) => [number, unknown] | [number, string, string, string?]> = {
@@ -84,6 +96,11 @@ export async function startStripeApiServer(opts: { apiKey: string }): Promise<St
       if (!['payment', 'subscription', 'setup'].includes(String(p['mode']))) return [400, 'invalid_request_error', `Invalid mode: must be one of payment, setup, or subscription`, 'mode'];
       if (p['customer'] !== undefined && !customers.has(String(p['customer']))) return [400, 'invalid_request_error', `No such customer: '${String(p['customer'])}'`, 'customer'];
       const items = Object.values((p['line_items'] ?? {}) as Obj) as Obj[];
+      const recurring = items.some((item) => ((item['price_data'] ?? {}) as Obj)['recurring'] !== undefined);
+      if (p['mode'] === 'subscription' && !recurring) return [400, 'invalid_request_error', 'You must provide at least one recurring price in `subscription` mode when using prices.', 'line_items'];
+      if (p['mode'] === 'payment' && recurring) {
+        return [400, 'invalid_request_error', 'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.', 'line_items[0]'];
+      }
       let total = 0;
       for (const item of items) {
         const price = (item['price_data'] ?? {}) as Obj;
@@ -103,6 +120,8 @@ export async function startStripeApiServer(opts: { apiKey: string }): Promise<St
         status: 'open',
         payment_status: 'unpaid',
         payment_intent: null,
+        subscription: null as string | null,
+        subscription_data: p['subscription_data'] ?? {},
         success_url: p['success_url'],
         url: `http://127.0.0.1/checkout/pay`,
         created: nowSec(),
@@ -157,13 +176,34 @@ export async function startStripeApiServer(opts: { apiKey: string }): Promise<St
     sdk: { host: '127.0.0.1', port: server.port, protocol: 'http' as const },
     customers,
     sessions,
+    subscriptions,
     pay(sessionId: string): StripeEvent[] {
       const session = sessions.get(sessionId);
       if (!session) throw new Error(`no session ${sessionId}`);
+      if (session['mode'] === 'subscription') {
+        const metadata = ((session['subscription_data'] ?? {}) as Obj)['metadata'] ?? {};
+        const sub = { id: id('sub'), object: 'subscription', customer: session['customer'], status: 'active', metadata, created: nowSec(), livemode: false, amount: session['amount_total'] };
+        subscriptions.set(sub.id, sub);
+        Object.assign(session, { status: 'complete', payment_status: 'paid', subscription: sub.id });
+        const paid = invoice(session['customer'], session['amount_total'], 'paid', sub.id);
+        return [event('checkout.session.completed', session), event('customer.subscription.created', sub), event('invoice.paid', paid)];
+      }
       const intent = { id: id('pi'), object: 'payment_intent', amount: session['amount_total'], currency: 'usd', status: 'succeeded', customer: session['customer'], metadata: session['metadata'] };
       Object.assign(session, { status: 'complete', payment_status: 'paid', payment_intent: intent.id });
-      invoices.push({ id: id('in'), object: 'invoice', customer: session['customer'], status: 'paid', amount_paid: session['amount_total'], currency: 'usd', created: nowSec(), hosted_invoice_url: `${server.url}/invoice`, number: `T-${invoices.length + 1}` });
+      invoice(session['customer'], session['amount_total'], 'paid', null);
       return [event('checkout.session.completed', session), event('payment_intent.succeeded', intent)];
+    },
+    changeSubscription(subscriptionId: string, status: string): StripeEvent {
+      const sub = subscriptions.get(subscriptionId);
+      if (!sub) throw new Error(`no subscription ${subscriptionId}`);
+      sub['status'] = status;
+      return event(status === 'canceled' ? 'customer.subscription.deleted' : 'customer.subscription.updated', sub);
+    },
+    renew(subscriptionId: string, outcome: 'paid' | 'failed'): StripeEvent {
+      const sub = subscriptions.get(subscriptionId);
+      if (!sub) throw new Error(`no subscription ${subscriptionId}`);
+      const made = invoice(sub['customer'], sub['amount'], outcome === 'paid' ? 'paid' : 'open', subscriptionId);
+      return event(outcome === 'paid' ? 'invoice.paid' : 'invoice.payment_failed', made);
     },
     async deliver(url: string, e: StripeEvent, o: { secret: string; timestampSec?: number; signature?: string }) {
       const payload = JSON.stringify(e, null, 2);

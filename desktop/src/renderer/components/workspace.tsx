@@ -18,6 +18,8 @@ import { SkillsPage } from './skills-page';
 interface WorkspaceProps {
   /** The manager UI's instance page, shown as a third view. */
   instancePage?: ReactNode;
+  /** The manager UI's billing page. */
+  billingPage?: ReactNode;
   /** Right-hand side of the header (the manager UI's account menu). */
   headerEnd?: ReactNode;
 }
@@ -25,10 +27,10 @@ interface WorkspaceProps {
 // The Costs page (and its chart library) loads when first opened: the chat's bundle does not carry it.
 const CostsPage = lazy(() => import('./costs-page'));
 
-const MANAGED_VIEWS: readonly NavItem[] = [...WEBCHAT_VIEWS, { view: 'instance', label: 'Instance' }];
+const MANAGED_VIEWS: readonly NavItem[] = [...WEBCHAT_VIEWS, { view: 'instance', label: 'Instance' }, { view: 'billing', label: 'Billing' }];
 
 /** The paired app: header, conversations, and the chat, settings (or, managed, the instance page). */
-export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
+export function Workspace({ instancePage, billingPage, headerEnd }: WorkspaceProps = {}) {
   const { ui } = useServices();
   const view = useUi((s) => s.view);
   const activeSessionId = useUi((s) => s.activeSessionId);
@@ -82,6 +84,8 @@ export function Workspace({ instancePage, headerEnd }: WorkspaceProps = {}) {
         <main className="content">
           {view === 'instance' && instancePage ? (
             instancePage
+          ) : view === 'billing' && billingPage ? (
+            billingPage
           ) : view === 'settings' ? (
             <SettingsPage />
           ) : view === 'skills' ? (

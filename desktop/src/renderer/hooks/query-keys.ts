@@ -22,6 +22,8 @@ export const queryKeys = {
   managerDevices: (instanceId: string) => ['manager', 'devices', instanceId] as const,
   managerDevicesAll: ['manager', 'devices'] as const,
   managerTailscale: ['manager', 'tailscale'] as const,
+  managerBilling: ['manager', 'billing'] as const,
+  managerInvoices: ['manager', 'billing', 'invoices'] as const,
 };
 
 /** Queries of the gateway connection (dropped when it goes away). */

@@ -3,7 +3,7 @@ import type { KeyValueStorage } from '../lib/outbox';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 /** `instance`: the manager UI's instance page (status, controls, devices). */
-export type View = 'chat' | 'skills' | 'channels' | 'costs' | 'settings' | 'instance';
+export type View = 'chat' | 'skills' | 'channels' | 'costs' | 'settings' | 'instance' | 'billing';
 
 export interface UiState {
   theme: ThemeChoice;

@@ -7,6 +7,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../store';
+import { startStripeApiServer } from '../../testing';
+import type { StripeApiServer } from '../../testing';
 import { instanceDir } from '../drivers/local/instance-files';
 import { bundleGatewayCommand, killGateways, waitFor } from '../drivers/local/test-support';
 import { startTestManager } from '../test-kit';
@@ -15,14 +17,20 @@ import type { TestManager } from '../test-kit';
 describe('billing pulls usage from the gateways', () => {
   let t: TestManager;
   let dispose: () => void;
+  let stripe: StripeApiServer;
   beforeAll(async () => {
     const bundle = await bundleGatewayCommand();
     dispose = bundle.dispose;
-    t = await startTestManager({ options: { instances: { localDriver: { command: bundle.command } }, billing: { syncEveryMs: 100, pageSize: 2 } } });
+    stripe = await startStripeApiServer({ apiKey: 'sk_test_sync' });
+    t = await startTestManager({
+      config: { stripe: { apiKey: 'sk_test_sync', webhookSecret: 'whsec_sync', api: stripe.sdk }, credits: { marginBps: 1_000, monthlyReset: false } },
+      options: { instances: { localDriver: { command: bundle.command } }, billing: { syncEveryMs: 100, pageSize: 2 } },
+    });
   });
   afterAll(async () => {
     killGateways(t.dir);
     await t.close();
+    await stripe.close();
     dispose();
   });
 
@@ -66,6 +74,53 @@ describe('billing pulls usage from the gateways', () => {
     try {
       expect(check.budgetStatus().plan).toMatchObject({ dailyMicros: 0, monthlyMicros: 2_000_000 });
       expect(check.listNotices({ limit: 5 })[0]).toMatchObject({ kind: 'budget', level: 'error', title: 'Answers are paused by your plan' });
+    } finally {
+      check.close();
+    }
+  });
+
+  it('credits: usage is debited with the margin; used up, the gateway pauses answers and says why; a top-up resumes them', async () => {
+    const BOB = 'bob@example.com';
+    const instances = t.manager.services.instances!;
+    const billing = t.manager.services.billing!;
+    const created = await instances.provision(BOB);
+    const hook = `${t.url}/webhooks/stripe`;
+    const pay = async (cents: number) => {
+      const { sessionId } = await billing.stripe!.topUp(BOB, cents, { successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no' });
+      const [completed] = stripe.pay(sessionId);
+      expect((await stripe.deliver(hook, completed!, { secret: 'whsec_sync' })).status).toBe(200);
+    };
+    await pay(500); // $5
+    const gatewayPath = join(instanceDir(t.dir, created.id), 'gateway.db');
+    const gateway = openStore({ path: gatewayPath });
+    try {
+      const session = gateway.createSession({ name: 'expensive' });
+      for (let i = 0; i < 3; i++) {
+        gateway.recordUsage({ sessionId: session.id, messageId: null, provider: 'anthropic', model: 'claude-sonnet-4-6', usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 }, costMicros: 2_000_000 });
+      }
+    } finally {
+      gateway.close();
+    }
+    // $6 of usage at a 10 % margin is $6.60 against $5 of credit.
+    await waitFor('credits debited', async () => ((await billing.service.status(BOB)).paused ? true : null));
+    expect(await billing.service.status(BOB)).toMatchObject({ enabled: true, creditMicros: 5_000_000 - 6_600_000, paused: true, marginBps: 1_000 });
+    const paused = await waitFor('the gateway paused', async () => {
+      const check = openStore({ path: gatewayPath });
+      try {
+        const plan = check.budgetStatus().plan;
+        return plan.monthlyMicros === 0 ? { plan, notice: check.listNotices({ limit: 1 })[0] } : null;
+      } finally {
+        check.close();
+      }
+    });
+    expect(paused.plan.reason).toContain('credits ran out');
+    expect(paused.notice).toMatchObject({ kind: 'budget', level: 'error', title: 'Answers are paused by your plan', body: expect.stringContaining('top up on the Billing page') });
+
+    await pay(1_000);
+    expect(await billing.service.status(BOB)).toMatchObject({ creditMicros: 15_000_000 - 6_600_000, paused: false });
+    const check = openStore({ path: gatewayPath });
+    try {
+      expect(check.budgetStatus().plan).toMatchObject({ dailyMicros: null, monthlyMicros: null, reason: null });
     } finally {
       check.close();
     }

@@ -57,6 +57,40 @@ export interface StripeEventsTable {
   received_at: number;
 }
 
+/** Per account: the BYOK switch, the platform subscription and the last payment, and whether AI calls are paused for want of credits. */
+export interface BillingAccountsTable {
+  account: string;
+  byok: number;
+  plan: string | null;
+  subscription_id: string | null;
+  subscription_status: string;
+  /** `created` (unix seconds) of the Stripe event the subscription state came from: an older event never overwrites it. */
+  subscription_at: number;
+  payment_state: string;
+  payment_at: number;
+  /** 1 while the account's credits are used up (its instances' plan caps are 0). */
+  paused: number;
+  /** The last UTC month (`YYYY-MM`) whose monthly reset was done. */
+  reset_period: string | null;
+  updated_at: number;
+}
+
+/** Credits taken: usage (once per counted page of an instance's rows) or a monthly reset. */
+export interface CreditDebitsTable {
+  reference: string;
+  account: string;
+  micros: number;
+  kind: string;
+  created_at: number;
+}
+
+/** Per instance: the plan caps billing last put on its gateway (1: paused at $0). */
+export interface InstanceCapsTable {
+  instance_id: string;
+  paused: number;
+  applied_at: number;
+}
+
 declare module '../db/types' {
   interface ManagerTables {
     billing_usage: BillingUsageTable;
@@ -64,6 +98,9 @@ declare module '../db/types' {
     billing_customers: BillingCustomersTable;
     credit_grants: CreditGrantsTable;
     stripe_events: StripeEventsTable;
+    billing_accounts: BillingAccountsTable;
+    credit_debits: CreditDebitsTable;
+    instance_caps: InstanceCapsTable;
   }
 }
 
@@ -113,7 +150,37 @@ const V2: Migration = (w) => [
    )`,
 ];
 
-export const BILLING_MIGRATIONS: readonly Migration[] = [V1, V2];
+/** Credits debited, the account's billing state (BYOK, subscription, payment, paused) and the caps put on each instance. */
+const V3: Migration = (w) => [
+  `CREATE TABLE billing_accounts (
+     account              TEXT PRIMARY KEY,
+     byok                 ${w.int} NOT NULL DEFAULT 0,
+     plan                 TEXT,
+     subscription_id      TEXT,
+     subscription_status  TEXT NOT NULL DEFAULT 'none',
+     subscription_at      ${w.int} NOT NULL DEFAULT 0,
+     payment_state        TEXT NOT NULL DEFAULT 'none',
+     payment_at           ${w.int} NOT NULL DEFAULT 0,
+     paused               ${w.int} NOT NULL DEFAULT 0,
+     reset_period         TEXT,
+     updated_at           ${w.int} NOT NULL
+   )`,
+  `CREATE TABLE credit_debits (
+     reference   TEXT PRIMARY KEY,
+     account     TEXT NOT NULL,
+     micros      ${w.int} NOT NULL CHECK (micros > 0),
+     kind        TEXT NOT NULL,
+     created_at  ${w.int} NOT NULL
+   )`,
+  'CREATE INDEX credit_debits_account ON credit_debits(account)',
+  `CREATE TABLE instance_caps (
+     instance_id  TEXT PRIMARY KEY,
+     paused       ${w.int} NOT NULL,
+     applied_at   ${w.int} NOT NULL
+   )`,
+];
+
+export const BILLING_MIGRATIONS: readonly Migration[] = [V1, V2, V3];
 
 export async function migrateBilling(db: ManagerDb): Promise<void> {
   await migratePart(db, BILLING_PART, BILLING_MIGRATIONS);

@@ -17,6 +17,7 @@ import type { StripeBilling } from './stripe-billing';
 const API_KEY = 'sk_test_autoclaw';
 const SECRET = 'whsec_test_autoclaw';
 const ANN = 'ann@example.com';
+const DAN = 'dan@example.com';
 const URLS = { successUrl: 'http://127.0.0.1/billing?paid=1', cancelUrl: 'http://127.0.0.1/billing' };
 
 describe('billing with Stripe', () => {
@@ -104,6 +105,69 @@ describe('billing with Stripe', () => {
     const wrongKey = createStripeBilling({ db: t.manager.services.db, settings: { apiKey: 'sk_test_wrong', webhookSecret: SECRET, api: stripe.sdk }, now: Date.now, logger: silentLogger });
     await expect(wrongKey.topUp('carol@example.com', 500, URLS)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
     expect(await t.dump()).toBe(before);
+  });
+
+  const status = () => t.manager.services.billing!.service.status(DAN);
+  const send = async (event: Parameters<StripeApiServer['deliver']>[1]) => {
+    const res = await stripe.deliver(hook, event, { secret: SECRET });
+    expect(res.status).toBe(200);
+  };
+
+  it('a subscription Checkout sets the plan; events in any order, replayed or stale, never move the state back; no credit is granted', async () => {
+    const { sessionId } = await billing.subscribe(DAN, 'pro', URLS);
+    const created = stripe.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1)!;
+    const form = new URLSearchParams(created.text);
+    expect(form.get('mode')).toBe('subscription');
+    expect(form.get('line_items[0][price_data][recurring][interval]')).toBe('month');
+    expect(form.get('line_items[0][price_data][unit_amount]')).toBe('2900');
+    expect(form.get('subscription_data[metadata][plan]')).toBe('pro');
+
+    const [completed, subCreated, paid] = stripe.pay(sessionId);
+    const subId = (completed!.data.object as { subscription: string }).subscription;
+    // Later events first: the invoice and the subscription's own event, then the checkout's.
+    await send(paid!);
+    await send(subCreated!);
+    await send(completed!);
+    expect(await status()).toMatchObject({ plan: 'pro', subscription: 'active', payment: 'paid', creditMicros: 0 });
+
+    // Renewal fails, then recovers: each newer event wins; an older one replayed changes nothing.
+    const later = (e: typeof paid, seconds: number) => ({ ...e!, created: e!.created + seconds });
+    const failed = later(stripe.renew(subId, 'failed'), 100);
+    const pastDue = later(stripe.changeSubscription(subId, 'past_due'), 100);
+    await send(failed);
+    await send(pastDue);
+    expect(await status()).toMatchObject({ subscription: 'past_due', payment: 'failed' });
+    await send({ ...subCreated!, id: 'evt_test_old_active' }); // an old event, delivered late under a new id
+    await send(paid!); // a replay
+    expect(await status()).toMatchObject({ subscription: 'past_due', payment: 'failed' });
+    const recovered = later(stripe.renew(subId, 'paid'), 200);
+    const active = later(stripe.changeSubscription(subId, 'active'), 200);
+    await send(active);
+    await send(recovered);
+    expect(await status()).toMatchObject({ subscription: 'active', payment: 'paid' });
+
+    // Canceled stays canceled, even when an "active" event of the same second arrives after it.
+    const canceled = later(stripe.changeSubscription(subId, 'canceled'), 300);
+    expect(canceled.type).toBe('customer.subscription.deleted');
+    await send(canceled);
+    await send({ ...active, id: 'evt_test_same_second', created: canceled.created });
+    await send({ ...active, id: 'evt_test_newer_active', created: canceled.created + 10 });
+    expect(await status()).toMatchObject({ plan: 'pro', subscription: 'canceled' });
+    expect(await billing.creditsBought(DAN)).toBe(0);
+  });
+
+  it('an unknown plan and a subscription price in payment mode are refused; nothing changed', async () => {
+    const before = await t.dump();
+    await expect(billing.subscribe(DAN, 'gold' as 'pro', URLS)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await t.dump()).toBe(before);
+    // The local server answers as Stripe does when a recurring price is sent in payment mode.
+    const res = await fetch(`${stripe.url}/v1/checkout/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'mode=payment&success_url=http%3A%2F%2Fx&line_items[0][quantity]=1&line_items[0][price_data][unit_amount]=100&line_items[0][price_data][recurring][interval]=month',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringContaining('recurring price') } });
   });
 });
 

@@ -10,10 +10,12 @@
  * is the paid Checkout session — so a replayed event, a second event about
  * the same payment, or events in any order never grant it twice.
  */
-import { AppError } from '@autoclaw/shared';
+import { AppError, BILLING_PLANS, TOP_UP_MAX_CENTS, TOP_UP_MIN_CENTS } from '@autoclaw/shared';
+import type { BillingInvoice, BillingPlan } from '@autoclaw/shared';
 import type StripeClient from 'stripe';
-import type { ManagerDb } from '../db';
+import type { Executor, ManagerDb } from '../db';
 import type { Logger } from '../gateway-parts';
+import { applyPayment, applySubscription, ensureBillingAccount, planOf, subscriptionStateOf } from './account-state';
 
 export interface StripeSettings {
   apiKey: string;
@@ -24,34 +26,29 @@ export interface StripeSettings {
   toleranceSec?: number;
 }
 
-/** One top-up: at least $5, at most $1,000, in whole cents. */
-export const TOP_UP_MIN_CENTS = 500;
-export const TOP_UP_MAX_CENTS = 100_000;
 /** 1 cent = 10,000 micro-dollars. */
 const MICROS_PER_CENT = 10_000;
 
-export interface Invoice {
-  id: string;
-  number: string | null;
-  status: string | null;
-  amountPaidCents: number;
-  currency: string;
-  created: number;
-  url: string | null;
-}
+export type Invoice = BillingInvoice;
 
 export interface WebhookOutcome {
   /** The event was handled before: acknowledged, nothing done. */
   duplicate: boolean;
   /** Micro-dollars granted by this event (0 when none). */
   grantedMicros: number;
+  /** The account the event was about (when known). */
+  account?: string;
 }
+
+type Urls = { successUrl: string; cancelUrl: string };
 
 export interface StripeBilling {
   /** The account's Stripe customer id (made on first need, once). */
   customerOf(account: string): Promise<string>;
   /** A Checkout session for a credit top-up of `cents`; the user pays at its URL. */
-  topUp(account: string, cents: number, urls: { successUrl: string; cancelUrl: string }): Promise<{ sessionId: string; url: string }>;
+  topUp(account: string, cents: number, urls: Urls): Promise<{ sessionId: string; url: string }>;
+  /** A Checkout session (mode subscription) for the platform plan; the webhooks set the plan and its state. */
+  subscribe(account: string, plan: BillingPlan, urls: Urls): Promise<{ sessionId: string; url: string }>;
   /** Verifies and handles one webhook delivery (raw body as received, its Stripe-Signature header). */
   handleWebhook(rawBody: string, signature: string | undefined): Promise<WebhookOutcome>;
   /** Credits bought, in micro-dollars. */
@@ -61,7 +58,14 @@ export interface StripeBilling {
 
 type Stripe = StripeClient;
 
-export function createStripeBilling(deps: { db: ManagerDb; settings: StripeSettings; now: () => number; logger: Logger }): StripeBilling {
+export function createStripeBilling(deps: {
+  db: ManagerDb;
+  settings: StripeSettings;
+  now: () => number;
+  logger: Logger;
+  /** After an event changed what an account may spend (a credit granted): the caps follow at once. */
+  onAccountChanged?: (account: string) => Promise<void>;
+}): StripeBilling {
   const { db, settings, now, logger } = deps;
   let client: Promise<Stripe> | null = null;
   const stripe = (): Promise<Stripe> =>
@@ -109,27 +113,86 @@ export function createStripeBilling(deps: { db: ManagerDb; settings: StripeSetti
     return { reference: session.id, account: owner.account, micros: session.amount_total * MICROS_PER_CENT };
   }
 
+  const customerIdOf = (value: unknown): string | null =>
+    typeof value === 'string' ? value : value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string' ? (value as { id: string }).id : null;
+  const accountOfCustomer = async (customer: unknown): Promise<string | null> => {
+    const id = customerIdOf(customer);
+    if (!id) return null;
+    const row = await db.k.selectFrom('billing_customers').select('account').where('customer_id', '=', id).executeTakeFirst();
+    return row?.account ?? null;
+  };
+
+  /** The account an event is about (by its customer, as recorded here) and what it says of the subscription or payment. */
+  async function stateOf(event: StripeClient.Event): Promise<{ account: string; apply: (t: Executor) => Promise<unknown> } | null> {
+    const at = event.created;
+    switch (event.type) {
+      case 'checkout.session.completed': {
+        const session = event.data.object;
+        if (session.mode !== 'subscription' || session.metadata?.['kind'] !== 'subscription') return null;
+        const account = await accountOfCustomer(session.customer);
+        const id = customerIdOf(session.subscription);
+        if (!account || !id) return null;
+        const status = session.payment_status === 'paid' ? 'active' : 'incomplete';
+        return { account, apply: (t) => applySubscription(t, account, { id, status, plan: planOf(session.metadata?.['plan']), at }, now()) };
+      }
+      case 'customer.subscription.created':
+      case 'customer.subscription.updated':
+      case 'customer.subscription.deleted': {
+        const sub = event.data.object;
+        const account = await accountOfCustomer(sub.customer);
+        if (!account) return null;
+        const status = event.type === 'customer.subscription.deleted' ? 'canceled' : subscriptionStateOf(sub.status);
+        return { account, apply: (t) => applySubscription(t, account, { id: sub.id, status, plan: planOf(sub.metadata?.['plan']), at }, now()) };
+      }
+      case 'invoice.paid':
+      case 'invoice.payment_failed': {
+        const account = await accountOfCustomer(event.data.object.customer);
+        if (!account) return null;
+        const state = event.type === 'invoice.paid' ? 'paid' : 'failed';
+        return { account, apply: (t) => applyPayment(t, account, state, at, now()) };
+      }
+      default:
+        return null;
+    }
+  }
+
+  async function checkout(account: string, params: StripeClient.Checkout.SessionCreateParams): Promise<{ sessionId: string; url: string }> {
+    const customer = await customerOf(account);
+    try {
+      const session = await (await stripe()).checkout.sessions.create({ ...params, customer });
+      if (!session.url) throw new AppError('PROVIDER_UNAVAILABLE', 'Stripe gave no payment page');
+      return { sessionId: session.id, url: session.url };
+    } catch (err) {
+      throw stripeFailure(err);
+    }
+  }
+
   return {
     customerOf,
     async topUp(account, cents, urls) {
       if (!Number.isInteger(cents) || cents < TOP_UP_MIN_CENTS || cents > TOP_UP_MAX_CENTS) {
         throw new AppError('BAD_REQUEST', `a top-up is between $${TOP_UP_MIN_CENTS / 100} and $${TOP_UP_MAX_CENTS / 100}, in whole cents`);
       }
-      const customer = await customerOf(account);
-      try {
-        const session = await (await stripe()).checkout.sessions.create({
-          mode: 'payment',
-          customer,
-          success_url: urls.successUrl,
-          cancel_url: urls.cancelUrl,
-          line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: cents, product_data: { name: 'AutoClaw AI credits' } } }],
-          metadata: { kind: 'topup', account },
-        });
-        if (!session.url) throw new AppError('PROVIDER_UNAVAILABLE', 'Stripe gave no payment page for the top-up');
-        return { sessionId: session.id, url: session.url };
-      } catch (err) {
-        throw stripeFailure(err);
-      }
+      return checkout(account, {
+        mode: 'payment',
+        success_url: urls.successUrl,
+        cancel_url: urls.cancelUrl,
+        line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: cents, product_data: { name: 'AutoClaw AI credits' } } }],
+        metadata: { kind: 'topup', account },
+      });
+    },
+    async subscribe(account, plan, urls) {
+      const known = planOf(plan);
+      if (!known) throw new AppError('BAD_REQUEST', `no plan "${String(plan)}" (plans: ${Object.keys(BILLING_PLANS).join(', ')})`);
+      const { label, monthlyCents } = BILLING_PLANS[known];
+      return checkout(account, {
+        mode: 'subscription',
+        success_url: urls.successUrl,
+        cancel_url: urls.cancelUrl,
+        line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: monthlyCents, recurring: { interval: 'month' }, product_data: { name: `AutoClaw ${label}` } } }],
+        metadata: { kind: 'subscription', plan: known, account },
+        subscription_data: { metadata: { plan: known, account } },
+      });
     },
     async handleWebhook(rawBody, signature) {
       if (!signature) throw new AppError('UNAUTHORIZED', 'the webhook has no Stripe-Signature');
@@ -141,11 +204,17 @@ export function createStripeBilling(deps: { db: ManagerDb; settings: StripeSetti
         throw new AppError('UNAUTHORIZED', /tolerance/i.test(message) ? 'the webhook is too old (timestamp outside the tolerance)' : 'the webhook signature does not verify', { cause: err });
       }
       const grant = await grantOf(event);
-      return db.tx(async (t) => {
+      const state = await stateOf(event);
+      const outcome = await db.tx(async (t): Promise<WebhookOutcome> => {
         const seen = await t.selectFrom('stripe_events').select('id').where('id', '=', event.id).executeTakeFirst();
         if (seen) return { duplicate: true, grantedMicros: 0 };
         await t.insertInto('stripe_events').values({ id: event.id, type: event.type, received_at: now() }).execute();
-        if (!grant) return { duplicate: false, grantedMicros: 0 };
+        if (state) {
+          await ensureBillingAccount(t, state.account, now());
+          await state.apply(t);
+        }
+        if (!grant) return { duplicate: false, grantedMicros: 0, ...(state ? { account: state.account } : {}) };
+        await ensureBillingAccount(t, grant.account, now());
         const inserted = await t
           .insertInto('credit_grants')
           .values({ reference: grant.reference, account: grant.account, micros: grant.micros, event_id: event.id, granted_at: now() })
@@ -153,8 +222,13 @@ export function createStripeBilling(deps: { db: ManagerDb; settings: StripeSetti
           .executeTakeFirst();
         const granted = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? grant.micros : 0;
         if (granted > 0) logger.info('credits granted', { account: grant.account, micros: granted, event: event.id });
-        return { duplicate: false, grantedMicros: granted };
+        return { duplicate: false, grantedMicros: granted, account: grant.account };
       });
+      if (outcome.grantedMicros > 0 && outcome.account && deps.onAccountChanged) {
+        // The credit is committed; lifting the pause is best effort here and the leader's next round redoes it.
+        await deps.onAccountChanged(outcome.account).catch((err: unknown) => logger.warn('credits: could not lift the pause yet', { err: err instanceof Error ? err.message : String(err) }));
+      }
+      return outcome;
     },
     async creditsBought(account) {
       const rows = await db.k.selectFrom('credit_grants').select('micros').where('account', '=', account).execute();

@@ -30,6 +30,10 @@ export interface UsageSyncDeps {
   pageSize?: number;
   /** How often the leader syncs every instance (default 60 s). */
   everyMs?: number;
+  /** Inside the transaction that counts a page (credits are debited there, so exactly once). */
+  onPage?: (t: Executor, source: UsageSource, page: UsagePage) => Promise<unknown>;
+  /** After each of the leader's rounds (credits: reset, pause, caps). */
+  afterRound?: (fence: Fence) => Promise<void>;
 }
 
 export interface BillingPeriodUsage {
@@ -170,6 +174,7 @@ export function createUsageSync(deps: UsageSyncDeps): UsageSync {
       const current = await t.selectFrom('usage_cursors').select(['after_id', 'rows']).where('instance_id', '=', source.instanceId).executeTakeFirst();
       if ((current?.after_id ?? 0) !== after) return false;
       for (const group of groupRows(page.rows).values()) await addGroup(t, source.account, group);
+      if (deps.onPage) await deps.onPage(t, source, page);
       const rows = (current?.rows ?? 0) + page.rows.length;
       await t
         .insertInto('usage_cursors')
@@ -237,6 +242,7 @@ export function createUsageSync(deps: UsageSyncDeps): UsageSync {
       if (timer) return;
       const tick = () => {
         round ??= syncAll(fence)
+          .then(() => deps.afterRound?.(fence))
           .catch((err: unknown) => logger.warn('usage sync round failed', { err: err instanceof Error ? err.message : String(err) }))
           .finally(() => {
             round = null;

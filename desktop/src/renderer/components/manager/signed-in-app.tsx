@@ -16,10 +16,11 @@ import type { PairingRecordStore } from '../../lib/pairing-record';
 import { fetchAt, socketUrlOf } from '../../lib/service-url';
 import { GatewayProvider } from '../../state/gateway-context';
 import { useManager } from '../../state/manager-context';
-import { useServices } from '../../state/services';
+import { useServices, useUi } from '../../state/services';
 import { AppHeader } from '../app-header';
 import { Workspace } from '../workspace';
 import { AccountMenu } from './account-menu';
+import { BillingPage } from './billing-page';
 import { InstancePage } from './instance-page';
 
 interface SignedInAppProps {
@@ -31,11 +32,15 @@ interface SignedInAppProps {
   isAway: () => boolean;
 }
 
-const INSTANCE_ONLY = [{ view: 'instance', label: 'Instance' }] as const;
+const UNPAIRED_VIEWS = [
+  { view: 'instance', label: 'Instance' },
+  { view: 'billing', label: 'Billing' },
+] as const;
 
 export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: SignedInAppProps) {
   const { client, signOut } = useManager();
   const { now, ui, chats, outbox } = useServices();
+  const view = useUi((s) => s.view);
   const queryClient = useQueryClient();
   const mine = useMyInstance();
   const instance = mine.instance;
@@ -54,6 +59,12 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
     };
   }, [loadKeys]);
 
+  // Back from Stripe Checkout (its return URL carries ?checkout=done): the Billing page shows the outcome.
+  const fromCheckout = useMemo(() => new URLSearchParams(window.location.search).has('checkout'), []);
+  useEffect(() => {
+    if (fromCheckout) ui.getState().setView('billing');
+  }, [fromCheckout, ui]);
+
   const pairing = useManagedPairing({ client, instance, keys, records, fetch, now });
   const phase = pairing.phase;
   const paired = phase.kind === 'paired' ? phase : null;
@@ -63,12 +74,12 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
   useEffect(() => {
     if (paired && !wasPaired) {
       setWasPaired(true);
-      ui.getState().setView('chat');
+      if (!fromCheckout) ui.getState().setView('chat');
       void queryClient.invalidateQueries({ queryKey: queryKeys.managerDevicesAll });
     } else if (!paired && wasPaired) {
       setWasPaired(false);
     }
-  }, [paired, wasPaired, ui, queryClient]);
+  }, [paired, wasPaired, ui, queryClient, fromCheckout]);
 
   // Another instance (deleted and made anew): what the page knew of the old one's chats goes.
   const shownInstance = useRef<string | null>(null);
@@ -129,15 +140,15 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
     return (
       <GatewayProvider identity={identity} socketUrl={socketUrlOf(gatewayUrl)} fetch={gatewayFetch} now={now} onUnauthorized={onUnauthorized}>
         <Notifications desktop={desktop} isAway={isAway} />
-        <Workspace instancePage={page} headerEnd={<AccountMenu />} />
+        <Workspace instancePage={page} billingPage={<BillingPage />} headerEnd={<AccountMenu />} />
       </GatewayProvider>
     );
   }
   return (
     <div className="app">
-      <AppHeader views={INSTANCE_ONLY} current="instance" end={<AccountMenu />} />
+      <AppHeader views={UNPAIRED_VIEWS} current={view === 'billing' ? 'billing' : 'instance'} end={<AccountMenu />} />
       <div className="app-body single">
-        <main className="content">{page}</main>
+        <main className="content">{view === 'billing' ? <BillingPage /> : page}</main>
       </div>
     </div>
   );

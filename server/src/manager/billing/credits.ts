@@ -1,0 +1,168 @@
+/**
+ * Pooled credits: what an account bought (credit_grants) minus what its AI
+ * usage cost with the margin (credit_debits, one row per counted page of an
+ * instance's usage, written in the page's own transaction — so a row is
+ * debited exactly when it is counted, once) minus what a monthly reset let
+ * expire. When the balance is used up, billing puts a $0 plan cap on each of
+ * the account's instances (the gateway refuses before any provider call and
+ * tells the user why); a top-up lifts it. BYOK accounts are never debited.
+ */
+import type { UsagePage } from '@autoclaw/shared';
+import type { Executor, Fence, ManagerDb } from '../db';
+import type { Logger } from '../gateway-parts';
+import { ensureBillingAccount } from './account-state';
+
+export interface CreditSettings {
+  /** The margin on AI costs in basis points (2000 = 20 %). */
+  marginBps: number;
+  /** Unused credits expire at the start of each UTC month. */
+  monthlyReset: boolean;
+}
+
+/** What the user reads on the gateway (notice and chat refusal) while their instance is paused. */
+export const CREDITS_OUT_REASON = 'Your AI credits ran out — top up on the Billing page to continue.';
+
+export interface CreditSource {
+  instanceId: string;
+  account: string;
+}
+
+export interface CreditsDeps {
+  db: ManagerDb;
+  now: () => number;
+  logger: Logger;
+  settings: CreditSettings;
+  /** The live instances (a stopped gateway cannot take caps; it gets them on the round after it starts). */
+  sources: () => Promise<CreditSource[]>;
+  /** Puts plan caps on an instance's gateway (admin.setPlanCaps). */
+  setPlanCaps: (instanceId: string, caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }) => Promise<unknown>;
+}
+
+export interface Credits {
+  /** Inside the transaction that counts `page`: debits its priced rows with the margin (nothing for BYOK). Returns the micros debited. */
+  debitPage(t: Executor, source: CreditSource, page: UsagePage): Promise<number>;
+  balance(account: string): Promise<number>;
+  /** Ensures the account's billing row (inside `t`). */
+  ensureAccount(t: Executor, account: string): Promise<void>;
+  setByok(account: string, byok: boolean): Promise<void>;
+  /** The monthly reset (when on), each account's paused flag, and the caps on every live instance to match. `account`: only that one's instances. */
+  enforce(opts?: { account?: string; fence?: Fence }): Promise<void>;
+}
+
+/** cost × (1 + margin), rounded up to the micro-dollar, in integers (BigInt: no float drift at any size). */
+export function debitOf(costMicros: number, marginBps: number): number {
+  const scaled = BigInt(costMicros) * BigInt(10_000 + marginBps);
+  return Number((scaled + 9_999n) / 10_000n);
+}
+
+const num = (v: unknown): number => Number(v ?? 0);
+
+/** `YYYY-MM` in UTC. */
+const monthOf = (at: number): string => new Date(at).toISOString().slice(0, 7);
+
+export function createCredits(deps: CreditsDeps): Credits {
+  const { db, now, logger, settings } = deps;
+
+  const ensureAccount = (t: Executor, account: string): Promise<void> => ensureBillingAccount(t, account, now());
+
+  async function balanceIn(t: Executor, account: string): Promise<{ balance: number; history: boolean }> {
+    const granted = await t.selectFrom('credit_grants').select((eb) => [eb.fn.sum<number>('micros').as('m'), eb.fn.countAll<number>().as('n')]).where('account', '=', account).executeTakeFirst();
+    const debited = await t.selectFrom('credit_debits').select((eb) => [eb.fn.sum<number>('micros').as('m'), eb.fn.countAll<number>().as('n')]).where('account', '=', account).executeTakeFirst();
+    return { balance: num(granted?.m) - num(debited?.m), history: num(granted?.n) + num(debited?.n) > 0 };
+  }
+
+  async function resetIfDue(account: string, fence?: Fence): Promise<void> {
+    const period = monthOf(now());
+    await db.tx(async (t) => {
+      await db.lock(t, `credits:${account}`);
+      const row = await t.selectFrom('billing_accounts').select('reset_period').where('account', '=', account).executeTakeFirst();
+      if (!row || row.reset_period === period) return;
+      const { balance } = await balanceIn(t, account);
+      if (balance > 0) {
+        await t
+          .insertInto('credit_debits')
+          .values({ reference: `reset:${account}:${period}`, account, micros: balance, kind: 'reset', created_at: now() })
+          .onConflict((oc) => oc.column('reference').doNothing())
+          .execute();
+      }
+      await t.updateTable('billing_accounts').set({ reset_period: period, updated_at: now() }).where('account', '=', account).execute();
+      if (fence) await fence(t);
+      logger.info('credits reset for the month', { account, period, expiredMicros: Math.max(0, balance) });
+    });
+  }
+
+  /** Sets and returns the account's paused flag from its balance. */
+  async function settle(account: string, fence?: Fence): Promise<boolean> {
+    return db.tx(async (t) => {
+      await db.lock(t, `credits:${account}`);
+      const row = await t.selectFrom('billing_accounts').select(['byok', 'paused']).where('account', '=', account).executeTakeFirst();
+      if (!row) return false;
+      const { balance, history } = await balanceIn(t, account);
+      const paused = row.byok === 0 && history && balance <= 0;
+      if (Number(row.paused) !== (paused ? 1 : 0)) {
+        await t.updateTable('billing_accounts').set({ paused: paused ? 1 : 0, updated_at: now() }).where('account', '=', account).execute();
+        if (fence) await fence(t);
+        logger.info(paused ? 'credits used up: AI calls paused' : 'credits available: AI calls resumed', { account, balanceMicros: balance });
+      }
+      return paused;
+    });
+  }
+
+  return {
+    ensureAccount,
+
+    async debitPage(t, source, page) {
+      await ensureAccount(t, source.account);
+      const row = await t.selectFrom('billing_accounts').select('byok').where('account', '=', source.account).executeTakeFirstOrThrow();
+      if (row.byok !== 0) return 0;
+      let micros = 0;
+      for (const r of page.rows) if (r.costMicros !== null && r.costMicros > 0) micros += debitOf(r.costMicros, settings.marginBps);
+      if (micros === 0) return 0;
+      // The page's last row id names it: the cursor commit that counts it can happen once, and so can this.
+      await t
+        .insertInto('credit_debits')
+        .values({ reference: `usage:${source.instanceId}:${page.nextCursor}`, account: source.account, micros, kind: 'usage', created_at: now() })
+        .onConflict((oc) => oc.column('reference').doNothing())
+        .execute();
+      return micros;
+    },
+
+    async balance(account) {
+      return (await balanceIn(db.k, account)).balance;
+    },
+
+    async setByok(account, byok) {
+      await db.tx(async (t) => {
+        await ensureAccount(t, account);
+        await t.updateTable('billing_accounts').set({ byok: byok ? 1 : 0, updated_at: now() }).where('account', '=', account).execute();
+      });
+    },
+
+    async enforce(opts = {}) {
+      const sources = (await deps.sources()).filter((s) => opts.account === undefined || s.account === opts.account);
+      const accounts = new Set(sources.map((s) => s.account));
+      if (opts.account !== undefined) accounts.add(opts.account);
+      const paused = new Map<string, boolean>();
+      for (const account of accounts) {
+        if (settings.monthlyReset) await resetIfDue(account, opts.fence);
+        paused.set(account, await settle(account, opts.fence));
+      }
+      for (const source of sources) {
+        const want = paused.get(source.account) === true;
+        const applied = await db.k.selectFrom('instance_caps').select('paused').where('instance_id', '=', source.instanceId).executeTakeFirst();
+        if ((applied ? Number(applied.paused) === 1 : false) === want) continue;
+        try {
+          await deps.setPlanCaps(source.instanceId, want ? { dailyMicros: 0, monthlyMicros: 0, reason: CREDITS_OUT_REASON } : { dailyMicros: null, monthlyMicros: null, reason: null });
+        } catch (err) {
+          logger.warn('credits: the plan caps could not reach an instance (tried again next round)', { instance: source.instanceId, err: err instanceof Error ? err.message : String(err) });
+          continue;
+        }
+        await db.k
+          .insertInto('instance_caps')
+          .values({ instance_id: source.instanceId, paused: want ? 1 : 0, applied_at: now() })
+          .onConflict((oc) => oc.column('instance_id').doUpdateSet({ paused: want ? 1 : 0, applied_at: now() }))
+          .execute();
+      }
+    },
+  };
+}
