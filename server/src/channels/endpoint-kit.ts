@@ -53,3 +53,12 @@ export function webhookSecret(state: ChannelStateStore, key: string): string {
   state.setSecret(key, made);
   return made;
 }
+
+/**
+ * The exports of a CommonJS package loaded by `import()`: in the split,
+ * minified server bundle its named exports sit on `default` only.
+ */
+export function commonJs<T extends object>(mod: T): T {
+  const inner = (mod as { default?: unknown }).default;
+  return inner !== null && typeof inner === 'object' ? ({ ...mod, ...inner } as T) : mod;
+}

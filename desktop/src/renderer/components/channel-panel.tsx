@@ -32,7 +32,7 @@ export function ChannelPanel({ name, view }: { name: ChannelName; view: Settings
     f.secret ? (
       <SecretField key={f.key} settingKey={f.key} label={f.label} view={view} />
     ) : (
-      <TextField key={`${f.key}-${view.values[f.key]?.value ?? ''}`} settingKey={f.key} label={f.label} placeholder={f.placeholder ?? ''} view={view} />
+      <TextField key={`${f.key}-${view.values[f.key]?.value ?? ''}`} settingKey={f.key} label={f.label} placeholder={f.placeholder ?? ''} view={view} inputType={f.text ? 'text' : 'url'} />
     );
 
   return (

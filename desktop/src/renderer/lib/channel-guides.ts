@@ -8,6 +8,8 @@ export interface ChannelField {
   placeholder?: string;
   /** Shown under "Advanced" (endpoints most people never change). */
   advanced?: boolean;
+  /** Plain text, not a URL (an id, a name, a number). */
+  text?: boolean;
 }
 
 export interface ChannelGuide {
@@ -100,7 +102,7 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       { key: 'imessage.url', label: 'BlueBubbles server URL', placeholder: 'https://my-mac.example.net' },
       { key: 'imessage.password', label: 'Server password', secret: true },
       { key: 'imessage.webhookUrl', label: 'Gateway URL for webhooks', placeholder: 'https://your-gateway.example', advanced: true },
-      { key: 'imessage.mentionName', label: 'Name that addresses it in groups', placeholder: 'Claw', advanced: true },
+      { key: 'imessage.mentionName', text: true, label: 'Name that addresses it in groups', placeholder: 'Claw', advanced: true },
     ],
   },
   teams: {
@@ -113,7 +115,7 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       'Enter the app id and password below and enable the channel. DM the bot, or @mention it in a channel or group chat.',
     ],
     fields: [
-      { key: 'teams.appId', label: 'Microsoft App ID', placeholder: '00000000-0000-0000-0000-000000000000' },
+      { key: 'teams.appId', text: true, label: 'Microsoft App ID', placeholder: '00000000-0000-0000-0000-000000000000' },
       { key: 'teams.appPassword', label: 'App password (client secret)', secret: true },
       { key: 'teams.openIdMetadataUrl', label: 'Bot Framework OpenID metadata URL', placeholder: 'https://login.botframework.com/v1/.well-known/openidconfiguration', advanced: true },
       { key: 'teams.tokenUrl', label: 'Token endpoint', placeholder: 'https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token', advanced: true },
@@ -143,7 +145,7 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       'Enable the channel, then message the app directly or @mention it in a space.',
     ],
     fields: [
-      { key: 'googlechat.audience', label: 'Project number (or endpoint URL)', placeholder: '123456789012' },
+      { key: 'googlechat.audience', text: true, label: 'Project number (or endpoint URL)', placeholder: '123456789012' },
       { key: 'googlechat.serviceAccount', label: 'Service account JSON key', secret: true },
       { key: 'googlechat.certsUrl', label: 'Google certificates URL', placeholder: 'https://www.googleapis.com/service_accounts/v1/metadata/x509/chat@system.gserviceaccount.com', advanced: true },
       { key: 'googlechat.tokenUrl', label: 'Token endpoint', placeholder: 'https://oauth2.googleapis.com/token', advanced: true },

@@ -16,7 +16,7 @@
 import type { chat_v1 } from '@googleapis/chat';
 import type { OAuth2Client } from 'google-auth-library';
 import { AppError } from '@autoclaw/shared';
-import { bearerOf, jsonBody, refused, sleep } from '../endpoint-kit';
+import { bearerOf, commonJs, jsonBody, refused, sleep } from '../endpoint-kit';
 import { createHttpClient } from '../http-client';
 import { platformError } from '../platform-error';
 import type { ChannelAdapter, ChannelContext, ConversationRef } from '../types';
@@ -64,11 +64,11 @@ export function createGoogleChatAdapter(ctx: ChannelContext): ChannelAdapter {
   };
 
   const loadVerifier = () =>
-    (verifier ??= import('google-auth-library').then(({ OAuth2Client }) => new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: certsUrl } })));
+    (verifier ??= import('google-auth-library').then(commonJs).then(({ OAuth2Client }) => new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: certsUrl } })));
 
   const chat = () =>
     // The Chat client takes the auth client of its own google-auth-library (googleapis-common's copy).
-    (api ??= import('@googleapis/chat').then(({ chat: chatApi, auth: authPlus }) => {
+    (api ??= import('@googleapis/chat').then(commonJs).then(({ chat: chatApi, auth: authPlus }) => {
       const auth = new authPlus.OAuth2();
       // Our service-account flow hands the library its tokens (the endpoint is a setting).
       auth.refreshHandler = async () => {

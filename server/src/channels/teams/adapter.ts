@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Activity } from 'botbuilder';
 import type { JwtTokenExtractor } from 'botframework-connector/lib/auth/jwtTokenExtractor';
-import { bearerOf, jsonBody, refused, sleep } from '../endpoint-kit';
+import { bearerOf, commonJs, jsonBody, refused, sleep } from '../endpoint-kit';
 import { createHttpClient } from '../http-client';
 import { platformError } from '../platform-error';
 import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment } from '../types';
@@ -42,7 +42,7 @@ export function createTeamsAdapter(ctx: ChannelContext): ChannelAdapter {
   let extractor: Promise<JwtTokenExtractor> | null = null;
 
   const validator = () =>
-    (extractor ??= import('botframework-connector/lib/auth/jwtTokenExtractor').then(
+    (extractor ??= import('botframework-connector/lib/auth/jwtTokenExtractor').then(commonJs).then(
       ({ JwtTokenExtractor }) => new JwtTokenExtractor({ issuer: [ISSUER], audience: appId, clockTolerance: 300, ignoreExpiration: false }, metadataUrl, ALGORITHMS),
     ));
 
