@@ -92,6 +92,7 @@ describe('every procedure but health needs a live, authenticated device', () => 
   it('covers the whole router', () => {
     expect(paths.sort()).toEqual(
       [
+        'admin.activity',
         'admin.drain',
         'admin.health',
         'admin.notify',
