@@ -41,16 +41,16 @@ describe('WebChat sessions sidebar with many conversations', () => {
   it('shows the newest page first and loads the rest with a keyboard-reachable button', async () => {
     const sidebar = page.getByRole('navigation', { name: 'Conversations' });
     const rows = sidebar.getByRole('listitem');
-    await expect.poll(() => rows.count()).toBe(50);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(50);
     expect(await rows.first().innerText()).toContain('Conversation 119');
 
     const more = sidebar.getByRole('button', { name: 'Show more conversations' });
     await more.focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => rows.count()).toBe(100);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(100);
     await more.focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => rows.count()).toBe(COUNT);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(COUNT);
     expect(await rows.last().innerText()).toContain('Conversation 000');
     // Every conversation once, and no button once all are loaded.
     const titles = await sidebar.locator('.session-title').allInnerTexts();
