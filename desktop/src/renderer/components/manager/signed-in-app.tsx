@@ -69,16 +69,12 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
   const phase = pairing.phase;
   const paired = phase.kind === 'paired' ? phase : null;
 
-  // Show the chat once this device got paired in this visit — once: a pairing
-  // that drops and comes back (a restart, a re-check) must not pull the user
-  // away from the page they opened since.
+  // Show the chat once this device got paired in this visit.
   const [wasPaired, setWasPaired] = useState(paired !== null);
-  const chatShown = useRef(paired !== null);
   useEffect(() => {
     if (paired && !wasPaired) {
       setWasPaired(true);
-      if (!fromCheckout && !chatShown.current) ui.getState().setView('chat');
-      chatShown.current = true;
+      if (!fromCheckout) ui.getState().setView('chat');
       void queryClient.invalidateQueries({ queryKey: queryKeys.managerDevicesAll });
     } else if (!paired && wasPaired) {
       setWasPaired(false);
