@@ -1,14 +1,15 @@
 /**
  * Every provider call passes the budget gate: before the request leaves, its
  * worst case (prompt tokens bounded from above + the call's max_tokens,
- * priced by the table) is reserved in the store, which refuses it with
- * BUDGET_EXCEEDED when a cap would be passed — then nothing is sent. The
- * call's usage settles the reservation in the transaction that records it;
- * a call that ends without usage releases it. Each attempt of the retry
- * policy is its own call. When the spend passes the soft line, one notice
- * per period tells the user.
+ * priced by the table) is held by the store's budget book, which refuses it
+ * with BUDGET_EXCEEDED when a cap would be passed — then nothing is sent. The
+ * decision takes no commit; the hold's row is in the file (one batched commit
+ * for every call of the tick) before the request leaves. The call's usage
+ * settles the hold; a call that ends without usage releases it. Each attempt
+ * of the retry policy is its own call. When the spend passes the soft line,
+ * one notice per period tells the user.
  */
-import { AppError, costMicros, formatModelRef, priceFor, usdLabel, type ModelRef, type NoticeSink } from '@autoclaw/shared';
+import { AppError, costMicros, formatModelRef, priceFor, usdLabel, type ModelRef, type NoticeSink, type TokenUsage } from '@autoclaw/shared';
 import type { SoftLine, Store } from '../store';
 import type { Logger } from './logger';
 import type { Provider, ProviderEvent, ProviderMessage, ProviderRequest, ToolSpec } from './providers';
@@ -97,28 +98,44 @@ export class BudgetGate {
     return { id: provider.id, stream: (request) => this.#metered(provider, model, meter, request) };
   }
 
-  async *#metered(provider: Provider, model: ModelRef, meter: CallMeter, request: ProviderRequest): AsyncGenerator<ProviderEvent> {
-    const { store, bootId, logger } = this.#deps;
+  /**
+   * The check before a call: its worst case, decided and held in memory
+   * (throws BUDGET_EXCEEDED, nothing held). The hold's row is written by the
+   * batched write that `#metered` awaits before the request leaves.
+   */
+  reserve(model: ModelRef, meter: CallMeter, request: ProviderRequest): number {
     const worst = worstCase(model, request);
+    return this.#deps.store.holdBudget({ bootId: this.#deps.bootId, sessionId: meter.sessionId, micros: worst.micros, tokens: worst.tokens });
+  }
+
+  /** The call's usage settles its reservation (in memory; the row follows in the next commit); soft lines are announced. */
+  settle(reservation: number, model: ModelRef, meter: CallMeter, usage: TokenUsage): void {
+    const lines = this.#deps.store.settleBudget({
+      sessionId: meter.sessionId,
+      messageId: meter.messageId,
+      provider: model.provider,
+      model: model.model,
+      usage,
+      costMicros: costMicros(model.provider, model.model, usage),
+      channel: meter.channel,
+      tool: meter.tool,
+      reservationId: reservation,
+    });
+    for (const line of lines) this.#announce(line);
+  }
+
+  async *#metered(provider: Provider, model: ModelRef, meter: CallMeter, request: ProviderRequest): AsyncGenerator<ProviderEvent> {
+    const { store, logger } = this.#deps;
     // Throws BUDGET_EXCEEDED before anything is sent.
-    const reservation = store.reserveBudget({ bootId, sessionId: meter.sessionId, micros: worst.micros, tokens: worst.tokens });
+    const reservation = this.reserve(model, meter, request);
     let settled = false;
     try {
+      // The reservation is in the file before the request leaves (one commit for every hold of this tick).
+      await store.budgetDurable();
       for await (const event of provider.stream(request)) {
         if (event.type === 'usage' && !settled) {
-          const lines = store.recordUsage({
-            sessionId: meter.sessionId,
-            messageId: meter.messageId,
-            provider: model.provider,
-            model: model.model,
-            usage: event.usage,
-            costMicros: costMicros(model.provider, model.model, event.usage),
-            channel: meter.channel,
-            tool: meter.tool,
-            reservationId: reservation,
-          });
+          this.settle(reservation, model, meter, event.usage);
           settled = true;
-          for (const line of lines) this.#announce(line);
         }
         yield event;
       }

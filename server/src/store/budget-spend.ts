@@ -85,6 +85,8 @@ export interface SpendTracker {
   /** Both rows in one read. */
   allCaps(): { user: CapsRow | undefined; plan: CapsRow | undefined };
   periodsAt(t: number, timeZone?: string): Periods;
+  /** The local day number of `t` in `timeZone` (what Periods.day holds), without the keys. */
+  dayAt(t: number, timeZone: string): number;
   dayKey(p: Periods): string;
   monthKey(p: Periods): string;
   sessionKey(sessionId: string): string;
@@ -157,6 +159,7 @@ export function createSpendTracker({ db }: StoreContext, clockOf: (timeZone: str
     caps: (scope) => capsOf.get(scope),
     allCaps,
     periodsAt,
+    dayAt: (t, timeZone) => clockOf(timeZone).localDay(t),
     ...keys,
     ensure(key, p, sessionId) {
       const hit = get.get(key);

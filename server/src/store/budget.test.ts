@@ -205,6 +205,42 @@ describe('budget reservations', () => {
     restarted.releaseBudget(restarted.reserveBudget({ bootId: 'boot2', sessionId: null, micros: 900, tokens: 1 }));
   });
 
+  it('holdBudget decides in memory; the rows reach the file in one batched commit, the usage with the next store call', async () => {
+    t.store.setBudgetCaps({ dailyMicros: 1_000 });
+    const session = t.store.createSession({ name: 's' });
+    const other = t.reopen();
+    const held: number[] = [];
+    let refused = 0;
+    for (let i = 0; i < 8; i++) {
+      try {
+        held.push(t.store.holdBudget({ bootId: BOOT, sessionId: session.id, micros: 300, tokens: 1 }));
+      } catch (err) {
+        if (!AppError.is(err, 'BUDGET_EXCEEDED')) throw err;
+        refused++;
+      }
+    }
+    expect([held.length, refused]).toEqual([3, 5]);
+    // Nothing committed yet; once durable, another process sees all three.
+    expect(other.budgetStatus().reserved.calls).toBe(0);
+    await t.store.budgetDurable();
+    expect(other.budgetStatus().reserved).toEqual({ micros: 900, tokens: 3, calls: 3 });
+
+    const usage = { inputTokens: 10, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const record = (id: number) => ({ sessionId: session.id, messageId: null, provider: 'anthropic', model: 'm', usage, costMicros: 100, reservationId: id });
+    t.store.settleBudget(record(held[0]!));
+    expect(t.store.releaseBudget(held[1]!)).toBe(true);
+    // The settled call's 100 and the one hold left: room for 600 more, not 601.
+    expect(refusal(() => t.store.holdBudget({ bootId: BOOT, sessionId: null, micros: 601, tokens: 1 })).details).toMatchObject({ spentMicros: 100, reservedMicros: 300 });
+    const last = t.store.holdBudget({ bootId: BOOT, sessionId: null, micros: 600, tokens: 1 });
+    t.store.settleBudget(record(last));
+    // Any store call writes what is queued first.
+    expect(t.store.budgetStatus()).toMatchObject({ day: { spentMicros: 200 }, reserved: { micros: 300, calls: 1 } });
+    expect(other.usageSummary().calls).toBe(2);
+    t.store.settleBudget(record(held[2]!));
+    t.store.close();
+    expect(other.budgetStatus()).toMatchObject({ day: { spentMicros: 300 }, reserved: { calls: 0 } });
+  });
+
   it('refuses bad caps and bad reservations with BAD_REQUEST and changes nothing', () => {
     t.store.setBudgetCaps({ dailyMicros: 1_000, softPercent: 80 });
     const before = t.store.dump();

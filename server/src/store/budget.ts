@@ -1,48 +1,35 @@
 /**
- * Hard budgets, enforced before spending. `reserveBudget` holds a provider
- * call's worst case in ONE immediate transaction that checks spend plus every
- * open reservation against each cap that applies (daily, monthly, per
- * session, daily tokens; the lower of the user's and the plan's), so no number
- * of concurrent calls — in this process or another — can pass a cap together.
- * The call's usage row settles the reservation in its own transaction
- * (recordUsage); a call that fails without usage releases it; `recover()`
- * clears what a killed process left.
+ * Hard budgets, enforced before spending. Every decision is the budget book's
+ * (budget-book.ts): spend plus every open reservation against each cap that
+ * applies (daily, monthly, per session, daily tokens; the lower of the user's
+ * and the plan's), decided and held in one synchronous step. `holdBudget` is
+ * the agent's: no commit, the row follows in a batched write (`budgetDurable`).
+ * `reserveBudget` decides and writes inside ONE immediate transaction, so
+ * even calls of several processes cannot pass a cap together. The call's usage
+ * settles the reservation (settleBudget / recordUsage); a call that fails
+ * without usage releases it; `recover()` clears what a killed process left.
  */
 import {
   BudgetSetInput,
   GatewayCostAdminInputs,
   usdLabel,
-  type BudgetCapName,
-  type BudgetExceededDetails,
   type BudgetPatch,
   type BudgetStatus,
-  type CapSource,
   type PlanCaps,
 } from '@autoclaw/shared';
-import { budgetRefusal, planLimitError } from './budget-refusal';
-import { DEFAULT_BUDGET_ZONE, effectiveOf, type CapsRow, type Effective, type Periods, type Spend, type SpendTracker } from './budget-spend';
+import type { BudgetBook, Held } from './budget-book';
+import { planLimitError } from './budget-refusal';
+import { DEFAULT_BUDGET_ZONE, effectiveOf, type CapsRow, type SpendTracker } from './budget-spend';
 import type { StoreContext } from './context';
 import type { BudgetReservationInput, Store } from './types';
 import { checkCount, checkId } from './validate';
 import { zodInput } from './zod-input';
 
-export type BudgetQueries = Pick<Store, 'budgetStatus' | 'setBudgetCaps' | 'setPlanCaps' | 'reserveBudget' | 'releaseBudget'>;
+export type BudgetQueries = Pick<Store, 'budgetStatus' | 'setBudgetCaps' | 'setPlanCaps' | 'reserveBudget' | 'holdBudget' | 'budgetDurable' | 'releaseBudget'>;
 
-interface Held {
-  micros: number;
-  tokens: number;
-  calls: number;
-}
-
-export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, appendAudit: Store['appendAudit']): BudgetQueries {
+export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, book: BudgetBook, appendAudit: Store['appendAudit']): BudgetQueries {
   const heldAll = db.prepare<[], Held>(
     'SELECT coalesce(sum(micros), 0) AS micros, coalesce(sum(tokens), 0) AS tokens, count(*) AS calls FROM budget_reservations',
-  );
-  const heldSession = db.prepare<[string], Held>(
-    'SELECT coalesce(sum(micros), 0) AS micros, coalesce(sum(tokens), 0) AS tokens, count(*) AS calls FROM budget_reservations WHERE session_id = ?',
-  );
-  const insertReservation = db.prepare<[string, string | null, number | null, number, number]>(
-    'INSERT INTO budget_reservations (boot_id, session_id, micros, tokens, created_at) VALUES (?, ?, ?, ?, ?)',
   );
   const deleteReservation = db.prepare<[number]>('DELETE FROM budget_reservations WHERE id = ?');
   const upsertCaps = db.prepare<[string, number | null, number | null, number | null, number | null, number | null, string | null, string | null, number]>(
@@ -50,79 +37,17 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, ap
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
-  /** The first cap the call would pass, or null when it fits under all of them. */
-  function verdict(input: { sessionId: string | null; micros: number | null; tokens: number }, eff: Effective, p: Periods): BudgetExceededDetails | null {
-    const money = (cap: BudgetCapName, limit: number | null, source: CapSource | null, period: string, used: () => Spend, held: () => Held) => {
-      if (limit === null) return null;
-      // A money cap cannot weigh an unpriced call, except a cap of zero: nothing may be spent.
-      if (input.micros === null && limit > 0) return null;
-      const spent = used().micros;
-      const reserved = held().micros;
-      if (input.micros !== null && spent + reserved + input.micros <= limit) return null;
-      const out: BudgetExceededDetails = {
-        cap,
-        source: source ?? 'user',
-        period,
-        limitMicros: limit,
-        spentMicros: spent,
-        reservedMicros: reserved,
-        remainingMicros: Math.max(0, limit - spent - reserved),
-      };
-      if (input.micros !== null) out.neededMicros = input.micros;
-      return out;
-    };
-    const all = (() => {
-      let cached: Held | undefined;
-      return () => (cached ??= heldAll.get() ?? { micros: 0, tokens: 0, calls: 0 });
-    })();
-    const dayKey = spend.dayKey(p);
-    const day = () => spend.ensure(dayKey, p);
-    const refusal =
-      money('daily', eff.dailyMicros, eff.dailySource, p.dayKey, day, all) ??
-      money('monthly', eff.monthlyMicros, eff.monthlySource, p.month.key, () => spend.ensure(spend.monthKey(p), p), all) ??
-      (input.sessionId === null
-        ? null
-        : money(
-            'session',
-            eff.sessionMicros,
-            'user',
-            input.sessionId,
-            () => spend.ensure(spend.sessionKey(input.sessionId as string), p, input.sessionId as string),
-            () => heldSession.get(input.sessionId as string) ?? { micros: 0, tokens: 0, calls: 0 },
-          ));
-    if (refusal) return refusal;
-    if (eff.dailyTokens !== null) {
-      const spent = day().tokens;
-      const reserved = all().tokens;
-      if (spent + reserved + input.tokens > eff.dailyTokens) {
-        return {
-          cap: 'dailyTokens',
-          source: 'user',
-          period: p.dayKey,
-          limitTokens: eff.dailyTokens,
-          spentTokens: spent,
-          reservedTokens: reserved,
-          remainingTokens: Math.max(0, eff.dailyTokens - spent - reserved),
-          neededTokens: input.tokens,
-        };
-      }
-    }
-    return null;
-  }
-
-  const reserve = db.transaction((input: BudgetReservationInput): { id: number } | { refused: BudgetExceededDetails } => {
+  const reserve = db.transaction((input: BudgetReservationInput): number => {
+    // The running totals a synchronous usage insert keeps in step (for its soft lines).
     const { user, plan } = spend.allCaps();
     const eff = effectiveOf(user, plan);
-    const capped = eff.dailyMicros !== null || eff.monthlyMicros !== null || eff.sessionMicros !== null || eff.dailyTokens !== null;
-    if (capped) {
-      const refused = verdict(input, eff, spend.periodsAt(now(), user?.time_zone ?? DEFAULT_BUDGET_ZONE));
-      if (refused) {
-        if (refused.source === 'plan' && plan?.reason) refused.reason = plan.reason;
-        return { refused };
-      }
-    }
-    const info = insertReservation.run(input.bootId, input.sessionId, input.micros, input.tokens, now());
-    return { id: Number(info.lastInsertRowid) };
+    const p = spend.periodsAt(now(), user?.time_zone ?? DEFAULT_BUDGET_ZONE);
+    if (eff.dailyMicros !== null || eff.dailyTokens !== null) spend.ensure(spend.dayKey(p), p);
+    if (eff.monthlyMicros !== null) spend.ensure(spend.monthKey(p), p);
+    if (eff.sessionMicros !== null && input.sessionId !== null) spend.ensure(spend.sessionKey(input.sessionId), p, input.sessionId);
+    const id = book.hold(input, true);
+    book.flush();
+    return id;
   });
 
   function status(): BudgetStatus {
@@ -184,7 +109,11 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, ap
         );
         return status();
       });
-      return write.immediate();
+      try {
+        return write.immediate();
+      } finally {
+        book.invalidate();
+      }
     },
 
     setPlanCaps(caps, opts = {}) {
@@ -196,24 +125,37 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, ap
         upsertCaps.run('plan', input.dailyMicros, input.monthlyMicros, null, null, null, null, input.reason, now());
         return planOf(spend.caps('plan'));
       });
-      return write.immediate();
+      try {
+        return write.immediate();
+      } finally {
+        book.invalidate();
+      }
     },
 
     reserveBudget(input) {
-      const checked: BudgetReservationInput = {
-        bootId: checkId(input.bootId, 'bootId'),
-        sessionId: input.sessionId === null ? null : checkId(input.sessionId, 'sessionId'),
-        micros: input.micros === null ? null : checkCount(input.micros, 'micros'),
-        tokens: checkCount(input.tokens, 'tokens'),
-      };
-      const outcome = reserve.immediate(checked);
-      if ('refused' in outcome) throw budgetRefusal(outcome.refused);
-      return outcome.id;
+      return reserve.immediate(checkReservation(input));
     },
 
-    releaseBudget(id) {
-      return deleteReservation.run(checkCount(id, 'reservation id')).changes > 0;
+    holdBudget(input) {
+      return book.hold(checkReservation(input));
     },
+
+    budgetDurable: () => book.durable(),
+
+    releaseBudget(id) {
+      const ours = book.release(checkCount(id, 'reservation id'));
+      if (ours !== null) return ours;
+      return deleteReservation.run(id).changes > 0;
+    },
+  };
+}
+
+function checkReservation(input: BudgetReservationInput): BudgetReservationInput {
+  return {
+    bootId: checkId(input.bootId, 'bootId'),
+    sessionId: input.sessionId === null ? null : checkId(input.sessionId, 'sessionId'),
+    micros: input.micros === null ? null : checkCount(input.micros, 'micros'),
+    tokens: checkCount(input.tokens, 'tokens'),
   };
 }
 

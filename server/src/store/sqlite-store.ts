@@ -21,9 +21,13 @@ import { toolCallQueries } from './tool-calls';
 import type { Store } from './types';
 import { usageQueries } from './usage';
 import { budgetQueries } from './budget';
+import { createBudgetBook } from './budget-book';
 import { createSpendTracker } from './budget-spend';
 import { ledgerQueries } from './ledger';
 import { createZoneClocks } from './zone-sql';
+
+/** The budget book's own calls: they queue their writes instead of committing. */
+const DEFERRED = new Set<keyof Store>(['holdBudget', 'settleBudget', 'budgetDurable', 'releaseBudget']);
 
 export interface OpenStoreOptions {
   /** The database file (made with its directory on first use). */
@@ -53,20 +57,26 @@ export function openStore(opts: OpenStoreOptions): Store {
     const devices = deviceQueries(ctx, audit.appendAudit);
     const clockOf = createZoneClocks();
     const spend = createSpendTracker(ctx, clockOf);
+    const book = createBudgetBook(ctx, spend);
+    const recovery = recoveryQueries(ctx, hydrate);
     const inTransaction = db.transaction((fn: () => unknown) => fn());
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
       ...toolCallQueries(ctx),
-      ...usageQueries(ctx, spend),
+      ...usageQueries(ctx, spend, book),
       ...ledgerQueries(ctx, clockOf, opts.ledgerRollup === undefined ? {} : { rollup: opts.ledgerRollup }),
-      ...budgetQueries(ctx, spend, audit.appendAudit),
+      ...budgetQueries(ctx, spend, book, audit.appendAudit),
       ...memoryQueries(ctx),
       ...noticeQueries(ctx),
       ...audit,
       ...devices,
       ...ticketQueries(ctx, devices.insertDevice, devices.getDevice),
-      ...recoveryQueries(ctx, hydrate),
+      recover: () => {
+        const report = recovery.recover();
+        book.reset();
+        return report;
+      },
       ...skillRecordQueries(ctx),
       ...channelStateQueries(ctx),
       ...channelDeliveryQueries(ctx, hydrate),
@@ -74,9 +84,23 @@ export function openStore(opts: OpenStoreOptions): Store {
       atomically: <T>(fn: () => T): T => inTransaction.immediate(fn) as T,
       dump: () => dumpDatabase(db),
       close: () => {
-        if (db.open) db.close();
+        if (!db.open) return;
+        try {
+          book.stop();
+        } finally {
+          db.close();
+        }
       },
     };
+    // What the budget book queued is written before any other store call reads or writes.
+    for (const key of Object.keys(store) as Array<keyof Store>) {
+      if (DEFERRED.has(key) || key === 'close') continue;
+      const fn = store[key] as (...args: unknown[]) => unknown;
+      (store as unknown as Record<string, unknown>)[key] = (...args: unknown[]) => {
+        if (book.pending()) book.flush();
+        return fn(...args);
+      };
+    }
     return guardMethods(store);
   } catch (err) {
     db.close();

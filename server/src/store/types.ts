@@ -191,6 +191,8 @@ export interface Store extends ChannelStore {
   /* usage */
   /** Records the call (settling its reservation); returns the soft budget lines the spend is now past. */
   recordUsage(record: UsageRecord): SoftLine[];
+  /** Like recordUsage, settled in memory: the row is written by the next store call or batched write (budgetDurable). */
+  settleBudget(record: UsageRecord): SoftLine[];
   usageSummary(opts?: { sessionId?: string; since?: number }): UsageSummary;
   /** Totals grouped by local day, model, session, channel and/or tool (validated; BAD_REQUEST otherwise). */
   usageLedger(query: UsageLedgerQuery): UsageLedger;
@@ -203,8 +205,15 @@ export interface Store extends ChannelStore {
   setBudgetCaps(patch: BudgetPatch, opts?: { actor?: string | null }): BudgetStatus;
   /** Replaces the plan's caps (the manager's; audited). */
   setPlanCaps(caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }, opts?: { actor?: string | null }): PlanCaps;
-  /** Holds a call's worst case; returns the reservation id, or throws BUDGET_EXCEEDED (nothing held). */
+  /** Holds a call's worst case; returns the reservation id, or throws BUDGET_EXCEEDED (nothing held). Returns after its commit. */
   reserveBudget(input: BudgetReservationInput): number;
+  /**
+   * The agent's check: decides and holds in memory, no commit (the row follows
+   * in a batched write, see budgetDurable); throws BUDGET_EXCEEDED (nothing held).
+   */
+  holdBudget(input: BudgetReservationInput): number;
+  /** Resolves once every hold and settlement made so far is committed. */
+  budgetDurable(): Promise<void>;
   /** Ends a reservation whose call recorded no usage; false when it was gone. */
   releaseBudget(id: number): boolean;
 
