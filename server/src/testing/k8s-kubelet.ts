@@ -264,6 +264,9 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
           rmSync(volumeDir(name), { recursive: true, force: true });
           if (existsSync(from)) cpSync(from, volumeDir(name), { recursive: true });
           else mkdirSync(volumeDir(name), { recursive: true });
+          // The live gateway's runtime file names its address; in a cluster that is another pod's network
+          // namespace (the clone's gateway finds nothing there), here it is this machine's: drop it.
+          rmSync(join(volumeDir(name), 'runtime.json'), { force: true });
         });
       }
       if (type === 'DELETED') enqueue(() => rmSync(volumeDir(name), { recursive: true, force: true }));

@@ -217,8 +217,9 @@ export function createUpdater(deps: UpdaterDeps) {
       await ops.destroyTrial(trialIdOf(id)).catch(() => undefined);
       const touched = run.step === 'switch' || run.step === 'health';
       if (touched || run.step === 'drain') await ops.stopGateway();
-      if (touched && run.backup_id) await putBack(id, run.backup_id, deps.dataDirOf(id), join(deps.scratchDir, `rollback-${id}`));
+      // The version first: a Kubernetes restore Job runs the image of the version rolled back to.
       await versions.set(id, { version: run.from_version });
+      if (touched && run.backup_id) await putBack(id, run.backup_id, deps.dataDirOf(id), join(deps.scratchDir, `rollback-${id}`));
       const live = await ops.status();
       const url = live.alive ? (await ops.get()).url : (await ops.startGateway()).url;
       await save(run, { outcome: 'rolled-back', reason, finished_at: deps.now() });
