@@ -26,6 +26,7 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   releases: () => import('./releases-command'),
   backup: () => import('./backup-command'),
   channels: () => import('./channels-command'),
+  volume: () => import('./volume-command'),
 };
 
 function isCommand(name: string): name is CommandName {

@@ -156,6 +156,14 @@ createdAt, bytes, kind (scheduled|manual|pre-update). verify: every integrity
 check a restore makes. restore: stops the instance between turns, restores the
 backup, starts it and waits until it is ready.
 `,
+  volume: `Usage: autoclaw volume backup --data DIR --data-key-file FILE --instance-id ID --backup-id BID --created-at MS
+       autoclaw volume restore --data DIR --data-key-file FILE --instance-id ID --backup-id BID --sha256 HEX
+       autoclaw volume copy --from DIR --data DIR
+
+What the manager's Kubernetes Jobs run on an instance's volume: an encrypted
+backup to the S3 target (AUTOCLAW_BACKUP_S3_*), a checked restore from it, or a
+consistent copy of one volume onto another (a trial's clone).
+`,
   skills: `Usage: autoclaw skills vet DIR --key FILE
        autoclaw skills verify DIR [--skills-pubkey KEY]... [--json]
        autoclaw skills list --data DIR [--json] [--skills DIR] [--skills-pubkey KEY]...
@@ -211,6 +219,7 @@ Commands:
   usage     print what model calls cost, by day, model or session
   budget    set or show the spending caps
   channels  list chat channels, enable or disable one, approve a sender
+  volume    back up, restore or copy an instance volume (run by Kubernetes Jobs)
 
 Run "autoclaw <command> --help" for a command's flags.
 `;

@@ -55,7 +55,7 @@ export type { LocalDriver, LocalDriverOptions } from './drivers/local';
 export { createSupervisor } from './supervisor';
 export type { Supervisor, SupervisorOptions } from './supervisor';
 // The updates part: releases, health-gated updates, backups and restores.
-export { createUpdatesPart, migrateUpdates } from './updates';
-export type { UpdatesPart } from './updates';
+export { createUpdatesPart, migrateUpdates, runVolumeJob, s3FromEnv } from './updates';
+export type { UpdatesPart, VolumeJob } from './updates';
 export { parseReleaseKey } from './config';
 export { VERSION } from './gateway-parts';

@@ -17,3 +17,4 @@ export { startGoogleApiServer, type GoogleApiServer, type GmailMessage, type Cal
 export { parsePrometheusText, type PromFamily, type PromSample, type PromType } from './prom-text';
 export { startStripeApiServer, stripeSignatureHeader, parseStripeForm, type StripeApiServer, type StripeEvent } from './stripe-api-server';
 export { startS3Server, S3_MIN_PART_BYTES, type S3Server, type S3Request } from './s3-server';
+export { startKubelet, type Kubelet, type KubeletOptions } from './k8s-kubelet';

@@ -5,6 +5,9 @@
  * * `/api/v1/namespaces/{ns}/{services|secrets|persistentvolumeclaims|pods|serviceaccounts|configmaps}[/{name}]`
  * * `/apis/apps/v1/namespaces/{ns}/statefulsets[/{name}[/scale]]`
  * * `/apis/rbac.authorization.k8s.io/v1/…/{roles|rolebindings}`, `/apis/networking.k8s.io/v1/…/networkpolicies`
+ * * `/apis/batch/v1/namespaces/{ns}/jobs[/{name}]`, and with `snapshots`
+ *   `/apis/snapshot.storage.k8s.io/v1/namespaces/{ns}/volumesnapshots[/{name}]`
+ * * `GET /apis`: the APIGroupList (discovery) of the groups served
  * * `/api/v1/namespaces/{ns}/pods/{name}/log` (text; `container`, `tailLines`, `previous`)
  * * list with `labelSelector`; `?watch=1|true` streams JSON lines
  *   `{"type":"ADDED|MODIFIED|DELETED","object":…}` from `resourceVersion`,
@@ -29,6 +32,8 @@ export interface K8sRecordedRequest {
 export interface K8sApiServerOptions extends StoreOptions {
   /** Required bearer token (default `test-token`). */
   token?: string;
+  /** Serve snapshot.storage.k8s.io/v1 (VolumeSnapshots; listed by `GET /apis`); default false, as on a cluster without the CSI snapshot CRDs. */
+  snapshots?: boolean;
 }
 
 export interface K8sApiServer {
@@ -75,6 +80,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 const PATH = /^\/(?:api\/v1|apis\/([a-z0-9.-]+)\/(v1))\/namespaces\/([a-z0-9-]+)\/([a-z]+)(?:\/([a-z0-9.-]+)(?:\/([a-z]+))?)?$/;
+
+const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
 
 export async function startK8sApiServer(opts: K8sApiServerOptions = {}): Promise<K8sApiServer> {
   const token = opts.token ?? 'test-token';
@@ -125,9 +132,15 @@ export async function startK8sApiServer(opts: K8sApiServerOptions = {}): Promise
     }
     const failAt = failures.findIndex((f) => f.method === method && url.pathname.startsWith(f.prefix));
     if (failAt >= 0) throw failures.splice(failAt, 1)[0]?.error;
+    if (method === 'GET' && (url.pathname === '/apis' || url.pathname === '/apis/')) {
+      const groups = [...new Set(Object.values(RESOURCES).map((r) => r.group))].filter((g) => g !== '' && (opts.snapshots || g !== SNAPSHOT_GROUP));
+      const version = (g: string) => ({ groupVersion: `${g}/v1`, version: 'v1' });
+      return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((name) => ({ name, versions: [version(name)], preferredVersion: version(name) })) });
+    }
     const m = PATH.exec(url.pathname);
     const resource = m?.[4] ?? '';
     const info = RESOURCES[resource];
+    if (info?.group === SNAPSHOT_GROUP && !opts.snapshots) throw new K8sStatusError(404, 'NotFound', 'the server could not find the requested resource');
     if (!m || !info || (m[1] ?? '') !== info.group) throw new K8sStatusError(404, 'NotFound', 'the server could not find the requested resource');
     const ns = m[3] as string;
     const name = m[5];

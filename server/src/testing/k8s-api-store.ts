@@ -4,9 +4,13 @@
  * old resourceVersion gets 410 Expired), Status errors shaped like the API
  * server's, and a tiny StatefulSet controller (replicas 0/1 → pod `NAME-0`,
  * PVCs from volumeClaimTemplates that outlive the StatefulSet, pod status the
- * test drives: ready, crashed, terminating).
+ * test drives: ready, crashed, terminating; a template change rolls the pod
+ * to the new revision once the old one is ready — one that is not ready is
+ * left for the client to delete, as the real controller does), and a tiny Job
+ * controller (a pod per attempt up to backoffLimit, Complete/Failed
+ * conditions; the test ends each pod with `finishJobPod`).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { applyPatch, type PatchType } from './k8s-patch';
 
 export interface K8sMeta {
@@ -39,7 +43,13 @@ export const RESOURCES: Record<string, { group: string; version: string; kind: s
   roles: { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role' },
   rolebindings: { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding' },
   networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' },
+  jobs: { group: 'batch', version: 'v1', kind: 'Job' },
+  volumesnapshots: { group: 'snapshot.storage.k8s.io', version: 'v1', kind: 'VolumeSnapshot' },
 };
+
+/** The StatefulSet controller's revision of a pod template (the `controller-revision-hash` label). */
+export const revisionOf = (stsName: string, template: unknown): string => `${stsName}-${createHash('sha256').update(JSON.stringify(template ?? {})).digest('hex').slice(0, 10)}`;
+const REVISION_LABEL = 'controller-revision-hash';
 
 /** A failure the HTTP layer turns into a `kind: Status` body. */
 export class K8sStatusError extends Error {
@@ -177,8 +187,11 @@ export class K8sStore {
       obj.spec = { type: 'ClusterIP', ...spec, clusterIP: spec.clusterIP ?? `10.96.0.${(this.rv % 250) + 1}` };
     }
     if (resource === 'persistentvolumeclaims') obj.status = { phase: 'Bound' };
+    if (resource === 'volumesnapshots') obj.status = { readyToUse: false };
+    if (resource === 'jobs') obj.status = { active: 0, succeeded: 0, failed: 0, startTime: new Date().toISOString() };
     const created = this.put(resource, namespace, obj, 'ADDED');
     if (resource === 'statefulsets') this.reconcile(namespace, name);
+    if (resource === 'jobs') this.startJobPod(namespace, name);
     return this.find(resource, namespace, name) ?? created;
   }
 
@@ -223,12 +236,12 @@ export class K8sStore {
     this.table(resource).delete(`${namespace}/${name}`);
     current.metadata.resourceVersion = String(++this.rv);
     this.emit('DELETED', resource, namespace, current);
-    if (resource === 'statefulsets') {
+    if (resource === 'statefulsets' || resource === 'jobs') {
       for (const pod of this.list('pods', namespace, (p) => ownedBy(p, name)).items) this.delete('pods', namespace, pod.metadata.name, 0);
     }
     if (resource === 'pods') {
-      const owner = current.metadata.ownerReferences?.[0]?.name;
-      if (typeof owner === 'string') this.reconcile(namespace, owner);
+      const ref = current.metadata.ownerReferences?.[0];
+      if (typeof ref?.name === 'string' && ref.kind === 'StatefulSet') this.reconcile(namespace, ref.name);
     }
     return current;
   }
@@ -244,7 +257,15 @@ export class K8sStore {
     if (!sts) return;
     const spec = (sts.spec ?? {}) as { replicas?: number; template?: { metadata?: K8sMeta; spec?: Record<string, unknown> }; volumeClaimTemplates?: K8sObject[]; serviceName?: string };
     const podName = `${name}-0`;
+    const updateRevision = revisionOf(name, spec.template);
     let pod = this.find('pods', namespace, podName);
+    const podRevision = pod?.metadata.labels?.[REVISION_LABEL];
+    if (pod && !pod.metadata.deletionTimestamp && podRevision !== updateRevision && isReady(pod) && (spec.replicas ?? 1) >= 1) {
+      // RollingUpdate: the old revision's pod goes and the new one comes (delete → reconcile creates it).
+      this.delete('pods', namespace, podName);
+      if (this.find('pods', namespace, podName)) this.updateStatus(namespace, name, updateRevision);
+      return;
+    }
     if ((spec.replicas ?? 1) >= 1 && !pod) {
       const volumes = [...((spec.template?.spec?.volumes as unknown[] | undefined) ?? [])];
       for (const tpl of spec.volumeClaimTemplates ?? []) {
@@ -258,7 +279,7 @@ export class K8sStore {
       pod = this.create('pods', namespace, {
         metadata: {
           name: podName,
-          labels: { ...(spec.template?.metadata?.labels ?? {}), 'statefulset.kubernetes.io/pod-name': podName },
+          labels: { ...(spec.template?.metadata?.labels ?? {}), 'statefulset.kubernetes.io/pod-name': podName, [REVISION_LABEL]: updateRevision },
           annotations: { ...(spec.template?.metadata?.annotations ?? {}) },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name, uid: sts.metadata.uid, controller: true }],
         },
@@ -274,13 +295,79 @@ export class K8sStore {
       this.delete('pods', namespace, podName);
       pod = this.find('pods', namespace, podName);
     }
-    const ready = pod ? ((pod.status as { conditions?: Array<{ type: string; status: string }> }).conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') : false;
-    const status = { observedGeneration: sts.metadata.generation, replicas: pod ? 1 : 0, readyReplicas: ready ? 1 : 0, availableReplicas: ready ? 1 : 0, currentReplicas: pod ? 1 : 0 };
+    this.updateStatus(namespace, name, updateRevision);
+  }
+
+  private updateStatus(namespace: string, name: string, updateRevision: string): void {
     const latest = this.find('statefulsets', namespace, name);
-    if (latest && JSON.stringify(latest.status) !== JSON.stringify(status)) {
+    if (!latest) return;
+    const pod = this.find('pods', namespace, `${name}-0`);
+    const ready = pod ? isReady(pod) : false;
+    const podRevision = pod?.metadata.labels?.[REVISION_LABEL];
+    const before = latest.status as { currentRevision?: string } | undefined;
+    const updated = pod !== undefined && podRevision === updateRevision;
+    const status = {
+      observedGeneration: latest.metadata.generation,
+      replicas: pod ? 1 : 0,
+      readyReplicas: ready ? 1 : 0,
+      availableReplicas: ready ? 1 : 0,
+      currentReplicas: pod ? 1 : 0,
+      updatedReplicas: updated ? 1 : 0,
+      currentRevision: updated || !pod ? updateRevision : (podRevision ?? before?.currentRevision ?? updateRevision),
+      updateRevision,
+    };
+    if (JSON.stringify(latest.status) !== JSON.stringify(status)) {
       latest.status = status;
       this.put('statefulsets', namespace, latest, 'MODIFIED');
     }
+  }
+
+  /** The Job controller: one pod per attempt. */
+  private startJobPod(namespace: string, jobName: string): void {
+    const job = this.find('jobs', namespace, jobName);
+    if (!job) return;
+    const tpl = ((job.spec as { template?: { metadata?: K8sMeta; spec?: Record<string, unknown> } }).template ?? {}) as { metadata?: K8sMeta; spec?: Record<string, unknown> };
+    const containers = (tpl.spec?.containers as Array<{ name: string; image?: string }> | undefined) ?? [];
+    this.create('pods', namespace, {
+      metadata: {
+        name: `${jobName}-${randomBytes(3).toString('hex').slice(0, 5)}`,
+        labels: { ...(tpl.metadata?.labels ?? {}), 'job-name': jobName, 'batch.kubernetes.io/job-name': jobName },
+        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: job.metadata.uid, controller: true }],
+      },
+      spec: { ...(tpl.spec ?? {}) },
+      status: { phase: 'Pending', containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } })) },
+    });
+    const latest = this.get('jobs', namespace, jobName);
+    latest.status = { ...(latest.status as object), active: 1 };
+    this.put('jobs', namespace, latest, 'MODIFIED');
+  }
+
+  /** The kubelet saw a Job's pod end: the pod's phase, and the Job's counters and conditions (another attempt within backoffLimit). */
+  finishJobPod(namespace: string, podName: string, exitCode: number, message = ''): void {
+    const pod = this.find('pods', namespace, podName);
+    if (!pod) return;
+    pod.status = { ...(pod.status as object), phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'volume', ready: false, restartCount: 0, state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', message } } }] };
+    this.put('pods', namespace, pod, 'MODIFIED');
+    const jobName = pod.metadata.ownerReferences?.[0]?.name;
+    const job = typeof jobName === 'string' ? this.find('jobs', namespace, jobName) : undefined;
+    if (!job || typeof jobName !== 'string') return;
+    const st = (job.status ?? {}) as { succeeded?: number; failed?: number };
+    const backoffLimit = (job.spec as { backoffLimit?: number }).backoffLimit ?? 6;
+    const now = new Date().toISOString();
+    if (exitCode === 0) {
+      job.status = { ...st, active: 0, succeeded: (st.succeeded ?? 0) + 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }] };
+      this.put('jobs', namespace, job, 'MODIFIED');
+      return;
+    }
+    const failed = (st.failed ?? 0) + 1;
+    if (failed > backoffLimit) {
+      job.status = { ...st, active: 0, failed, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: `Job has reached the specified backoff limit${message ? ` (last pod: ${message})` : ''}`, lastTransitionTime: now }] };
+      this.put('jobs', namespace, job, 'MODIFIED');
+      return;
+    }
+    job.status = { ...st, active: 0, failed };
+    this.put('jobs', namespace, job, 'MODIFIED');
+    this.startJobPod(namespace, jobName);
   }
 
   setPodReady(namespace: string, name: string, ready: boolean): K8sObject {
@@ -318,6 +405,10 @@ export class K8sStore {
     const owner = pod.metadata.ownerReferences?.[0]?.name;
     if (typeof owner === 'string') this.reconcile(namespace, owner);
   }
+}
+
+function isReady(pod: K8sObject): boolean {
+  return ((pod.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 export function ownedBy(obj: K8sObject, ownerName: string): boolean {

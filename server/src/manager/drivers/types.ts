@@ -69,5 +69,26 @@ export interface InstanceDriver {
    * probes on /readyz); without it the manager polls /readyz itself.
    */
   waitForReady?(instanceId: string, timeoutMs: number): Promise<void>;
+  /** Data operations the driver runs itself, where the manager cannot reach the instance's files (Kubernetes: Jobs on its volume). */
+  readonly volumes?: VolumeOps;
   close(): Promise<void>;
+}
+
+/** An S3-compatible backup store a job writes to and reads from (credentials go to the job as a Secret, never logged). */
+export interface VolumeBackupStore {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface VolumeOps {
+  /** Writes an encrypted backup of the instance's volume to `store` as `<instanceId>/<backupId>.acbk` (the instance may run). */
+  backup(spec: InstanceSpec, o: { backupId: string; createdAt: number; store: VolumeBackupStore }): Promise<void>;
+  /** Replaces the data on `into`'s volume (default the instance's; the gateway stopped) by the backup's, every hash checked. */
+  restore(spec: InstanceSpec, o: { backupId: string; sha256: string; store: VolumeBackupStore; into?: string }): Promise<void>;
+  /** Makes `cloneId`'s volume a copy of the instance's: a VolumeSnapshot where the cluster has them, else a copy Job. */
+  clone(spec: InstanceSpec, cloneId: string): Promise<'snapshot' | 'copy'>;
+  /** The instance changes version in place (a rolling image change), so an update does not stop it first. */
+  readonly rollsInPlace: boolean;
 }

@@ -1,6 +1,6 @@
 /** The instances part's door. */
 export { createInstanceService } from './service';
-export type { InstanceService, InstanceServiceDeps, InstanceKeys, InstanceOps, OpOptions, RestartOptions, RecoveryReport, Fence, SupervisedInstance } from './service';
+export type { InstanceService, InstanceServiceDeps, InstanceKeys, InstanceOps, InstanceVolumes, OpOptions, RestartOptions, RecoveryReport, Fence, SupervisedInstance } from './service';
 export { TRANSITIONS, canTransition, assertTransition, legalTransitions, LIVE_STATES, TRANSIENT_STATES } from './state-machine';
 export { migrateInstances, INSTANCES_PART } from './schema';
 export { createGatewayLink, pairWithTicket, signChallenge } from './gateway-link';

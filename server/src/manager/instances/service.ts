@@ -22,6 +22,7 @@ import { createInstanceRepository, launchedOrigins, toInstance } from './reposit
 import type { Fence, NewEvent } from './repository';
 import { migrateInstances } from './schema';
 import { TRANSIENT_STATES } from './state-machine';
+import type { InstanceSpec, VolumeOps } from '../drivers/types';
 
 export type { InstanceServiceDeps, InstanceKeys } from './core';
 export type { OpOptions, RestartOptions } from './lifecycle';
@@ -130,6 +131,18 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
       await repo.update(id, { keepAwake: channels }, null, fence);
     },
     setMemoryLimit: (id: string, mb: number) => lifecycle.setMemoryLimit(id, mb),
+    /** Kubernetes: the driver's Jobs on the instance's volume, with its spec; null where the manager reads the files itself (local). */
+    volumesOf(id: string): InstanceVolumes | null {
+      const v = deps.driver.volumes;
+      if (!v) return null;
+      const withSpec = async <T>(fn: (spec: InstanceSpec) => Promise<T>): Promise<T> => core.withSpec(await repo.mustGet(id), fn);
+      return {
+        rollsInPlace: v.rollsInPlace,
+        backup: (o) => withSpec((spec) => v.backup(spec, o)),
+        restore: (o) => withSpec((spec) => v.restore(spec, o)),
+        clone: (cloneId) => withSpec((spec) => v.clone(spec, cloneId)),
+      };
+    },
 
     get,
     mustGet,
@@ -203,6 +216,14 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
 }
 
 export type InstanceService = Awaited<ReturnType<typeof createInstanceService>>;
+
+/** An instance's volume operations (see VolumeOps), bound to it. */
+export interface InstanceVolumes {
+  readonly rollsInPlace: boolean;
+  backup(o: Parameters<VolumeOps['backup']>[1]): Promise<void>;
+  restore(o: Parameters<VolumeOps['restore']>[1]): Promise<void>;
+  clone(cloneId: string): Promise<'snapshot' | 'copy'>;
+}
 
 /**
  * The steps an update or restore is made of, on one instance whose lock is

@@ -33,6 +33,16 @@ export interface BackupServiceDeps {
   /** The instance's data key (the envelope of its backup keys); the caller wipes it. */
   envelopeKeyOf(instanceId: string): Promise<Buffer>;
   retention: Retention;
+  /** Kubernetes: a Job on the instance's volume writes the encrypted file to the target itself (null: the local snapshot). */
+  remoteOf?: (instanceId: string) => RemoteVolume | null;
+}
+
+/** An instance's data reached through the driver's Jobs (see part.ts). */
+export interface RemoteVolume {
+  rollsInPlace: boolean;
+  backup(backupId: string, createdAt: number): Promise<void>;
+  restore(backupId: string, sha256: string, into?: string): Promise<void>;
+  clone(cloneId: string): Promise<'snapshot' | 'copy'>;
 }
 
 const toBackup = (row: BackupsTable): Backup => ({ id: row.id, instanceId: row.instance_id, createdAt: row.created_at, bytes: row.bytes, kind: row.kind });
@@ -88,9 +98,17 @@ export function createBackupService(deps: BackupServiceDeps) {
     async create(instanceId: string, kind: BackupKind, fence?: Fence): Promise<Backup> {
       const createdAt = deps.now();
       const id = `bk-${createdAt.toString(36)}-${randomBytes(4).toString('hex')}`;
-      const files = await takeSnapshot(deps.dataDirOf(instanceId), deps.scratchDir);
-      const file = await withKey(instanceId, (key) => packArchive(files, { id, instanceId, createdAt }, key));
-      await target.put(backupKey(instanceId, id), file);
+      const remote = deps.remoteOf?.(instanceId) ?? null;
+      let file: Buffer;
+      if (remote) {
+        // The Job packs and encrypts on the volume's node; the manager reads the file back to record its hash.
+        await remote.backup(id, createdAt);
+        file = await target.get(backupKey(instanceId, id));
+      } else {
+        const files = await takeSnapshot(deps.dataDirOf(instanceId), deps.scratchDir);
+        file = await withKey(instanceId, (key) => packArchive(files, { id, instanceId, createdAt }, key));
+        await target.put(backupKey(instanceId, id), file);
+      }
       const r: BackupsTable = { id, instance_id: instanceId, kind, created_at: createdAt, bytes: file.length, sha256: sha256(file), target: target.kind };
       try {
         await db.tx(async (t) => {
@@ -110,6 +128,9 @@ export function createBackupService(deps: BackupServiceDeps) {
       return rows.map(toBackup);
     },
     get: async (instanceId: string, backupId: string): Promise<Backup> => toBackup(await row(instanceId, backupId)),
+    /** The recorded SHA-256 of the backup file (a restore Job checks it). */
+    sha256Of: async (instanceId: string, backupId: string): Promise<string> => (await row(instanceId, backupId)).sha256,
+    remoteOf: (instanceId: string): RemoteVolume | null => deps.remoteOf?.(instanceId) ?? null,
     /** Every check a restore makes, without restoring. */
     async verify(instanceId: string, backupId: string): Promise<{ ok: true; files: number; bytes: number }> {
       const files = await read(instanceId, backupId);

@@ -8,3 +8,5 @@ export type { BackupTarget } from './backup-target';
 export { pruneList, DEFAULT_RETENTION } from './retention';
 export type { Retention } from './retention';
 export { updatesRouter, backupsRouter, releasesRouter } from './router';
+export { runVolumeJob, s3FromEnv } from './volume-job';
+export type { VolumeJob } from './volume-job';

@@ -73,6 +73,18 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
     dataDirOf,
     scratchDir,
     retention: { ...DEFAULT_RETENTION, ...opts.retention },
+    remoteOf(instanceId) {
+      const volumes = instances.volumesOf(instanceId);
+      if (!volumes) return null;
+      if (!s3) throw new AppError('NOT_CONFIGURED', 'backups of Kubernetes instances go to S3-compatible storage: set AUTOCLAW_BACKUP_S3_ENDPOINT, _BUCKET and the credentials');
+      const store = { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, credentials: s3.credentials };
+      return {
+        rollsInPlace: volumes.rollsInPlace,
+        backup: (backupId, createdAt) => volumes.backup({ backupId, createdAt, store }),
+        restore: (backupId, sha256, into) => volumes.restore({ backupId, sha256, store, ...(into ? { into } : {}) }),
+        clone: (cloneId) => volumes.clone(cloneId),
+      };
+    },
     async envelopeKeyOf(instanceId) {
       const row = await db.k.selectFrom('instances').select('wrapped_key').where('id', '=', instanceId).executeTakeFirst();
       if (!row) throw new AppError('NOT_FOUND', `no instance ${instanceId}`);

@@ -70,15 +70,23 @@ export function createRestorer(deps: RestorerDeps) {
   async function drive(ops: InstanceOps, run: RestoreRunsTable): Promise<Instance> {
     const id = run.instance_id;
     const staging = backups.stagingDir(id);
+    const remote = backups.remoteOf(id);
     if (run.step === 'stage') {
-      stageFiles(staging, await backups.read(id, run.backup_id));
+      // Kubernetes: the restore Job reads and checks the backup on the volume's node (verified here first).
+      if (remote) await backups.verify(id, run.backup_id);
+      else stageFiles(staging, await backups.read(id, run.backup_id));
       await stepTo(run, 'stop');
     }
     if (run.step === 'stop') {
       await takeDown(ops);
       await stepTo(run, 'swap');
     }
-    if (run.step === 'swap') {
+    if (run.step === 'swap' && remote) {
+      await ops.note('backup', `restoring backup ${run.backup_id} onto the volume (a restore job)`);
+      await remote.restore(run.backup_id, await backups.sha256Of(id, run.backup_id));
+      ops.forgetLink();
+      await stepTo(run, 'start');
+    } else if (run.step === 'swap') {
       if (!isStaged(staging)) {
         // Crashed after the swap finished but before the step was recorded: the data is already in place.
         deps.logger.info('restore: nothing staged; the swap had finished', { instanceId: id });
@@ -98,7 +106,7 @@ export function createRestorer(deps: RestorerDeps) {
     async restore(instanceId: string, backupId: string, actor: string): Promise<Instance> {
       return deps.instances.exclusive(instanceId, async (ops) => {
         const instance = await ops.get();
-        if (instance.driver !== 'local') throw new AppError('NOT_CONFIGURED', `restores of ${instance.driver} instances are not supported yet`);
+        if (instance.driver !== 'local' && !backups.remoteOf(instanceId)) throw new AppError('NOT_CONFIGURED', `restores of ${instance.driver} instances are not supported yet`);
         if (!['running', 'degraded', 'stopped', 'failed'].includes(instance.state)) throw new AppError('CONFLICT', `instance ${instanceId} is ${instance.state}; wait until it settles`);
         await backups.verify(instanceId, backupId);
         const run: RestoreRunsTable = { id: `rst-${deps.now().toString(36)}-${randomBytes(4).toString('hex')}`, instance_id: instanceId, backup_id: backupId, step: 'stage', reason: null, started_at: deps.now(), finished_at: null };

@@ -98,8 +98,10 @@ export function createUpdater(deps: UpdaterDeps) {
     return check.schemaVersion;
   }
 
-  /** Restores a backup's files into a data directory (the gateway there stopped). */
-  async function putBack(instanceId: string, backupId: string, dataDir: string, staging: string): Promise<void> {
+  /** Restores a backup's files into a data directory (the gateway there stopped); Kubernetes: a restore Job on the volume of `into`. */
+  async function putBack(instanceId: string, backupId: string, dataDir: string, staging: string, into?: string): Promise<void> {
+    const remote = backups.remoteOf(instanceId);
+    if (remote) return remote.restore(backupId, await backups.sha256Of(instanceId, backupId), into);
     const files = await backups.read(instanceId, backupId);
     stageFiles(staging, files);
     swapInStaged(dataDir, staging);
@@ -109,7 +111,10 @@ export function createUpdater(deps: UpdaterDeps) {
     const trialId = trialIdOf(run.instance_id);
     await ops.destroyTrial(trialId);
     try {
-      if (dataOf) await putBack(run.instance_id, dataOf, deps.dataDirOf(trialId), join(deps.scratchDir, `trial-${run.instance_id}`));
+      const remote = backups.remoteOf(run.instance_id);
+      // Kubernetes: the trial's volume is a clone of the live one (a VolumeSnapshot, else a copy Job).
+      if (dataOf && remote && dataOf === run.backup_id) await ops.note('update', `trial volume: cloned by ${await remote.clone(trialId) === 'snapshot' ? 'a volume snapshot' : 'a copy job'}`);
+      else if (dataOf) await putBack(run.instance_id, dataOf, deps.dataDirOf(trialId), join(deps.scratchDir, `trial-${run.instance_id}`), trialId);
       let runtime: { url: string };
       try {
         runtime = await ops.startGateway({ as: trialId, version: run.to_version });
@@ -170,8 +175,10 @@ export function createUpdater(deps: UpdaterDeps) {
         await stepTo(run, 'switch');
       }
       if (run.step === 'switch') {
-        await ops.note('update', `switch: stopping ${run.from_version}, starting ${run.to_version}`);
-        await ops.stopGateway();
+        // Kubernetes changes the image in place (a rolling update); the local driver stops and starts.
+        const rolls = Boolean(backups.remoteOf(id)?.rollsInPlace) && !run.restore_backup_id;
+        await ops.note('update', rolls ? `switch: rolling image change from ${run.from_version} to ${run.to_version}` : `switch: stopping ${run.from_version}, starting ${run.to_version}`);
+        if (!rolls) await ops.stopGateway();
         if (run.restore_backup_id) await putBack(id, run.restore_backup_id, deps.dataDirOf(id), join(deps.scratchDir, `switch-${id}`));
         await db.tx(async (t) => {
           await versions.set(id, { version: run.to_version }, t);
@@ -210,8 +217,9 @@ export function createUpdater(deps: UpdaterDeps) {
       await ops.destroyTrial(trialIdOf(id)).catch(() => undefined);
       const touched = run.step === 'switch' || run.step === 'health';
       if (touched || run.step === 'drain') await ops.stopGateway();
-      if (touched && run.backup_id) await putBack(id, run.backup_id, deps.dataDirOf(id), join(deps.scratchDir, `rollback-${id}`));
+      // The version first: a Kubernetes restore Job runs the image of the version rolled back to.
       await versions.set(id, { version: run.from_version });
+      if (touched && run.backup_id) await putBack(id, run.backup_id, deps.dataDirOf(id), join(deps.scratchDir, `rollback-${id}`));
       const live = await ops.status();
       const url = live.alive ? (await ops.get()).url : (await ops.startGateway()).url;
       await save(run, { outcome: 'rolled-back', reason, finished_at: deps.now() });
@@ -264,7 +272,7 @@ export function createUpdater(deps: UpdaterDeps) {
       });
       const finished = instances.exclusive(instanceId, async (ops) => {
         const instance = await ops.get();
-        if (instance.driver !== 'local') throw new AppError('NOT_CONFIGURED', `updates of ${instance.driver} instances are not supported yet`);
+        if (instance.driver !== 'local' && !backups.remoteOf(instanceId)) throw new AppError('NOT_CONFIGURED', `updates of ${instance.driver} instances are not supported yet`);
         if (instance.state !== 'running' || instance.url === null) throw new AppError('CONFLICT', `instance ${instanceId} is ${instance.state}; only a running instance is updated`);
         if (await runningRun(instanceId)) throw new AppError('CONFLICT', `an update of ${instanceId} is already running`);
         const state = await versions.ensure(instanceId);

@@ -7,18 +7,21 @@
  * finds an instance's StatefulSet after a manager restart.
  */
 import { AppError } from '@autoclaw/shared';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { DriverStatus, InstanceDriver, InstanceRuntime, InstanceSpec } from '../types';
-import { loadKubeClients, type KubeClients } from './k8s-api';
+import { loadKubeClients, toAppError, type KubeClients } from './k8s-api';
 import { serviceUrlOf } from './manifests';
 import { ANNOTATION_INSTANCE_ID, LABEL_MANAGED_BY, MANAGED_BY, namesFor, validateOptions, type DriverLogger, type InstanceNames, type KubernetesDriverOptions } from './options';
 import { gatewayStatus, lastExitCode, podAlive, podEvent, podReady, type InstancePodEvent } from './pod-state';
 import { PodWatcher } from './pod-watcher';
 import { createInstanceResources, type InstanceResources } from './resources';
 import { tailnetDeviceFrom, type TailnetDevice } from './secrets';
+import { createVolumeOps } from './volumes';
+import { imageFor } from './options';
 
 const LOG_LINES = 50;
 const DEFAULT_GRACE_MS = 30_000;
+const REVISION_LABEL = 'controller-revision-hash';
 
 export interface KubernetesDriverStatus extends DriverStatus {
   phase?: string;
@@ -89,6 +92,52 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
   }
 
   const url = (names: InstanceNames): string => serviceUrlOf(opts, names);
+  const volumes = createVolumeOps(async () => (await init()).c, opts, log);
+  const rolloutTimeoutMs = opts.rolloutTimeoutMs ?? 10 * 60_000;
+
+  /** Patches the gateway container's image when it is not `image` (a JSON patch that tests the container's name first); true when it did. */
+  async function setImage(c: KubeClients, names: InstanceNames, sts: V1StatefulSet, image: string): Promise<boolean> {
+    const containers = sts.spec?.template?.spec?.containers ?? [];
+    const i = containers.findIndex((ct) => ct.name === 'gateway');
+    if (i < 0 || containers[i]?.image === image) return false;
+    const path = `/spec/template/spec/containers/${i}`;
+    await c.apps
+      .patchNamespacedStatefulSet({ name: names.statefulSet, namespace, body: [{ op: 'test', path: `${path}/name`, value: 'gateway' }, { op: 'replace', path: `${path}/image`, value: image }] })
+      .catch((err: unknown) => {
+        throw toAppError(err, 'change the image of the statefulset');
+      });
+    log.info('kubernetes image change', { statefulSet: names.statefulSet, image });
+    return true;
+  }
+
+  /**
+   * Waits until the StatefulSet rolled out: observed, every replica at the
+   * update revision and ready. A pod of the old revision that is not ready
+   * is deleted (the documented forced rollback: the controller waits for it forever).
+   */
+  async function waitRollout(c: KubeClients, res: InstanceResources, names: InstanceNames, instanceId: string): Promise<void> {
+    const until = performance.now() + rolloutTimeoutMs;
+    let forced = false;
+    while (performance.now() < until) {
+      const sts = await res.readStatefulSet(names);
+      if (!sts) throw new AppError('NOT_FOUND', `kubernetes: statefulset ${names.statefulSet} disappeared during the rollout`);
+      const st = sts.status;
+      const observed = (st?.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0);
+      if (observed && st?.updateRevision && st.currentRevision === st.updateRevision && (st.updatedReplicas ?? 0) >= 1 && (st.readyReplicas ?? 0) >= 1) return;
+      if (observed && st?.updateRevision && !forced) {
+        const pod = await res.readPod(names);
+        if (pod && pod.metadata?.labels?.[REVISION_LABEL] !== st.updateRevision && !podReady(pod)) {
+          forced = true;
+          log.warn('kubernetes rollout: deleting the old revision\'s pod that is not ready', { instanceId });
+          await res.killPod(names);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const status = await statusOf(instanceId).catch(() => null);
+    const last = status?.lastLogLines?.at(-1);
+    throw new AppError('TIMEOUT', `kubernetes: the rollout of ${instanceId} was not ready within ${Math.round(rolloutTimeoutMs / 1000)} s${last ? ` (${last})` : ''}`);
+  }
 
   async function currentPod(names: InstanceNames): Promise<V1Pod | undefined> {
     const { res, watcher } = await init();
@@ -123,8 +172,9 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
     });
   }
 
-  return {
+  const driver: KubernetesDriver = {
     kind: 'kubernetes',
+    volumes,
 
     async init() {
       await init();
@@ -139,14 +189,18 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
 
     async start(spec: InstanceSpec): Promise<InstanceRuntime> {
       const names = namesFor(spec.instanceId);
-      const { res } = await init();
+      const { c, res } = await init();
       if (!(await res.readStatefulSet(names))) {
         log.warn('kubernetes instance has no statefulset; provisioning it again', { instanceId: spec.instanceId });
         return this.provision(spec);
       }
       await res.putDataKey(names, spec);
+      // Another version: a rolling image change of the StatefulSet (at 1 replica the controller replaces the pod).
+      const sts = await res.readStatefulSet(names);
+      const rolling = sts ? await setImage(c, names, sts, imageFor(opts.image, spec.version)) : false;
       if (!(await res.scale(names, 1))) throw new AppError('NOT_FOUND', `kubernetes: statefulset ${names.statefulSet} disappeared while starting`);
-      log.info('kubernetes instance started', { instanceId: spec.instanceId });
+      if (rolling) await waitRollout(c, res, names, spec.instanceId);
+      log.info('kubernetes instance started', { instanceId: spec.instanceId, version: spec.version });
       return { url: url(names) };
     },
 
@@ -172,6 +226,7 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
         deviceId = state ? tailnetDeviceFrom(state)?.deviceId : undefined;
       }
       await res.deleteAll(names);
+      await volumes.forget(names);
       if (deviceId && opts.tailscale?.removeDevice) {
         try {
           await opts.tailscale.removeDevice(deviceId);
@@ -255,4 +310,8 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
       }
     },
   };
+  function statusOf(id: string): Promise<KubernetesDriverStatus> {
+    return driver.status(id);
+  }
+  return driver;
 }

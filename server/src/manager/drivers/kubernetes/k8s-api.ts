@@ -16,6 +16,11 @@ export interface KubeClients {
   core: K8s.CoreV1Api;
   rbac: K8s.RbacAuthorizationV1Api;
   net: K8s.NetworkingV1Api;
+  batch: K8s.BatchV1Api;
+  /** VolumeSnapshots (snapshot.storage.k8s.io) are custom resources. */
+  custom: K8s.CustomObjectsApi;
+  /** API discovery: which groups the API server serves. */
+  apis: K8s.ApisApi;
   /** Per-call options that make a PATCH a JSON merge patch (the client's default is a JSON patch). */
   mergePatch: K8s.ConfigurationOptions;
 }
@@ -38,6 +43,9 @@ export async function loadKubeClients(opts: { kubeconfigPath?: string; inCluster
     core: kc.makeApiClient(lib.CoreV1Api),
     rbac: kc.makeApiClient(lib.RbacAuthorizationV1Api),
     net: kc.makeApiClient(lib.NetworkingV1Api),
+    batch: kc.makeApiClient(lib.BatchV1Api),
+    custom: kc.makeApiClient(lib.CustomObjectsApi),
+    apis: kc.makeApiClient(lib.ApisApi),
     mergePatch: lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch),
   };
 }

@@ -59,6 +59,13 @@ export interface KubernetesDriverOptions {
   /** Backoff of the pod watch after failures (default 250 ms doubling to 10 s). */
   watchBackoff?: { initialMs: number; maxMs: number };
   logger?: DriverLogger;
+  /** VolumeSnapshotClass of trial clones (default: the cluster's default class). */
+  snapshotClass?: string;
+  /** How long a volume Job (backup, restore, copy) may run (default 30 min), and how often it is looked at (default 500 ms). */
+  jobTimeoutMs?: number;
+  jobPollMs?: number;
+  /** How long a rolling image change may take to be ready (default 10 min). */
+  rolloutTimeoutMs?: number;
 }
 
 export interface GatewayPaths {

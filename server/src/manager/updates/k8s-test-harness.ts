@@ -1,0 +1,100 @@
+/**
+ * Test support (never imported by product code): the instances and updates
+ * parts on the Kubernetes driver, against the local Kubernetes API server
+ * whose pods a test kubelet runs as processes (the image tag picks the
+ * build: the built-in gateway or an added release's), backups in the local
+ * S3 server.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startK8sApiServer, startKubelet, startS3Server } from '../../testing';
+import { openManagerDb } from '../db';
+import { createTestDatabase } from '../db/test-db';
+import { createKubernetesDriver, namesFor } from '../drivers/kubernetes';
+import { testManagerKeys } from '../drivers/local/test-support';
+import { createInstanceService } from '../instances';
+import { createUpdatesPart } from './part';
+import { BUILT_IN_VERSION } from './test-releases';
+import type { UpdateTimings } from './updater';
+
+export const K8S_NS = 'claws';
+export const S3_CREDENTIALS = { accessKeyId: 'AKIAAUTOCLAWK8S00001', secretAccessKey: 'k8sSecretAccessKey/0123456789abcdefEXAMPLE' };
+const BUCKET = 'autoclaw-backups';
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey: string; snapshots: boolean; crashAfterMs?: number; timings?: Partial<UpdateTimings>; readyTimeoutMs?: number }) {
+  const dir = mkdtempSync(join(tmpdir(), 'autoclaw-k8s-upd-'));
+  const k8s = await startK8sApiServer({ snapshots: o.snapshots });
+  const s3 = await startS3Server({ bucket: BUCKET, accessKeyId: S3_CREDENTIALS.accessKeyId, region: 'eu-central-1' });
+  const kubelet = await startKubelet({
+    api: k8s,
+    namespace: K8S_NS,
+    root: join(dir, 'node'),
+    env: { AUTOCLAW_TEST_CRASH_AFTER_MS: String(o.crashAfterMs ?? 60_000) },
+    commandFor(image) {
+      const tag = image.slice(image.lastIndexOf(':') + 1);
+      if (tag === BUILT_IN_VERSION) return o.gateway;
+      const entry = join(dir, 'releases', tag, 'autoclaw.mjs');
+      return existsSync(entry) ? [process.execPath, entry] : null;
+    },
+  });
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, k8s.kubeconfig(K8S_NS));
+  const driver = createKubernetesDriver({
+    kubeconfigPath,
+    namespace: K8S_NS,
+    image: 'ghcr.io/autoclaw/gateway',
+    storageSize: '1Gi',
+    cpu: { request: '100m' },
+    memory: { request: '128Mi' },
+    serviceUrl: (svc) => kubelet.serviceUrl(svc),
+    watchBackoff: { initialMs: 20, maxMs: 100 },
+    jobPollMs: 50,
+    rolloutTimeoutMs: 60_000,
+  });
+  const database = await createTestDatabase(dir);
+  const db = await openManagerDb(database.target);
+  const keys = testManagerKeys();
+  let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
+  const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null) });
+  part = await createUpdatesPart({
+    dataDir: dir,
+    db,
+    instances: service,
+    masterKey: keys.masterKey,
+    now: Date.now,
+    logger: quiet,
+    builtInVersion: BUILT_IN_VERSION,
+    releaseKeys: [o.releaseKey],
+    s3: { endpoint: s3.url, bucket: BUCKET, region: 'eu-central-1', credentials: S3_CREDENTIALS },
+    timings: { healthWindowMs: 1_500, healthPollMs: 100, drainTimeoutMs: 2_000, ...o.timings },
+  });
+  const updates = part;
+  return {
+    dir,
+    k8s,
+    s3,
+    kubelet,
+    db,
+    service,
+    part: updates,
+    /** The gateway database file on the instance's volume (as the test kubelet keeps it). */
+    volumeDb: (instanceId: string) => join(dir, 'node', 'volumes', namesFor(instanceId).pvc, 'gateway.db'),
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read free-form API objects
+    find: (resource: string, name: string) => k8s.store.find(resource, K8S_NS, name) as Record<string, any> | undefined,
+    async close() {
+      await updates.close();
+      await service.close();
+      await driver.close();
+      await kubelet.close();
+      await k8s.close();
+      await s3.close();
+      await db.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type K8sUpdatesHarness = Awaited<ReturnType<typeof startK8sUpdatesHarness>>;
