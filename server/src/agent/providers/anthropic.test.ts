@@ -39,6 +39,20 @@ function recordedBody(s: WireServerHandle, index: number): Record<string, unknow
 }
 
 describe('Anthropic provider over the real SDK', () => {
+  it('calls the API through its own node:http transport, not the global fetch', async () => {
+    const { server: s, provider } = await setup();
+    s.enqueue({ kind: 'text', text: 'Hi' });
+    const globalFetch = vi.spyOn(globalThis, 'fetch');
+    try {
+      const { events, error } = await collectEvents(provider.stream(request('hi')));
+      expect(error).toBeUndefined();
+      expect(textOf(events)).toBe('Hi');
+      expect(globalFetch).not.toHaveBeenCalled();
+    } finally {
+      globalFetch.mockRestore();
+    }
+  });
+
   it('streams text deltas word by word, then one usage and one done; pings are ignored', async () => {
     const { server: s, provider } = await setup();
     s.enqueue({ kind: 'text', text: 'Hello there, world' });

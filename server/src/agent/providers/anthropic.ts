@@ -6,6 +6,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { AppError, ZERO_USAGE, type TokenUsage } from '@autoclaw/shared';
 import { cancelledError, toProviderError, type ProviderErrorContext } from './errors';
+import { createHttpFetch } from './http-fetch';
 import { RepeatStripper } from './repeat-stripper';
 import { parseToolInput } from './tool-input';
 import type { Provider, ProviderEvent, ProviderMessage, ProviderRequest, StopReason } from './types';
@@ -25,7 +26,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
   const getClient = (): Promise<Anthropic> => {
     client ??= import('@anthropic-ai/sdk').then(
       ({ default: AnthropicClient }) =>
-        new AnthropicClient({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries: 0 }),
+        new AnthropicClient({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries: 0, fetch: createHttpFetch().fetch }),
       (error: unknown) => {
         client = undefined;
         throw error;
