@@ -236,6 +236,24 @@ describe('Anthropic provider over the real SDK', () => {
 });
 
 describe('toAnthropicMessages', () => {
+  it('with a cache, converts a content array once and gives the same result', () => {
+    const content = [{ type: 'text' as const, text: 'hello' }];
+    const answer = [{ type: 'text' as const, text: 'hi there ' }];
+    const messages: ProviderMessage[] = [
+      { role: 'user', content },
+      { role: 'assistant', content: answer },
+    ];
+    const cache = { content: new WeakMap() };
+    const first = toAnthropicMessages(messages, cache);
+    const second = toAnthropicMessages(messages, cache);
+    expect(first).toEqual(toAnthropicMessages(messages));
+    expect(second).toEqual(first);
+    expect(second.messages[0]?.content).toBe(first.messages[0]?.content);
+    // The trailing assistant message is prefill: trimmed each time, never served from the cache trimmed.
+    expect(second.messages[1]?.content).toEqual([{ type: 'text', text: 'hi there' }]);
+    expect(second.repeat).toBe(' ');
+  });
+
   it('trims a trailing prefix and returns the whitespace to drop', () => {
     const { messages, repeat } = toAnthropicMessages([
       { role: 'user', content: [{ type: 'text', text: 'hi' }] },

@@ -28,12 +28,12 @@ function abortError(signal: AbortSignal): Error {
   return new DOMException('This operation was aborted', 'AbortError');
 }
 
-function headerRecord(headers: HeadersInit | undefined): OutgoingHttpHeaders {
+function headerRecord(headers: RequestInit['headers']): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   if (headers === undefined) return out;
   if (headers instanceof Headers) headers.forEach((value, name) => (out[name] = value));
-  else if (Array.isArray(headers)) for (const [name, value] of headers) out[name.toLowerCase()] = value;
-  else for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  else if (Array.isArray(headers)) for (const [name, value] of headers as Array<[string, string]>) out[name.toLowerCase()] = value;
+  else for (const [name, value] of Object.entries(headers as Record<string, string>)) out[name.toLowerCase()] = value;
   return out;
 }
 
@@ -108,7 +108,9 @@ export function createHttpFetch(): HttpFetch {
 
     return new Promise<Response>((resolve, reject) => {
       const headers = headerRecord(init.headers);
-      if (body !== undefined && body !== null) headers['content-length'] = Buffer.byteLength(body);
+      // Encoded once, outside the JS heap; the length and the write use the same bytes.
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : (body ?? undefined);
+      if (bytes !== undefined) headers['content-length'] = bytes.byteLength;
       const secure = url.protocol === 'https:';
       const req = (secure ? httpsRequest : httpRequest)(url, { method: init.method ?? 'GET', headers, agent: secure ? https : http });
       let response: IncomingMessage | null = null;
@@ -128,7 +130,7 @@ export function createHttpFetch(): HttpFetch {
         res.once('close', done);
         resolve(new StreamedResponse(url.href, res) as unknown as Response); // the subset of Response the SDKs read (see class)
       });
-      req.end(body ?? undefined);
+      req.end(bytes);
     });
   };
 
