@@ -14,6 +14,7 @@ import { chooseCut, transcript } from './compaction';
 import {
   estimateTokens,
   groupTurns,
+  MessageMemo,
   messageTokens,
   pushAssistant,
   pushContent,
@@ -59,6 +60,7 @@ const OMITTED_LEAD = '(The earlier part of this conversation is not shown.)';
 export class ContextBuilder {
   readonly #deps: ContextBuilderDeps;
   readonly #cache: HistoryCache;
+  readonly #memo = new MessageMemo();
 
   /** Size of the tool specs, measured again when the set of tools changes. */
   #toolTokens: { specs: ToolSpec[]; tokens: number } | undefined;
@@ -97,11 +99,11 @@ export class ContextBuilder {
     const systemTokens = estimateTokens(system.length) + this.#toolTokens.tokens;
 
     const { summary, messages: window, lookupTurn } = this.#cache.window(input.sessionId);
-    const turns = groupTurns(window, lookupTurn).filter(
+    const turns = groupTurns(window, lookupTurn, (m) => this.#memo.tokens(m)).filter(
       (turn) => !(turn.user && (turn.user.id === input.user.id || !userMessageRan(turn.user))),
     );
-    for (const turn of turns) {
-      turn.assistants = turn.assistants.filter((m) => !input.currentIds.has(m.id));
+    if (input.currentIds.size > 0) {
+      for (const turn of turns) turn.assistants = turn.assistants.filter((m) => !input.currentIds.has(m.id));
     }
     const summaryText = summary?.text ?? null;
     let pastTokens = (summaryText ? estimateTokens(summaryText.length) + 10 : 0) + turns.reduce((n, t) => n + t.tokens, 0);
@@ -137,7 +139,7 @@ export class ContextBuilder {
 
     const past: ProviderMessage[] = [];
     if (compactedSummary) pushUser(past, SUMMARY_LEAD + compactedSummary);
-    for (const turn of kept) pushTurn(past, turn);
+    for (let i = 0; i < kept.length; i++) pushTurn(past, kept[i] as Turn, this.#memo);
     if (past[0]?.role === 'assistant') past.unshift({ role: 'user', content: [{ type: 'text', text: OMITTED_LEAD }] });
     return { system, past, tokens: systemTokens + pastTokens, compacted };
   }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Message, ToolCall } from '@autoclaw/shared';
 import { startAnthropicWireServer } from '../testing/anthropic-wire-server';
-import { groupTurns, pushTurn, turnMayContinue, UNFINISHED_TOOL_RESULT } from './history';
+import { groupTurns, MessageMemo, messageTokens, pushTurn, turnMayContinue, UNFINISHED_TOOL_RESULT } from './history';
 import type { ProviderMessage } from './providers/types';
 import { TEST_KEY, defaultModel, makeProvider, openHarness, waitFor } from './test-harness';
 import { defineTool } from '../skills';
@@ -38,6 +38,36 @@ const call = (id: string, status: ToolCall['status'], result: string | null): To
 });
 
 describe('history', () => {
+  it('builds the same conversation with the memo, converting each message object once', () => {
+    const window = [
+      msg('user', 'what time is it?'),
+      msg('assistant', 'checking', { toolCalls: [call('t1', 'done', '09:00')] }),
+      msg('assistant', 'It is nine.'),
+      msg('user', 'thanks'),
+      msg('assistant', 'You are welcome.'),
+    ];
+    const plain: ProviderMessage[] = [];
+    for (const turn of groupTurns(window, () => [])) pushTurn(plain, turn);
+    const memo = new MessageMemo();
+    const build = (messages: Message[]): ProviderMessage[] => {
+      const out: ProviderMessage[] = [];
+      for (const turn of groupTurns(messages, () => [], (m) => memo.tokens(m))) pushTurn(out, turn, memo);
+      return out;
+    };
+    const first = build(window);
+    const second = build(window);
+    expect(first).toEqual(plain);
+    expect(second).toEqual(plain);
+    // The same message object: the same content array, not a new conversion.
+    expect(second[0]?.content).toBe(first[0]?.content);
+    expect(memo.tokens(window[1] as Message)).toBe(messageTokens(window[1] as Message));
+    // A message read again (a new object, e.g. its text changed) is converted anew.
+    const edited = [...window.slice(0, 4), { ...(window[4] as Message), text: 'Any time.' }];
+    expect(build(edited).at(-1)?.content).toEqual([{ type: 'text', text: 'Any time.' }]);
+    // Merging never writes into a shared array: the first build is unchanged.
+    expect(build(window)).toEqual(plain);
+  });
+
   it('asks for a turn only when it may continue after another user message', () => {
     expect(turnMayContinue([])).toBe(true);
     expect(turnMayContinue([msg('assistant', 'done')])).toBe(false);
@@ -94,7 +124,7 @@ describe('a message sent during a tool round', () => {
     cleanups.push(() => h.close());
 
     h.send('first /tool hold {}');
-    await waitFor(() => h.service.history(h.session.id)[1]?.toolCalls[0]?.status === 'running', 3000, 'tool running');
+    await waitFor(() => h.service.history(h.session.id)[1]?.toolCalls[0]?.status === 'running', 10_000, 'tool running');
     h.send('second while busy');
     release();
     await h.service.idle();

@@ -31,8 +31,49 @@ export function estimateTokens(chars: number): number {
 
 export function messageTokens(message: Message): number {
   let chars = message.text.length;
-  for (const call of message.toolCalls) chars += call.name.length + call.input.length + (call.result?.length ?? 40) + 40;
+  const calls = message.toolCalls;
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i] as ToolCall;
+    chars += call.name.length + call.input.length + (call.result?.length ?? 40) + 40;
+  }
   return estimateTokens(chars) + MESSAGE_OVERHEAD_TOKENS;
+}
+
+/** A message's part of the conversation: its own content, and the results of its tool calls (assistant only). */
+interface MessageParts {
+  content: ProviderContent[];
+  results: ProviderContent[];
+}
+
+/**
+ * What the context derives from each message (its token estimate, its
+ * provider content), kept while the message object is the same. The history
+ * cache hands out the same object for a settled message turn after turn, so
+ * a turn converts only what is new instead of the whole history again. The
+ * arrays handed out are shared: nothing may mutate them (`pushContent`
+ * merges into new arrays).
+ */
+export class MessageMemo {
+  readonly #tokens = new WeakMap<Message, number>();
+  readonly #parts = new WeakMap<Message, MessageParts>();
+
+  tokens(message: Message): number {
+    let tokens = this.#tokens.get(message);
+    if (tokens === undefined) {
+      tokens = messageTokens(message);
+      this.#tokens.set(message, tokens);
+    }
+    return tokens;
+  }
+
+  parts(message: Message): MessageParts {
+    let parts = this.#parts.get(message);
+    if (parts === undefined) {
+      parts = messageParts(message);
+      this.#parts.set(message, parts);
+    }
+    return parts;
+  }
 }
 
 /**
@@ -41,8 +82,11 @@ export function messageTokens(message: Message): number {
  * may come later in the listing. Only then must the caller look the turn up.
  */
 export function turnMayContinue(directAssistants: readonly Message[]): boolean {
-  const last = directAssistants[directAssistants.length - 1];
-  return !last || last.toolCalls.length > 0;
+  return lastMayContinue(directAssistants[directAssistants.length - 1]);
+}
+
+function lastMayContinue(lastDirect: Message | undefined): boolean {
+  return !lastDirect || lastDirect.toolCalls.length > 0;
 }
 
 /**
@@ -51,21 +95,27 @@ export function turnMayContinue(directAssistants: readonly Message[]): boolean {
  * after another user message (see `turnMayContinue`), and returns the ids of
  * the turn's assistant messages.
  */
-export function groupTurns(messages: readonly Message[], lookupTurn: (userId: string) => string[]): Turn[] {
+export function groupTurns(
+  messages: readonly Message[],
+  lookupTurn: (userId: string) => string[],
+  tokensOf: (message: Message) => number = messageTokens,
+): Turn[] {
   const owner = new Map<string, string>();
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as Message;
     if (m.role !== 'user') continue;
-    const direct: Message[] = [];
-    for (let j = i + 1; j < messages.length && (messages[j] as Message).role === 'assistant'; j++) direct.push(messages[j] as Message);
-    if (turnMayContinue(direct)) for (const id of lookupTurn(m.id)) owner.set(id, m.id);
+    // The assistant messages right after it (see turnMayContinue): only the last one matters.
+    let j = i + 1;
+    while (j < messages.length && (messages[j] as Message).role === 'assistant') j++;
+    const lastDirect = j > i + 1 ? (messages[j - 1] as Message) : undefined;
+    if (lastMayContinue(lastDirect)) for (const id of lookupTurn(m.id)) owner.set(id, m.id);
   }
   const turns: Turn[] = [];
   const byUser = new Map<string, Turn>();
   let lastUser: Turn | null = null;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as Message;
-    const tokens = messageTokens(m);
+    const tokens = tokensOf(m);
     if (m.role === 'user') {
       lastUser = { user: m, assistants: [], firstIndex: i, lastIndex: i, tokens };
       byUser.set(m.id, lastUser);
@@ -118,13 +168,19 @@ export function pushContent(out: ProviderMessage[], role: ProviderMessage['role'
   out.push({ role, content });
 }
 
-/** An assistant message as the provider sees it: its text, its tool uses, then their results. */
-export function pushAssistant(out: ProviderMessage[], message: Message): void {
+function messageParts(message: Message): MessageParts {
   const content: ProviderContent[] = [];
   if (message.text.length > 0) content.push({ type: 'text', text: message.text });
+  if (message.role === 'user') return { content, results: [] };
   for (const call of message.toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: parseInput(call.input) });
+  return { content, results: message.toolCalls.map(toolResult) };
+}
+
+/** An assistant message as the provider sees it: its text, its tool uses, then their results. */
+export function pushAssistant(out: ProviderMessage[], message: Message, memo?: MessageMemo): void {
+  const { content, results } = memo ? memo.parts(message) : messageParts(message);
   pushContent(out, 'assistant', content);
-  if (message.toolCalls.length > 0) pushContent(out, 'user', message.toolCalls.map(toolResult));
+  pushContent(out, 'user', results);
 }
 
 export function pushUser(out: ProviderMessage[], text: string): void {
@@ -136,7 +192,11 @@ export function userMessageRan(message: Message): boolean {
   return message.status !== 'queued';
 }
 
-export function pushTurn(out: ProviderMessage[], turn: Turn): void {
-  if (turn.user) pushUser(out, turn.user.text);
-  for (const assistant of turn.assistants) pushAssistant(out, assistant);
+export function pushTurn(out: ProviderMessage[], turn: Turn, memo?: MessageMemo): void {
+  if (turn.user) {
+    if (memo) pushContent(out, 'user', memo.parts(turn.user).content);
+    else pushUser(out, turn.user.text);
+  }
+  const assistants = turn.assistants;
+  for (let i = 0; i < assistants.length; i++) pushAssistant(out, assistants[i] as Message, memo);
 }

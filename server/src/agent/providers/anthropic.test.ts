@@ -39,6 +39,20 @@ function recordedBody(s: WireServerHandle, index: number): Record<string, unknow
 }
 
 describe('Anthropic provider over the real SDK', () => {
+  it('calls the API through its own node:http transport, not the global fetch', async () => {
+    const { server: s, provider } = await setup();
+    s.enqueue({ kind: 'text', text: 'Hi' });
+    const globalFetch = vi.spyOn(globalThis, 'fetch');
+    try {
+      const { events, error } = await collectEvents(provider.stream(request('hi')));
+      expect(error).toBeUndefined();
+      expect(textOf(events)).toBe('Hi');
+      expect(globalFetch).not.toHaveBeenCalled();
+    } finally {
+      globalFetch.mockRestore();
+    }
+  });
+
   it('streams text deltas word by word, then one usage and one done; pings are ignored', async () => {
     const { server: s, provider } = await setup();
     s.enqueue({ kind: 'text', text: 'Hello there, world' });
@@ -222,6 +236,24 @@ describe('Anthropic provider over the real SDK', () => {
 });
 
 describe('toAnthropicMessages', () => {
+  it('with a cache, converts a content array once and gives the same result', () => {
+    const content = [{ type: 'text' as const, text: 'hello' }];
+    const answer = [{ type: 'text' as const, text: 'hi there ' }];
+    const messages: ProviderMessage[] = [
+      { role: 'user', content },
+      { role: 'assistant', content: answer },
+    ];
+    const cache = { content: new WeakMap() };
+    const first = toAnthropicMessages(messages, cache);
+    const second = toAnthropicMessages(messages, cache);
+    expect(first).toEqual(toAnthropicMessages(messages));
+    expect(second).toEqual(first);
+    expect(second.messages[0]?.content).toBe(first.messages[0]?.content);
+    // The trailing assistant message is prefill: trimmed each time, never served from the cache trimmed.
+    expect(second.messages[1]?.content).toEqual([{ type: 'text', text: 'hi there' }]);
+    expect(second.repeat).toBe(' ');
+  });
+
   it('trims a trailing prefix and returns the whitespace to drop', () => {
     const { messages, repeat } = toAnthropicMessages([
       { role: 'user', content: [{ type: 'text', text: 'hi' }] },

@@ -6,9 +6,10 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { AppError, ZERO_USAGE, type TokenUsage } from '@autoclaw/shared';
 import { cancelledError, toProviderError, type ProviderErrorContext } from './errors';
+import { createHttpFetch } from './http-fetch';
 import { RepeatStripper } from './repeat-stripper';
 import { parseToolInput } from './tool-input';
-import type { Provider, ProviderEvent, ProviderMessage, ProviderRequest, StopReason } from './types';
+import type { Provider, ProviderContent, ProviderEvent, ProviderMessage, ProviderRequest, StopReason } from './types';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
 
@@ -25,7 +26,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
   const getClient = (): Promise<Anthropic> => {
     client ??= import('@anthropic-ai/sdk').then(
       ({ default: AnthropicClient }) =>
-        new AnthropicClient({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries: 0 }),
+        new AnthropicClient({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries: 0, fetch: createHttpFetch().fetch }),
       (error: unknown) => {
         client = undefined;
         throw error;
@@ -34,49 +35,69 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
     return client;
   };
   const now = opts.now ?? Date.now;
+  const blocks: BlockCache = { content: new WeakMap(), tools: new WeakMap() };
   return {
     id: 'anthropic',
     stream: (request) =>
-      streamAnthropic(getClient, request, { label: 'Anthropic', model: request.model, signal: request.signal, now, secrets: [opts.apiKey] }),
+      streamAnthropic(getClient, request, blocks, { label: 'Anthropic', model: request.model, signal: request.signal, now, secrets: [opts.apiKey] }),
   };
+}
+
+function toBlocks(parts: readonly ProviderContent[]): Anthropic.ContentBlockParam[] {
+  const content: Anthropic.ContentBlockParam[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as ProviderContent;
+    if (part.type === 'text') {
+      if (part.text.length > 0) content.push({ type: 'text', text: part.text });
+    } else if (part.type === 'tool_use') {
+      const input = typeof part.input === 'object' && part.input !== null ? (part.input as Record<string, unknown>) : {};
+      content.push({ type: 'tool_use', id: part.id, name: part.name, input });
+    } else {
+      content.push({
+        type: 'tool_result',
+        tool_use_id: part.toolUseId,
+        ...(part.content.length > 0 ? { content: part.content } : {}),
+        is_error: part.isError,
+      });
+    }
+  }
+  return content;
+}
+
+/** Converted content blocks by the content array they came from (the context reuses settled messages' arrays turn after turn), and tools by spec list. */
+export interface BlockCache {
+  content: WeakMap<readonly ProviderContent[], Anthropic.ContentBlockParam[]>;
+  tools: WeakMap<ProviderRequest['tools'], Anthropic.Tool[]>;
 }
 
 /**
  * Our messages in the API's shape. A trailing assistant message is native
  * prefill; the API refuses trailing whitespace there, so it is trimmed and the
  * trimmed whitespace is the `repeat` to drop if the model starts with it.
+ * With `cache`, a content array seen before is not converted again (the
+ * blocks are shared: the SDK only serialises them).
  */
-export function toAnthropicMessages(messages: ProviderMessage[]): { messages: Anthropic.MessageParam[]; repeat: string } {
+export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<BlockCache, 'content'>): { messages: Anthropic.MessageParam[]; repeat: string } {
   const out: Anthropic.MessageParam[] = [];
   let repeat = '';
-  messages.forEach((message, i) => {
-    const isPrefix = message.role === 'assistant' && i === messages.length - 1;
-    const content: Anthropic.ContentBlockParam[] = [];
-    for (const part of message.content) {
-      if (part.type === 'text') {
-        if (part.text.length > 0) content.push({ type: 'text', text: part.text });
-      } else if (part.type === 'tool_use') {
-        const input = typeof part.input === 'object' && part.input !== null ? (part.input as Record<string, unknown>) : {};
-        content.push({ type: 'tool_use', id: part.id, name: part.name, input });
-      } else {
-        content.push({
-          type: 'tool_result',
-          tool_use_id: part.toolUseId,
-          ...(part.content.length > 0 ? { content: part.content } : {}),
-          is_error: part.isError,
-        });
-      }
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as ProviderMessage;
+    let content = cache?.content.get(message.content);
+    if (content === undefined) {
+      content = toBlocks(message.content);
+      cache?.content.set(message.content, content);
     }
+    const isPrefix = message.role === 'assistant' && i === messages.length - 1;
     if (isPrefix && content.every((block) => block.type === 'text')) {
       const text = content.map((block) => (block.type === 'text' ? block.text : '')).join('');
       const trimmed = text.trimEnd();
       repeat = text.slice(trimmed.length);
       if (trimmed.length > 0) out.push({ role: 'assistant', content: [{ type: 'text', text: trimmed }] });
-      return;
+      continue;
     }
     // Empty messages are skipped; the API joins consecutive turns of one role.
     if (content.length > 0) out.push({ role: message.role, content });
-  });
+  }
   return { messages: out, repeat };
 }
 
@@ -95,13 +116,24 @@ function mapStopReason(reason: string | null | undefined): StopReason {
   }
 }
 
+/** The tool specs in the API's shape; converted once per set of tools (the catalog hands out the same array until it changes). */
+function toAnthropicTools(specs: ProviderRequest['tools'], cache: BlockCache): Anthropic.Tool[] {
+  let tools = cache.tools.get(specs);
+  if (tools === undefined) {
+    tools = specs.map((tool) => ({ name: tool.name, description: tool.description, input_schema: tool.inputSchema as Anthropic.Tool.InputSchema }));
+    cache.tools.set(specs, tools);
+  }
+  return tools;
+}
+
 async function* streamAnthropic(
   getClient: () => Promise<Anthropic>,
   request: ProviderRequest,
+  blocks: BlockCache,
   errorContext: ProviderErrorContext,
 ): AsyncGenerator<ProviderEvent> {
   if (request.signal.aborted) throw cancelledError();
-  const { messages, repeat } = toAnthropicMessages(request.messages);
+  const { messages, repeat } = toAnthropicMessages(request.messages, blocks);
   const stripper = new RepeatStripper(repeat);
   const tools = new Map<number, { id: string; name: string; json: string }>();
   let usage = null as TokenUsage | null; // widened: assigned inside the loop
@@ -117,15 +149,7 @@ async function* streamAnthropic(
         messages,
         stream: true,
         ...(request.system.length > 0 ? { system: request.system } : {}),
-        ...(request.tools.length > 0
-          ? {
-              tools: request.tools.map((tool) => ({
-                name: tool.name,
-                description: tool.description,
-                input_schema: tool.inputSchema as Anthropic.Tool.InputSchema,
-              })),
-            }
-          : {}),
+        ...(request.tools.length > 0 ? { tools: toAnthropicTools(request.tools, blocks) } : {}),
       },
       { signal: request.signal },
     );

@@ -39,6 +39,20 @@ function recordedBody(s: WireServerHandle, index: number): Record<string, unknow
 }
 
 describe('OpenAI provider over the real SDK', () => {
+  it('calls the API through its own node:http transport, not the global fetch', async () => {
+    const { server: s, provider } = await setup();
+    s.enqueue({ kind: 'text', text: 'Hi' });
+    const globalFetch = vi.spyOn(globalThis, 'fetch');
+    try {
+      const { events, error } = await collectEvents(provider.stream(request('hi')));
+      expect(error).toBeUndefined();
+      expect(textOf(events)).toBe('Hi');
+      expect(globalFetch).not.toHaveBeenCalled();
+    } finally {
+      globalFetch.mockRestore();
+    }
+  });
+
   it('streams content deltas, reads the usage chunk, stops at [DONE]', async () => {
     const { server: s, provider } = await setup();
     s.enqueue({ kind: 'text', text: 'Hello there, world' });

@@ -6,6 +6,7 @@
 import type OpenAI from 'openai';
 import { AppError, ZERO_USAGE, type TokenUsage } from '@autoclaw/shared';
 import { cancelledError, toProviderError, type ProviderErrorContext } from './errors';
+import { createHttpFetch } from './http-fetch';
 import { RepeatStripper } from './repeat-stripper';
 import { parseToolInput } from './tool-input';
 import type { Provider, ProviderEvent, ProviderMessage, ProviderRequest, StopReason } from './types';
@@ -38,6 +39,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
           organization: null,
           project: null,
           maxRetries: 0,
+          fetch: createHttpFetch().fetch,
         }),
       (error: unknown) => {
         client = undefined;
