@@ -5,8 +5,11 @@
  * own address — and is answered; the app closed, the instance sleeps; the
  * app opened again connects through the door, which wakes it, and the
  * user's message is answered. Another account, signed in in another
- * browser, is refused at the first one's door.
+ * browser, is refused at the first one's door. A wake that fails is told
+ * in the chat with its reason, not left connecting.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startOpenAIWireServer } from '../server/src/testing/openai-wire-server';
@@ -15,7 +18,7 @@ import { launchChromium } from './support/browser';
 import { makeDataDir, removeDataDir } from './support/gateway-process';
 import { createUser, listInstances, startManager, type ManagerProcess } from './support/manager-process';
 import { fillCredentials, openView, useOpenAICompatible, waitInstanceState } from './support/manager-ui';
-import { lastAnswer, send, waitOnline } from './support/webchat';
+import { connection, lastAnswer, send, waitOnline } from './support/webchat';
 
 const API_KEY = 'sk-e2e-door-key';
 
@@ -115,4 +118,19 @@ describe('the app talks to its instance through the manager door', () => {
       await other.close();
     }
   }, 60_000);
+
+  it('a wake that fails says why in the chat instead of connecting for ever', async () => {
+    const [instance] = await listInstances(dataDir);
+    if (!instance) throw new Error('no instance');
+    await page.goto('about:blank');
+    await expect.poll(async () => (await listInstances(dataDir))[0]?.state, { timeout: 30_000 }).toBe('sleeping');
+    // Its database is unreadable now: the gateway cannot start.
+    const db = join(dataDir, 'instances', instance.id, 'gateway.db');
+    for (const f of [`${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+    writeFileSync(db, 'this is not a database '.repeat(200));
+    await page.goto(manager.url);
+    await openView(page, 'Chat');
+    await connection(page).filter({ hasText: /^Your assistant could not wake: \S/ }).waitFor({ timeout: 60_000 });
+    expect((await listInstances(dataDir))[0]?.state).toBe('failed');
+  }, 120_000);
 });
