@@ -169,8 +169,9 @@ describe('the manager UI: setup, a running instance, chat, crash, stop/start, re
     const [instance] = await listInstances(dataDir);
     const gatewayUrl = instance?.url;
     if (!gatewayUrl) throw new Error('no gateway url');
-    const gatewaySocket = `${gatewayUrl.replace(/^http/, 'ws')}/trpc`;
-    const open = sockets.filter((s) => s.url.startsWith(gatewaySocket) && !s.closed);
+    // The chat's socket goes through the manager's door, not to the gateway's own address.
+    const doorSocket = `${manager.url.replace(/^http/, 'ws')}/i/${instance.id}/trpc?`;
+    const open = sockets.filter((s) => s.url.startsWith(doorSocket) && !s.closed);
     expect(open).toHaveLength(1);
 
     await openView(page, 'Instance');

@@ -72,6 +72,8 @@ export const WS_CLOSE_UNAUTHORIZED = 4401;
  * reason ends with `retry after N ms` (see retryAfterOfReason).
  */
 export const WS_CLOSE_RATE_LIMITED = 4429;
+/** The manager's door refused the caller (no proof of the owner's account, or another account's); the reason says which. Nothing was forwarded or woken. */
+export const WS_CLOSE_DOOR_REFUSED = 4403;
 /** The manager's door could not wake the instance (its state is now `failed`); the reason says why. */
 export const WS_CLOSE_WAKE_FAILED = 4503;
 

@@ -113,6 +113,7 @@ export const InstanceInputs = {
   events: z.object({ instanceId: Id, lastEventId: z.string().max(32).nullish() }).strict(),
   pairDevice: z.object({ instanceId: Id, publicKey: DevicePublicKeySchema, deviceName: PairDeviceNameSchema }).strict(),
   revokeDevice: z.object({ instanceId: Id, deviceId: Id }).strict(),
+  doorPass: InstanceRef,
   /** The operator CLI (`autoclaw instances …`) through a running manager. */
   operatorCreate: z.object({ owner: EmailSchema }).strict(),
   operatorRef: InstanceRef,
@@ -123,9 +124,22 @@ export const PairDeviceResultSchema = z.object({
   instanceId: Id,
   ticket: z.string(),
   gatewayUrl: z.string(),
+  /** The instance behind the manager's one door (`/i/<instanceId>`): a signed-in app talks to it at `<manager origin><doorPath>`. */
+  doorPath: z.string(),
   expiresAt: z.number(),
 });
 export type PairDeviceResult = z.infer<typeof PairDeviceResultSchema>;
+
+/**
+ * instances.doorPass: a short-lived proof that the caller is signed in as the
+ * instance's owner, sent with each connect through the door as the
+ * `door_pass` query parameter (a browser's WebSocket cannot send headers).
+ */
+export const DoorPassSchema = z.object({ pass: z.string(), expiresAt: z.number() });
+export type DoorPass = z.infer<typeof DoorPassSchema>;
+export const DOOR_PASS_PARAM = 'door_pass';
+/** Where an instance answers behind the manager's one door. */
+export const doorPathOf = (instanceId: string): string => `/i/${instanceId}`;
 
 /** Body of the gateway's POST /auth/ticket. */
 export interface TicketPairRequest {

@@ -35,12 +35,14 @@ export interface ConnectOptions {
   now?: () => number;
   /** Gives up when the gateway cannot be reached this many times in a row (default 3). */
   maxConnectAttempts?: number;
+  /** Sent with the challenge and the upgrade, e.g. `authorization: Bearer <manager session>` through the manager's door. */
+  headers?: Record<string, string>;
 }
 
 /** GET /auth/challenge over plain node:http (cheaper to load than fetch). */
-export function fetchChallenge(url: string): Promise<ChallengeResponse> {
+export function fetchChallenge(url: string, headers: Record<string, string> = {}): Promise<ChallengeResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/auth/challenge`, { method: 'GET', timeout: 5_000 }, (res) => {
+    const req = request(`${url}/auth/challenge`, { method: 'GET', timeout: 5_000, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -62,8 +64,8 @@ export function fetchChallenge(url: string): Promise<ChallengeResponse> {
   });
 }
 
-export async function deviceAuthParams(url: string, key: DeviceKeyPair, now: () => number): Promise<DeviceAuthParams> {
-  const { nonce } = await fetchChallenge(url);
+export async function deviceAuthParams(url: string, key: DeviceKeyPair, now: () => number, headers?: Record<string, string>): Promise<DeviceAuthParams> {
+  const { nonce } = await fetchChallenge(url, headers);
   const timestamp = now();
   return {
     deviceId: key.deviceId,
@@ -71,6 +73,15 @@ export async function deviceAuthParams(url: string, key: DeviceKeyPair, now: () 
     timestamp: String(timestamp),
     signature: signPayload(key.privateKey, authPayload(nonce, key.deviceId, timestamp)),
   };
+}
+
+/** ws's WebSocket that sends `headers` with its upgrade. */
+function withHeaders(headers: Record<string, string>): typeof NodeWebSocket {
+  return class extends NodeWebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { headers });
+    }
+  } as typeof NodeWebSocket;
 }
 
 export function connectAsDevice(opts: ConnectOptions): GatewayConnection {
@@ -96,10 +107,10 @@ export function connectAsDevice(opts: ConnectOptions): GatewayConnection {
   const wsClient = createWSClient({
     url: `${opts.url.replace(/^http/, 'ws')}${WS_PATH}`,
     // ws's WebSocket implements the browser interface tRPC expects.
-    WebSocket: NodeWebSocket as unknown as typeof WebSocket,
+    WebSocket: (opts.headers ? withHeaders(opts.headers) : NodeWebSocket) as unknown as typeof WebSocket,
     connectionParams: async () => {
       try {
-        return await deviceAuthParams(opts.url, opts.key, now);
+        return await deviceAuthParams(opts.url, opts.key, now, opts.headers);
       } catch (err) {
         if (++failures >= maxAttempts) giveUp(AppError.is(err) ? err : new AppError('NOT_FOUND', `cannot reach the gateway at ${opts.url}`));
         throw err;

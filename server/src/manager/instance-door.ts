@@ -2,9 +2,12 @@
  * The one door: clients reach their instance through the manager's address
  * at /i/<instanceId>/… — HTTP proxied request by request, a WebSocket
  * tunnelled byte for byte after the upgrade — so the instance itself need
- * not be reachable from outside (local driver: loopback only). The gateway
- * still authenticates devices end to end; the manager checks Host and
- * Origin before the door (the gateway accepts the manager's origins) and
+ * not be reachable from outside (local driver: loopback only). Before
+ * anything is forwarded or woken the caller proves it is signed in as the
+ * instance's owner (door-access.ts: a door pass or a session token; both
+ * are taken off the request before it goes on). The gateway still
+ * authenticates devices end to end; the manager checks Host and Origin
+ * before the door (the gateway accepts the manager's origins) and
  * forwards the request id (x-request-id), X-Forwarded-For and
  * X-Forwarded-Host. The instance's /metrics is not behind the door.
  */
@@ -13,18 +16,20 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { AppError, WS_CLOSE_WAKE_FAILED } from '@autoclaw/shared';
+import { AppError, DOOR_PASS_PARAM, rateLimitedReason, WS_CLOSE_DOOR_REFUSED, WS_CLOSE_RATE_LIMITED, WS_CLOSE_WAKE_FAILED } from '@autoclaw/shared';
 import type { ErrorCode } from '@autoclaw/shared';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { REQUEST_ID_HEADER, requestIdOf } from '../observability';
 import { HTTP_STATUS_OF } from './gateway-parts';
 import type { Logger } from './gateway-parts';
 import type { DoorActivity } from './door-activity';
+import type { DoorProof } from './door-access';
 
 export const DOOR_PREFIX = '/i/';
 const DOOR_PATH = /^\/i\/([A-Za-z0-9_-]{1,64})(\/[^?#]*)?(\?.*)?$/;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 const UPSTREAM_TIMEOUT_MS = 30_000;
+const CHANNEL_PATH = /^\/channels\/[a-z0-9_-]{1,40}\//;
 
 export interface DoorTarget {
   /** The instance's gateway, e.g. http://127.0.0.1:PORT. */
@@ -37,6 +42,8 @@ export interface InstanceDoorOptions {
   logger: Logger;
   /** Counts requests and tunnels per instance (the sleeper keeps a used instance awake). */
   activity?: DoorActivity;
+  /** Checks the caller is the instance's owner before anything else happens (door-access.ts). */
+  access?: { check(instanceId: string, proof: DoorProof): Promise<void> };
 }
 
 export interface InstanceDoor {
@@ -52,18 +59,32 @@ export interface InstanceDoor {
 
 interface Parsed {
   instanceId: string;
+  /** The path and query to forward (without the door pass). */
   path: string;
+  pass: string | null;
 }
 
 function parse(url: string | undefined): Parsed | null {
   const m = DOOR_PATH.exec(url ?? '');
   if (!m || m[1] === undefined) return null;
-  return { instanceId: m[1], path: `${m[2] ?? '/'}${m[3] ?? ''}` };
+  const query = new URLSearchParams(m[3] ?? '');
+  const pass = query.get(DOOR_PASS_PARAM);
+  if (pass === null) return { instanceId: m[1], path: `${m[2] ?? '/'}${m[3] ?? ''}`, pass: null };
+  query.delete(DOOR_PASS_PARAM);
+  const rest = query.toString();
+  return { instanceId: m[1], path: `${m[2] ?? '/'}${rest === '' ? '' : `?${rest}`}`, pass };
+}
+
+/** A session token in `Authorization: Bearer …`, or null. */
+function bearerOf(req: IncomingMessage): string | null {
+  const [scheme, value, extra] = String(req.headers.authorization ?? '').trim().split(/\s+/);
+  return scheme?.toLowerCase() === 'bearer' && value !== undefined && extra === undefined && value.length <= 200 ? value : null;
 }
 
 function forwardedHeaders(req: IncomingMessage, upstreamHost: string, requestId: string): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+  // The manager's session token stays at the door.
+  for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && name !== 'authorization') headers[name] = value;
   const remote = req.socket.remoteAddress ?? 'unknown';
   const prior = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = prior ? `${String(prior)}, ${remote}` : remote;
@@ -80,14 +101,14 @@ function errorBody(err: unknown): { status: number; body: string } {
   return { status: HTTP_STATUS_OF[code], body: JSON.stringify({ error: { code, message } }) };
 }
 
-/** Completes the WebSocket handshake and closes with WS_CLOSE_WAKE_FAILED and `reason` (at most 123 bytes). */
-function closeWithReason(req: IncomingMessage, socket: Duplex, head: Buffer, reason: string): void {
+/** Completes the WebSocket handshake and closes with `code` and `reason` (at most 123 bytes): a browser sees no refused upgrade's status or body. */
+function closeWithReason(req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
   if (socket.destroyed) return;
   let short = reason;
   while (Buffer.byteLength(short) > 123) short = short.slice(0, -1);
   const wss = new WebSocketServer({ noServer: true });
   wss.handleUpgrade(req, socket, head, (ws) => {
-    ws.close(WS_CLOSE_WAKE_FAILED, short);
+    ws.close(code, short);
     ws.once('close', () => wss.close());
   });
 }
@@ -99,6 +120,16 @@ export function createInstanceDoor(opts: InstanceDoorOptions): InstanceDoor {
   function track(s: Duplex): void {
     open.add(s);
     s.once('close', () => open.delete(s));
+  }
+
+  /**
+   * The caller's proof is checked first: a refused caller wakes nothing and is counted nowhere.
+   * Channel webhooks (`/channels/…`) come from platforms with no manager session: each channel
+   * authenticates them at the gateway (secret token, signature, JWT), so they pass — and wake it.
+   */
+  async function admit(parsed: Parsed, req: IncomingMessage, upgrade = false): Promise<void> {
+    if (!upgrade && CHANNEL_PATH.test(parsed.path) && !parsed.path.split('?')[0]?.includes('..')) return;
+    await opts.access?.check(parsed.instanceId, { pass: parsed.pass, bearer: bearerOf(req), remote: req.socket.remoteAddress ?? 'unknown' });
   }
 
   async function target(parsed: Parsed, requestId: string): Promise<URL> {
@@ -126,10 +157,11 @@ export function createInstanceDoor(opts: InstanceDoorOptions): InstanceDoor {
       };
       const parsed = parse(raw.url);
       if (!parsed) return fail(new AppError('NOT_FOUND', 'no such instance address'));
-      const ended = opts.activity?.begin(parsed.instanceId);
-      if (ended) res.once('close', ended);
       let upstream: URL;
       try {
+        await admit(parsed, raw);
+        const ended = opts.activity?.begin(parsed.instanceId);
+        if (ended) res.once('close', ended);
         upstream = await target(parsed, requestId);
       } catch (err) {
         return fail(err);
@@ -157,17 +189,23 @@ export function createInstanceDoor(opts: InstanceDoorOptions): InstanceDoor {
       track(socket);
       const requestId = requestIdOf(req.headers);
       const refuse = (err: unknown) => {
-        // A wake that failed: the upgrade is accepted and closed at once with the reason (a browser sees no refused upgrade's body).
-        if (AppError.is(err) && err.details?.['wakeFailed'] === true) return closeWithReason(req, socket, head, err.message);
+        // A wake that failed or a refused caller: the upgrade is accepted and closed at once with the reason.
+        if (AppError.is(err) && err.details?.['wakeFailed'] === true) return closeWithReason(req, socket, head, WS_CLOSE_WAKE_FAILED, err.message);
+        if (AppError.is(err, 'UNAUTHORIZED') || AppError.is(err, 'FORBIDDEN')) return closeWithReason(req, socket, head, WS_CLOSE_DOOR_REFUSED, `${err.code}: ${err.message}`);
+        if (AppError.is(err, 'RATE_LIMITED')) return closeWithReason(req, socket, head, WS_CLOSE_RATE_LIMITED, rateLimitedReason(Number(err.details?.['retryAfterMs'] ?? 1_000)));
         const { status, body } = errorBody(err);
         socket.once('finish', () => socket.destroy());
         socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       };
       const parsed = parse(req.url);
       if (!parsed) return refuse(new AppError('NOT_FOUND', 'no such instance address'));
-      const ended = opts.activity?.begin(parsed.instanceId);
-      if (ended) socket.once('close', ended);
-      target(parsed, requestId).then(
+      admit(parsed, req, true)
+        .then(() => {
+          const ended = opts.activity?.begin(parsed.instanceId);
+          if (ended) socket.once('close', ended);
+          return target(parsed, requestId);
+        })
+        .then(
         (upstream) => {
           if (socket.destroyed) return;
           const tunnel = connect({ host: upstream.hostname, port: Number(upstream.port) });

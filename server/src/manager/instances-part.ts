@@ -64,7 +64,7 @@ export interface InstancesPartOptions {
   /** Scale to zero: an instance idle this long sleeps (0: never; default 15 minutes); `checkEveryMs` is the sleeper's round. */
   idle?: { sleepAfterMs: number; checkEveryMs?: number };
   /** The door's use of each instance (the sleeper keeps a used one awake). */
-  doorUse?: (id: string) => DoorUse;
+  doorUse?: (id: string) => DoorUse | Promise<DoorUse>;
   /** How long the door holds a client while a sleeping instance wakes (default: the ready time-out + 5 s). */
   wakeTimeoutMs?: number;
   /**

@@ -31,7 +31,8 @@ import type { InstancesPart, InstancesPartOptions } from './instances-part';
 import { createBillingPart } from './billing-part';
 import type { BillingPartOptions } from './billing-part';
 import { createInstanceDoor } from './instance-door';
-import { createDoorActivity } from './door-activity';
+import { createDoorActivity, migrateDoorActivity } from './door-activity';
+import { createDoorAccess } from './door-access';
 import { createManagerMetrics } from './manager-metrics';
 import { createManagerOrigins } from './origins';
 import { createUpdatesPart, migrateUpdates } from './updates';
@@ -58,6 +59,8 @@ export interface ManagerOptions {
   cluster?: Partial<ClusterTimings>;
   /** The updates part: backup target, retention, timings, test seams. */
   updates?: Partial<Omit<UpdatesPartOptions, 'dataDir' | 'db' | 'instances' | 'masterKey' | 'now' | 'logger'>>;
+  /** How often at most each replica records an instance's use through its door in the database (default 10 s). */
+  doorActivityWriteEveryMs?: number;
   /** Provision a new user's instance as soon as the account exists (default true: the user never runs a server). */
   provisionOnSignUp?: boolean;
   /** Billing: how often the leader pulls usage from the gateways, rows per pull. */
@@ -195,7 +198,9 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     let updates: UpdatesPart | null = null;
     await migrateUpdates(db);
     const versionRows = async (id: string) => (await db.k.selectFrom('instance_releases').select('version').where('instance_id', '=', id).executeTakeFirst())?.version ?? null;
-    const doorActivity = createDoorActivity(now);
+    await migrateDoorActivity(db);
+    const doorActivity = createDoorActivity({ now, db, logger, ...(options.doorActivityWriteEveryMs ? { writeEveryMs: options.doorActivityWriteEveryMs } : {}) });
+    cleanups.push(() => doorActivity.flush());
     const part = await createInstancesPart({
       dataDir,
       driverKind: config.driver,
@@ -210,7 +215,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       locks: { leases: cluster.leases, holder: cluster.replicaId },
       versionOf: versionRows,
       beforeRecover: async (fence) => updates?.recover(fence),
-      doorUse: (id) => doorActivity.of(id),
+      doorUse: (id) => doorActivity.shared(id),
       ...(config.sleepAfterMs === undefined ? {} : { idle: { sleepAfterMs: config.sleepAfterMs } }),
       ...options.instances,
       ...drivers.instances,
@@ -272,7 +277,9 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
     const hosts = hostPolicyOf(config, () => port);
     if (services.billing) returnTo.origins = origins;
     const metrics = createManagerMetrics({ db, isLeader: () => cluster.leader() !== null });
-    const door = createInstanceDoor({ resolve: (id) => part.doorTarget(id), logger, activity: doorActivity });
+    const doorAccess = createDoorAccess({ masterKey: keys.masterKey, accounts, now, ownerOf: async (id) => (await part.service.get(id))?.owner ?? null });
+    services.doorPasses = doorAccess;
+    const door = createInstanceDoor({ resolve: (id) => part.doorTarget(id), logger, activity: doorActivity, access: doorAccess });
     cleanups.push(() => door.close());
     await app.register(managerApp, {
       services,

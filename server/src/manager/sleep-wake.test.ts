@@ -10,7 +10,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { WS_CLOSE_WAKE_FAILED } from '@autoclaw/shared';
+import { WS_CLOSE_DOOR_REFUSED, WS_CLOSE_WAKE_FAILED } from '@autoclaw/shared';
 import type { Instance } from '@autoclaw/shared';
 import { connectAsDevice } from '../cli';
 import { databasePath } from '../gateway';
@@ -22,7 +22,7 @@ import { instanceDir } from './drivers/local';
 import { isProcessAlive } from './drivers/local/process-info';
 import { bundleGatewayCommand, killGateways, waitDead, waitFor } from './drivers/local/test-support';
 import { pairWithTicket } from './instances/gateway-link';
-import { startTestManager, wsUpgradeStatus } from './test-kit';
+import { startTestManager, wsCloseOf, wsUpgradeStatus } from './test-kit';
 import type { TestManager } from './test-kit';
 
 const API_KEY = 'sk-ant-sleep-test-0123456789abcdef';
@@ -35,6 +35,7 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
   let token: string;
   let key: ReturnType<typeof generateDeviceKey>;
   let door: string;
+  const owner = () => ({ authorization: `Bearer ${token}` });
 
   const service = () => {
     const s = t.manager.services.instances;
@@ -66,7 +67,7 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     door = `${t.url}/i/${instance.id}`;
     key = generateDeviceKey();
     const { ticket } = await api.instances.pairDevice.mutate({ instanceId: instance.id, publicKey: key.publicKey, deviceName: 'laptop' });
-    await pairWithTicket(door, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) });
+    await pairWithTicket(door, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) }, Date.now, owner());
   });
   afterAll(async () => {
     killGateways(t.dir);
@@ -76,7 +77,7 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
   });
 
   it('a connected client keeps it awake; idle, it sleeps and its process is gone; a client through the door wakes it and is answered', async () => {
-    const conn = connectAsDevice({ url: door, key });
+    const conn = connectAsDevice({ url: door, key, headers: owner() });
     try {
       await conn.call(conn.client.settings.set.mutate({ key: 'anthropic.baseUrl', value: wire.url, apiKey: API_KEY }));
       await conn.call(conn.client.settings.set.mutate({ key: 'model', value: 'anthropic:claude-test-model' }));
@@ -99,7 +100,7 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     expect(events.find((e) => e.to === 'sleeping')?.message).toMatch(/^idle for .*: no client, no turn, no channel that needs a live process$/);
 
     // The next client: held while it wakes, then it chats as before.
-    const again = connectAsDevice({ url: door, key });
+    const again = connectAsDevice({ url: door, key, headers: owner() });
     try {
       const session = await again.call(again.client.sessions.create.mutate({}));
       await again.call(again.client.chat.send.mutate({ sessionId: session.id, clientId: 'wake-msg-0001', text: 'hello after a nap' }));
@@ -123,14 +124,29 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     const before = (await service().lastEvents(instance.id, 1))[0]?.id ?? 0;
     const wsBase = door.replace(/^http/, 'ws');
     const results = await Promise.all([
-      ...Array.from({ length: 10 }, () => fetch(`${door}/healthz`).then((r) => r.status)),
-      ...Array.from({ length: 10 }, () => wsUpgradeStatus(`${wsBase}/trpc?connectionParams=1`)),
+      ...Array.from({ length: 10 }, () => fetch(`${door}/healthz`, { headers: owner() }).then((r) => r.status)),
+      ...Array.from({ length: 10 }, () => wsUpgradeStatus(`${wsBase}/trpc?connectionParams=1`, undefined, owner())),
     ]);
     expect(results).toEqual([...Array<number>(10).fill(200), ...Array<number>(10).fill(101)]);
     const after = await service().events(instance.id, before);
     expect(after.filter((e) => e.from === 'sleeping' && e.to === 'starting')).toHaveLength(1);
     expect(after.filter((e) => e.to === 'running')).toHaveLength(1);
     expect(await state()).toBe('running');
+  });
+
+  it('another account, or no account, cannot wake it: refused at the door, and it sleeps on', async () => {
+    await putToSleep();
+    const before = (await service().lastEvents(instance.id, 1))[0]?.id ?? 0;
+    await t.manager.services.accounts.createUser({ email: 'nosy@example.com', password: 'another horse battery' });
+    const nosy = (await t.client().auth.signIn.mutate({ email: 'nosy@example.com', password: 'another horse battery' })).token;
+    const res = await fetch(`${door}/healthz`, { headers: { authorization: `Bearer ${nosy}` } });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+    const ws = await wsCloseOf(`${door.replace(/^http/, 'ws')}/trpc?connectionParams=1`, { authorization: `Bearer ${nosy}` });
+    expect(ws.code).toBe(WS_CLOSE_DOOR_REFUSED);
+    expect((await fetch(`${door}/healthz`)).status).toBe(401);
+    expect(await state()).toBe('sleeping');
+    expect(await service().events(instance.id, before)).toEqual([]);
   });
 
   it('the app opened by its owner wakes it too (instances.start on a sleeping instance)', async () => {
@@ -148,11 +164,11 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     for (const f of [`${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     writeFileSync(db, 'this is not a database '.repeat(200));
     const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-      const ws = new WebSocket(`${door.replace(/^http/, 'ws')}/trpc?connectionParams=1`);
+      const ws = new WebSocket(`${door.replace(/^http/, 'ws')}/trpc?connectionParams=1`, { headers: owner() });
       ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
       ws.once('error', () => undefined);
     });
-    const res = await fetch(`${door}/healthz`);
+    const res = await fetch(`${door}/healthz`, { headers: owner() });
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('PROVIDER_UNAVAILABLE');
@@ -164,7 +180,7 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     expect(failed.state).toBe('failed');
     expect(failed.lastError).toMatch(/^start: /);
     // Failed is not woken again by the next client: it is told at once.
-    const next = await fetch(`${door}/healthz`);
+    const next = await fetch(`${door}/healthz`, { headers: owner() });
     expect(next.status).toBe(409);
   });
 });

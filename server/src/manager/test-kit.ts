@@ -123,6 +123,19 @@ export async function startTestManager(
   return t;
 }
 
+/** The code and reason a WebSocket to `url` was closed with (after it opened), or -1 when it never opened. */
+export function wsCloseOf(url: string, headers?: Record<string, string>): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => {
+    const ws = new NodeWebSocket(url, headers ? { headers } : {});
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.once('unexpected-response', (_req, res) => {
+      resolve({ code: -1, reason: `HTTP ${res.statusCode ?? 0}` });
+      ws.terminate();
+    });
+    ws.once('error', () => undefined);
+  });
+}
+
 /** A tRPC-over-HTTP call by hand: returns the status and the parsed body. */
 export async function rawCall(
   url: string,
@@ -147,9 +160,9 @@ export async function rawCall(
 }
 
 /** The HTTP status a WebSocket upgrade to `url` got: 101 when it opened (then closed), -1 when the connection failed. */
-export function wsUpgradeStatus(url: string, origin?: string): Promise<number> {
+export function wsUpgradeStatus(url: string, origin?: string, headers?: Record<string, string>): Promise<number> {
   return new Promise<number>((resolve) => {
-    const ws = new NodeWebSocket(url, origin ? { origin } : {});
+    const ws = new NodeWebSocket(url, { ...(origin ? { origin } : {}), ...(headers ? { headers } : {}) });
     ws.once('unexpected-response', (_req, res) => {
       resolve(res.statusCode ?? 0);
       ws.terminate();

@@ -1,13 +1,14 @@
 /**
  * Pairs this device with the user's instance by itself once the instance
  * runs: a ticket from the manager bound to this device's public key, then
- * the gateway's POST /auth/ticket at the address the manager gave. Keeps
- * the result (pairing-record.ts) so a reload reconnects at once, pairs
- * again when the instance moved, and stays refused after a revocation
+ * the gateway's POST /auth/ticket through the manager's one door
+ * (`<manager>/i/<id>`, with a door pass). Keeps the result
+ * (pairing-record.ts) so a reload reconnects at once — through the door,
+ * which wakes a sleeping instance — and stays refused after a revocation
  * until the user pairs with a new key.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Instance } from '@autoclaw/shared';
+import { doorPathOf, type Instance } from '@autoclaw/shared';
 import type { DeviceIdentity } from '../lib/device-identity';
 import type { DeviceKeys } from '../lib/device-keys';
 import { PairError } from '../lib/gateway-http';
@@ -15,7 +16,7 @@ import { isLive } from '../lib/instance-view';
 import type { ManagerClient } from '../lib/manager-connection';
 import { managerErrorText } from '../lib/manager-errors';
 import { recordFits, type PairingRecord, type PairingRecordStore } from '../lib/pairing-record';
-import { fetchAt, serviceOrigin } from '../lib/service-url';
+import { doorUrlOf, fetchAt, type DoorPassSource } from '../lib/service-url';
 import { redeemTicket } from '../lib/ticket-pairing';
 
 export type PairingPhase =
@@ -39,6 +40,10 @@ export interface ManagedPairing {
 
 interface Options {
   client: ManagerClient;
+  /** The manager's origin: the instance is reached through its door. */
+  managerUrl: string;
+  /** Door passes for this instance (instances.doorPass). */
+  passes: DoorPassSource;
   instance: Instance | null | undefined;
   keys: DeviceKeys | null;
   records: PairingRecordStore;
@@ -61,7 +66,7 @@ function isTransient(error: unknown): boolean {
   return false;
 }
 
-export function useManagedPairing({ client, instance, keys, records, fetch, now }: Options): ManagedPairing {
+export function useManagedPairing({ client, managerUrl, passes, instance, keys, records, fetch, now }: Options): ManagedPairing {
   const [phase, setPhase] = useState<PairingPhase>({ kind: 'waiting' });
   const [attempt, setAttempt] = useState(0);
   const autoRetries = useRef(0);
@@ -71,12 +76,6 @@ export function useManagedPairing({ client, instance, keys, records, fetch, now 
   const live = instance ? isLive(instance.state) : false;
   const asleep = instance?.state === 'sleeping';
 
-  // Asleep: opening the app is a client connecting, so it wakes the instance (the view follows its events).
-  useEffect(() => {
-    if (!asleep || instanceId === null) return;
-    client.instances.start.mutate({ instanceId }).catch(() => undefined);
-  }, [asleep, instanceId, client]);
-
   useEffect(() => {
     if (!keys || instanceId === null) {
       setPhase({ kind: 'waiting' });
@@ -85,6 +84,7 @@ export function useManagedPairing({ client, instance, keys, records, fetch, now 
     let current = true;
     let retry: number | undefined;
     const here = { id: instanceId, url: instanceUrl };
+    const door = doorUrlOf(managerUrl, doorPathOf(instanceId));
     const pair = async (): Promise<void> => {
       const known = await keys.load();
       const record = records.load();
@@ -93,7 +93,7 @@ export function useManagedPairing({ client, instance, keys, records, fetch, now 
         setPhase({ kind: 'revoked' });
         return;
       }
-      if (known && recordFits(record, here, known.deviceId) && !record.revoked) {
+      if (known && recordFits(record, here, known.deviceId, door) && !record.revoked) {
         // Same pairing as before: keep the phase object, so the chat's connection is not rebuilt.
         setPhase((previous) =>
           previous.kind === 'paired' && previous.record.gatewayUrl === record.gatewayUrl && previous.identity.deviceId === known.deviceId
@@ -104,14 +104,16 @@ export function useManagedPairing({ client, instance, keys, records, fetch, now 
       }
       // Running and its address known (events announce `running` before instances.mine has the address).
       if (!live || instanceUrl === null) {
+        // Asleep and not paired yet: opening the app wakes it to pair (a paired app wakes it through the door).
+        if (asleep) client.instances.start.mutate({ instanceId }).catch(() => undefined);
         setPhase({ kind: 'waiting' });
         return;
       }
       setPhase({ kind: 'pairing' });
       const identity = await keys.loadOrCreate();
       const result = await client.instances.pairDevice.mutate({ instanceId, publicKey: identity.publicKey, deviceName: keys.deviceName });
-      const gatewayUrl = serviceOrigin(result.gatewayUrl, 'assistant');
-      await redeemTicket(fetchAt(fetch, gatewayUrl), identity, result.ticket, now);
+      const gatewayUrl = doorUrlOf(managerUrl, result.doorPath);
+      await redeemTicket(fetchAt(fetch, gatewayUrl, passes), identity, result.ticket, now);
       const made: PairingRecord = { instanceId, deviceId: identity.deviceId, gatewayUrl, instanceUrl, revoked: false };
       records.save(made);
       autoRetries.current = 0;
@@ -135,7 +137,7 @@ export function useManagedPairing({ client, instance, keys, records, fetch, now 
       current = false;
       window.clearTimeout(retry);
     };
-  }, [client, keys, records, fetch, now, instanceId, instanceUrl, live, attempt]);
+  }, [client, managerUrl, passes, keys, records, fetch, now, instanceId, instanceUrl, live, asleep, attempt]);
 
   const retry = useCallback(() => {
     autoRetries.current = 0;

@@ -37,4 +37,13 @@ describe('pairing record', () => {
     expect(recordFits(record, { id: 'inst1', url: 'http://127.0.0.1:4100' }, 'dev2')).toBe(false);
     expect(recordFits(null, { id: 'inst1', url: null }, 'dev1')).toBe(false);
   });
+
+  it('through the door: fits while the door is the same, wherever the instance runs now', () => {
+    const door = 'https://manager.example/i/inst1';
+    const viaDoor: PairingRecord = { ...record, gatewayUrl: door };
+    expect(recordFits(viaDoor, { id: 'inst1', url: 'http://127.0.0.1:4999' }, 'dev1', door)).toBe(true);
+    // Paired straight with the gateway before the door: pairs again through the door.
+    expect(recordFits(record, { id: 'inst1', url: 'http://127.0.0.1:4100' }, 'dev1', door)).toBe(false);
+    expect(recordFits(viaDoor, { id: 'inst1', url: null }, 'dev2', door)).toBe(false);
+  });
 });

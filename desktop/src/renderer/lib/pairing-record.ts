@@ -11,7 +11,7 @@ import type { KeyValueStorage } from './outbox';
 export const PairingRecordSchema = z.object({
   instanceId: z.string(),
   deviceId: z.string(),
-  /** From the manager's pairDevice answer (an origin); never from a link. */
+  /** The door to the instance (`<manager origin>/i/<id>`, from the manager's pairDevice answer); never from a link. */
   gatewayUrl: z.string(),
   instanceUrl: z.string().nullable(),
   /** The gateway refused this device (revoked): it stays refused until it pairs with a new key. */
@@ -48,9 +48,15 @@ export function createPairingRecordStore(storage: KeyValueStorage & Pick<Storage
   };
 }
 
-/** The record still describes this device's pairing with this instance at its current address. */
-export function recordFits(record: PairingRecord | null, instance: { id: string; url: string | null }, deviceId: string): record is PairingRecord {
+/**
+ * The record still describes this device's pairing with this instance at its
+ * current address. With `door` (the manager's door to the instance), the
+ * record fits when it was made through that door: the door does not move
+ * when the instance does (a wake starts it on a new port).
+ */
+export function recordFits(record: PairingRecord | null, instance: { id: string; url: string | null }, deviceId: string, door?: string): record is PairingRecord {
   if (!record || record.instanceId !== instance.id || record.deviceId !== deviceId) return false;
+  if (door !== undefined) return record.gatewayUrl === door;
   // An instance that is down reports no address; the one it had still is the best guess.
   return instance.url === null || record.instanceUrl === instance.url;
 }

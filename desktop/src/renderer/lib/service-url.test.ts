@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fetchAt, serviceOrigin, socketUrlOf } from './service-url';
+import { doorUrlOf, fetchAt, serviceOrigin, socketUrlOf } from './service-url';
 
 describe('serviceOrigin', () => {
   it('keeps https anywhere and http on loopback, as an origin', () => {
@@ -24,6 +24,19 @@ describe('socketUrlOf', () => {
     expect(socketUrlOf('http://127.0.0.1:4100')).toBe('ws://127.0.0.1:4100/trpc');
     expect(socketUrlOf('https://box.tail1234.ts.net')).toBe('wss://box.tail1234.ts.net/trpc');
   });
+
+  it('keeps the door path of an instance behind the manager', () => {
+    expect(socketUrlOf('https://manager.example/i/inst_1')).toBe('wss://manager.example/i/inst_1/trpc');
+  });
+});
+
+describe('doorUrlOf', () => {
+  it('puts the door path under the manager origin, and takes nothing else for a path', () => {
+    expect(doorUrlOf('https://manager.example/', '/i/inst_1')).toBe('https://manager.example/i/inst_1');
+    expect(() => doorUrlOf('https://manager.example', '//evil.example/i/x')).toThrow(/door path/);
+    expect(() => doorUrlOf('https://manager.example', '/i/x/../../admin')).toThrow(/door path/);
+    expect(() => doorUrlOf('http://example.com', '/i/x')).toThrow(/https/);
+  });
 });
 
 describe('fetchAt', () => {
@@ -35,6 +48,19 @@ describe('fetchAt', () => {
     };
     await fetchAt(record, 'http://127.0.0.1:4100')('/auth/challenge', { cache: 'no-store' });
     expect(seen).toEqual([{ url: 'http://127.0.0.1:4100/auth/challenge', init: { cache: 'no-store', mode: 'cors', credentials: 'omit' } }]);
+  });
+
+  it('sends paths under the door with a fresh door pass on each request', async () => {
+    const seen: string[] = [];
+    const record: typeof fetch = async (input) => {
+      seen.push(String(input));
+      return new Response('{}');
+    };
+    let n = 0;
+    const at = fetchAt(record, 'https://manager.example/i/inst_1', async () => `p.${++n}`);
+    await at('/auth/challenge');
+    await at('/auth/ticket?x=1');
+    expect(seen).toEqual(['https://manager.example/i/inst_1/auth/challenge?door_pass=p.1', 'https://manager.example/i/inst_1/auth/ticket?x=1&door_pass=p.2']);
   });
 
   it('refuses anything that could point elsewhere', async () => {

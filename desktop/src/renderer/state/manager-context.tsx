@@ -14,6 +14,8 @@ interface ManagerValue {
   client: ManagerClient;
   user: ManagerUser;
   status: ManagerStatus;
+  /** The manager's origin (its one door to the instance is under it). */
+  managerUrl: string;
   /** Ends the session on the manager (best effort) and here. */
   signOut(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export function ManagerProvider({ managerUrl, session, readStored, onRefreshed, 
       client: connection.client,
       user,
       status,
+      managerUrl,
       async signOut() {
         signingOut.current = true;
         const call = connection.client.auth.signOut.mutate().catch(() => undefined);
@@ -100,7 +103,7 @@ export function ManagerProvider({ managerUrl, session, readStored, onRefreshed, 
         endedRef.current(null);
       },
     };
-  }, [connection, user, status]);
+  }, [connection, user, status, managerUrl]);
 
   if (!value) return null;
   return <ManagerContext.Provider value={value}>{children}</ManagerContext.Provider>;

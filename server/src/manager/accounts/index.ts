@@ -1,6 +1,6 @@
 /** The accounts part's door. */
 export { createAccountService } from './service';
-export type { AccountService, AccountServiceOptions, SignedIn, SignInLimits } from './service';
+export type { AccountService, AccountServiceOptions, AddressLimiter, SignedIn, SignInLimits } from './service';
 export { DEFAULT_SESSION_TIMINGS } from './sessions';
 export type { RevokeReason, SessionTimings } from './sessions';
 export { hashPassword, verifyPassword } from './passwords';

@@ -76,6 +76,14 @@ export interface AccountService {
   userCount(): Promise<number>;
   userById(id: string): Promise<ManagerUser | null>;
   userByEmail(email: string): Promise<ManagerUser | null>;
+  /** The sign-in limiter's style for another door (e.g. 'door'): failures per address, counted apart, in the database. */
+  addressLimiter(scope: string): AddressLimiter;
+}
+
+export interface AddressLimiter {
+  /** RATE_LIMITED (with retryAfterMs) while `remote` must wait after its failures. */
+  check(remote: string): Promise<void>;
+  failed(remote: string): Promise<void>;
 }
 
 const WRONG_CREDENTIALS = 'wrong email or password';
@@ -304,5 +312,9 @@ export async function createAccountService(opts: AccountServiceOptions): Promise
       const row = await users.byEmail(email);
       return row ? toUser(row) : null;
     },
+    addressLimiter: (scope) => ({
+      check: (remote) => throttle.checkAddress(remote, scope),
+      failed: (remote) => throttle.addressFailed(remote, scope),
+    }),
   };
 }

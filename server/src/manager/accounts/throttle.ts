@@ -45,8 +45,10 @@ export interface Throttle {
   /** RATE_LIMITED (with retryAfterMs) while the attempt must wait; else whether it has failures on record. */
   check(attempt: SignInAttempt): Promise<{ failedBefore: boolean }>;
   failed(attempt: SignInAttempt): Promise<void>;
-  /** Only the address failed (a bad setup link or invite code). */
-  addressFailed(remote: string): Promise<void>;
+  /** Only the address failed (a bad setup link or invite code; `scope` counts apart, e.g. 'door' for the instance door). */
+  addressFailed(remote: string, scope?: string): Promise<void>;
+  /** RATE_LIMITED (with retryAfterMs) while the address must wait after failures in `scope`. */
+  checkAddress(remote: string, scope: string): Promise<void>;
   /** Clears the attempt's count (nothing to do when `check` found none). */
   succeeded(attempt: SignInAttempt, checked: { failedBefore: boolean }): Promise<void>;
 }
@@ -60,7 +62,7 @@ function waitText(ms: number): string {
 
 export function createThrottle(db: ManagerDb, now: () => number, limits: SignInLimits): Throttle {
   const pairKey = (a: SignInAttempt) => keyOf('pair', a.email.toLowerCase(), a.remote);
-  const addressKey = (remote: string) => keyOf('address', remote);
+  const addressKey = (remote: string, scope = 'address') => keyOf(scope, remote);
   const deviceKey = (key: string) => keyOf('device', key);
   /** The counters an attempt is held by. */
   const keysOf = (a: SignInAttempt): Array<{ key: string; free: number; who: string }> =>
@@ -119,8 +121,14 @@ export function createThrottle(db: ManagerDb, now: () => number, limits: SignInL
     async failed(attempt) {
       await count(keysOf(attempt).map((k) => k.key));
     },
-    async addressFailed(remote) {
-      await count([addressKey(remote)]);
+    async addressFailed(remote, scope) {
+      await count([addressKey(remote, scope)]);
+    },
+    async checkAddress(remote, scope) {
+      const key = addressKey(remote, scope);
+      const row = await db.k.selectFrom('signin_failures').selectAll().where('key', '=', key).executeTakeFirst();
+      const wait = waitFor(row, limits.freeFailuresPerAddress);
+      if (wait > 0) throw new AppError('RATE_LIMITED', `too many refused attempts from this address; try again in ${waitText(wait)}`, { details: { retryAfterMs: wait } });
     },
     async succeeded(attempt, checked) {
       if (!checked.failedBefore) return;

@@ -6,7 +6,7 @@
  * plane as the manager device.
  */
 import { randomBytes } from 'node:crypto';
-import { AppError, TICKET_TTL_MS } from '@autoclaw/shared';
+import { AppError, doorPathOf, TICKET_TTL_MS } from '@autoclaw/shared';
 import type { Device, DrainResult, GatewayHealth, PairDeviceResult, PlanCaps, UsagePage } from '@autoclaw/shared';
 import { deviceIdFromPublicKey, encodeTicket, parsePublicKey } from '../../security';
 import type { ManagerDb } from '../db';
@@ -47,7 +47,7 @@ export function createDeviceOps(core: Core, db: ManagerDb, wake: (id: string) =>
         .execute();
       await repo.event(id, { kind: 'device', message: `pairing ticket issued for "${deviceName}"` });
       await core.audit({ actor, action: 'device.pair', target: id, details: { deviceName, jti } });
-      return { instanceId: id, ticket, gatewayUrl, expiresAt: exp };
+      return { instanceId: id, ticket, gatewayUrl, doorPath: doorPathOf(id), expiresAt: exp };
     },
     listDevices: (id: string): Promise<Device[]> => onGateway(id, (client) => client.devices.list.query()),
     async revokeDevice(id: string, deviceId: string, actor = 'system'): Promise<void> {

@@ -102,8 +102,8 @@ function procedureError(err: unknown): unknown {
 }
 
 /** Signs a fresh challenge of `url` with `sign` for the device of `publicKey`. */
-export async function signChallenge(url: string, publicKey: string, sign: (payload: string) => string, now: () => number) {
-  const body = (await httpJson(`${url}/auth/challenge`, { method: 'GET' }, 5_000)) as { nonce?: unknown };
+export async function signChallenge(url: string, publicKey: string, sign: (payload: string) => string, now: () => number, headers: Record<string, string> = {}) {
+  const body = (await httpJson(`${url}/auth/challenge`, { method: 'GET', headers }, 5_000)) as { nonce?: unknown };
   if (typeof body.nonce !== 'string') throw new AppError('PROVIDER_UNAVAILABLE', 'the gateway sent an unreadable challenge');
   const deviceId = deviceIdFromPublicKey(publicKey);
   const timestamp = now();
@@ -116,10 +116,12 @@ export async function pairWithTicket(
   ticket: string,
   device: { publicKey: string; sign(payload: string): string },
   now: () => number = Date.now,
+  /** E.g. `authorization: Bearer <manager session>` through the manager's door. */
+  headers: Record<string, string> = {},
 ): Promise<{ deviceId: string }> {
-  const proof = await signChallenge(url, device.publicKey, device.sign, now);
+  const proof = await signChallenge(url, device.publicKey, device.sign, now, headers);
   const body: TicketPairRequest = { ticket, publicKey: device.publicKey, nonce: proof.nonce, timestamp: proof.timestamp, signature: proof.signature };
-  const answer = (await httpJson(`${url}/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, 5_000)) as {
+  const answer = (await httpJson(`${url}/auth/ticket`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }, 5_000)) as {
     deviceId?: unknown;
   };
   if (typeof answer.deviceId !== 'string') throw new AppError('PROVIDER_UNAVAILABLE', 'the gateway sent an unreadable pairing answer');

@@ -6,7 +6,7 @@
  */
 import { tracked } from '@trpc/server';
 import { AppError, InstanceInputs } from '@autoclaw/shared';
-import type { Device, Instance, PairDeviceResult } from '@autoclaw/shared';
+import type { Device, DoorPass, Instance, PairDeviceResult } from '@autoclaw/shared';
 import { operatorProcedure, protectedProcedure, router } from '../trpc';
 import type { InstanceService } from './service';
 
@@ -14,6 +14,8 @@ declare module '../trpc' {
   interface ManagerServices {
     /** The instances part (absent only in tests of other parts). */
     instances?: InstanceService;
+    /** Issues door passes (door-access.ts; absent only in tests of other parts). */
+    doorPasses?: { issue(instanceId: string, sessionId: string): DoorPass };
   }
 }
 
@@ -89,6 +91,13 @@ export const instancesRouter = router({
   pairDevice: protectedProcedure.input(InstanceInputs.pairDevice).mutation(async ({ ctx, input }): Promise<PairDeviceResult> => {
     await ownInstance(ctx, input.instanceId);
     return instancesOf(ctx).issueTicket(input.instanceId, input.publicKey, input.deviceName, actorOf(ctx).actor);
+  }),
+  /** A short-lived pass through the one door to this instance (the app asks before each connect). */
+  doorPass: protectedProcedure.input(InstanceInputs.doorPass).mutation(async ({ ctx, input }): Promise<DoorPass> => {
+    await ownInstance(ctx, input.instanceId);
+    const passes = ctx.services.doorPasses;
+    if (!passes) throw new AppError('NOT_CONFIGURED', 'this manager has no door');
+    return passes.issue(input.instanceId, ctx.auth.sessionId);
   }),
   devices: protectedProcedure.input(InstanceInputs.devices).query(async ({ ctx, input }): Promise<Device[]> => {
     await ownInstance(ctx, input.instanceId);

@@ -2,7 +2,8 @@
  * Scale to zero: on the leader, every round asks each running instance's
  * gateway what keeps it awake (admin.activity: running turns, connected
  * clients, channels that need a live process) and looks at the door (requests
- * and tunnels through this replica). An instance idle for `sleepAfterMs` on
+ * and tunnels open through this replica, and the last use any replica's door
+ * recorded in the database). An instance idle for `sleepAfterMs` on
  * the manager's clock is put to sleep — the service checks once more under
  * the instance's lock. The channels that keep an instance awake are recorded,
  * so the app can say which. stop() leaves no timer.
@@ -28,8 +29,8 @@ export interface SleeperOptions {
   sleepAfterMs: number;
   /** How often it looks (default: a quarter of sleepAfterMs, between 1 s and 60 s). */
   intervalMs?: number;
-  /** The door's use of an instance (this replica's). */
-  doorUse?: (id: string) => DoorUse;
+  /** The door's use of an instance (this replica's open ones; the last use any replica recorded). */
+  doorUse?: (id: string) => DoorUse | Promise<DoorUse>;
   fence?: Fence;
   now?: () => number;
   logger?: Logger;
@@ -58,14 +59,14 @@ export function createSleeper(opts: SleeperOptions): Sleeper {
   let ticking: Promise<void> | null = null;
 
   async function idleNow(id: string): Promise<boolean> {
-    if (doorUse(id).open > 0) return false;
+    if ((await doorUse(id)).open > 0) return false;
     return isIdle(await service.activity(id));
   }
 
   async function check(instance: Instance): Promise<void> {
     const id = instance.id;
     if (instance.state !== 'running' || (await service.isBusy(id))) return;
-    const door = doorUse(id);
+    const door = await doorUse(id);
     if (door.open > 0) {
       idleSince.delete(id);
       return;

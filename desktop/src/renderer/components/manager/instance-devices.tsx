@@ -17,12 +17,21 @@ interface InstanceDevicesProps {
   onRevokedSelf: () => void;
 }
 
+const ERROR_REFETCH_MS = 5_000;
+
 export function InstanceDevices({ instanceId, live, thisDeviceId, onRevokedSelf }: InstanceDevicesProps) {
   const { client } = useManager();
   const { now } = useServices();
   const queryClient = useQueryClient();
   const key = queryKeys.managerDevices(instanceId);
-  const devices = useQuery({ queryKey: key, queryFn: () => client.instances.devices.query({ instanceId }), enabled: live, retry: 1 });
+  // A gateway slow to answer (a busy host) must not leave the list failed for good: while failed, it asks again every 5 s.
+  const devices = useQuery({
+    queryKey: key,
+    queryFn: () => client.instances.devices.query({ instanceId }),
+    enabled: live,
+    retry: 1,
+    refetchInterval: (query) => (query.state.status === 'error' ? ERROR_REFETCH_MS : false),
+  });
   const revoke = useMutation({
     mutationFn: (deviceId: string) => client.instances.revokeDevice.mutate({ instanceId, deviceId }),
     onSuccess: (_ok, deviceId) => {

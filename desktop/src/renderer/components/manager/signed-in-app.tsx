@@ -1,8 +1,9 @@
 /**
  * The signed-in manager UI: the instance page until this device is paired,
- * then the chat (the same Workspace as WebChat) connected to the gateway
- * address the manager gave, with the instance page as a third view. The
- * chat's reconnect logic carries it through instance restarts.
+ * then the chat (the same Workspace as WebChat) connected to the instance
+ * through the manager's one door (`/i/<id>`, a door pass at each connect),
+ * with the instance page as a third view. The chat's reconnect logic
+ * carries it through instance restarts and sleeps (the door wakes it).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -13,7 +14,8 @@ import { useManagedPairing } from '../../hooks/use-managed-pairing';
 import { useInstanceEvents, useMyInstance } from '../../hooks/use-my-instance';
 import type { DeviceKeys } from '../../lib/device-keys';
 import type { PairingRecordStore } from '../../lib/pairing-record';
-import { fetchAt, socketUrlOf } from '../../lib/service-url';
+import { createDoorPasses } from '../../lib/door-pass';
+import { fetchAt, socketUrlOf, withDoorPass } from '../../lib/service-url';
 import { GatewayProvider } from '../../state/gateway-context';
 import { useManager } from '../../state/manager-context';
 import { useServices, useUi } from '../../state/services';
@@ -38,7 +40,7 @@ const UNPAIRED_VIEWS = [
 ] as const;
 
 export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: SignedInAppProps) {
-  const { client, signOut } = useManager();
+  const { client, signOut, managerUrl } = useManager();
   const { now, ui, chats, outbox } = useServices();
   const view = useUi((s) => s.view);
   const queryClient = useQueryClient();
@@ -65,7 +67,12 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
     if (fromCheckout) ui.getState().setView('billing');
   }, [fromCheckout, ui]);
 
-  const pairing = useManagedPairing({ client, instance, keys, records, fetch, now });
+  const passId = instance?.id ?? null;
+  const passes = useMemo(
+    () => createDoorPasses(() => (passId === null ? Promise.reject(new Error('no instance')) : client.instances.doorPass.mutate({ instanceId: passId })), now),
+    [client, passId, now],
+  );
+  const pairing = useManagedPairing({ client, managerUrl, passes, instance, keys, records, fetch, now });
   const phase = pairing.phase;
   const paired = phase.kind === 'paired' ? phase : null;
 
@@ -117,7 +124,10 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
   useDeepLinks(desktop, pairing.retry);
 
   const gatewayUrl = paired?.record.gatewayUrl ?? null;
-  const gatewayFetch = useMemo(() => (gatewayUrl === null ? null : fetchAt(fetch, gatewayUrl)), [fetch, gatewayUrl]);
+  const gatewayFetch = useMemo(() => (gatewayUrl === null ? null : fetchAt(fetch, gatewayUrl, passes)), [fetch, gatewayUrl, passes]);
+  // Through the door, with a door pass at every (re)connect.
+  const socketUrl = useMemo(() => (gatewayUrl === null ? null : () => withDoorPass(socketUrlOf(gatewayUrl), passes)), [gatewayUrl, passes]);
+  const waking = instance?.state === 'sleeping' || instance?.state === 'starting';
   const identity = paired?.identity ?? null;
 
   const page = (
@@ -136,9 +146,9 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
     />
   );
 
-  if (identity && gatewayUrl && gatewayFetch) {
+  if (identity && socketUrl && gatewayFetch) {
     return (
-      <GatewayProvider identity={identity} socketUrl={socketUrlOf(gatewayUrl)} fetch={gatewayFetch} now={now} onUnauthorized={onUnauthorized}>
+      <GatewayProvider identity={identity} socketUrl={socketUrl} waking={waking} fetch={gatewayFetch} now={now} onUnauthorized={onUnauthorized}>
         <Notifications desktop={desktop} isAway={isAway} />
         <Workspace instancePage={page} billingPage={<BillingPage />} headerEnd={<AccountMenu />} />
       </GatewayProvider>
