@@ -13,7 +13,7 @@ import { openExistingStore, withStore } from './data-store';
 import type { CliIO } from './io';
 import { connectRunning } from './running-gateway';
 
-type Row = Pick<ChannelStatus, 'name' | 'enabled' | 'state' | 'since' | 'lastInboundAt' | 'lastError'>;
+type Row = Pick<ChannelStatus, 'name' | 'enabled' | 'state' | 'since' | 'lastInboundAt' | 'lastError' | 'qr'>;
 
 async function withGateway<T>(dataDir: string, fn: (client: ReturnType<typeof connectRunning>['client']) => Promise<T>): Promise<T> {
   const conn = connectRunning(dataDir, loadOperatorKey);
@@ -24,7 +24,7 @@ async function withGateway<T>(dataDir: string, fn: (client: ReturnType<typeof co
   }
 }
 
-const rowOf = (s: Row): Row => ({ name: s.name, enabled: s.enabled, state: s.state, since: s.since, lastInboundAt: s.lastInboundAt, lastError: s.lastError });
+const rowOf = (s: Row): Row => ({ name: s.name, enabled: s.enabled, state: s.state, since: s.since, lastInboundAt: s.lastInboundAt, lastError: s.lastError, qr: s.qr });
 
 /** Without a gateway nothing is connected: an enabled channel is down until one starts. */
 function offlineRows(store: Store): Row[] {
@@ -38,6 +38,7 @@ function offlineRows(store: Store): Row[] {
       since: null,
       lastInboundAt: record?.lastInboundAt ?? null,
       lastError: enabled ? 'the gateway is not running' : (record?.lastError ?? null),
+      qr: null,
     };
   });
 }
@@ -71,6 +72,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     for (const r of rows) {
       io.stdout.write(`${r.name.padEnd(12)}${(r.enabled ? 'yes' : 'no').padEnd(9)}${r.state.padEnd(14)}${when(r.since).padEnd(22)}${when(r.lastInboundAt).padEnd(22)}${r.lastError ?? ''}\n`);
     }
+    // A channel that links by QR code (WhatsApp, Signal) waits for a scan: the Channels page shows the code.
+    for (const r of rows) if (r.qr) io.stdout.write(`\n${r.name}: link it by scanning the QR code on the Channels page (payload: ${r.qr})\n`);
     return 0;
   }
 
