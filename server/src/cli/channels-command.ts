@@ -13,7 +13,8 @@ import { openExistingStore, withStore } from './data-store';
 import type { CliIO } from './io';
 import { connectRunning } from './running-gateway';
 
-type Row = Pick<ChannelStatus, 'name' | 'enabled' | 'state' | 'since' | 'lastInboundAt' | 'lastError' | 'qr'>;
+/** `qr` only while a channel that links by QR code waits for a scan. */
+type Row = Pick<ChannelStatus, 'name' | 'enabled' | 'state' | 'since' | 'lastInboundAt' | 'lastError'> & { qr?: string };
 
 async function withGateway<T>(dataDir: string, fn: (client: ReturnType<typeof connectRunning>['client']) => Promise<T>): Promise<T> {
   const conn = connectRunning(dataDir, loadOperatorKey);
@@ -24,7 +25,7 @@ async function withGateway<T>(dataDir: string, fn: (client: ReturnType<typeof co
   }
 }
 
-const rowOf = (s: Row): Row => ({ name: s.name, enabled: s.enabled, state: s.state, since: s.since, lastInboundAt: s.lastInboundAt, lastError: s.lastError, qr: s.qr });
+const rowOf = (s: ChannelStatus): Row => ({ name: s.name, enabled: s.enabled, state: s.state, since: s.since, lastInboundAt: s.lastInboundAt, lastError: s.lastError, ...(s.qr ? { qr: s.qr } : {}) });
 
 /** Without a gateway nothing is connected: an enabled channel is down until one starts. */
 function offlineRows(store: Store): Row[] {
@@ -38,7 +39,6 @@ function offlineRows(store: Store): Row[] {
       since: null,
       lastInboundAt: record?.lastInboundAt ?? null,
       lastError: enabled ? 'the gateway is not running' : (record?.lastError ?? null),
-      qr: null,
     };
   });
 }

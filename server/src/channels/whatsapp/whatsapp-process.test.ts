@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 const env = () => ({ ANTHROPIC_BASE_URL: wire.url, ANTHROPIC_API_KEY: 'sk-ant-any', AUTOCLAW_MODEL: 'anthropic:claude-test-model' });
-const listed = async () => JSON.parse((await runCli(['channels', 'list', '--data', dir, '--json'])).stdout) as Array<{ name: string; state: string; qr: string | null }>;
+const listed = async () => JSON.parse((await runCli(['channels', 'list', '--data', dir, '--json'])).stdout) as Array<{ name: string; state: string; qr?: string }>;
 const whatsapp = async () => (await listed()).find((r) => r.name === 'whatsapp');
 
 it('links by QR through the CLI, and after a kill -9 mid-receive makes one turn per message', { timeout: 150_000 }, async () => {
@@ -52,7 +52,7 @@ it('links by QR through the CLI, and after a kill -9 mid-receive makes one turn 
   wa.scan(qr);
   await until('whatsapp connected', async () => {
     const row = await whatsapp();
-    return row?.state === 'connected' && row.qr === null && wa.connections() === 1;
+    return row?.state === 'connected' && row.qr === undefined && wa.connections() === 1;
   }, 30_000);
 
   const alice = { number: '15550002222', name: 'Alice' };

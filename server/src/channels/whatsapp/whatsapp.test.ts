@@ -64,7 +64,7 @@ describe('whatsapp channel, linked', () => {
     await h.until('the device to go', () => wa.connections() === 0);
     await h.enable('whatsapp');
     await h.waitForState('whatsapp', 'connected');
-    await h.until('the second login', () => wa.logins === 2);
+    await h.until('the second login', () => wa.logins >= 2);
     expect(wa.refs).toHaveLength(1);
     expect((await h.status('whatsapp')).qr).toBeNull();
     await wa.incoming(ALICE, 'after the restart');
@@ -83,7 +83,7 @@ describe('whatsapp channel, linked', () => {
     await h.until('the cut', () => wa.connections() === 0);
     await wa.incoming(ALICE, 'during the cut 1');
     await wa.incoming(ALICE, 'during the cut 2');
-    await h.until('the reconnect', () => wa.logins === 2);
+    await h.until('the reconnect', () => wa.logins >= 2);
     await answer('Echo: during the cut 1');
     await answer('Echo: during the cut 2');
     expect(h.gw.wire.requests).toHaveLength(3);
