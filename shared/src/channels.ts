@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Every channel the gateway knows; a new channel appends its name here. */
-export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage', 'teams', 'signal', 'googlechat'] as const;
+export const CHANNEL_NAMES = ['telegram', 'discord', 'slack', 'matrix', 'mattermost', 'imessage', 'teams', 'signal', 'googlechat', 'whatsapp'] as const;
 export const ChannelName = z.enum(CHANNEL_NAMES);
 export type ChannelName = z.infer<typeof ChannelName>;
 
@@ -74,6 +74,10 @@ export const CHANNEL_SETTING_KEYS = [
   'googlechat.apiRoot',
   'googlechat.dmPolicy',
   'googlechat.allowFrom',
+  'whatsapp.url',
+  'whatsapp.serverKey',
+  'whatsapp.dmPolicy',
+  'whatsapp.allowFrom',
 ] as const;
 export type ChannelSettingKey = (typeof CHANNEL_SETTING_KEYS)[number];
 export const CHANNEL_SECRET_SETTINGS: readonly ChannelSettingKey[] = [

@@ -9,5 +9,6 @@ import { SLACK } from './slack/definition';
 import { TEAMS } from './teams/definition';
 import { TELEGRAM } from './telegram/definition';
 import type { ChannelDefinition } from './types';
+import { WHATSAPP } from './whatsapp/definition';
 
-export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST, IMESSAGE, TEAMS, SIGNAL, GOOGLE_CHAT];
+export const CHANNEL_DEFINITIONS: readonly ChannelDefinition[] = [TELEGRAM, DISCORD, SLACK, MATRIX, MATTERMOST, IMESSAGE, TEAMS, SIGNAL, GOOGLE_CHAT, WHATSAPP];

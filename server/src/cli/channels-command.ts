@@ -13,7 +13,8 @@ import { openExistingStore, withStore } from './data-store';
 import type { CliIO } from './io';
 import { connectRunning } from './running-gateway';
 
-type Row = Pick<ChannelStatus, 'name' | 'enabled' | 'state' | 'since' | 'lastInboundAt' | 'lastError'>;
+/** `qr` only while a channel that links by QR code waits for a scan. */
+type Row = Pick<ChannelStatus, 'name' | 'enabled' | 'state' | 'since' | 'lastInboundAt' | 'lastError'> & { qr?: string };
 
 async function withGateway<T>(dataDir: string, fn: (client: ReturnType<typeof connectRunning>['client']) => Promise<T>): Promise<T> {
   const conn = connectRunning(dataDir, loadOperatorKey);
@@ -24,7 +25,7 @@ async function withGateway<T>(dataDir: string, fn: (client: ReturnType<typeof co
   }
 }
 
-const rowOf = (s: Row): Row => ({ name: s.name, enabled: s.enabled, state: s.state, since: s.since, lastInboundAt: s.lastInboundAt, lastError: s.lastError });
+const rowOf = (s: ChannelStatus): Row => ({ name: s.name, enabled: s.enabled, state: s.state, since: s.since, lastInboundAt: s.lastInboundAt, lastError: s.lastError, ...(s.qr ? { qr: s.qr } : {}) });
 
 /** Without a gateway nothing is connected: an enabled channel is down until one starts. */
 function offlineRows(store: Store): Row[] {
@@ -71,6 +72,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     for (const r of rows) {
       io.stdout.write(`${r.name.padEnd(12)}${(r.enabled ? 'yes' : 'no').padEnd(9)}${r.state.padEnd(14)}${when(r.since).padEnd(22)}${when(r.lastInboundAt).padEnd(22)}${r.lastError ?? ''}\n`);
     }
+    // A channel that links by QR code (WhatsApp, Signal) waits for a scan: the Channels page shows the code.
+    for (const r of rows) if (r.qr) io.stdout.write(`\n${r.name}: link it by scanning the QR code on the Channels page (payload: ${r.qr})\n`);
     return 0;
   }
 

@@ -71,6 +71,8 @@ export function validateSettingValue(key: SettingKey, value: string): string {
   }
   if (URL_KEYS.includes(key)) return checkUrl(key, v, ['http:', 'https:'], 'an http(s)');
   if (key === 'signal.account' && !/^\+[1-9]\d{6,14}$/.test(v)) throw new Error(`${key} must be a phone number in international form (+15551234567)`);
+  if (key === 'whatsapp.url') return checkUrl(key, v, ['ws:', 'wss:'], 'a ws(s)');
+  if (key === 'whatsapp.serverKey' && Buffer.from(v, 'base64').length !== 32) throw new Error(`${key} must be a 32-byte Curve25519 public key in base64`);
   if (key.endsWith('.dmPolicy')) {
     if (!DmPolicy.safeParse(v).success) throw new Error(`${key} must be one of: ${DmPolicy.options.join(', ')}`);
     return v;

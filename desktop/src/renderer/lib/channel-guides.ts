@@ -152,4 +152,17 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
       { key: 'googlechat.apiRoot', label: 'Chat API root', placeholder: 'https://chat.googleapis.com/', advanced: true },
     ],
   },
+  whatsapp: {
+    label: 'WhatsApp',
+    steps: [
+      'Enable the channel: a QR code appears here (this gateway becomes a linked device of your WhatsApp account, like WhatsApp Web).',
+      'On your phone open WhatsApp → Settings → Linked devices → Link a device, and scan the QR code. The link is kept (encrypted) and survives restarts.',
+      'Then message that WhatsApp number from another phone. Anyone else gets a pairing code you approve here; in groups, mention the number.',
+      'If the phone removes the device, the channel shows "re-link needed": a new QR code appears here.',
+    ],
+    fields: [
+      { key: 'whatsapp.url', label: 'WhatsApp Web socket URL', placeholder: 'wss://web.whatsapp.com/ws/chat', advanced: true },
+      { key: 'whatsapp.serverKey', label: "Server's root certificate key (base64; only for a server other than WhatsApp's)", advanced: true, text: true },
+    ],
+  },
 };
