@@ -12,7 +12,7 @@
 import { AppError, costMicros, formatModelRef, priceFor, usdLabel, type ModelRef, type NoticeSink, type TokenUsage } from '@autoclaw/shared';
 import type { SoftLine, Store } from '../store';
 import type { Logger } from './logger';
-import type { Provider, ProviderEvent, ProviderMessage, ProviderRequest, ToolSpec } from './providers';
+import type { Provider, ProviderContent, ProviderEvent, ProviderMessage, ProviderRequest, ToolSpec } from './providers';
 
 /** Who a call is for, recorded with its usage. */
 export interface CallMeter {
@@ -40,17 +40,26 @@ const REQUEST_OVERHEAD_TOKENS = 1_024;
 const PER_MESSAGE_TOKENS = 8;
 
 const toolSpecBytes = new WeakMap<readonly ToolSpec[], number>();
+/** Bytes of a content array; the context hands out the same arrays for settled messages turn after turn (history.ts MessageMemo). */
+const partBytes = new WeakMap<readonly ProviderContent[], number>();
+
+function bytesOf(parts: readonly ProviderContent[]): number {
+  let bytes = partBytes.get(parts);
+  if (bytes !== undefined) return bytes;
+  bytes = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as ProviderContent;
+    if (part.type === 'text') bytes += Buffer.byteLength(part.text, 'utf8');
+    else if (part.type === 'tool_result') bytes += Buffer.byteLength(part.content, 'utf8') + PER_MESSAGE_TOKENS;
+    else bytes += Buffer.byteLength(part.name, 'utf8') + Buffer.byteLength(JSON.stringify(part.input ?? {}), 'utf8') + PER_MESSAGE_TOKENS;
+  }
+  partBytes.set(parts, bytes);
+  return bytes;
+}
 
 function contentBytes(messages: readonly ProviderMessage[]): number {
   let bytes = 0;
-  for (const message of messages) {
-    bytes += PER_MESSAGE_TOKENS;
-    for (const part of message.content) {
-      if (part.type === 'text') bytes += Buffer.byteLength(part.text, 'utf8');
-      else if (part.type === 'tool_result') bytes += Buffer.byteLength(part.content, 'utf8') + PER_MESSAGE_TOKENS;
-      else bytes += Buffer.byteLength(part.name, 'utf8') + Buffer.byteLength(JSON.stringify(part.input ?? {}), 'utf8') + PER_MESSAGE_TOKENS;
-    }
-  }
+  for (let i = 0; i < messages.length; i++) bytes += PER_MESSAGE_TOKENS + bytesOf((messages[i] as ProviderMessage).content);
   return bytes;
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, DEFAULT_MODEL, formatModelRef } from '@autoclaw/shared';
 import { openStore } from '../store';
 import type { Store } from '../store';
@@ -35,6 +35,28 @@ describe('settings', () => {
       openai: { apiKey: null, baseUrl: null },
       openaiCompatible: { url: null, apiKey: null },
     });
+  });
+
+  it('reads the provider settings again only when a setting changed: here, or in another process', () => {
+    const settings = createSettings({ store, vault: vault(), env: {} });
+    const first = settings.providerSettings();
+    // Nothing changed: the same answer, without reading the settings table again.
+    const reads = vi.spyOn(store, 'getSetting');
+    expect(settings.providerSettings()).toBe(first);
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+
+    settings.set('anthropic.apiKey', 'sk-ant-here-0123456789');
+    expect(settings.providerSettings().anthropic.apiKey).toBe('sk-ant-here-0123456789');
+
+    // Another process (the CLI beside a running gateway) changes the model in the same file.
+    const other = openStore({ path: join(dir, 'gateway.db') });
+    try {
+      createSettings({ store: other, vault: vault(), env: {} }).set('model', 'openai:gpt-4o');
+    } finally {
+      other.close();
+    }
+    expect(formatModelRef(settings.providerSettings().model)).toBe('openai:gpt-4o');
   });
 
   it('stores secrets encrypted (never in the clear), and never shows them', () => {

@@ -96,6 +96,7 @@ export function createSettings(deps: SettingsDeps): Settings {
   };
 
   const raw = (key: SettingKey): string | null => store.getSetting(STORE_PREFIX + key);
+  let providerCache: { version: string; settings: ProviderSettings } | null = null;
 
   function stored(key: SettingKey): string | null {
     const value = raw(key);
@@ -189,13 +190,18 @@ export function createSettings(deps: SettingsDeps): Settings {
       return () => listeners.delete(listener);
     },
     providerSettings() {
+      // Asked before every provider call: read (and decrypt) again only when a setting may have changed.
+      const version = store.settingsVersion();
+      if (providerCache?.version === version) return providerCache.settings;
       const model = value('model');
-      return {
+      const settings: ProviderSettings = {
         model: model === null ? DEFAULT_MODEL : parseModelRef(model),
         anthropic: { apiKey: value('anthropic.apiKey'), baseUrl: value('anthropic.baseUrl') },
         openai: { apiKey: value('openai.apiKey'), baseUrl: value('openai.baseUrl') },
         openaiCompatible: { url: value('openaiCompatible.url'), apiKey: value('openaiCompatible.apiKey') },
       };
+      providerCache = { version, settings };
+      return settings;
     },
   };
 }

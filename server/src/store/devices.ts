@@ -18,6 +18,7 @@ export type DeviceQueries = Pick<
   | 'getSetting'
   | 'setSetting'
   | 'changeSettings'
+  | 'settingsVersion'
 >;
 
 function checkRole(role: unknown): DeviceRole {
@@ -55,6 +56,9 @@ export function deviceQueries({ db, now }: StoreContext, appendAudit: Store['app
   );
 
   const getSetting = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  /** Settings writes through this connection (data_version counts only other connections' commits). */
+  let localWrites = 0;
   const putSetting = db.prepare<[string, string, number]>(
     'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
   );
@@ -146,6 +150,7 @@ export function deviceQueries({ db, now }: StoreContext, appendAudit: Store['app
     },
     setSetting(key, value) {
       const checkedKey = checkText(key, 'setting key', 200);
+      localWrites += 1;
       if (value === null) {
         deleteSetting.run(checkedKey);
         return;
@@ -157,7 +162,11 @@ export function deviceQueries({ db, now }: StoreContext, appendAudit: Store['app
         key: checkText(key, 'setting key', 200),
         value: value === null ? null : checkText(value, 'setting value', MAX_SETTING_CHARS, { allowEmpty: true }),
       }));
+      localWrites += 1;
       changeSettings.immediate(checked, audit);
+    },
+    settingsVersion() {
+      return `${dataVersion.get() ?? 0}.${localWrites}`;
     },
   };
 }

@@ -265,6 +265,12 @@ export interface Store extends ChannelStore {
   setSetting(key: string, value: string | null): void;
   /** Sets (or, with null, deletes) several settings and appends `audit`, all in one transaction. */
   changeSettings(changes: ReadonlyArray<{ key: string; value: string | null }>, audit: readonly NewAuditEntry[]): void;
+  /**
+   * Changes whenever settings may have changed: a write through this store,
+   * or any commit by another connection (`PRAGMA data_version`, e.g. the CLI
+   * beside a running gateway). Equal values: nothing changed in between.
+   */
+  settingsVersion(): string;
 
   /* audit log (append-only) */
   appendAudit(entry: NewAuditEntry): GatewayAuditEntry;
