@@ -54,6 +54,9 @@ export function managerRbacRules(): V1PolicyRule[] {
     { apiGroups: [''], resources: ['events'], verbs: ['get', 'create', 'patch'] },
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: ['get', 'create', 'patch', 'delete'] },
     { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'create', 'patch', 'delete'] },
+    // Backups, restores and trial clones: Jobs on an instance's volume, and VolumeSnapshots where the cluster has them.
+    { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'create', 'delete'] },
+    { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['get', 'create', 'delete'] },
   ];
 }
 
