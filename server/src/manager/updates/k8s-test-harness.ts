@@ -16,14 +16,14 @@ import { testManagerKeys } from '../drivers/local/test-support';
 import { createInstanceService } from '../instances';
 import { createUpdatesPart } from './part';
 import { BUILT_IN_VERSION } from './test-releases';
-import type { UpdateTimings } from './updater';
+import type { UpdaterDeps, UpdateTimings } from './updater';
 
 export const K8S_NS = 'claws';
 export const S3_CREDENTIALS = { accessKeyId: 'AKIAAUTOCLAWK8S00001', secretAccessKey: 'k8sSecretAccessKey/0123456789abcdefEXAMPLE' };
 const BUCKET = 'autoclaw-backups';
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey: string; snapshots: boolean; crashAfterMs?: number; timings?: Partial<UpdateTimings>; readyTimeoutMs?: number }) {
+export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey: string; snapshots: boolean; crashAfterMs?: number; timings?: Partial<UpdateTimings>; readyTimeoutMs?: number; afterUpdateStep?: UpdaterDeps['afterStep'] }) {
   const dir = mkdtempSync(join(tmpdir(), 'autoclaw-k8s-upd-'));
   const k8s = await startK8sApiServer({ snapshots: o.snapshots });
   const s3 = await startS3Server({ bucket: BUCKET, accessKeyId: S3_CREDENTIALS.accessKeyId, region: 'eu-central-1' });
@@ -41,52 +41,65 @@ export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey:
   });
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, k8s.kubeconfig(K8S_NS));
-  const driver = createKubernetesDriver({
-    kubeconfigPath,
-    namespace: K8S_NS,
-    image: 'ghcr.io/autoclaw/gateway',
-    storageSize: '1Gi',
-    cpu: { request: '100m' },
-    memory: { request: '128Mi' },
-    serviceUrl: (svc) => kubelet.serviceUrl(svc),
-    watchBackoff: { initialMs: 20, maxMs: 100 },
-    jobPollMs: 50,
-    rolloutTimeoutMs: 60_000,
-  });
   const database = await createTestDatabase(dir);
   const db = await openManagerDb(database.target);
   const keys = testManagerKeys();
-  let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
-  const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null) });
-  part = await createUpdatesPart({
-    dataDir: dir,
-    db,
-    instances: service,
-    masterKey: keys.masterKey,
-    now: Date.now,
-    logger: quiet,
-    builtInVersion: BUILT_IN_VERSION,
-    releaseKeys: [o.releaseKey],
-    s3: { endpoint: s3.url, bucket: BUCKET, region: 'eu-central-1', credentials: S3_CREDENTIALS },
-    timings: { healthWindowMs: 1_500, healthPollMs: 100, drainTimeoutMs: 2_000, ...o.timings },
-  });
-  const updates = part;
+  const opened: Array<{ close(): Promise<void> }> = [];
+
+  /** A manager's driver, instance service and updates part on the shared database and cluster (another one = a restarted manager). */
+  async function openManager(m: { afterUpdateStep?: UpdaterDeps['afterStep'] } = {}) {
+    const driver = createKubernetesDriver({
+      kubeconfigPath,
+      namespace: K8S_NS,
+      image: 'ghcr.io/autoclaw/gateway',
+      storageSize: '1Gi',
+      cpu: { request: '100m' },
+      memory: { request: '128Mi' },
+      serviceUrl: (svc) => kubelet.serviceUrl(svc),
+      watchBackoff: { initialMs: 20, maxMs: 100 },
+      jobPollMs: 50,
+      rolloutTimeoutMs: 60_000,
+    });
+    let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
+    const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null) });
+    part = await createUpdatesPart({
+      dataDir: dir,
+      db,
+      instances: service,
+      masterKey: keys.masterKey,
+      now: Date.now,
+      logger: quiet,
+      builtInVersion: BUILT_IN_VERSION,
+      releaseKeys: [o.releaseKey],
+      s3: { endpoint: s3.url, bucket: BUCKET, region: 'eu-central-1', credentials: S3_CREDENTIALS },
+      timings: { healthWindowMs: 1_500, healthPollMs: 100, drainTimeoutMs: 2_000, ...o.timings },
+      ...(m.afterUpdateStep ? { afterUpdateStep: m.afterUpdateStep } : {}),
+    });
+    const updates = part;
+    opened.push({
+      async close() {
+        await updates.close();
+        await service.close();
+        await driver.close();
+      },
+    });
+    return { driver, service, part: updates };
+  }
+  const first = await openManager(o.afterUpdateStep ? { afterUpdateStep: o.afterUpdateStep } : {});
   return {
     dir,
     k8s,
     s3,
     kubelet,
     db,
-    service,
-    part: updates,
+    ...first,
+    openManager,
     /** The gateway database file on the instance's volume (as the test kubelet keeps it). */
     volumeDb: (instanceId: string) => join(dir, 'node', 'volumes', namesFor(instanceId).pvc, 'gateway.db'),
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read free-form API objects
     find: (resource: string, name: string) => k8s.store.find(resource, K8S_NS, name) as Record<string, any> | undefined,
     async close() {
-      await updates.close();
-      await service.close();
-      await driver.close();
+      for (const m of opened) await m.close();
       await kubelet.close();
       await k8s.close();
       await s3.close();

@@ -10,6 +10,8 @@
  *   changed;
  * * a release that crashes after the switch: the image is rolled back and a
  *   restore Job puts the pre-update data back;
+ * * a manager that never comes back from the step after the switch: the
+ *   next one (same database and cluster) rolls the update back;
  * * a backup → more messages → restore: scaled to 0, a restore Job, scaled
  *   to 1, the newer messages gone; a backup with a flipped byte is refused.
  */
@@ -159,6 +161,43 @@ describe('updates on Kubernetes', () => {
     expect(dump).toContain(`user_version ${SCHEMA_VERSION}\n`);
     expect(dump).toContain('before number 49');
     expect(leftovers(h)).toMatchObject({ jobs: 0, storeSecrets: 0, trial: 0 });
+  }, 300_000);
+});
+
+describe('a manager gone in the middle of a Kubernetes update', () => {
+  it('stopped for good after the rolling image change (step health): the next manager rolls back — old image, restore Job, pre-update data, running', async () => {
+    let reached: (run: unknown) => void = () => {};
+    const atHealth = new Promise((resolve) => {
+      reached = resolve;
+    });
+    // The first manager never gets past the step (as if it was killed there); a second one opens the same database and cluster.
+    h = await startK8sUpdatesHarness({
+      gateway: gateway.command,
+      releaseKey: key.publicKey,
+      snapshots: true,
+      afterUpdateStep: (step, run) => (step === 'health' ? (reached(run), new Promise<void>(() => {})) : undefined),
+    });
+    const instance = await runningInstance(h);
+    await add(h, '2.0.0');
+    void h.part.updater.begin(instance.id, { kind: 'update', version: '2.0.0', actor: 'operator' }).finished.catch(() => undefined);
+    await atHealth;
+    expect(imageTag(h, instance.id)).toBe('2.0.0');
+    expect((await h.service.mustGet(instance.id)).state).toBe('updating');
+
+    const next = await h.openManager();
+    // As a starting leader does: interrupted updates first, then the instances.
+    await next.part.recover();
+    await next.service.recover();
+    const [run] = await next.part.updater.history(instance.id);
+    expect(run).toMatchObject({ outcome: 'rolled-back', reason: 'interrupted at health by a manager restart' });
+    expect((await next.service.mustGet(instance.id)).state).toBe('running');
+    expect(imageTag(h, instance.id)).toBe(BUILT_IN_VERSION);
+    const url = (await next.service.mustGet(instance.id)).url as string;
+    expect(await next.service.exclusive(instance.id, async (ops) => (await ops.call(url, (c) => c.admin.selfCheck.query())).version)).toBe(BUILT_IN_VERSION);
+    const dump = await dumpGatewayDb(h.volumeDb(instance.id));
+    expect(dump).toContain(`user_version ${SCHEMA_VERSION}\n`);
+    expect(dump).toContain('before number 49');
+    expect(posts(h, 'jobs').length).toBe(2);
   }, 300_000);
 });
 
