@@ -61,7 +61,7 @@ export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey:
       rolloutTimeoutMs: 60_000,
     });
     let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
-    const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null) });
+    const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 120_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null) });
     part = await createUpdatesPart({
       dataDir: dir,
       db,

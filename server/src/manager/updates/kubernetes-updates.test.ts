@@ -117,7 +117,7 @@ describe('updates on Kubernetes', () => {
   }, 300_000);
 
   it('a release failing readiness (no snapshot API: a copy Job clones the volume): rolled back, the live StatefulSet never changed', async () => {
-    h = await startK8sUpdatesHarness({ gateway: gateway.command, releaseKey: key.publicKey, snapshots: false, readyTimeoutMs: 30_000 });
+    h = await startK8sUpdatesHarness({ gateway: gateway.command, releaseKey: key.publicKey, snapshots: false, readyTimeoutMs: 60_000 });
     const instance = await runningInstance(h);
     await add(h, '2.1.0');
     const sts = namesFor(instance.id).statefulSet;
