@@ -27,6 +27,7 @@ describe('sleep and wake on Kubernetes', () => {
   let dir: string;
   let dispose: () => void;
   let instance: Instance;
+  let token: string;
 
   const service = () => {
     const s = t.manager.services.instances;
@@ -58,7 +59,7 @@ describe('sleep and wake on Kubernetes', () => {
     t = await startTestManager({
       options: { instances: { driver, idle: { sleepAfterMs: 50, checkEveryMs: 3_600_000 }, wakeTimeoutMs: 30_000, readyTimeoutMs: 30_000, supervisor: { intervalMs: 3_600_000 } } },
     });
-    const token = (await t.setupOwner('sleeper@example.com')).token;
+    token = (await t.setupOwner('sleeper@example.com')).token;
     const api = t.client(token);
     await api.instances.create.mutate();
     instance = await waitFor('running', async () => {
@@ -90,7 +91,8 @@ describe('sleep and wake on Kubernetes', () => {
     expect(events.find((e) => e.to === 'sleeping')?.message).toMatch(/^idle for .*: no client, no turn, no channel that needs a live process$/);
 
     // A client through the door: held while the StatefulSet scales up and the pod becomes ready, then forwarded.
-    const res = await fetch(`${t.url}/i/${instance.id}/healthz`);
+    // (The owner's session: the door lets only the owner's account through.)
+    const res = await fetch(`${t.url}/i/${instance.id}/healthz`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { instanceId?: string }).instanceId).toBe(instance.id);
     expect(sts()?.spec.replicas).toBe(1);
