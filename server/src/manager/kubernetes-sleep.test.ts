@@ -98,7 +98,8 @@ describe('sleep and wake on Kubernetes', () => {
     expect(events.find((e) => e.to === 'sleeping')?.message).toMatch(/^idle for .*: no client, no turn, no channel that needs a live process$/);
 
     // A client through the door: held while the StatefulSet scales up and the pod becomes ready, then forwarded.
-    const res = await fetch(`${t.url}/i/${instance.id}/healthz`);
+    // (The owner's session: the door lets only the owner's account through.)
+    const res = await fetch(`${t.url}/i/${instance.id}/healthz`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { instanceId?: string }).instanceId).toBe(instance.id);
     expect(sts()?.spec.replicas).toBe(1);
