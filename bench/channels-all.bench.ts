@@ -14,6 +14,7 @@ import { startMattermostServer } from '../server/src/testing/mattermost-server';
 import { startSignalCliServer } from '../server/src/testing/signal-cli-server';
 import { startSlackServer } from '../server/src/testing/slack-server';
 import { startTelegramBotApiServer } from '../server/src/testing/telegram-bot-api-server';
+import { startWhatsAppServer } from '../server/src/testing/whatsapp-server';
 import { connectAsDevice } from '../server/src/cli/gateway-client';
 import { loadOperatorKey } from '../server/src/security/index';
 import { AUTOCLAW, round, spawnGateway, tempDir, treeRssMb, writeFigures } from './support';
@@ -24,6 +25,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Setup {
   /** Settings in the order a user gives them (each endpoint before its secrets). */
   settings: Array<readonly [string, string]>;
+  /** A channel that links by QR code: the phone scans what the gateway shows. */
+  scan?(qr: string): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +74,11 @@ const SETUPS: Partial<Record<ChannelName, () => Promise<Setup>>> = {
     const s = await startSignalCliServer();
     return { settings: [['signal.url', s.url], ['signal.account', '+15550000001']], close: () => s.close() };
   },
+  // Linked by its QR code once the gateway runs, then idle on the linked session (baileys' pings only).
+  whatsapp: async () => {
+    const s = await startWhatsAppServer();
+    return { settings: [['whatsapp.url', s.url], ['whatsapp.serverKey', s.rootKey]], scan: (qr) => s.scan(qr), close: () => s.close() };
+  },
 };
 
 function cli(args: string[], input = ''): Promise<void> {
@@ -87,9 +95,11 @@ if (missing.length > 0) throw new Error(`channels-all bench: no local set-up for
 const wire = await startAnthropicWireServer({ apiKey: KEY });
 const dir = tempDir('autoclaw-bench-all-channels-');
 const setups: Setup[] = [];
+const scanners = new Map<ChannelName, (qr: string) => void>();
 for (const name of CHANNEL_NAMES) {
   const setup = await SETUPS[name]!();
   setups.push(setup);
+  if (setup.scan) scanners.set(name, setup.scan.bind(setup));
   for (const [key, value] of [...setup.settings, [`${name}.dmPolicy`, 'open'] as const]) await cli(['config', 'set', '--data', dir.path, key], value);
   await cli(['channels', 'enable', '--data', dir.path, name]);
 }
@@ -99,8 +109,21 @@ const conn = connectAsDevice({ url: gw.url, key: loadOperatorKey(dir.path) });
 const states = async () => (await conn.client.channels.list.query()).map((s) => `${s.name}:${s.state}${s.lastError ? ` (${s.lastError})` : ''}`);
 const allConnected = async () => (await conn.client.channels.list.query()).every((s) => s.state === 'connected');
 const deadline = Date.now() + 60_000;
+const scanned = new Set<string>();
 while (!(await allConnected())) {
   if (Date.now() > deadline) throw new Error(`not every channel connected: ${(await states()).join(', ')}`);
+  for (const s of await conn.client.channels.list.query()) {
+    const scan = scanners.get(s.name);
+    if (s.qr && scan && !scanned.has(s.qr)) {
+      scanned.add(s.qr);
+      scan(s.qr);
+    }
+  }
+  await sleep(100);
+}
+// Linked channels log in again after the link: connected, with no QR code left.
+while ((await conn.client.channels.list.query()).some((s) => s.qr !== null || s.state !== 'connected')) {
+  if (Date.now() > deadline) throw new Error(`a linked channel did not log in: ${(await states()).join(', ')}`);
   await sleep(100);
 }
 

@@ -16,7 +16,7 @@ export function ChannelQr({ payload, label }: { payload: string; label: string }
   }, [payload]);
   return (
     <figure className="channel-qr">
-      {src && <img src={src} width={240} height={240} alt={`${label} pairing QR code`} />}
+      {src && <img src={src} width={240} height={240} alt={`${label} pairing QR code`} data-qr={payload} />}
       {!src && !failed && <p className="muted">Drawing the QR code…</p>}
       {failed && <p className="notice error">The QR code could not be drawn.</p>}
       <figcaption>Scan this with the {label} app on your phone to link the assistant.</figcaption>
