@@ -77,7 +77,8 @@ the data directory directly when none runs (then it applies at the next start).
   manager: `Usage: autoclaw manager --data DIR [--port N] [--host H] [--driver local|kubernetes]
                         [--signup closed|invite|open] [--tls-cert FILE --tls-key FILE]
                         [--allow-origin ORIGIN]... [--allow-host NAME[:PORT]]... [--database postgres://...]
-                        [--kube-* ...] [--tailscale ...] [--sleep-after MINUTES]
+                        [--kube-* ...] [--tailscale ...] [--sleep-after MINUTES] [--provision-asleep]
+                        [--warm-standbys N]
 
 Runs the manager in the foreground on the data directory DIR (made on first
 use) and prints its URL; while no account exists, also a one-time setup link
@@ -94,6 +95,10 @@ Kubernetes: --kube-config FILE (default $KUBECONFIG) | --kube-in-cluster,
 --sleep-after MINUTES (or AUTOCLAW_SLEEP_AFTER_MINUTES; default 15, 0: never):
 an instance with no client, no turn and no channel that needs a live connection
 sleeps after this long idle; the next client through /i/<id>/ wakes it.
+--provision-asleep: a new instance gets its storage and keys but no running
+gateway (state sleeping) until its first client connects.
+--warm-standbys N (default 1, 0-16; local driver): gateway processes kept started
+with their code loaded; a wake hands one the instance instead of starting Node.
 Tailscale: --tailscale publishes instances on your tailnet. Local driver: through
 this machine's tailscaled (--tailscale-socket PATH; default the platform's) with
 Tailscale Serve at https://MAGICDNS-NAME:PORT. Kubernetes: a sidecar per instance

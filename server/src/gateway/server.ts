@@ -47,6 +47,8 @@ export interface GatewayOptions {
   maxUnauthenticatedSockets?: number;
   /** A skill process with no call for this long stops (default 60 s). */
   skillIdleMs?: number;
+  /** The data key itself (a warm standby got it with its assignment); else from the config's fd or file. */
+  dataKey?: Buffer;
   /** Chat channels: test knobs (poll timeout, liveness limit) and the reconnect backoff. */
   channels?: { tuning?: ChannelTuning; backoffMs?: (attempt: number) => number };
 }
@@ -92,7 +94,8 @@ async function answersHealth(url: string): Promise<boolean> {
  * from a file the platform mounts apart from the data; nothing is written.
  * A gateway of its own keeps it in DIR/data.key.
  */
-async function loadDataKey(config: GatewayConfig): Promise<Buffer> {
+async function loadDataKey(config: GatewayConfig, given?: Buffer): Promise<Buffer> {
+  if (given !== undefined) return given;
   if (config.dataKeyFd !== undefined) return readDataKeyFromFd(config.dataKeyFd);
   if (config.dataKeyFile !== undefined) return readDataKeyFile(config.dataKeyFile, { dataDir: config.dataDir });
   return loadOrCreateKeyFile(dataKeyPath(config.dataDir));
@@ -129,7 +132,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw new AppError('CONFLICT', `a gateway is already running on ${dataDir} at ${other.url} (pid ${other.pid})`);
   }
 
-  const dataKey = await loadDataKey(config);
+  const dataKey = await loadDataKey(config, options.dataKey);
   const vault = createVault(dataKey);
   const tailscale = identityCheckOf(config, now, logger);
   const store = openStore({ path: databasePath(dataDir), now, onWarning: (message) => logger.warn(message) });
@@ -316,9 +319,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const address = app.server.address();
     port = typeof address === 'object' && address !== null ? address.port : config.port;
     const url = `http://${urlHost(config.host)}:${port}`;
+    // Ready before the runtime file exists: the local driver takes the file as the readiness signal.
+    ready = true;
     writeRuntimeFile(dataDir, { pid: process.pid, port, url, startedAt: now() });
     cleanups.push(() => removeRuntimeFile(dataDir));
-    ready = true;
     if (!isLoopbackHost(config.host)) {
       logger.warn('WARNING: the gateway is reachable beyond this machine; only paired devices can use it', { host: config.host });
     }

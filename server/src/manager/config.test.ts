@@ -16,6 +16,7 @@ describe('parseManagerConfig', () => {
       masterKeyStore: 'auto',
       database: { engine: 'sqlite', path: resolve('x', 'manager.db') },
       providerEnv: {},
+      warmStandbys: 1,
     });
   });
 
@@ -39,6 +40,19 @@ describe('parseManagerConfig', () => {
     expect(parseManagerConfig(['--data', 'x'], { AUTOCLAW_SLEEP_AFTER_MINUTES: '0.5' }).sleepAfterMs).toBe(30_000);
     expect(parseManagerConfig(['--data', 'x', '--sleep-after', '0'], {}).sleepAfterMs).toBe(0);
     for (const bad of ['-1', 'soon', '', '99999']) expect(() => parseManagerConfig(['--data', 'x', `--sleep-after=${bad}`], {})).toThrow(/--sleep-after is a number of minutes/);
+  });
+
+  it('provisions new instances asleep only with --provision-asleep (a flag without a value)', () => {
+    expect(parseManagerConfig(['--data', 'x'], {}).provisionAsleep).toBeUndefined();
+    expect(parseManagerConfig(['--data', 'x', '--provision-asleep'], {}).provisionAsleep).toBe(true);
+    expect(() => parseManagerConfig(['--data', 'x', '--provision-asleep=yes'], {})).toThrow(UsageError);
+  });
+
+  it('keeps one warm standby gateway by default; --warm-standbys N (0–16) changes it', () => {
+    expect(parseManagerConfig(['--data', 'x'], {}).warmStandbys).toBe(1);
+    expect(parseManagerConfig(['--data', 'x', '--warm-standbys', '0'], {}).warmStandbys).toBe(0);
+    expect(parseManagerConfig(['--data', 'x', '--warm-standbys', '3'], {}).warmStandbys).toBe(3);
+    for (const bad of ['-1', 'two', '', '17']) expect(() => parseManagerConfig(['--data', 'x', `--warm-standbys=${bad}`], {})).toThrow(/--warm-standbys is a number/);
   });
 
   it('hands the non-secret provider variables (and only those) on to instances', () => {

@@ -112,6 +112,10 @@ export interface ManagerConfig {
   updateHealthWindowMs?: number;
   /** `--sleep-after MINUTES` or AUTOCLAW_SLEEP_AFTER_MINUTES: an idle instance sleeps after this long (0: never; default 15 minutes). */
   sleepAfterMs?: number;
+  /** `--provision-asleep`: a new instance is provisioned `sleeping` (storage and keys made); its first client wakes it. */
+  provisionAsleep?: boolean;
+  /** `--warm-standbys N` (default 1; 0: off): local driver gateways kept started and waiting, so a wake skips Node's start-up. */
+  warmStandbys?: number;
   /** Backups to S3-compatible storage (AUTOCLAW_BACKUP_S3_*); sealed into the manager's state at start. */
   backupS3?: BackupS3Config;
 }
@@ -162,6 +166,8 @@ const OPTIONS = {
   'tailscale-tags': { type: 'string' },
   'tailscale-owner': { type: 'string' },
   'sleep-after': { type: 'string' },
+  'provision-asleep': { type: 'boolean' },
+  'warm-standbys': { type: 'string' },
 } as const;
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -253,6 +259,10 @@ export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (stripe) config.stripe = stripe;
   const sleepAfter = sleepAfterOf(str('sleep-after'), env);
   if (sleepAfter !== undefined) config.sleepAfterMs = sleepAfter;
+  if (values['provision-asleep'] === true) config.provisionAsleep = true;
+  const standbys = str('warm-standbys') ?? '1';
+  if (!/^\d{1,2}$/.test(standbys) || Number(standbys) > 16) throw new UsageError(`--warm-standbys is a number of standby gateways, 0–16 (got "${standbys.slice(0, 20)}")`);
+  config.warmStandbys = Number(standbys);
   const credits = creditConfig(env);
   if (credits) config.credits = credits;
   return config;

@@ -67,6 +67,8 @@ export interface InstancesPartOptions {
   doorUse?: (id: string) => DoorUse | Promise<DoorUse>;
   /** How long the door holds a client while a sleeping instance wakes (default: the ready time-out + 5 s). */
   wakeTimeoutMs?: number;
+  /** New instances are provisioned asleep (no gateway until a client connects). */
+  provisionAsleep?: boolean;
   /**
    * Stop every gateway when the manager closes (tests; default false: gateways
    * keep serving and are re-adopted at the next start, their rows unchanged).
@@ -110,6 +112,7 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
     ...(opts.gatewayCallTimeoutMs ? { gatewayCallTimeoutMs: opts.gatewayCallTimeoutMs } : {}),
     ...(opts.locks ? { locks: opts.locks } : {}),
     ...(opts.versionOf ? { versionOf: opts.versionOf } : {}),
+    ...(opts.provisionAsleep ? { provisionAsleep: true } : {}),
   });
   let supervisor: Supervisor | null = null;
   let sleeper: Sleeper | null = null;

@@ -54,7 +54,7 @@ export interface ManagerOptions {
   /** Sign-in limits and session timings (tests shorten them). */
   accounts?: Pick<AccountServiceOptions, 'limits' | 'sessions' | 'setupTtlMs'>;
   /** The instances part: the Kubernetes driver, the local driver's gateway command, supervisor timings, gateway env. */
-  instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose' | 'gatewayCallTimeoutMs' | 'readyTimeoutMs' | 'idle' | 'wakeTimeoutMs'>>;
+  instances?: Partial<Pick<InstancesPartOptions, 'driver' | 'localDriver' | 'gatewayEnv' | 'memoryLimitMb' | 'supervisor' | 'deviceUrlOf' | 'stopGatewaysOnClose' | 'gatewayCallTimeoutMs' | 'readyTimeoutMs' | 'idle' | 'wakeTimeoutMs' | 'provisionAsleep'>>;
   /** Leader-lease timings (tests shorten them; default: a dead leader is replaced within ~6 s). */
   cluster?: Partial<ClusterTimings>;
   /** The updates part: backup target, retention, timings, test seams. */
@@ -146,11 +146,12 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
 
   const tls = readTls(config);
   // The driver (and, on Kubernetes, the master key from its Secret) before anything opens: a bad setup stops here.
+  const localDriver = { ...(config.warmStandbys ? { standbys: config.warmStandbys } : {}), ...options.instances?.localDriver };
   const drivers = await setUpDriver(config, {
     now,
     logger,
     ...(options.instances?.driver ? { driver: options.instances.driver } : {}),
-    ...(options.instances?.localDriver ? { localDriver: options.instances.localDriver } : {}),
+    localDriver,
   });
   const keychain = options.keychain !== undefined ? options.keychain : config.masterKeyStore === 'file' || drivers.masterKey ? null : openOsKeychain();
   const keys = loadManagerKeys({
@@ -217,7 +218,9 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       beforeRecover: async (fence) => updates?.recover(fence),
       doorUse: (id) => doorActivity.shared(id),
       ...(config.sleepAfterMs === undefined ? {} : { idle: { sleepAfterMs: config.sleepAfterMs } }),
+      ...(config.provisionAsleep ? { provisionAsleep: true } : {}),
       ...options.instances,
+      localDriver,
       ...drivers.instances,
     });
     instances = part;

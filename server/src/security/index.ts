@@ -20,7 +20,7 @@ export type { EnvSettings } from './setting-values';
 export { createVault } from './vault';
 export type { Vault } from './vault';
 export { loadOrCreateKeyFile, readSecretFile, writeSecretFile } from './key-file';
-export { readDataKeyFromFd } from './key-fd';
+export { readAssignmentFromFd, readDataKeyFromFd } from './key-fd';
 export { ensurePrivateDir, PRIVATE_DIR_MODE } from './private-files';
 export { createHostPolicy, hostPolicyOf, parseHostHeader } from './host-policy';
 export type { HostPolicy, HostPolicyOptions } from './host-policy';

@@ -68,3 +68,36 @@ export async function readDataKeyFromFd(fd: number, opts: { timeoutMs?: number }
   for (const c of chunks) c.fill(0);
   return checked(fd, key);
 }
+
+/**
+ * A warm standby gateway's assignment (see the local driver's standby pool):
+ * the manager writes one line (`header`: the gateway's arguments as JSON)
+ * and then the 32-byte data key on the inherited pipe `fd`, and closes it.
+ * Null when the pipe closes with nothing on it (the manager let the standby
+ * go, or died). No time limit: a standby waits until it is needed.
+ */
+export async function readAssignmentFromFd(fd: number): Promise<{ header: string; key: Buffer } | null> {
+  const socket = new Socket({ fd, readable: true, writable: false });
+  const chunks: Buffer[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.once('end', () => resolve());
+      socket.once('error', (err) => reject(new AppError('NOT_CONFIGURED', `cannot read the assignment from fd ${fd}: ${err.message}`, { cause: err })));
+    });
+  } finally {
+    socket.destroy();
+  }
+  const all = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  if (all.length === 0) return null;
+  const nl = all.indexOf(0x0a);
+  if (nl < 0) {
+    all.fill(0);
+    throw new AppError('BAD_REQUEST', `the assignment on fd ${fd} has no header line`);
+  }
+  const header = all.subarray(0, nl).toString('utf8');
+  const key = Buffer.from(all.subarray(nl + 1));
+  all.fill(0);
+  return { header, key: checked(fd, key) };
+}

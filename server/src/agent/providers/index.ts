@@ -5,3 +5,4 @@ export { createOpenAIProvider, OPENAI_DEFAULT_BASE_URL, type OpenAIProviderOptio
 export { streamWithRetry, abortableSleep, type RetryOptions, type RetryInfo } from './retry';
 export { createProviderResolver, type ProviderResolver, type ProviderResolverOptions, type ProviderSettings } from './resolver';
 export { parseRetryAfter } from './errors';
+export { preloadProviders } from './preload';

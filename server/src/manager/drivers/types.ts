@@ -53,6 +53,11 @@ export interface InstanceDriver {
   /** Creates the instance's storage and starts it; resolves once it was started (not necessarily ready). */
   provision(spec: InstanceSpec): Promise<InstanceRuntime>;
   start(spec: InstanceSpec): Promise<InstanceRuntime>;
+  /**
+   * Creates the instance's storage without starting it (provisioned asleep:
+   * the first wake starts it). A driver without it provisions by starting.
+   */
+  prepare?(spec: InstanceSpec): Promise<void>;
   /** Graceful stop (SIGTERM / scale to 0), forced after `graceMs`. */
   stop(instanceId: string, opts?: { graceMs?: number }): Promise<void>;
   /** Stops and removes everything the instance had (data included). */
@@ -66,7 +71,8 @@ export interface InstanceDriver {
   /**
    * Resolves once the instance is ready, when the driver can tell without
    * reaching the gateway (Kubernetes: the pod's readiness, which kubelet
-   * probes on /readyz); without it the manager polls /readyz itself.
+   * probes on /readyz; local: the runtime file the gateway writes once
+   * ready); without it the manager polls /readyz itself.
    */
   waitForReady?(instanceId: string, timeoutMs: number): Promise<void>;
   /** Data operations the driver runs itself, where the manager cannot reach the instance's files (Kubernetes: Jobs on its volume). */

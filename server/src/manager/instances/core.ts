@@ -33,6 +33,8 @@ export interface InstanceServiceDeps {
   memoryLimitMb?: number;
   /** Environment for gateways (provider base URLs, model); never secrets. */
   gatewayEnv?: Record<string, string>;
+  /** New instances are provisioned asleep: storage and keys made, no gateway started until a client connects. */
+  provisionAsleep?: boolean;
   /** How long a started gateway may take to answer /readyz (default 15 s). */
   readyTimeoutMs?: number;
   /** Gateway version to run. */

@@ -38,7 +38,13 @@ export function normalizeOwner(owner: string): string {
   return email;
 }
 
-export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
+export interface LifecycleOptions {
+  memoryLimitMb: number;
+  /** Provisioning makes the storage and keys and leaves the instance `sleeping` (when the driver can; see InstanceDriver.prepare). */
+  provisionAsleep?: boolean;
+}
+
+export function createLifecycle(core: Core, opts: LifecycleOptions) {
   const { repo, driver, lock, now } = core;
 
   /** Runs the driver's start (or provision) and records where the gateway runs and the origins it accepts. */
@@ -55,6 +61,11 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
 
   async function provisionSteps(id: string): Promise<Instance> {
     try {
+      if (opts.provisionAsleep && driver.prepare) {
+        const prepare = driver.prepare.bind(driver);
+        await core.withSpec(await repo.mustGet(id), (spec) => prepare(spec));
+        return toInstance(await repo.transition(id, 'sleeping', 'provisioned asleep: its gateway starts when a client first connects', {}, ['provisioning']));
+      }
       const { runtime } = await launch(id, (spec) => driver.provision(spec));
       await repo.transition(id, 'starting', 'gateway process started', runtimePatch(runtime), ['provisioning']);
       return toInstance(await core.becomeRunning(id, runtime, 'gateway is ready'));
@@ -106,7 +117,7 @@ export function createLifecycle(core: Core, opts: { memoryLimitMb: number }) {
   }
 
   return {
-    /** Creates the owner's instance (one per user) and brings it to `running`. */
+    /** Creates the owner's instance (one per user) and brings it to `running` (or `sleeping`, provisioned asleep). */
     async provision(owner: string, op: OpOptions = {}): Promise<Instance> {
       const { id } = await create(owner, op);
       return lock.run(id, () => provisionSteps(id));

@@ -43,7 +43,7 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
   const lock = createKeyedLock(deps.locks);
   const link = createGatewayLink({ keys: { managerPublicKey: deps.keys.publicKey, sign: deps.keys.sign }, now, ...(deps.gatewayCallTimeoutMs ? { timeoutMs: deps.gatewayCallTimeoutMs } : {}) });
   const core = makeCore(deps, { repo, link, lock, logger });
-  const lifecycle = createLifecycle(core, { memoryLimitMb: deps.memoryLimitMb ?? 512 });
+  const lifecycle = createLifecycle(core, { memoryLimitMb: deps.memoryLimitMb ?? 512, ...(deps.provisionAsleep ? { provisionAsleep: true } : {}) });
   const wakes = new Map<string, Promise<Instance>>();
   /** One wake per instance at a time: every client that comes meanwhile waits for the same one. */
   function wake(id: string, why: string): Promise<Instance> {

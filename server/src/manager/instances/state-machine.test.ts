@@ -8,6 +8,7 @@ const EXPECTED: Array<[InstanceState, InstanceState]> = [
   ['provisioning', 'starting'],
   ['provisioning', 'failed'],
   ['provisioning', 'deleting'],
+  ['provisioning', 'sleeping'],
   ['starting', 'running'],
   ['starting', 'failed'],
   ['starting', 'stopping'],

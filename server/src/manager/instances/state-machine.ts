@@ -14,6 +14,7 @@ type Table = { readonly [From in InstanceState]: Readonly<Partial<Record<Instanc
 export const TRANSITIONS: Table = {
   provisioning: {
     starting: 'storage made, gateway process started',
+    sleeping: 'provisioned asleep: storage and keys made, the gateway starts at the first connect',
     failed: 'provisioning failed',
     deleting: 'deleted while provisioning',
   },

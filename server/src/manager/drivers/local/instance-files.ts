@@ -19,13 +19,15 @@ export interface ProcessRecord {
   pid: number;
   port: number;
   startedAt: number;
+  /** The warm standby (its id) that became this gateway; its command line names the standby, not the instance. */
+  standby?: string;
 }
 
 export function readRecord(dir: string): ProcessRecord | null {
   try {
     const v = JSON.parse(readFileSync(recordPath(dir), 'utf8')) as Partial<ProcessRecord>;
     if (typeof v.pid === 'number' && typeof v.port === 'number' && typeof v.startedAt === 'number') {
-      return { pid: v.pid, port: v.port, startedAt: v.startedAt };
+      return { pid: v.pid, port: v.port, startedAt: v.startedAt, ...(typeof v.standby === 'string' ? { standby: v.standby } : {}) };
     }
   } catch {
     // missing or unreadable

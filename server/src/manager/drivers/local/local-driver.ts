@@ -13,9 +13,13 @@ import { AppError } from '@autoclaw/shared';
 import { readRuntimeFile } from '../../../gateway';
 import type { DriverStatus, InstanceDriver, InstanceRuntime, InstanceSpec } from '../types';
 import { instanceDir, lastLogLines, readRecord, rotateLog, writeRecord } from './instance-files';
+import type { ProcessRecord } from './instance-files';
 import { choosePort, freePort } from './ports';
 import { isGatewayOf, isProcessAlive, rssMbOf } from './process-info';
-import { spawnGateway, StartFailure } from './spawn-gateway';
+import { waitForRuntimeFile } from './runtime-signal';
+import { awaitStart, gatewayArgs, killGroup, spawnGateway, StartFailure } from './spawn-gateway';
+import { createStandbyPool, isStandbyProcess } from './standby-pool';
+import type { Standby } from './standby-pool';
 
 export interface LocalDriverOptions {
   /** The manager's data directory; instances live in DIR/instances/<id>. */
@@ -35,6 +39,15 @@ export interface LocalDriverOptions {
   logMaxBytes?: number;
   /** A gateway that has not listened by then is killed (default 15 s). */
   startTimeoutMs?: number;
+  /**
+   * Warm standby gateways kept ready (default 0: every start spawns Node). A
+   * start takes one instead of spawning (see standby-pool.ts); it is replaced
+   * `standbyRefillMs` later (default 3 s).
+   */
+  standbys?: number;
+  standbyRefillMs?: number;
+  /** Fallback polls for a starting gateway's runtime file (see runtime-signal.ts). */
+  pollMs?: (n: number) => number;
   now?: () => number;
 }
 
@@ -99,13 +112,56 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
   const dirOf = (id: string) => instanceDir(opts.dataDir, id);
   const urlOf = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  const standbyRoot = join(opts.dataDir, 'standby');
+  const pool = createStandbyPool({ root: standbyRoot, size: opts.standbys ?? 0, ...(opts.standbyRefillMs === undefined ? {} : { refillDelayMs: opts.standbyRefillMs }) });
+
+  /** `pid` runs the instance's gateway: its command line names the instance, or it is the standby the record names. */
+  function isOurs(pid: number, id: string, record: ProcessRecord | null): boolean {
+    if (isGatewayOf(pid, id)) return true;
+    return record?.standby !== undefined && record.pid === pid && isStandbyProcess(pid, standbyRoot, record.standby);
+  }
+
   /** The pid of the instance's gateway when it is alive and really ours. */
   function livePid(id: string): number | null {
     const dir = dirOf(id);
-    for (const pid of [readRecord(dir)?.pid, readRuntimeFile(dir)?.pid]) {
-      if (pid !== undefined && isProcessAlive(pid) && isGatewayOf(pid, id)) return pid;
+    const record = readRecord(dir);
+    for (const pid of [record?.pid, readRuntimeFile(dir)?.pid]) {
+      if (pid !== undefined && isProcessAlive(pid) && isOurs(pid, id, record)) return pid;
     }
     return null;
+  }
+
+  const exited = (id: string, pid: number, code: number | null, signal: NodeJS.Signals | null) => {
+    exits.set(id, { pid, code });
+    for (const l of [...listeners]) l(id, code, signal);
+  };
+
+  /** Makes a warm standby the instance's gateway (no Node start-up, no module loading). */
+  async function viaStandby(standby: Standby, spec: InstanceSpec, dir: string, port: number): Promise<InstanceRuntime> {
+    const id = spec.instanceId;
+    writeRecord(dir, { pid: standby.pid, port, startedAt: now(), standby: standby.id });
+    let nudge = () => {};
+    const key = Buffer.from(spec.dataKey);
+    // The arguments after `gateway` (the standby runs that command already).
+    try {
+      standby.assign(dir, gatewayArgs(spec, dir, host, port, { keyFd: false }).slice(1), key, (code, signal) => {
+        exited(id, standby.pid, code, signal);
+        nudge();
+      });
+    } catch (err) {
+      killGroup(standby.pid); // half assigned: it must not linger
+      throw err;
+    } finally {
+      key.fill(0);
+    }
+    return awaitStart(dir, standby.pid, {
+      startTimeoutMs: opts.startTimeoutMs ?? 15_000,
+      exited: () => standby.exited(),
+      onNudge: (n) => {
+        nudge = n;
+      },
+      ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+    });
   }
 
   async function stopPid(pid: number, graceMs: number): Promise<void> {
@@ -126,10 +182,10 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
   async function adopt(id: string): Promise<InstanceRuntime | null> {
     const dir = dirOf(id);
     const runtime = readRuntimeFile(dir);
-    if (!runtime || !isProcessAlive(runtime.pid) || !isGatewayOf(runtime.pid, id)) return null;
+    const record = readRecord(dir);
+    if (!runtime || !isProcessAlive(runtime.pid) || !isOurs(runtime.pid, id, record)) return null;
     const health = await healthOf(runtime.url);
     if (health?.instanceId !== id) return null;
-    const record = readRecord(dir);
     if (record?.pid !== runtime.pid || record.port !== runtime.port) writeRecord(dir, { pid: runtime.pid, port: runtime.port, startedAt: runtime.startedAt });
     return { url: runtime.url, pid: runtime.pid, port: runtime.port };
   }
@@ -156,13 +212,15 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
         startTimeoutMs: opts.startTimeoutMs ?? 15_000,
         now,
         onExit: (child: ChildProcess, code) => {
-          if (child.pid !== undefined) exits.set(id, { pid: child.pid, code });
-          for (const l of [...listeners]) l(id, code, child.signalCode);
+          if (child.pid !== undefined) exited(id, child.pid, code, child.signalCode);
         },
+        ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
       });
     const preferred = readRecord(dir)?.port ?? readRuntimeFile(dir)?.port;
     try {
-      return await spawnOn(await choosePort(preferred, host));
+      const port = await choosePort(preferred, host);
+      const standby = pool.take(commandOf(spec.version), env);
+      return await (standby ? viaStandby(standby, spec, dir, port) : spawnOn(port));
     } catch (err) {
       // Someone took the port between the check and the gateway's listen: once more on a fresh one.
       if (err instanceof StartFailure && err.portInUse) return spawnOn(await freePort(host));
@@ -173,6 +231,9 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
   return {
     kind: 'local',
     provision: start,
+    async prepare(spec) {
+      mkdirSync(dirOf(spec.instanceId), { recursive: true, mode: 0o700 });
+    },
     start,
     async stop(id, stopOpts = {}) {
       const graceMs = stopOpts.graceMs ?? 10_000;
@@ -203,11 +264,30 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
       };
     },
     adopt: (id) => adopt(id),
+    /**
+     * Ready is the gateway's own signal: it writes its runtime file once it
+     * is ready (runtime-signal.ts), so the manager neither polls /readyz nor
+     * waits out a probe interval.
+     */
+    async waitForReady(id, timeoutMs) {
+      const dir = dirOf(id);
+      const pid = livePid(id);
+      if (pid === null) throw new AppError('INTERNAL', 'the gateway exited before it became ready');
+      const deadline = performance.now() + timeoutMs;
+      const runtime = await waitForRuntimeFile(dir, pid, {
+        gaveUp: () => performance.now() > deadline || !isProcessAlive(pid),
+        ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+      });
+      if (runtime) return;
+      if (!isProcessAlive(pid)) throw new AppError('INTERNAL', 'the gateway exited before it became ready');
+      throw new AppError('TIMEOUT', `the gateway did not become ready within ${timeoutMs} ms`);
+    },
     onExit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async close() {
+      await pool.close();
       listeners.clear();
     },
   };
