@@ -5,9 +5,11 @@
 //   scale.asleep_bytes_per_instance   manager RSS growth per sleeping instance
 //   scale.1000_accounts_rss_gb        AUTOCLAW_BENCH_ACCOUNTS (default 1,000) accounts, 50 awake, the rest asleep:
 //                                     RSS of the manager and every gateway process, summed
-// Phase 1 runs the manager with a 6 s idle time, so instances sleep soon after
-// they were provisioned; phase 2 restarts it with 10 minutes (gateways outlive
-// the manager; sleeping ones stay asleep) and wakes 50 through the door.
+// Phase 1 runs the manager with --provision-asleep (a sign-up makes the
+// instance's storage and keys, no process) and a 6 s idle time (the first
+// account, woken for the wake figure, sleeps again between wakes); phase 2
+// restarts it with 10 minutes and wakes 50: each gets a paired client through
+// the door that stays connected and sends a message, answered before RSS is read.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ChatEvent } from '@autoclaw/shared';
@@ -33,7 +35,8 @@ const wire = await startAnthropicWireServer();
 const env = { ...process.env, ANTHROPIC_BASE_URL: wire.url, AUTOCLAW_MODEL: 'anthropic:claude-test-model' };
 
 async function startManager(sleepAfterMinutes: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(AUTOCLAW, ['manager', '--data', dir.path, '--port', '0', '--signup', 'open', '--sleep-after', sleepAfterMinutes], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Provisioned asleep: a sign-up makes the instance's storage and keys, not a process (the first client wakes it).
+  const child = spawn(AUTOCLAW, ['manager', '--data', dir.path, '--port', '0', '--signup', 'open', '--sleep-after', sleepAfterMinutes, '--provision-asleep'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -71,14 +74,14 @@ async function waitState(token: string, states: string[]): Promise<InstanceView>
   }
 }
 
-/** Gateway processes of this manager's instances (their command line names an instance id). */
+/** Gateway processes of this manager: its instances' and its warm standbys (their command lines name a directory under its data). */
 function gatewayPids(): number[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
         const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-        return args.includes('--instance-id') && args.some((a) => a.startsWith(dir.path));
+        return args.includes('gateway') && args.some((a) => a.startsWith(dir.path));
       } catch {
         return false;
       }
@@ -127,7 +130,7 @@ for (let i = 0; i < 5; i += 1) {
 figures['scale.wake_to_first_token_ms'] = round(median(wakes), 1);
 console.log(`wake → first token: ${wakes.map((w) => round(w, 1)).join(', ')} ms`);
 
-/* ---------- provision the rest, a few at a time; they fall asleep 6 s after they are up ---------- */
+/* ---------- provision the rest through sign-up, a few at a time (provisioned asleep) ---------- */
 const tokens: string[] = [firstToken];
 const started = performance.now();
 for (let i = 1; i < ACCOUNTS; i += BATCH) {
@@ -142,17 +145,44 @@ const asleepRss = processRssMb(manager.child.pid!);
 figures['scale.asleep_bytes_per_instance'] = Math.max(0, Math.round(((asleepRss - baselineRss) * 1024 * 1024) / Math.max(1, ACCOUNTS - 1)));
 console.log(`${ACCOUNTS} accounts asleep after ${Math.round((performance.now() - started) / 1000)} s; manager RSS ${round(baselineRss, 1)} → ${round(asleepRss, 1)} MiB; gateway processes left: ${gatewayPids().length}`);
 
-/* ---------- 50 awake, the rest asleep ---------- */
+/* ---------- 50 awake, the rest asleep: 50 clients connected through the door, each sends a message ---------- */
 await stopManager(manager.child);
 manager = await startManager('10');
 const awake = tokens.slice(0, AWAKE);
-const ids = await Promise.all(awake.map((t) => call<InstanceView>('GET', 'instances.mine', undefined, t).then((i) => i.id)));
-for (let i = 0; i < ids.length; i += BATCH) {
-  await Promise.all(ids.slice(i, i + BATCH).map(async (id) => {
-    const res = await fetch(`${manager.url}/i/${id}/healthz`);
-    if (!res.ok) throw new Error(`wake of ${id}: HTTP ${res.status}`);
-  }));
+const clients: Array<{ close(): Promise<void> }> = [];
+async function connectAndChat(token: string, i: number): Promise<void> {
+  const inst = await call<InstanceView>('GET', 'instances.mine', undefined, token);
+  const device = generateDeviceKey();
+  // Pairing is the manager acting on the instance: it wakes it (the first account's was paired above already).
+  const { ticket } = await call<{ ticket: string }>('POST', 'instances.pairDevice', { instanceId: inst.id, publicKey: device.publicKey, deviceName: `bench-${i}` }, token);
+  const through = `${manager.url}/i/${inst.id}`;
+  await pairWithTicket(through, ticket, { publicKey: device.publicKey, sign: (p) => signPayload(device.privateKey, p) });
+  const conn = connectAsDevice({ url: through, key: device });
+  clients.push(conn);
+  await conn.client.settings.set.mutate({ key: 'anthropic.apiKey', value: 'sk-ant-bench-0123456789' });
+  const session = (await conn.client.sessions.create.mutate({})).id;
+  const done = new Promise<void>((resolve, reject) => {
+    const sub = conn.client.chat.events.subscribe(
+      { sessionId: session },
+      {
+        onData: ({ data }: { data: ChatEvent }) => {
+          if (data.type === 'delta' && data.text.length > 0) {
+            resolve();
+            sub.unsubscribe();
+          }
+        },
+        onError: reject,
+      },
+    );
+  });
+  await conn.client.chat.send.mutate({ sessionId: session, clientId: `bench-awake-${i}`, text: `hello from client ${i}` });
+  await done;
 }
+const awakeStarted = performance.now();
+for (let i = 0; i < awake.length; i += BATCH) {
+  await Promise.all(awake.slice(i, i + BATCH).map((t, j) => connectAndChat(t, i + j)));
+}
+console.log(`${awake.length} clients connected and answered in ${Math.round((performance.now() - awakeStarted) / 1000)} s`);
 await sleep(10_000);
 const gateways = gatewayPids();
 const rssOr0 = (pid: number) => {
@@ -167,6 +197,7 @@ console.log(`${gateways.length} gateway processes awake; manager + gateways ${ro
 figures[`scale.${ACCOUNTS === 1000 ? '1000' : ACCOUNTS}_accounts_rss_gb`] = round(totalMb / 1024, 3);
 
 /* ---------- stop everything (gateways outlive the manager by design) ---------- */
+await Promise.all(clients.map((c) => c.close()));
 await stopManager(manager.child);
 for (const pid of gatewayPids()) {
   try {
