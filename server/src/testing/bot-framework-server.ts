@@ -46,6 +46,8 @@ export interface BotFrameworkServer {
   message(o: { from: { id: string; name: string }; text: string; conversation?: { id: string; name: string }; mention?: boolean; attachments?: Array<Record<string, unknown>> }): Record<string, unknown>;
   /** The next `count` connector sends fail with `status`. */
   failSends(count: number, status: number): void;
+  /** While on, every request fails with 503 (Microsoft's side is unreachable). */
+  unavailable(on: boolean): void;
   waitFor(pred: (a: ConnectorActivity) => boolean, timeoutMs?: number): Promise<ConnectorActivity>;
   close(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
   const files = new Map<string, Buffer>();
   const waiters = createWaiters('bot framework server');
   let failing = { count: 0, status: 500 };
+  let down = false;
   let counter = 0;
   let base = '';
 
@@ -78,6 +81,7 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     calls.push({ method, path, userAgent: req.headers['user-agent'] ?? '' });
+    if (down) return connectorError(res, 503, 'ServiceUnavailable', 'The service is unavailable');
     if (path === '/v1/.well-known/openidconfiguration') {
       return reply(res, 200, { issuer: 'https://api.botframework.com', authorization_endpoint: 'https://invalid.botframework.com', jwks_uri: `${base}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] });
     }
@@ -188,6 +192,9 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     },
     failSends(count, status) {
       failing = { count, status };
+    },
+    unavailable(on) {
+      down = on;
     },
     waitFor: (pred, timeoutMs = 10_000) => waiters.until(() => activities.find(pred), timeoutMs, 'a connector activity'),
     close: () => listener.close(),

@@ -47,6 +47,8 @@ export interface GoogleChatServer {
   /** Posts an event to `endpoint` as Google Chat does; resolves with the HTTP status and body. */
   deliver(endpoint: string, event: Record<string, unknown>, token?: ChatTokenKind): Promise<{ status: number; body: unknown }>;
   failSends(count: number, status: number): void;
+  /** While on, every request fails with 503 (Google's side is unreachable). */
+  unavailable(on: boolean): void;
   waitForSent(pred: (m: ChatMessage) => boolean, timeoutMs?: number): Promise<ChatMessage>;
   close(): Promise<void>;
 }
@@ -76,6 +78,7 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
   const files = new Map<string, Buffer>();
   const waiters = createWaiters('google chat server');
   let failing = { count: 0, status: 500 };
+  let down = false;
   let counter = 0;
   let base = '';
 
@@ -96,6 +99,7 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
   const route = (req: IncomingMessage, res: ServerResponse, raw: Buffer, url: URL): void => {
     const method = req.method ?? 'GET';
     const path = url.pathname;
+    if (down) return googleError(res, 503, 'UNAVAILABLE', 'The service is currently unavailable.');
     if (path === '/certs') return reply(res, 200, { [kid]: signing.cert }, { 'cache-control': 'public, max-age=3600' });
     if (path === '/token' && method === 'POST') {
       const form = new URLSearchParams(raw.toString('utf8'));
@@ -196,6 +200,9 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
     },
     failSends(count, status) {
       failing = { count, status };
+    },
+    unavailable(on) {
+      down = on;
     },
     waitForSent: (pred, timeoutMs = 10_000) => waiters.until(() => sent.find(pred), timeoutMs, 'a sent message'),
     close: () => listener.close(),

@@ -94,6 +94,33 @@ describe('google chat channel (HTTP endpoint app)', () => {
     expect(gc.sent.filter((m) => m.text === 'Echo: are you there')).toHaveLength(1);
   });
 
+  it('is reconnecting while Google does not answer, and connected again after', async () => {
+    await connect();
+    gc.unavailable(true);
+    const notice = await h.waitForNotice((n) => n.title === 'Google Chat is reconnecting');
+    expect(notice.body).toMatch(/no heartbeat from Google Chat/);
+    expect((await h.status('googlechat')).state).not.toBe('connected');
+    gc.unavailable(false);
+    await h.waitForNotice((n) => n.title === 'Google Chat is connected again');
+  });
+
+  it('forgets the service account key when the Chat API root changes (the key\'s tokens go there)', async () => {
+    await connect();
+    await h.set('googlechat.apiRoot', `${gc.apiRoot}elsewhere/`);
+    expect((await h.status('googlechat')).configured).toBe(false);
+    expect((await h.client.settings.get.query()).values['googlechat.serviceAccount']?.source).not.toBe('stored');
+  });
+
+  it('says where a file the agent wrote is kept (a Chat app cannot upload files)', async () => {
+    await connect([['googlechat.dmPolicy', 'open']]);
+    expect((await deliver(gc.messageEvent({ user: ALICE, text: '/tool workspace_write_file {"path":"shop.txt","content":"milk"}' }))).status).toBe(200);
+    const prompt = await gc.waitForSent((m) => m.text.startsWith('Allow workspace_write_file?'));
+    const code = /approve ([a-z0-9]+)/.exec(prompt.text)![1]!;
+    expect((await deliver(gc.messageEvent({ user: ALICE, text: `approve ${code}` }))).status).toBe(200);
+    await answer(DM, 'I saved shop.txt in the workspace (this channel cannot carry files).');
+    expect(readFileSync(join(h.gw.dir, 'workspace', 'shop.txt'), 'utf8')).toBe('milk');
+  });
+
   it('is down when Google refuses the service account, and checks the key it is given', async () => {
     await h.set('googlechat.tokenUrl', gc.tokenUrl);
     await h.set('googlechat.certsUrl', gc.certsUrl);

@@ -136,7 +136,11 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
     });
 
   const registerWebhook = async (hookBase: string): Promise<void> => {
+    // The token was sent to whoever serves the webhook URL: a new URL gets a new token.
+    const previous = ctx.state.getSecret('webhookToken');
+    if (previous !== null && ctx.state.get('webhookBase') !== hookBase) ctx.state.setSecret('webhookToken', null);
     const expected = webhookSecret(ctx.state, 'webhookToken');
+    ctx.state.set('webhookBase', hookBase);
     ctx.route('POST', '/webhook', async (req) => {
       if (!sameSecret(req.query['token'], expected)) return refused('bad webhook token');
       const event = jsonBody<{ type?: string; data?: BbMessage }>(req);
@@ -149,9 +153,14 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
     });
     const target = `${hookBase}${WEBHOOK_PATH}?token=${expected}`;
     const hooks = await api<Array<{ id: number; url: string }>>('GET', '/webhook');
+    const ours = (url: string) => {
+      if (url.startsWith(`${hookBase}${WEBHOOK_PATH}`)) return true;
+      const token = URL.canParse(url) ? new URL(url).searchParams.get('token') : null;
+      return url.includes(WEBHOOK_PATH) && token !== null && token === previous;
+    };
     for (const hook of hooks) {
-      // An older registration of this gateway (another token): replaced.
-      if (hook.url.startsWith(`${hookBase}${WEBHOOK_PATH}`) && hook.url !== target) await api('DELETE', `/webhook/${hook.id}`);
+      // An older registration of this gateway (another token, or the old URL): replaced.
+      if (ours(hook.url) && hook.url !== target) await api('DELETE', `/webhook/${hook.id}`);
     }
     if (!hooks.some((h) => h.url === target)) await api('POST', '/webhook', { url: target, events: ['new-message'] });
   };
