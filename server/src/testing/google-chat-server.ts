@@ -44,8 +44,12 @@ export interface GoogleChatServer {
   hostFile(bytes: Buffer): string;
   /** A MESSAGE event from a user, in a DM unless a space is given. */
   messageEvent(o: { user: { name: string; displayName: string }; text: string; space?: { name: string; displayName: string }; mention?: boolean; attachment?: { resourceName: string; contentName: string; contentType: string } }): Record<string, unknown>;
-  /** Posts an event to `endpoint` as Google Chat does; resolves with the HTTP status and body. */
-  deliver(endpoint: string, event: Record<string, unknown>, token?: ChatTokenKind): Promise<{ status: number; body: unknown }>;
+  /**
+   * Posts an event to `endpoint` as Google Chat does; resolves with the HTTP status and body. The token's
+   * audience is the project number, or (`audience: 'url'`) the endpoint URL: then it is an OpenID token of
+   * accounts.google.com for chat@system.gserviceaccount.com (`wrong-issuer`: for another account's email).
+   */
+  deliver(endpoint: string, event: Record<string, unknown>, token?: ChatTokenKind, audience?: 'project' | 'url'): Promise<{ status: number; body: unknown }>;
   failSends(count: number, status: number): void;
   /** While on, every request fails with 503 (Google's side is unreachable). */
   unavailable(on: boolean): void;
@@ -144,15 +148,26 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
   const listener = await listenLocal(server);
   base = `http://127.0.0.1:${listener.port}`;
 
-  const jwt = (kind: ChatTokenKind): string => {
+  const jwt = (kind: ChatTokenKind, endpointUrl: string | null): string => {
     const now = Math.floor(Date.now() / 1000);
     const header = { alg: 'RS256', typ: 'JWT', kid };
-    const payload = {
-      iss: kind === 'wrong-issuer' ? 'someone@else.iam.gserviceaccount.com' : 'chat@system.gserviceaccount.com',
-      aud: kind === 'wrong-audience' ? '999999999999' : projectNumber,
-      iat: kind === 'expired' ? now - 7200 : now,
-      exp: kind === 'expired' ? now - 3600 : now + 3600,
-    };
+    const times = { iat: kind === 'expired' ? now - 7200 : now, exp: kind === 'expired' ? now - 3600 : now + 3600 };
+    const payload =
+      endpointUrl === null
+        ? {
+            iss: kind === 'wrong-issuer' ? 'someone@else.iam.gserviceaccount.com' : 'chat@system.gserviceaccount.com',
+            aud: kind === 'wrong-audience' ? '999999999999' : projectNumber,
+            ...times,
+          }
+        : {
+            iss: 'https://accounts.google.com',
+            aud: kind === 'wrong-audience' ? `${endpointUrl}/elsewhere` : endpointUrl,
+            azp: '113000000000000000000',
+            sub: '113000000000000000000',
+            email: kind === 'wrong-issuer' ? 'someone@else.iam.gserviceaccount.com' : 'chat@system.gserviceaccount.com',
+            email_verified: true,
+            ...times,
+          };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
     const signature = createSign('RSA-SHA256').update(input).sign(kind === 'bad-signature' ? otherKey : signing.key);
     return `${input}.${b64url(signature)}`;
@@ -191,9 +206,9 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
         },
       };
     },
-    async deliver(endpoint, event, token = 'valid') {
+    async deliver(endpoint, event, token = 'valid', audience = 'project') {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Google-Dynamite' };
-      if (token !== 'none') headers['authorization'] = `Bearer ${jwt(token)}`;
+      if (token !== 'none') headers['authorization'] = `Bearer ${jwt(token, audience === 'url' ? endpoint : null)}`;
       const res = await fetch(endpoint, { method: 'POST', headers, body: JSON.stringify(event) });
       const text = await res.text();
       return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };

@@ -51,6 +51,29 @@ describe('google chat channel (HTTP endpoint app)', () => {
     expect((await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'googlechat')?.title).toBe('Google Chat · Alice');
   });
 
+  it('with the endpoint URL as audience takes OpenID tokens issued to Google Chat only', async () => {
+    const endpoint = `${h.gw.url}/channels/googlechat/events`;
+    await h.connect('googlechat', [
+      ['googlechat.certsUrl', gc.certsUrl],
+      ['googlechat.tokenUrl', gc.tokenUrl],
+      ['googlechat.apiRoot', gc.apiRoot],
+      ['googlechat.audience', endpoint],
+      ['googlechat.serviceAccount', gc.serviceAccountJson],
+      ['googlechat.dmPolicy', 'open'],
+    ]);
+    const before = h.gw.gateway.store.dump();
+    const forged = gc.messageEvent({ user: ALICE, text: 'forged' });
+    const statuses: Record<string, number> = {};
+    for (const kind of ['wrong-issuer', 'wrong-audience', 'expired', 'bad-signature'] as const) statuses[kind] = (await gc.deliver(endpoint, forged, kind, 'url')).status;
+    // A project-number token does not fit an endpoint-URL audience.
+    statuses['project'] = (await gc.deliver(endpoint, forged)).status;
+    expect(statuses).toEqual({ 'wrong-issuer': 401, 'wrong-audience': 401, expired: 401, 'bad-signature': 401, project: 401 });
+    expect(h.gw.gateway.store.dump()).toBe(before);
+    expect((await gc.deliver(endpoint, gc.messageEvent({ user: ALICE, text: 'by url' }), 'valid', 'url')).status).toBe(200);
+    await answer(DM, 'Echo: by url');
+    expect(h.gw.wire.requests).toHaveLength(1);
+  });
+
   it('answers being added to a space in the HTTP response itself', async () => {
     await connect();
     const added = await deliver({ type: 'ADDED_TO_SPACE', eventTime: new Date().toISOString(), space: { name: 'spaces/AAA', type: 'ROOM', displayName: 'Team' }, user: { ...ALICE, type: 'HUMAN' } });
