@@ -20,6 +20,15 @@ import { startGoogleChatServer } from '../testing/google-chat-server';
 import { processSuite } from './process-harness';
 import { until } from './test-kit';
 
+/** A DM with a file whose first download gets no answer: the request waits while the message is being stored. */
+interface HeldDelivery {
+  /** The HTTP status the platform gets (0: nobody answered). */
+  delivered: Promise<number>;
+  again(base: string): Promise<number>;
+  /** The gateway asked for the file. */
+  asked(): boolean;
+}
+
 /** One message as the platform delivered it: its HTTP status, and a delivery of it once more. */
 interface Delivered {
   status: number;
@@ -38,6 +47,8 @@ interface Platform {
   streams: boolean;
   /** The texts of the bot's messages in the DM, as shown now. */
   shown(): string[];
+  /** Platforms that wait for the answer to each request: a DM with a held file. */
+  heldFile?(base: string, text: string): HeldDelivery;
   close(): Promise<void>;
 }
 
@@ -77,6 +88,13 @@ const platforms: Record<string, () => Promise<Platform>> = {
       retries: true,
       streams: true,
       shown: () => bf.activities.filter((a) => a.type === 'message' && a.conversationId === `a:personal-${alice.id}`).map((a) => a.text),
+      heldFile(base, text) {
+        const url = bf.hostFile(Buffer.from('bread'), { holdFirst: true });
+        const info = { contentType: 'application/vnd.microsoft.teams.file.download.info', name: 'list.txt', content: { downloadUrl: url, uniqueId: 'u1', fileType: 'txt' } };
+        const activity = bf.message({ from: alice, text, attachments: [info] });
+        const again = (b: string) => bf.deliver(endpoint(b), activity).catch(unreachable);
+        return { delivered: again(base), again, asked: () => bf.calls.some((c) => url.endsWith(c.path)) };
+      },
       close: () => bf.close(),
     };
   },
@@ -105,6 +123,16 @@ const platforms: Record<string, () => Promise<Platform>> = {
       retries: true,
       streams: true,
       shown: () => gc.sent.filter((m) => m.space === 'spaces/dm-111').map((m) => m.text),
+      heldFile(base, text) {
+        const resourceName = gc.hostFile(Buffer.from('bread'), { holdFirst: true });
+        const event = gc.messageEvent({ user: alice, text, attachment: { resourceName, contentName: 'list.txt', contentType: 'text/plain' } });
+        const again = (b: string) =>
+          gc
+            .deliver(endpoint(b), event)
+            .then((r) => r.status)
+            .catch(unreachable);
+        return { delivered: again(base), again, asked: () => gc.downloads.includes(resourceName) };
+      },
       close: () => gc.close(),
     };
   },
@@ -183,6 +211,45 @@ describe('kill -9 after a platform message is acknowledged, before its answer', 
         name,
       );
       expect(counts).toEqual({ survive: 1, missed: 1, inbound: 2 });
+      expect(await t.gw.stop('SIGTERM')).toBe(0);
+      t.gw = null;
+    });
+  }
+});
+
+describe('kill -9 while a message is being stored, before the platform got an answer', () => {
+  // The platforms that wait for each request's answer (BlueBubbles posts and forgets: its catch-up is tested above).
+  for (const name of ['teams', 'googlechat']) {
+    it(`${name}: not acknowledged, so the platform's retry after the restart stores it and it is answered once`, { timeout: 120_000 }, async () => {
+      const p = await platforms[name]!();
+      t.platform = p;
+      if (!p.heldFile) throw new Error(`${name} cannot hold a file`);
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      await t.configure(name, [...p.settings(base), [`${name}.dmPolicy`, 'open']]);
+      t.gw = await startGatewayProcess(t.dir, t.env(), ['--port', String(port)]);
+      await t.connected(name, 40_000);
+
+      const held = p.heldFile(base, 'see attached');
+      let answered = false;
+      void held.delivered.then(() => (answered = true));
+      await until('the file to be fetched', held.asked, 30_000);
+      // The message is being stored (its file fetched): the platform has no answer yet, and nothing is stored.
+      expect(answered).toBe(false);
+      expect(stored("SELECT 1 AS one FROM messages WHERE role = 'user' AND text LIKE 'see attached%'")).toBeUndefined();
+      await t.gw.stop('SIGKILL');
+      t.gw = null;
+      expect(await held.delivered).toBe(0);
+
+      t.gw = await startGatewayProcess(t.dir, t.env(), ['--port', String(port)]);
+      await t.connected(name, 40_000);
+      // The platform delivers a request that got no 2xx again.
+      expect(await held.again(base)).toBe(200);
+      await until('the answer', () => p.shown().some((text) => text.startsWith('Echo: see attached')), 40_000);
+      expect(await held.again(base)).toBe(200);
+      expect(p.shown().filter((text) => text.startsWith('Echo: see attached'))).toHaveLength(1);
+      expect(t.wire.requests).toHaveLength(1);
+      expect(stored<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE role = 'user' AND text LIKE 'see attached%'")).toEqual({ n: 1 });
       expect(await t.gw.stop('SIGTERM')).toBe(0);
       t.gw = null;
     });

@@ -38,8 +38,8 @@ export interface BotFrameworkServer {
   activities: ConnectorActivity[];
   /** Token requests and connector calls, in order. */
   calls: Array<{ method: string; path: string; userAgent: string }>;
-  /** Serves `bytes` at a pre-authorized download URL (as Teams' file download info carries). */
-  hostFile(bytes: Buffer): string;
+  /** Serves `bytes` at a pre-authorized download URL (as Teams' file download info carries); `holdFirst`: the first download never gets an answer. */
+  hostFile(bytes: Buffer, opts?: { holdFirst?: boolean }): string;
   /** Posts an activity to `endpoint` as the Teams channel does; resolves with the HTTP status. */
   deliver(endpoint: string, activity: Record<string, unknown>, token?: TokenKind): Promise<number>;
   /** A user's message activity (personal chat unless a channel conversation is given). */
@@ -65,6 +65,7 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
   const activities: ConnectorActivity[] = [];
   const calls: BotFrameworkServer['calls'] = [];
   const files = new Map<string, Buffer>();
+  const holding = new Set<string>();
   const waiters = createWaiters('bot framework server');
   let failing = { count: 0, status: 500 };
   let down = false;
@@ -100,6 +101,8 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     }
     let m: RegExpExecArray | null;
     if ((m = /^\/files\/([a-z0-9-]+)$/.exec(path))) {
+      // Held: no answer until the server closes.
+      if (holding.delete(m[1] ?? '')) return;
       const bytes = files.get(m[1] ?? '');
       if (!bytes) return connectorError(res, 404, 'NotFound', 'no such file');
       return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes);
@@ -157,9 +160,10 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     appPassword,
     activities,
     calls,
-    hostFile(bytes) {
+    hostFile(bytes, opts = {}) {
       const id = randomUUID();
       files.set(id, bytes);
+      if (opts.holdFirst) holding.add(id);
       return `${base}/files/${id}`;
     },
     async deliver(endpoint, activity, token = 'valid') {

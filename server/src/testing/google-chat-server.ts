@@ -40,8 +40,10 @@ export interface GoogleChatServer {
   serviceAccountJson: string;
   /** Messages the app created (patches applied), oldest first. */
   sent: ChatMessage[];
-  /** An uploaded file a message event can carry (its attachmentDataRef resource name). */
-  hostFile(bytes: Buffer): string;
+  /** An uploaded file a message event can carry (its attachmentDataRef resource name); `holdFirst`: the first download never gets an answer. */
+  hostFile(bytes: Buffer, opts?: { holdFirst?: boolean }): string;
+  /** The resource names of the media downloads asked for, in order. */
+  downloads: string[];
   /** A MESSAGE event from a user, in a DM unless a space is given. */
   messageEvent(o: { user: { name: string; displayName: string }; text: string; space?: { name: string; displayName: string }; mention?: boolean; attachment?: { resourceName: string; contentName: string; contentType: string } }): Record<string, unknown>;
   /**
@@ -80,6 +82,8 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
   const issued = new Set<string>();
   const sent: ChatMessage[] = [];
   const files = new Map<string, Buffer>();
+  const holding = new Set<string>();
+  const downloads: string[] = [];
   const waiters = createWaiters('google chat server');
   let failing = { count: 0, status: 500 };
   let down = false;
@@ -118,7 +122,11 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
     if (!bearer || !issued.has(bearer)) return googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     let m: RegExpExecArray | null;
     if ((m = /^\/v1\/media\/(.+)$/.exec(path)) && url.searchParams.get('alt') === 'media') {
-      const bytes = files.get(decodeURIComponent(m[1] ?? ''));
+      const resourceName = decodeURIComponent(m[1] ?? '');
+      downloads.push(resourceName);
+      // Held: no answer until the server closes.
+      if (holding.delete(resourceName)) return;
+      const bytes = files.get(resourceName);
       if (!bytes) return googleError(res, 404, 'NOT_FOUND', 'Attachment not found.');
       return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes);
     }
@@ -180,9 +188,11 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
     projectNumber,
     serviceAccountJson: JSON.stringify({ type: 'service_account', project_id: 'claw-project', private_key_id: 'k1', private_key: account.privateKey, client_email: clientEmail, token_uri: `${base}/token` }, null, 2),
     sent,
-    hostFile(bytes) {
+    downloads,
+    hostFile(bytes, opts = {}) {
       const resourceName = `attachment-${randomUUID()}`;
       files.set(resourceName, bytes);
+      if (opts.holdFirst) holding.add(resourceName);
       return resourceName;
     },
     messageEvent(o) {
