@@ -90,7 +90,7 @@ const t = processSuite('autoclaw-kill-');
 
 describe('kill -9 after a channel message is stored, before its answer', () => {
   for (const name of Object.keys(platforms)) {
-    it(`${name}: answered after the restart, once, in the same message`, { timeout: 60_000 }, async () => {
+    it(`${name}: answered after the restart, once, in the same message`, { timeout: 120_000 }, async () => {
       const p = await platforms[name]!();
       t.platform = p;
       await t.configure(name, [...p.settings, [`${name}.dmPolicy`, 'open']]);

@@ -135,6 +135,20 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
       }
     });
 
+  /** A hook registered with this gateway's webhook token. */
+  const madeWith = (hookUrl: string, token: string | null): boolean =>
+    token !== null && hookUrl.includes(WEBHOOK_PATH) && URL.canParse(hookUrl) && new URL(hookUrl).searchParams.get('token') === token;
+
+  /** Polling now: the hook registered before (and its token) go. */
+  const unregisterWebhook = async (): Promise<void> => {
+    const previous = ctx.state.getSecret('webhookToken');
+    if (previous === null) return;
+    const hooks = await api<Array<{ id: number; url: string }>>('GET', '/webhook');
+    for (const hook of hooks) if (madeWith(hook.url, previous)) await api('DELETE', `/webhook/${hook.id}`);
+    ctx.state.setSecret('webhookToken', null);
+    ctx.state.set('webhookBase', null);
+  };
+
   const registerWebhook = async (hookBase: string): Promise<void> => {
     // The token was sent to whoever serves the webhook URL: a new URL gets a new token.
     const previous = ctx.state.getSecret('webhookToken');
@@ -153,14 +167,10 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
     });
     const target = `${hookBase}${WEBHOOK_PATH}?token=${expected}`;
     const hooks = await api<Array<{ id: number; url: string }>>('GET', '/webhook');
-    const ours = (url: string) => {
-      if (url.startsWith(`${hookBase}${WEBHOOK_PATH}`)) return true;
-      const token = URL.canParse(url) ? new URL(url).searchParams.get('token') : null;
-      return url.includes(WEBHOOK_PATH) && token !== null && token === previous;
-    };
     for (const hook of hooks) {
       // An older registration of this gateway (another token, or the old URL): replaced.
-      if (ours(hook.url) && hook.url !== target) await api('DELETE', `/webhook/${hook.id}`);
+      const ours = hook.url.startsWith(`${hookBase}${WEBHOOK_PATH}`) || madeWith(hook.url, previous);
+      if (ours && hook.url !== target) await api('DELETE', `/webhook/${hook.id}`);
     }
     if (!hooks.some((h) => h.url === target)) await api('POST', '/webhook', { url: target, events: ['new-message'] });
   };
@@ -191,6 +201,7 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
       // The first run starts from now: the Mac's whole history is not replayed.
       if (ctx.state.get('after') === null) ctx.state.set('after', String(Date.now()));
       if (webhookBase) await registerWebhook(webhookBase);
+      else await unregisterWebhook();
       await catchUp();
       void tick();
     },

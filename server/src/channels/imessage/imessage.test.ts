@@ -125,6 +125,11 @@ describe('imessage channel (BlueBubbles)', () => {
     expect((await bb.userMessage({ address: ALICE, text: 'through the new hook' })).statuses).toEqual([200]);
     await answer(DM, 'Echo: through the new hook');
     expect(h.gw.wire.requests).toHaveLength(1);
+    // Without a webhook URL it polls, and no hook of it stays registered.
+    await h.set('imessage.webhookUrl', null);
+    await h.until('the hook to be removed', () => bb.webhooks.length === 0);
+    await bb.userMessage({ address: ALICE, text: 'polled now' });
+    await answer(DM, 'Echo: polled now');
   });
 
   it('is down when the password is refused, and a new URL clears the password', async () => {
