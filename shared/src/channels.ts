@@ -105,7 +105,11 @@ export const CHANNEL_ENDPOINT_SECRETS: Readonly<Partial<Record<ChannelSettingKey
   'mattermost.url': ['mattermost.token'],
   'imessage.url': ['imessage.password'],
   'teams.tokenUrl': ['teams.appPassword'],
+  // The metadata's keys decide which serviceUrl an activity may name: the app token goes there.
+  'teams.openIdMetadataUrl': ['teams.appPassword'],
   'googlechat.tokenUrl': ['googlechat.serviceAccount'],
+  // The key's access tokens go to the API root.
+  'googlechat.apiRoot': ['googlechat.serviceAccount'],
 };
 
 export const ChannelStateChangeSchema = z.object({
@@ -130,6 +134,8 @@ export const ChannelStatusSchema = z.object({
   dmPolicy: DmPolicy,
   /** A pairing QR payload to show (channels that link by QR code); null when none is pending. */
   qr: z.string().nullable(),
+  /** The account the channel is linked as on the platform (a number linked by QR code); null when it does not say. */
+  account: z.string().nullable(),
 });
 export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
 

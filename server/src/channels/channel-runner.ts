@@ -62,6 +62,8 @@ export class ChannelRunner {
   #wake: (() => void) | null = null;
   #stopped = false;
   #qr: string | null = null;
+  /** Kept across runs: a reconnect does not unlink the account. */
+  #account: string | null = null;
   /** The user heard the channel went away: tell them when it is back. */
   #outageNoticed = false;
   /** Connected in this process (a gateway restart is not an outage to report). */
@@ -93,6 +95,7 @@ export class ChannelRunner {
       configured: this.configured(),
       dmPolicy: dmPolicyOf(this.#deps.setting(`${this.name}.dmPolicy` as ChannelSettingKey)),
       qr: this.#qr,
+      account: this.#account,
     };
   }
 
@@ -338,6 +341,11 @@ export class ChannelRunner {
       showQr: (payload) => {
         if (run.controller.signal.aborted) return;
         this.#qr = payload;
+        this.#emit();
+      },
+      showAccount: (account) => {
+        if (run.controller.signal.aborted || this.#account === account) return;
+        this.#account = account;
         this.#emit();
       },
     };

@@ -45,7 +45,8 @@
  * - **Long poll / socket** (Telegram, Discord, Slack Socket Mode, Matrix,
  *   Mattermost): the SDK's client inside `start()`/`stop()`.
  * - **QR-linked session** (WhatsApp, Signal link): `ctx.showQr(payload)`
- *   publishes the pairing QR (the Channels page renders it), `ctx.state`
+ *   publishes the pairing QR (the Channels page renders it), and
+ *   `ctx.showAccount(number)` the account it linked as; `ctx.state`
  *   `getSecret`/`setSecret` keeps the link's auth state encrypted in the
  *   store (never loose files); reconnect with the stored state, and fetch
  *   what arrived while offline (dedupe makes replays harmless).

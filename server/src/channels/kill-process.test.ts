@@ -5,18 +5,16 @@
  * answer streaming when the process dies; after the restart the answer is
  * finished in the same platform message, and the turn ran once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureBundle, runCli, startGatewayProcess, type GatewayProcess } from '../cli/cli-harness';
-import { startAnthropicWireServer, type WireServerHandle } from '../testing';
+import { describe, expect, it } from 'vitest';
+import { startGatewayProcess } from '../cli/cli-harness';
 import { startDiscordServer } from '../testing/discord-server';
 import { startMatrixServer } from '../testing/matrix-server';
 import { startMattermostServer } from '../testing/mattermost-server';
 import { startSlackServer } from '../testing/slack-server';
-import { endpointFirst, until } from './test-kit';
+import { processSuite } from './process-harness';
+import { until } from './test-kit';
 
 /** What the test needs of a platform: settings, a DM in, and what the bot shows there. */
 interface Platform {
@@ -88,51 +86,21 @@ const platforms: Record<string, () => Promise<Platform>> = {
   },
 };
 
-let dir: string;
-let wire: WireServerHandle;
-let gw: GatewayProcess | null = null;
-let platform: Platform | null = null;
-
-beforeEach(async () => {
-  ensureBundle();
-  dir = mkdtempSync(join(tmpdir(), 'autoclaw-kill-'));
-  wire = await startAnthropicWireServer();
-});
-
-afterEach(async () => {
-  await gw?.stop('SIGKILL');
-  gw = null;
-  await platform?.close();
-  platform = null;
-  await wire.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const env = () => ({ ANTHROPIC_BASE_URL: wire.url, ANTHROPIC_API_KEY: 'sk-ant-any', AUTOCLAW_MODEL: 'anthropic:claude-test-model' });
-
-async function connected(name: string): Promise<void> {
-  await until(`${name} connected`, async () => {
-    const rows = JSON.parse((await runCli(['channels', 'list', '--data', dir, '--json'])).stdout) as Array<{ name: string; state: string }>;
-    return rows.find((r) => r.name === name)?.state === 'connected';
-  }, 30_000);
-}
+const t = processSuite('autoclaw-kill-');
 
 describe('kill -9 after a channel message is stored, before its answer', () => {
   for (const name of Object.keys(platforms)) {
-    it(`${name}: answered after the restart, once, in the same message`, { timeout: 60_000 }, async () => {
+    it(`${name}: answered after the restart, once, in the same message`, { timeout: 120_000 }, async () => {
       const p = await platforms[name]!();
-      platform = p;
-      for (const [key, value] of endpointFirst<[string, string]>([...p.settings, [`${name}.dmPolicy`, 'open']])) {
-        expect((await runCli(['config', 'set', '--data', dir, key!], { input: value })).code).toBe(0);
-      }
-      expect((await runCli(['channels', 'enable', '--data', dir, name])).code).toBe(0);
-      gw = await startGatewayProcess(dir, env());
-      await connected(name);
+      t.platform = p;
+      await t.configure(name, [...p.settings, [`${name}.dmPolicy`, 'open']]);
+      t.gw = await startGatewayProcess(t.dir, t.env());
+      await t.connected(name);
 
-      wire.enqueue({ kind: 'hang', textBefore: 'Thinking about it' });
+      t.wire.enqueue({ kind: 'hang', textBefore: 'Thinking about it' });
       p.dm('survive this');
-      await until('the partial answer on the platform', () => p.shown().some((t) => t.startsWith('Thinking')));
-      const db = new Database(join(dir, 'gateway.db'), { readonly: true });
+      await until('the partial answer on the platform', () => p.shown().some((text) => text.startsWith('Thinking')));
+      const db = new Database(join(t.dir, 'gateway.db'), { readonly: true });
       try {
         await until('the partial answer and its platform message to be stored', () =>
           db.prepare("SELECT 1 FROM messages m JOIN channel_sent s ON s.message_id = m.id WHERE m.text = 'Thinking about it'").get(),
@@ -140,18 +108,18 @@ describe('kill -9 after a channel message is stored, before its answer', () => {
       } finally {
         db.close();
       }
-      await gw.stop('SIGKILL');
-      gw = null;
+      await t.gw.stop('SIGKILL');
+      t.gw = null;
 
-      wire.enqueue({ kind: 'text', text: ', and here is the answer.' });
-      gw = await startGatewayProcess(dir, env());
-      await connected(name);
+      t.wire.enqueue({ kind: 'text', text: ', and here is the answer.' });
+      t.gw = await startGatewayProcess(t.dir, t.env());
+      await t.connected(name);
       p.again();
       await until('the finished answer', () => p.shown().includes('Thinking about it, and here is the answer.'), 20_000);
       expect(p.shown()).toEqual(['Thinking about it, and here is the answer.']);
-      expect(wire.requests).toHaveLength(2);
-      expect(await gw.stop('SIGTERM')).toBe(0);
-      gw = null;
+      expect(t.wire.requests).toHaveLength(2);
+      expect(await t.gw.stop('SIGTERM')).toBe(0);
+      t.gw = null;
     });
   }
 });

@@ -159,6 +159,8 @@ export interface ChannelContext {
   readonly state: ChannelStateStore;
   /** A pairing QR payload for the app to render (null clears it). */
   showQr(payload: string | null): void;
+  /** The account this channel is linked as (e.g. the phone number a QR link gave), for the Channels page; null clears it. */
+  showAccount(account: string | null): void;
 }
 
 export interface ChannelStateStore {

@@ -38,14 +38,16 @@ export interface BotFrameworkServer {
   activities: ConnectorActivity[];
   /** Token requests and connector calls, in order. */
   calls: Array<{ method: string; path: string; userAgent: string }>;
-  /** Serves `bytes` at a pre-authorized download URL (as Teams' file download info carries). */
-  hostFile(bytes: Buffer): string;
+  /** Serves `bytes` at a pre-authorized download URL (as Teams' file download info carries); `holdFirst`: the first download never gets an answer. */
+  hostFile(bytes: Buffer, opts?: { holdFirst?: boolean }): string;
   /** Posts an activity to `endpoint` as the Teams channel does; resolves with the HTTP status. */
   deliver(endpoint: string, activity: Record<string, unknown>, token?: TokenKind): Promise<number>;
   /** A user's message activity (personal chat unless a channel conversation is given). */
   message(o: { from: { id: string; name: string }; text: string; conversation?: { id: string; name: string }; mention?: boolean; attachments?: Array<Record<string, unknown>> }): Record<string, unknown>;
   /** The next `count` connector sends fail with `status`. */
   failSends(count: number, status: number): void;
+  /** While on, every request fails with 503 (Microsoft's side is unreachable). */
+  unavailable(on: boolean): void;
   waitFor(pred: (a: ConnectorActivity) => boolean, timeoutMs?: number): Promise<ConnectorActivity>;
   close(): Promise<void>;
 }
@@ -63,8 +65,10 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
   const activities: ConnectorActivity[] = [];
   const calls: BotFrameworkServer['calls'] = [];
   const files = new Map<string, Buffer>();
+  const holding = new Set<string>();
   const waiters = createWaiters('bot framework server');
   let failing = { count: 0, status: 500 };
+  let down = false;
   let counter = 0;
   let base = '';
 
@@ -78,6 +82,7 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     calls.push({ method, path, userAgent: req.headers['user-agent'] ?? '' });
+    if (down) return connectorError(res, 503, 'ServiceUnavailable', 'The service is unavailable');
     if (path === '/v1/.well-known/openidconfiguration') {
       return reply(res, 200, { issuer: 'https://api.botframework.com', authorization_endpoint: 'https://invalid.botframework.com', jwks_uri: `${base}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] });
     }
@@ -96,6 +101,8 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     }
     let m: RegExpExecArray | null;
     if ((m = /^\/files\/([a-z0-9-]+)$/.exec(path))) {
+      // Held: no answer until the server closes.
+      if (holding.delete(m[1] ?? '')) return;
       const bytes = files.get(m[1] ?? '');
       if (!bytes) return connectorError(res, 404, 'NotFound', 'no such file');
       return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes);
@@ -153,9 +160,10 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     appPassword,
     activities,
     calls,
-    hostFile(bytes) {
+    hostFile(bytes, opts = {}) {
       const id = randomUUID();
       files.set(id, bytes);
+      if (opts.holdFirst) holding.add(id);
       return `${base}/files/${id}`;
     },
     async deliver(endpoint, activity, token = 'valid') {
@@ -188,6 +196,9 @@ export async function startBotFrameworkServer(): Promise<BotFrameworkServer> {
     },
     failSends(count, status) {
       failing = { count, status };
+    },
+    unavailable(on) {
+      down = on;
     },
     waitFor: (pred, timeoutMs = 10_000) => waiters.until(() => activities.find(pred), timeoutMs, 'a connector activity'),
     close: () => listener.close(),

@@ -40,13 +40,21 @@ export interface GoogleChatServer {
   serviceAccountJson: string;
   /** Messages the app created (patches applied), oldest first. */
   sent: ChatMessage[];
-  /** An uploaded file a message event can carry (its attachmentDataRef resource name). */
-  hostFile(bytes: Buffer): string;
+  /** An uploaded file a message event can carry (its attachmentDataRef resource name); `holdFirst`: the first download never gets an answer. */
+  hostFile(bytes: Buffer, opts?: { holdFirst?: boolean }): string;
+  /** The resource names of the media downloads asked for, in order. */
+  downloads: string[];
   /** A MESSAGE event from a user, in a DM unless a space is given. */
   messageEvent(o: { user: { name: string; displayName: string }; text: string; space?: { name: string; displayName: string }; mention?: boolean; attachment?: { resourceName: string; contentName: string; contentType: string } }): Record<string, unknown>;
-  /** Posts an event to `endpoint` as Google Chat does; resolves with the HTTP status and body. */
-  deliver(endpoint: string, event: Record<string, unknown>, token?: ChatTokenKind): Promise<{ status: number; body: unknown }>;
+  /**
+   * Posts an event to `endpoint` as Google Chat does; resolves with the HTTP status and body. The token's
+   * audience is the project number, or (`audience: 'url'`) the endpoint URL: then it is an OpenID token of
+   * accounts.google.com for chat@system.gserviceaccount.com (`wrong-issuer`: for another account's email).
+   */
+  deliver(endpoint: string, event: Record<string, unknown>, token?: ChatTokenKind, audience?: 'project' | 'url'): Promise<{ status: number; body: unknown }>;
   failSends(count: number, status: number): void;
+  /** While on, every request fails with 503 (Google's side is unreachable). */
+  unavailable(on: boolean): void;
   waitForSent(pred: (m: ChatMessage) => boolean, timeoutMs?: number): Promise<ChatMessage>;
   close(): Promise<void>;
 }
@@ -74,8 +82,11 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
   const issued = new Set<string>();
   const sent: ChatMessage[] = [];
   const files = new Map<string, Buffer>();
+  const holding = new Set<string>();
+  const downloads: string[] = [];
   const waiters = createWaiters('google chat server');
   let failing = { count: 0, status: 500 };
+  let down = false;
   let counter = 0;
   let base = '';
 
@@ -96,6 +107,7 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
   const route = (req: IncomingMessage, res: ServerResponse, raw: Buffer, url: URL): void => {
     const method = req.method ?? 'GET';
     const path = url.pathname;
+    if (down) return googleError(res, 503, 'UNAVAILABLE', 'The service is currently unavailable.');
     if (path === '/certs') return reply(res, 200, { [kid]: signing.cert }, { 'cache-control': 'public, max-age=3600' });
     if (path === '/token' && method === 'POST') {
       const form = new URLSearchParams(raw.toString('utf8'));
@@ -110,7 +122,11 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
     if (!bearer || !issued.has(bearer)) return googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     let m: RegExpExecArray | null;
     if ((m = /^\/v1\/media\/(.+)$/.exec(path)) && url.searchParams.get('alt') === 'media') {
-      const bytes = files.get(decodeURIComponent(m[1] ?? ''));
+      const resourceName = decodeURIComponent(m[1] ?? '');
+      downloads.push(resourceName);
+      // Held: no answer until the server closes.
+      if (holding.delete(resourceName)) return;
+      const bytes = files.get(resourceName);
       if (!bytes) return googleError(res, 404, 'NOT_FOUND', 'Attachment not found.');
       return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes);
     }
@@ -140,15 +156,26 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
   const listener = await listenLocal(server);
   base = `http://127.0.0.1:${listener.port}`;
 
-  const jwt = (kind: ChatTokenKind): string => {
+  const jwt = (kind: ChatTokenKind, endpointUrl: string | null): string => {
     const now = Math.floor(Date.now() / 1000);
     const header = { alg: 'RS256', typ: 'JWT', kid };
-    const payload = {
-      iss: kind === 'wrong-issuer' ? 'someone@else.iam.gserviceaccount.com' : 'chat@system.gserviceaccount.com',
-      aud: kind === 'wrong-audience' ? '999999999999' : projectNumber,
-      iat: kind === 'expired' ? now - 7200 : now,
-      exp: kind === 'expired' ? now - 3600 : now + 3600,
-    };
+    const times = { iat: kind === 'expired' ? now - 7200 : now, exp: kind === 'expired' ? now - 3600 : now + 3600 };
+    const payload =
+      endpointUrl === null
+        ? {
+            iss: kind === 'wrong-issuer' ? 'someone@else.iam.gserviceaccount.com' : 'chat@system.gserviceaccount.com',
+            aud: kind === 'wrong-audience' ? '999999999999' : projectNumber,
+            ...times,
+          }
+        : {
+            iss: 'https://accounts.google.com',
+            aud: kind === 'wrong-audience' ? `${endpointUrl}/elsewhere` : endpointUrl,
+            azp: '113000000000000000000',
+            sub: '113000000000000000000',
+            email: kind === 'wrong-issuer' ? 'someone@else.iam.gserviceaccount.com' : 'chat@system.gserviceaccount.com',
+            email_verified: true,
+            ...times,
+          };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
     const signature = createSign('RSA-SHA256').update(input).sign(kind === 'bad-signature' ? otherKey : signing.key);
     return `${input}.${b64url(signature)}`;
@@ -161,9 +188,11 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
     projectNumber,
     serviceAccountJson: JSON.stringify({ type: 'service_account', project_id: 'claw-project', private_key_id: 'k1', private_key: account.privateKey, client_email: clientEmail, token_uri: `${base}/token` }, null, 2),
     sent,
-    hostFile(bytes) {
+    downloads,
+    hostFile(bytes, opts = {}) {
       const resourceName = `attachment-${randomUUID()}`;
       files.set(resourceName, bytes);
+      if (opts.holdFirst) holding.add(resourceName);
       return resourceName;
     },
     messageEvent(o) {
@@ -187,15 +216,18 @@ export async function startGoogleChatServer(): Promise<GoogleChatServer> {
         },
       };
     },
-    async deliver(endpoint, event, token = 'valid') {
+    async deliver(endpoint, event, token = 'valid', audience = 'project') {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Google-Dynamite' };
-      if (token !== 'none') headers['authorization'] = `Bearer ${jwt(token)}`;
+      if (token !== 'none') headers['authorization'] = `Bearer ${jwt(token, audience === 'url' ? endpoint : null)}`;
       const res = await fetch(endpoint, { method: 'POST', headers, body: JSON.stringify(event) });
       const text = await res.text();
       return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };
     },
     failSends(count, status) {
       failing = { count, status };
+    },
+    unavailable(on) {
+      down = on;
     },
     waitForSent: (pred, timeoutMs = 10_000) => waiters.until(() => sent.find(pred), timeoutMs, 'a sent message'),
     close: () => listener.close(),

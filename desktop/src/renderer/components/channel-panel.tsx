@@ -61,6 +61,11 @@ export function ChannelPanel({ name, view }: { name: ChannelName; view: Settings
           </p>
         )}
         {status.qr && <ChannelQr payload={status.qr} label={guide.label} />}
+        {status.account && (
+          <p className="channel-account">
+            Linked as <strong>{status.account}</strong>
+          </p>
+        )}
       </section>
 
       <section className="settings-section" aria-labelledby={`${name}-setup`}>

@@ -51,6 +51,29 @@ describe('google chat channel (HTTP endpoint app)', () => {
     expect((await h.client.sessions.list.query()).sessions.find((s) => s.channel === 'googlechat')?.title).toBe('Google Chat · Alice');
   });
 
+  it('with the endpoint URL as audience takes OpenID tokens issued to Google Chat only', async () => {
+    const endpoint = `${h.gw.url}/channels/googlechat/events`;
+    await h.connect('googlechat', [
+      ['googlechat.certsUrl', gc.certsUrl],
+      ['googlechat.tokenUrl', gc.tokenUrl],
+      ['googlechat.apiRoot', gc.apiRoot],
+      ['googlechat.audience', endpoint],
+      ['googlechat.serviceAccount', gc.serviceAccountJson],
+      ['googlechat.dmPolicy', 'open'],
+    ]);
+    const before = h.gw.gateway.store.dump();
+    const forged = gc.messageEvent({ user: ALICE, text: 'forged' });
+    const statuses: Record<string, number> = {};
+    for (const kind of ['wrong-issuer', 'wrong-audience', 'expired', 'bad-signature'] as const) statuses[kind] = (await gc.deliver(endpoint, forged, kind, 'url')).status;
+    // A project-number token does not fit an endpoint-URL audience.
+    statuses['project'] = (await gc.deliver(endpoint, forged)).status;
+    expect(statuses).toEqual({ 'wrong-issuer': 401, 'wrong-audience': 401, expired: 401, 'bad-signature': 401, project: 401 });
+    expect(h.gw.gateway.store.dump()).toBe(before);
+    expect((await gc.deliver(endpoint, gc.messageEvent({ user: ALICE, text: 'by url' }), 'valid', 'url')).status).toBe(200);
+    await answer(DM, 'Echo: by url');
+    expect(h.gw.wire.requests).toHaveLength(1);
+  });
+
   it('answers being added to a space in the HTTP response itself', async () => {
     await connect();
     const added = await deliver({ type: 'ADDED_TO_SPACE', eventTime: new Date().toISOString(), space: { name: 'spaces/AAA', type: 'ROOM', displayName: 'Team' }, user: { ...ALICE, type: 'HUMAN' } });
@@ -92,6 +115,33 @@ describe('google chat channel (HTTP endpoint app)', () => {
     expect((await deliver(gc.messageEvent({ user: ALICE, text: 'are you there' }))).status).toBe(200);
     await answer(DM, 'Echo: are you there');
     expect(gc.sent.filter((m) => m.text === 'Echo: are you there')).toHaveLength(1);
+  });
+
+  it('is reconnecting while Google does not answer, and connected again after', async () => {
+    await connect();
+    gc.unavailable(true);
+    const notice = await h.waitForNotice((n) => n.title === 'Google Chat is reconnecting');
+    expect(notice.body).toMatch(/no heartbeat from Google Chat/);
+    expect((await h.status('googlechat')).state).not.toBe('connected');
+    gc.unavailable(false);
+    await h.waitForNotice((n) => n.title === 'Google Chat is connected again');
+  });
+
+  it('forgets the service account key when the Chat API root changes (the key\'s tokens go there)', async () => {
+    await connect();
+    await h.set('googlechat.apiRoot', `${gc.apiRoot}elsewhere/`);
+    expect((await h.status('googlechat')).configured).toBe(false);
+    expect((await h.client.settings.get.query()).values['googlechat.serviceAccount']?.source).not.toBe('stored');
+  });
+
+  it('says where a file the agent wrote is kept (a Chat app cannot upload files)', async () => {
+    await connect([['googlechat.dmPolicy', 'open']]);
+    expect((await deliver(gc.messageEvent({ user: ALICE, text: '/tool workspace_write_file {"path":"shop.txt","content":"milk"}' }))).status).toBe(200);
+    const prompt = await gc.waitForSent((m) => m.text.startsWith('Allow workspace_write_file?'));
+    const code = /approve ([a-z0-9]+)/.exec(prompt.text)![1]!;
+    expect((await deliver(gc.messageEvent({ user: ALICE, text: `approve ${code}` }))).status).toBe(200);
+    await answer(DM, 'I saved shop.txt in the workspace (this channel cannot carry files).');
+    expect(readFileSync(join(h.gw.dir, 'workspace', 'shop.txt'), 'utf8')).toBe('milk');
   });
 
   it('is down when Google refuses the service account, and checks the key it is given', async () => {

@@ -135,8 +135,26 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
       }
     });
 
+  /** A hook registered with this gateway's webhook token. */
+  const madeWith = (hookUrl: string, token: string | null): boolean =>
+    token !== null && hookUrl.includes(WEBHOOK_PATH) && URL.canParse(hookUrl) && new URL(hookUrl).searchParams.get('token') === token;
+
+  /** Polling now: the hook registered before (and its token) go. */
+  const unregisterWebhook = async (): Promise<void> => {
+    const previous = ctx.state.getSecret('webhookToken');
+    if (previous === null) return;
+    const hooks = await api<Array<{ id: number; url: string }>>('GET', '/webhook');
+    for (const hook of hooks) if (madeWith(hook.url, previous)) await api('DELETE', `/webhook/${hook.id}`);
+    ctx.state.setSecret('webhookToken', null);
+    ctx.state.set('webhookBase', null);
+  };
+
   const registerWebhook = async (hookBase: string): Promise<void> => {
+    // The token was sent to whoever serves the webhook URL: a new URL gets a new token.
+    const previous = ctx.state.getSecret('webhookToken');
+    if (previous !== null && ctx.state.get('webhookBase') !== hookBase) ctx.state.setSecret('webhookToken', null);
     const expected = webhookSecret(ctx.state, 'webhookToken');
+    ctx.state.set('webhookBase', hookBase);
     ctx.route('POST', '/webhook', async (req) => {
       if (!sameSecret(req.query['token'], expected)) return refused('bad webhook token');
       const event = jsonBody<{ type?: string; data?: BbMessage }>(req);
@@ -150,8 +168,9 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
     const target = `${hookBase}${WEBHOOK_PATH}?token=${expected}`;
     const hooks = await api<Array<{ id: number; url: string }>>('GET', '/webhook');
     for (const hook of hooks) {
-      // An older registration of this gateway (another token): replaced.
-      if (hook.url.startsWith(`${hookBase}${WEBHOOK_PATH}`) && hook.url !== target) await api('DELETE', `/webhook/${hook.id}`);
+      // An older registration of this gateway (another token, or the old URL): replaced.
+      const ours = hook.url.startsWith(`${hookBase}${WEBHOOK_PATH}`) || madeWith(hook.url, previous);
+      if (ours && hook.url !== target) await api('DELETE', `/webhook/${hook.id}`);
     }
     if (!hooks.some((h) => h.url === target)) await api('POST', '/webhook', { url: target, events: ['new-message'] });
   };
@@ -182,6 +201,7 @@ export function createIMessageAdapter(ctx: ChannelContext): ChannelAdapter {
       // The first run starts from now: the Mac's whole history is not replayed.
       if (ctx.state.get('after') === null) ctx.state.set('after', String(Date.now()));
       if (webhookBase) await registerWebhook(webhookBase);
+      else await unregisterWebhook();
       await catchUp();
       void tick();
     },

@@ -111,6 +111,27 @@ describe('imessage channel (BlueBubbles)', () => {
     await h.waitForNotice((n) => n.title === 'iMessage is connected again');
   });
 
+  it('makes a new webhook token when the webhook URL changes, and unregisters the old hook', async () => {
+    await connect([['imessage.dmPolicy', 'open']]);
+    const old = new URL(bb.webhooks[0]!.url);
+    // The same gateway under another name: the token is sent to whoever serves the new URL.
+    const next = h.gw.url.replace('127.0.0.1', 'localhost');
+    await h.set('imessage.webhookUrl', next);
+    const hook = await h.until('the new registration alone', () => bb.webhooks.length === 1 && bb.webhooks[0]!.url.startsWith(`${next}/`) && new URL(bb.webhooks[0]!.url));
+    expect(hook.searchParams.get('token')).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(hook.searchParams.get('token')).not.toBe(old.searchParams.get('token'));
+    const forged = JSON.stringify({ type: 'new-message', data: { guid: 'old-token-1', text: 'forged', isFromMe: false, dateCreated: Date.now(), handle: { address: ALICE }, chats: [{ guid: DM, style: 45 }] } });
+    expect((await fetch(old.href, { method: 'POST', headers: { 'content-type': 'application/json' }, body: forged })).status).toBe(401);
+    expect((await bb.userMessage({ address: ALICE, text: 'through the new hook' })).statuses).toEqual([200]);
+    await answer(DM, 'Echo: through the new hook');
+    expect(h.gw.wire.requests).toHaveLength(1);
+    // Without a webhook URL it polls, and no hook of it stays registered.
+    await h.set('imessage.webhookUrl', null);
+    await h.until('the hook to be removed', () => bb.webhooks.length === 0);
+    await bb.userMessage({ address: ALICE, text: 'polled now' });
+    await answer(DM, 'Echo: polled now');
+  });
+
   it('is down when the password is refused, and a new URL clears the password', async () => {
     await h.set('imessage.url', bb.url);
     await h.set('imessage.password', 'wrong-password');

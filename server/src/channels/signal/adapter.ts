@@ -133,6 +133,7 @@ export function createSignalAdapter(ctx: ChannelContext): ChannelAdapter {
         ctx.state.set('uuid', myUuid);
         ctx.state.set('eventId', null);
         ctx.showQr(null);
+        ctx.showAccount(account);
         ctx.logger.info({ channel: 'signal' }, 'signal device linked');
         await listen();
         return;
@@ -178,6 +179,7 @@ export function createSignalAdapter(ctx: ChannelContext): ChannelAdapter {
           ctx.state.set('account', null);
         }
       }
+      ctx.showAccount(account);
       if (account) await listen();
       else void link().catch((err: unknown) => ctx.fail(err));
     },

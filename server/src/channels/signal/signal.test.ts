@@ -106,6 +106,7 @@ describe('signal channel (remote daemon by URL)', () => {
     expect(sig.calls.find((c) => c.method === 'finishLink')?.params).toMatchObject({ deviceLinkUri: shown, deviceName: 'AutoClaw' });
     sig.scanLink();
     await h.until('the QR code to go', async () => (await h.status('signal')).qr === null);
+    expect((await h.status('signal')).account).toBe('+15550000001');
     await h.until('the stream', () => sig.streams === 1);
     sig.incoming(ALICE, 'linked?');
     await answer('Echo: linked?');

@@ -103,6 +103,24 @@ describe('teams channel (Bot Framework)', () => {
     expect(file.attachments[0]).toEqual({ contentType: 'text/plain', name: 'shop.txt', contentUrl: `data:text/plain;base64,${Buffer.from('milk').toString('base64')}` });
   });
 
+  it('is reconnecting while the Bot Framework does not answer, and connected again after', async () => {
+    await connect();
+    bf.unavailable(true);
+    const notice = await h.waitForNotice((n) => n.title === 'Microsoft Teams is reconnecting');
+    expect(notice.body).toMatch(/no heartbeat from Microsoft Teams/);
+    expect((await h.status('teams')).state).not.toBe('connected');
+    bf.unavailable(false);
+    await h.waitForNotice((n) => n.title === 'Microsoft Teams is connected again');
+  });
+
+  it('forgets the app password when the OpenID metadata URL changes (its keys decide where answers and the app token go)', async () => {
+    await connect();
+    await h.set('teams.openIdMetadataUrl', `${bf.metadataUrl}?elsewhere=1`);
+    const status = await h.status('teams');
+    expect(status.configured).toBe(false);
+    expect((await h.client.settings.get.query()).values['teams.appPassword']?.source).not.toBe('stored');
+  });
+
   it('is down when Microsoft refuses the app password', async () => {
     await h.set('teams.tokenUrl', bf.tokenUrl);
     await h.set('teams.openIdMetadataUrl', bf.metadataUrl);
