@@ -4,8 +4,10 @@
  * with the CSP main gives it) over a loopback HTTP server instead of
  * `app://autoclaw`, `window.autoclaw` is the real preload bridge
  * (bridge-api.ts, bundled with esbuild) and its IPC goes to the real main
- * handlers (ipc-api.ts) with the real device key store. Only Electron's own
- * objects are test doubles: ipcMain, safeStorage, and the notification/tray
+ * handlers (ipc-api.ts) with the real device key store and, with a feed,
+ * the real self-update (self-update.ts driving electron-updater's
+ * AppImageUpdater). Only Electron's own objects are test doubles: ipcMain,
+ * safeStorage, the app electron-updater sees, and the notification/tray
  * services (which record what they were asked).
  */
 import { createServer, type Server } from 'node:http';
@@ -22,6 +24,8 @@ import { createDeviceKeyStore, type DeviceKeyStore } from '../../desktop/src/mai
 import { registerIpcApi } from '../../desktop/src/main/ipc-api';
 import { FakeIpcMain } from '../../desktop/src/main/testing/fake-ipc-main';
 import { FakeSafeStorage } from '../../desktop/src/main/testing/fake-safe-storage';
+import { realUpdater, type FakeApp } from '../../desktop/src/main/testing/update-feed';
+import { createSelfUpdate } from '../../desktop/src/main/self-update';
 import { REPO_ROOT } from './gateway-process';
 
 export interface DesktopShell {
@@ -44,6 +48,8 @@ export interface DesktopShell {
 
 export interface DesktopShellOptions {
   tailscale: TailscaleStatusInfo;
+  /** The app updates itself from this generic feed (as --update-feed), as the double `app` of electron-updater. */
+  selfUpdate?: { feedUrl: string; app: FakeApp };
 }
 
 /** The preload's bridge as a script for the page, wired to the exposed IPC function. */
@@ -74,6 +80,11 @@ async function bridgeScript(): Promise<string> {
     })),
   });
 })();`;
+}
+
+/** Main pushes an event to a page (webContents.send). */
+async function pushTo(page: Page, event: RendererEvent): Promise<void> {
+  await page.evaluate((payload) => (window as unknown as { __autoclawPush(p: unknown): void }).__autoclawPush(payload), event);
 }
 
 export async function startDesktopShell(options: DesktopShellOptions): Promise<DesktopShell> {
@@ -115,6 +126,19 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
     now: () => Date.now(),
     log: () => undefined,
   });
+  const pages: Page[] = [];
+  const selfUpdate = options.selfUpdate
+    ? createSelfUpdate({
+        updater: realUpdater(options.selfUpdate.app),
+        app: options.selfUpdate.app,
+        currentVersion: options.selfUpdate.app.version,
+        feedUrl: options.selfUpdate.feedUrl,
+        // As main does: every state is pushed live to the page.
+        onState: (state) => {
+          for (const page of pages) pushTo(page, { type: 'update-state', state }).catch(() => undefined);
+        },
+      })
+    : null;
   const dispose = registerIpcApi({
     ipcMain: ipc,
     log: () => undefined,
@@ -137,6 +161,7 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
       unread: { setUnreadCount: (count) => void unreadCounts.push(count) },
       events: { take: () => queued.splice(0) },
       tailscale: { status: async () => options.tailscale },
+      selfUpdate,
     },
   });
   const script = await bridgeScript();
@@ -156,15 +181,15 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
       });
     },
     async attach(page) {
+      pages.push(page);
       await page.exposeFunction('__autoclawInvoke', (channel: string, args: unknown[]) =>
         ipc.invoke(channel, { url: page.url(), parent: null }, ...args),
       );
       await page.addInitScript(script);
     },
-    async push(page, event) {
-      await page.evaluate((payload) => (window as unknown as { __autoclawPush(p: unknown): void }).__autoclawPush(payload), event);
-    },
+    push: pushTo,
     async close() {
+      selfUpdate?.stop();
       dispose();
       await new Promise<void>((done) => server.close(() => done()));
       rmSync(dir, { recursive: true, force: true });

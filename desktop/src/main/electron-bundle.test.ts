@@ -73,14 +73,19 @@ describe('desktop bundles', () => {
     expect(exposed.map(([key]) => key)).toEqual(['autoclaw']);
     const api = exposed[0]?.[1] as Record<string, unknown>;
     expect(Object.keys(api).sort()).toEqual([
+      'checkForUpdates',
+      'downloadUpdate',
       'getAppInfo',
       'getDeviceIdentity',
       'getTailscaleStatus',
+      'getUpdateState',
       'notifyAnswer',
       'notifyNotice',
       'onDeepLink',
       'onSignOutRequest',
+      'onUpdateState',
       'platform',
+      'restartToUpdate',
       'setUnreadCount',
       'signChallenge',
     ]);

@@ -63,6 +63,7 @@ beforeEach(() => {
         },
       },
       tailscale: { status: async () => ({ state: 'not-installed', guidance: 'Install Tailscale.' }) },
+      selfUpdate: null,
     },
   });
 });
@@ -106,6 +107,14 @@ describe('ipc api', () => {
     const down = { title: 'Telegram is down', body: 'reconnecting', level: 'error' };
     expect(await ipc.invoke(IPC_CHANNELS.notifyNotice, APP, down)).toEqual({ ok: true, value: 'unread' });
     expect(gatewayNotices).toEqual([down]);
+  });
+
+  it('answers the self-update channels with `off` when no feed is configured, and takes no arguments', async () => {
+    expect(await ipc.invoke(IPC_CHANNELS.updateState, APP)).toEqual({ ok: true, value: { kind: 'off' } });
+    expect(await ipc.invoke(IPC_CHANNELS.updateCheck, APP)).toEqual({ ok: true, value: { kind: 'off' } });
+    expect(await ipc.invoke(IPC_CHANNELS.updateDownload, APP)).toEqual({ ok: true, value: { kind: 'off' } });
+    expect(await ipc.invoke(IPC_CHANNELS.updateRestart, APP)).toEqual({ ok: true, value: false });
+    expect(await ipc.invoke(IPC_CHANNELS.updateCheck, APP, 'http://evil.example/feed')).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
   });
 
   it('refuses callers other than the app page', async () => {
@@ -186,6 +195,7 @@ describe('ipc api', () => {
         unread: { setUnreadCount: () => undefined },
         events: { take: () => [] },
         tailscale: { status: () => Promise.reject(new Error('x')) },
+        selfUpdate: null,
       },
     });
     expect(await other.invoke(IPC_CHANNELS.getTailscaleStatus, APP)).toMatchObject({ ok: false, code: 'INTERNAL' });

@@ -8,7 +8,7 @@
 import type { IpcMain } from 'electron';
 import { z } from 'zod';
 import { AppError, Id } from '@autoclaw/shared';
-import type { AppInfo, DeviceIdentityInfo, GatewayNotice, NotifyOutcome, SignChallengeResult, TailscaleStatusInfo } from '../preload/api';
+import type { AppInfo, DesktopUpdateState, DeviceIdentityInfo, GatewayNotice, NotifyOutcome, SignChallengeResult, TailscaleStatusInfo } from '../preload/api';
 import { IPC_CHANNELS, type IpcResult, type RendererEvent } from '../preload/ipc-channels';
 import type { DeviceKeyStore, LogFn } from './device-key-store';
 import { isAppUrl } from './window-service';
@@ -30,6 +30,16 @@ export interface IpcApiServices {
   unread: { setUnreadCount(count: number): void };
   events: { take(): RendererEvent[] };
   tailscale: { status(): Promise<TailscaleStatusInfo> };
+  /** The app's self-update (self-update.ts), or null when no feed is configured. */
+  selfUpdate: SelfUpdateService | null;
+}
+
+/** What the page may ask of the self-update. */
+export interface SelfUpdateService {
+  state(): DesktopUpdateState;
+  check(): Promise<DesktopUpdateState>;
+  download(): Promise<DesktopUpdateState>;
+  restart(): boolean;
 }
 
 export interface IpcApiOptions {
@@ -145,6 +155,24 @@ export function registerIpcApi(options: IpcApiOptions): () => void {
     const status = TailscaleStatusSchema.safeParse(await services.tailscale.status());
     if (!status.success) throw new AppError('INTERNAL', 'Tailscale answered with a status this app does not understand');
     return status.data;
+  });
+  const OFF: DesktopUpdateState = { kind: 'off' };
+  const updates = services.selfUpdate;
+  handle<DesktopUpdateState>(IPC_CHANNELS.updateState, (args) => {
+    parse(NoArgs, args);
+    return updates?.state() ?? OFF;
+  });
+  handle<DesktopUpdateState>(IPC_CHANNELS.updateCheck, (args) => {
+    parse(NoArgs, args);
+    return updates?.check() ?? OFF;
+  });
+  handle<DesktopUpdateState>(IPC_CHANNELS.updateDownload, (args) => {
+    parse(NoArgs, args);
+    return updates?.download() ?? OFF;
+  });
+  handle<boolean>(IPC_CHANNELS.updateRestart, (args) => {
+    parse(NoArgs, args);
+    return updates?.restart() ?? false;
   });
   handle<RendererEvent[]>(IPC_CHANNELS.takeEvents, (args) => {
     parse(NoArgs, args);

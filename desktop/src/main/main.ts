@@ -34,6 +34,7 @@ import { registerIpcApi } from './ipc-api';
 import { createNotificationService } from './notification-service';
 import { PRODUCT } from './product';
 import { createRendererEvents, type RendererEvents } from './renderer-events';
+import { whenLoaded } from './self-update';
 import { startElectronSelfUpdate } from './self-update-electron';
 import { loadSettingsStore } from './settings-store';
 import { claimSingleInstance } from './single-instance';
@@ -147,6 +148,21 @@ async function start(config: DesktopConfig, state: MainState, events: RendererEv
     productName: PRODUCT.name,
   });
 
+  const selfUpdate = config.updateFeedUrl
+    ? startElectronSelfUpdate({
+        app,
+        dialog,
+        window: () => window,
+        feedUrl: config.updateFeedUrl,
+        productName: PRODUCT.name,
+        log,
+        onState: (update) => events.dispatch({ type: 'update-state', state: update }, { live: true }),
+      }).catch((error: unknown) => {
+        log('warn', `self-update could not start: ${error instanceof Error ? error.message : 'unknown error'}`);
+        return null;
+      })
+    : null;
+
   const removeIpc = registerIpcApi({
     ipcMain,
     log,
@@ -164,15 +180,9 @@ async function start(config: DesktopConfig, state: MainState, events: RendererEv
       unread: tray,
       events,
       tailscale: createTailscaleStatusReader(),
+      selfUpdate: selfUpdate ? whenLoaded(selfUpdate.then((running) => running?.self ?? null), app.getVersion()) : null,
     },
   });
-
-  const selfUpdate = config.updateFeedUrl
-    ? startElectronSelfUpdate({ app, dialog, window: () => window, feedUrl: config.updateFeedUrl, productName: PRODUCT.name, log }).catch((error: unknown) => {
-        log('warn', `self-update could not start: ${error instanceof Error ? error.message : 'unknown error'}`);
-        return null;
-      })
-    : null;
 
   app.on('activate', () => windowService.showAndFocus());
   app.on('before-quit', () => windowService.markQuitting());

@@ -28,4 +28,15 @@ describe('renderer events', () => {
     expect(sent).toEqual([]);
     expect(events.take()).toEqual([open('b'), open('c')]);
   });
+
+  it('never queues live events (download progress): only sent while the page listens', () => {
+    const sent: RendererEvent[] = [];
+    const events = createRendererEvents({ send: (event) => sent.push(event) });
+    const progress: RendererEvent = { type: 'update-state', state: { kind: 'downloading', currentVersion: '1.0.0', version: '1.1.0', percent: 5, transferred: 5, total: 100 } };
+    events.dispatch(progress, { live: true });
+    events.dispatch({ type: 'sign-out' });
+    expect(events.take()).toEqual([{ type: 'sign-out' }]);
+    events.dispatch(progress, { live: true });
+    expect(sent).toEqual([progress]);
+  });
 });

@@ -7,7 +7,8 @@
 import type { RendererEvent } from '../preload/ipc-channels';
 
 export interface RendererEvents {
-  dispatch(event: RendererEvent): void;
+  /** Sends now, or queues until the page listens; `live` events (progress) are only sent, never queued. */
+  dispatch(event: RendererEvent, o?: { live?: boolean }): void;
   /** The page is listening: returns what waited, and sends from now on. */
   take(): RendererEvent[];
   /** The page is going away (navigation, reload, crash): queue again. */
@@ -19,11 +20,12 @@ export function createRendererEvents(options: { send: (event: RendererEvent) => 
   let queue: RendererEvent[] = [];
   let listening = false;
   return {
-    dispatch(event) {
+    dispatch(event, o = {}) {
       if (listening) {
         options.send(event);
         return;
       }
+      if (o.live) return;
       // Keep the newest: an old link is less likely to still matter.
       queue = [...queue, event].slice(-max);
     },

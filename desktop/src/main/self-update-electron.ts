@@ -17,12 +17,15 @@ export interface ElectronSelfUpdateDeps {
   feedUrl: string;
   productName: string;
   log: (level: 'info' | 'warn', message: string) => void;
+  /** Every state change, for the page (check, progress, ready, error). */
+  onState?: (state: SelfUpdateState) => void;
 }
 
 export async function startElectronSelfUpdate(deps: ElectronSelfUpdateDeps): Promise<{ self: SelfUpdate; stop(): void }> {
   const { autoUpdater } = await import('electron-updater');
   let asked: string | null = null;
   const onState = (state: SelfUpdateState): void => {
+    deps.onState?.(state);
     const window = deps.window();
     if (state.kind === 'downloading') window?.setProgressBar(state.percent / 100);
     else window?.setProgressBar(-1);

@@ -7,126 +7,29 @@
  * there, a wrong sha512 and a dead feed each end in a clear state with
  * nothing installed.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from 'electron';
-import { AppImageUpdater } from 'electron-updater';
-import type { AppAdapter } from 'electron-updater/out/AppAdapter';
+import type { AppImageUpdater } from 'electron-updater';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSelfUpdate } from './self-update';
-import type { RelaunchPort, SelfUpdateState, UpdaterPort } from './self-update';
-import { NodeHttpExecutor } from './testing/node-http-executor';
-
-/** The new build: a script that exits at once (electron-updater runs the AppImage once after replacing it). */
-const NEW_BUILD = Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n'), Buffer.from(`# ${randomBytes(600 * 1024).toString('base64')}\n`)]);
-const sha512 = (b: Buffer) => createHash('sha512').update(b).digest('base64');
-
-interface Feed {
-  url: string;
-  hits: string[];
-  close(): Promise<void>;
-}
-
-async function startFeed(o: { version: string; artifact: Buffer; declaredSha512?: string }): Promise<Feed> {
-  const hits: string[] = [];
-  const name = `AutoClaw-${o.version}.AppImage`;
-  const yml = [
-    `version: ${o.version}`,
-    'files:',
-    `  - url: ${name}`,
-    `    sha512: ${o.declaredSha512 ?? sha512(o.artifact)}`,
-    `    size: ${o.artifact.length}`,
-    `path: ${name}`,
-    `sha512: ${o.declaredSha512 ?? sha512(o.artifact)}`,
-    "releaseDate: '2026-12-06T20:00:00.000Z'",
-    '',
-  ].join('\n');
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    hits.push(path);
-    if (path === '/feed/latest-linux.yml') {
-      res.writeHead(200, { 'content-type': 'text/yaml' });
-      return void res.end(yml);
-    }
-    if (path === `/feed/${name}`) {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': o.artifact.length });
-      return void res.end(o.artifact);
-    }
-    res.writeHead(404);
-    res.end('not found');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}/feed`, hits, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** What electron-updater sees of Electron's app (its AppAdapter), recording relaunch and quit; quitting runs the quit handlers as Electron's `quit` event does. */
-class FakeApp implements AppAdapter, RelaunchPort {
-  readonly name = 'AutoClaw';
-  readonly isPackaged = true;
-  relaunched = 0;
-  quitted = 0;
-  private readonly quitHandlers: Array<(exitCode: number) => void> = [];
-  constructor(
-    readonly version: string,
-    private readonly dir: string,
-  ) {}
-  get appUpdateConfigPath(): string {
-    return join(this.dir, 'app-update.yml');
-  }
-  get userDataPath(): string {
-    return join(this.dir, 'user-data');
-  }
-  get baseCachePath(): string {
-    return join(this.dir, 'cache');
-  }
-  whenReady(): Promise<void> {
-    return Promise.resolve();
-  }
-  relaunch(): void {
-    this.relaunched += 1;
-  }
-  quit(): void {
-    this.quitted += 1;
-    for (const h of this.quitHandlers.splice(0)) h(0);
-  }
-  onQuit(handler: (exitCode: number) => void): void {
-    this.quitHandlers.push(handler);
-  }
-}
+import { createSelfUpdate, whenLoaded } from './self-update';
+import type { RelaunchPort, SelfUpdate, SelfUpdateState, UpdaterPort } from './self-update';
+import { FakeApp, NEW_BUILD, installedApp, realUpdater, sha512, startFeed, type Feed } from './testing/update-feed';
 
 let dir: string;
 let feed: Feed | null = null;
-let savedAppImage: string | undefined;
+let restoreEnv: () => void = () => undefined;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'autoclaw-selfupdate-'));
-  // What electron-builder writes into a packaged app's resources.
-  writeFileSync(join(dir, 'app-update.yml'), 'provider: generic\nurl: http://127.0.0.1:9/unused\nupdaterCacheDirName: autoclaw-updater\n');
-  // The running AppImage (electron-updater finds it through APPIMAGE, as AppImage's runtime sets it).
-  writeFileSync(join(dir, 'AutoClaw.AppImage'), '#!/bin/sh\necho old build\n', { mode: 0o755 });
-  savedAppImage = process.env['APPIMAGE'];
-  process.env['APPIMAGE'] = join(dir, 'AutoClaw.AppImage');
+  restoreEnv = installedApp(dir);
 });
 afterEach(async () => {
   await feed?.close();
   feed = null;
-  if (savedAppImage === undefined) delete process.env['APPIMAGE'];
-  else process.env['APPIMAGE'] = savedAppImage;
+  restoreEnv();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function realUpdater(app: FakeApp): UpdaterPort {
-  const updater = new AppImageUpdater(null, app);
-  // Electron's net is not here: the same executor over Node's http.
-  (updater as unknown as { httpExecutor: NodeHttpExecutor }).httpExecutor = new NodeHttpExecutor();
-  updater.logger = null;
-  return updater;
-}
 
 describe('desktop self-update from a generic feed', () => {
   it('checks, downloads with progress, and "restart to update" relaunches with the new build installed', async () => {
@@ -194,3 +97,25 @@ describe('desktop self-update from a generic feed', () => {
 
 // The Electron side hands electron-updater's autoUpdater and Electron's app in: their types must fit the ports.
 export type PortsFit = [App extends RelaunchPort ? true : never, AppImageUpdater extends UpdaterPort ? true : never];
+
+describe('whenLoaded (the page asks before electron-updater is loaded)', () => {
+  it('is idle until the self-update is there, then is it', async () => {
+    feed = await startFeed({ version: '1.2.0', artifact: NEW_BUILD });
+    const app = new FakeApp('1.1.0', dir);
+    let loaded: (self: SelfUpdate) => void = () => undefined;
+    const view = whenLoaded(new Promise<SelfUpdate>((resolve) => (loaded = resolve)), '1.1.0');
+    expect(view.state()).toEqual({ kind: 'idle', currentVersion: '1.1.0' });
+    expect(view.restart()).toBe(false);
+    const checking = view.check();
+    loaded(createSelfUpdate({ updater: realUpdater(app), app, currentVersion: app.version, feedUrl: feed.url }));
+    expect(await checking).toEqual({ kind: 'available', currentVersion: '1.1.0', version: '1.2.0' });
+    expect(view.state().kind).toBe('available');
+  }, 30_000);
+
+  it('is an error when the updater could not start', async () => {
+    const view = whenLoaded(Promise.reject(new Error('no electron-updater')), '1.1.0');
+    expect(await view.check()).toEqual({ kind: 'error', currentVersion: '1.1.0', message: 'the updater could not start' });
+    expect(view.state().kind).toBe('error');
+    expect(await whenLoaded(Promise.resolve(null), '1.1.0').download()).toMatchObject({ kind: 'error' });
+  });
+});

@@ -7,6 +7,7 @@
  * The update installs when the app quits (electron-updater's quit handler),
  * so a restart is relaunch + quit on every platform.
  */
+import type { DesktopUpdateState } from '../preload/api';
 
 export interface UpdateProgress {
   percent: number;
@@ -33,14 +34,8 @@ export interface RelaunchPort {
   quit(): void;
 }
 
-export type SelfUpdateState =
-  | { kind: 'idle'; currentVersion: string }
-  | { kind: 'checking'; currentVersion: string }
-  | { kind: 'up-to-date'; currentVersion: string }
-  | { kind: 'available'; currentVersion: string; version: string }
-  | { kind: 'downloading'; currentVersion: string; version: string; percent: number; transferred: number; total: number }
-  | { kind: 'ready'; currentVersion: string; version: string }
-  | { kind: 'error'; currentVersion: string; message: string; version?: string };
+/** The renderer sees the same states (plus `off` when no feed is configured). */
+export type SelfUpdateState = Exclude<DesktopUpdateState, { kind: 'off' }>;
 
 export interface SelfUpdateOptions {
   updater: UpdaterPort;
@@ -137,4 +132,33 @@ export function createSelfUpdate(o: SelfUpdateOptions): SelfUpdate {
     },
   };
   return self;
+}
+
+/**
+ * The page's view of a self-update whose module is still loading
+ * (electron-updater is imported on first use): `idle` until it is there,
+ * then the self-update itself; `error` when it could not start.
+ */
+export function whenLoaded(loading: Promise<SelfUpdate | null>, currentVersion: string) {
+  let loaded: SelfUpdate | null = null;
+  let failed = false;
+  const ready = loading.then(
+    (self) => {
+      loaded = self;
+      failed = self === null;
+      return self;
+    },
+    () => {
+      failed = true;
+      return null;
+    },
+  );
+  const unavailable = (): SelfUpdateState => ({ kind: 'error', currentVersion, message: 'the updater could not start' });
+  const current = (): SelfUpdateState => loaded?.state() ?? (failed ? unavailable() : { kind: 'idle', currentVersion });
+  return {
+    state: current,
+    check: async (): Promise<SelfUpdateState> => (await ready)?.check() ?? unavailable(),
+    download: async (): Promise<SelfUpdateState> => (await ready)?.download() ?? unavailable(),
+    restart: (): boolean => loaded?.restart() ?? false,
+  };
 }

@@ -91,6 +91,7 @@ describe('getTailscaleStatus over IPC', () => {
         unread: { setUnreadCount: never },
         events: { take: () => [] },
         tailscale,
+        selfUpdate: null,
       },
     });
     return { ipc, dispose };

@@ -97,6 +97,24 @@ export interface TailscaleStatusInfo {
   readonly guidance: string;
 }
 
+/**
+ * The desktop app updating itself (electron-updater, generic feed): `off`
+ * when no feed is configured (--update-feed / AUTOCLAW_UPDATE_FEED_URL).
+ */
+export type DesktopUpdateState =
+  | { readonly kind: 'off' }
+  | { readonly kind: 'idle' | 'checking' | 'up-to-date'; readonly currentVersion: string }
+  | { readonly kind: 'available' | 'ready'; readonly currentVersion: string; readonly version: string }
+  | {
+      readonly kind: 'downloading';
+      readonly currentVersion: string;
+      readonly version: string;
+      readonly percent: number;
+      readonly transferred: number;
+      readonly total: number;
+    }
+  | { readonly kind: 'error'; readonly currentVersion: string; readonly message: string; readonly version?: string };
+
 export interface AutoClawDesktopApi {
   getAppInfo(): Promise<AppInfo>;
   getDeviceIdentity(): Promise<DeviceIdentityInfo>;
@@ -112,6 +130,16 @@ export interface AutoClawDesktopApi {
   onSignOutRequest(listener: () => void): () => void;
   /** Whether this device is on the tailnet; when not, show `guidance` (and `authUrl`) so the user can join. */
   getTailscaleStatus(): Promise<TailscaleStatusInfo>;
+  /** Where the app's own update stands. */
+  getUpdateState(): Promise<DesktopUpdateState>;
+  /** Asks the feed for a newer version (resolves with the state after the check). */
+  checkForUpdates(): Promise<DesktopUpdateState>;
+  /** Downloads the version the last check found (progress arrives through onUpdateState). */
+  downloadUpdate(): Promise<DesktopUpdateState>;
+  /** Once downloaded: relaunches and quits, installing it; false when nothing is ready. */
+  restartToUpdate(): Promise<boolean>;
+  /** Every change of the update's state (download progress included). Returns unsubscribe. */
+  onUpdateState(listener: (state: DesktopUpdateState) => void): () => void;
   readonly platform: DesktopPlatform;
 }
 

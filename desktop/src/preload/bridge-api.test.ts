@@ -14,7 +14,9 @@ import { registerIpcApi } from '../main/ipc-api';
 import { createRendererEvents, type RendererEvents } from '../main/renderer-events';
 import { FakeIpcMain } from '../main/testing/fake-ipc-main';
 import { FakeSafeStorage } from '../main/testing/fake-safe-storage';
-import type { AnswerNotice, AutoClawDesktopApi, DeepLink } from './api';
+import { createSelfUpdate } from '../main/self-update';
+import { FakeApp, installedApp, NEW_BUILD, realUpdater, startFeed, type Feed } from '../main/testing/update-feed';
+import type { AnswerNotice, AutoClawDesktopApi, DeepLink, DesktopUpdateState } from './api';
 import { createBridgeApi } from './bridge-api';
 
 const NOW = 1_750_000_000_000;
@@ -57,6 +59,7 @@ beforeEach(() => {
       unread: { setUnreadCount: (count) => void unread.push(count) },
       events,
       tailscale: { status: async () => ({ state: 'needs-login', authUrl: 'https://login.tailscale.com/a/1', guidance: 'Sign in to Tailscale.' }) },
+      selfUpdate: null,
     },
   });
 });
@@ -82,14 +85,19 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 describe('desktop bridge', () => {
   it('exposes exactly the named capabilities', () => {
     expect(Object.keys(bridge()).sort()).toEqual([
+      'checkForUpdates',
+      'downloadUpdate',
       'getAppInfo',
       'getDeviceIdentity',
       'getTailscaleStatus',
+      'getUpdateState',
       'notifyAnswer',
       'notifyNotice',
       'onDeepLink',
       'onSignOutRequest',
+      'onUpdateState',
       'platform',
+      'restartToUpdate',
       'setUnreadCount',
       'signChallenge',
     ]);
@@ -160,9 +168,76 @@ describe('desktop bridge', () => {
     await settle();
     const seen: DeepLink[] = [];
     api.onDeepLink((link) => seen.push(link));
-    for (const payload of [null, 'x', { type: 'deep-link' }, { type: 'deep-link', link: { kind: 'evil' } }, { type: 'exec' }]) {
+    const states: DesktopUpdateState[] = [];
+    api.onUpdateState((state) => states.push(state));
+    for (const payload of [null, 'x', { type: 'deep-link' }, { type: 'deep-link', link: { kind: 'evil' } }, { type: 'exec' }, { type: 'update-state', state: { kind: 'pwned' } }, { type: 'update-state', state: { kind: 'ready' } }]) {
       push(payload);
     }
     expect(seen).toEqual([]);
+    expect(states).toEqual([]);
   });
+
+  it('says the self-update is off when the app has no feed', async () => {
+    const api = bridge();
+    expect(await api.getUpdateState()).toEqual({ kind: 'off' });
+    expect(await api.checkForUpdates()).toEqual({ kind: 'off' });
+    expect(await api.restartToUpdate()).toBe(false);
+  });
+});
+
+describe('the self-update through the bridge (real electron-updater, a local feed)', () => {
+  let appDir = '';
+  let restoreEnv: () => void = () => undefined;
+  let feed: Feed | null = null;
+  beforeEach(() => {
+    appDir = mkdtempSync(join(tmpdir(), 'autoclaw-bridge-app-'));
+    restoreEnv = installedApp(appDir);
+  });
+  afterEach(async () => {
+    await feed?.close();
+    restoreEnv();
+    rmSync(appDir, { recursive: true, force: true });
+  });
+
+  it('checks, pushes download progress live, and "restart to update" relaunches and quits', async () => {
+    feed = await startFeed({ version: '2.0.0', artifact: NEW_BUILD });
+    const app = new FakeApp('1.2.3', appDir);
+    const self = createSelfUpdate({
+      updater: realUpdater(app),
+      app,
+      currentVersion: app.version,
+      feedUrl: feed.url,
+      onState: (state) => events.dispatch({ type: 'update-state', state }, { live: true }),
+    });
+    dispose();
+    const live = new FakeIpcMain();
+    ipc = live;
+    dispose = registerIpcApi({
+      ipcMain: live,
+      log: () => undefined,
+      services: {
+        appInfo: { version: '1.2.3', managerUrl: null },
+        deviceKeys: { identity: () => Promise.reject(new Error('unused')), signChallenge: () => Promise.reject(new Error('unused')) },
+        notifications: { notifyAnswer: () => 'shown', notifyNotice: () => 'shown' },
+        unread: { setUnreadCount: () => undefined },
+        events,
+        tailscale: { status: () => Promise.reject(new Error('unused')) },
+        selfUpdate: self,
+      },
+    });
+    // Before the page listens, progress is not queued (only the newest state matters; the page reads it).
+    await self.check();
+    const api = bridge();
+    await settle();
+    expect(await api.getUpdateState()).toEqual({ kind: 'available', currentVersion: '1.2.3', version: '2.0.0' });
+    const states: DesktopUpdateState[] = [];
+    api.onUpdateState((state) => states.push(state));
+    expect(await api.restartToUpdate()).toBe(false);
+    expect(await api.downloadUpdate()).toEqual({ kind: 'ready', currentVersion: '1.2.3', version: '2.0.0' });
+    expect(states.at(0)).toMatchObject({ kind: 'downloading', percent: 0 });
+    expect(states.at(-2)).toMatchObject({ kind: 'downloading', percent: 100, total: NEW_BUILD.length });
+    expect(states.at(-1)).toEqual({ kind: 'ready', currentVersion: '1.2.3', version: '2.0.0' });
+    expect(await api.restartToUpdate()).toBe(true);
+    expect([app.relaunched, app.quitted]).toEqual([1, 1]);
+  }, 30_000);
 });

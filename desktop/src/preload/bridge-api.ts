@@ -4,7 +4,7 @@
  * Node; preload.ts only plugs in ipcRenderer. Neither primitive is exposed:
  * the page gets named functions with fixed channels, never ipcRenderer.
  */
-import type { AutoClawDesktopApi, DeepLink, DesktopPlatform } from './api';
+import type { AutoClawDesktopApi, DeepLink, DesktopPlatform, DesktopUpdateState } from './api';
 import { IPC_CHANNELS, type InvokeChannel, type IpcResult, type RendererEvent } from './ipc-channels';
 
 export interface BridgeDeps {
@@ -31,6 +31,13 @@ function isDeepLink(value: unknown): value is DeepLink {
   return value.kind === 'pair' && 'code' in value && 'ticket' in value && 'instanceId' in value;
 }
 
+const UPDATE_KINDS = new Set(['off', 'idle', 'checking', 'up-to-date', 'available', 'downloading', 'ready', 'error']);
+
+function isUpdateState(value: unknown): value is DesktopUpdateState {
+  if (typeof value !== 'object' || value === null || !('kind' in value) || typeof value.kind !== 'string' || !UPDATE_KINDS.has(value.kind)) return false;
+  return value.kind === 'off' || ('currentVersion' in value && typeof value.currentVersion === 'string');
+}
+
 /** Main is trusted, but a push is still checked for shape before it reaches page code. */
 function asEvent(payload: unknown): RendererEvent | null {
   if (typeof payload !== 'object' || payload === null || !('type' in payload)) return null;
@@ -38,6 +45,7 @@ function asEvent(payload: unknown): RendererEvent | null {
   if (payload.type === 'deep-link' && 'link' in payload && isDeepLink(payload.link)) {
     return { type: 'deep-link', link: payload.link };
   }
+  if (payload.type === 'update-state' && 'state' in payload && isUpdateState(payload.state)) return { type: 'update-state', state: payload.state };
   return null;
 }
 
@@ -49,11 +57,15 @@ function platformOf(platform: string): DesktopPlatform {
 function createHub() {
   const links = new Set<(link: DeepLink) => void>();
   const signOuts = new Set<() => void>();
+  const updates = new Set<(state: DesktopUpdateState) => void>();
   const waitingLinks: DeepLink[] = [];
   let waitingSignOut = false;
 
   function deliver(event: RendererEvent): void {
-    if (event.type === 'deep-link') {
+    if (event.type === 'update-state') {
+      // Only the newest state matters: nothing waits for a listener.
+      for (const listener of updates) listener(event.state);
+    } else if (event.type === 'deep-link') {
       if (links.size === 0) waitingLinks.push(event.link);
       for (const listener of links) listener(event.link);
     } else {
@@ -76,6 +88,10 @@ function createHub() {
         listener();
       }
       return () => void signOuts.delete(listener);
+    },
+    onUpdate(listener: (state: DesktopUpdateState) => void): () => void {
+      updates.add(listener);
+      return () => void updates.delete(listener);
     },
   };
 }
@@ -108,6 +124,11 @@ export function createBridgeApi(deps: BridgeDeps): AutoClawDesktopApi {
       await call(deps, IPC_CHANNELS.setUnreadCount, count);
     },
     getTailscaleStatus: () => call(deps, IPC_CHANNELS.getTailscaleStatus),
+    getUpdateState: () => call(deps, IPC_CHANNELS.updateState),
+    checkForUpdates: () => call(deps, IPC_CHANNELS.updateCheck),
+    downloadUpdate: () => call(deps, IPC_CHANNELS.updateDownload),
+    restartToUpdate: () => call(deps, IPC_CHANNELS.updateRestart),
+    onUpdateState: (listener) => hub.onUpdate(listener),
     onDeepLink: (listener) => hub.onLink(listener),
     onSignOutRequest: (listener) => hub.onSignOut(listener),
     platform: platformOf(deps.platform),

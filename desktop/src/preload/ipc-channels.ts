@@ -2,7 +2,7 @@
  * IPC channel names shared by the preload and main (plain constants, no
  * runtime imports, so both bundles can take them). One channel per capability.
  */
-import type { DeepLink } from './api';
+import type { DeepLink, DesktopUpdateState } from './api';
 
 export const IPC_CHANNELS = {
   getAppInfo: 'autoclaw:get-app-info',
@@ -12,6 +12,10 @@ export const IPC_CHANNELS = {
   notifyNotice: 'autoclaw:notify-notice',
   setUnreadCount: 'autoclaw:set-unread-count',
   getTailscaleStatus: 'autoclaw:get-tailscale-status',
+  updateState: 'autoclaw:update-state',
+  updateCheck: 'autoclaw:update-check',
+  updateDownload: 'autoclaw:update-download',
+  updateRestart: 'autoclaw:update-restart',
   /** Renderer → main: "I am listening"; returns the events queued until now. */
   takeEvents: 'autoclaw:take-events',
 } as const;
@@ -27,4 +31,5 @@ export type IpcResult<T> = { ok: true; value: T } | { ok: false; code: string; m
 /** Pushed on EVENT_CHANNEL, or returned by takeEvents. */
 export type RendererEvent =
   | { type: 'deep-link'; link: DeepLink }
-  | { type: 'sign-out' };
+  | { type: 'sign-out' }
+  | { type: 'update-state'; state: DesktopUpdateState };

@@ -22,6 +22,11 @@ function desktopWith(managerUrl: string | null): AutoClawDesktopApi {
     onDeepLink: unused,
     onSignOutRequest: unused,
     getTailscaleStatus: unused,
+    getUpdateState: unused,
+    checkForUpdates: unused,
+    downloadUpdate: unused,
+    restartToUpdate: unused,
+    onUpdateState: unused,
     platform: 'linux',
   };
 }

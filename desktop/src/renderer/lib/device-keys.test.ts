@@ -33,6 +33,11 @@ async function bridgeDouble(storage: DeviceIdentityInfo['storage']): Promise<Aut
     onDeepLink: unused,
     onSignOutRequest: unused,
     getTailscaleStatus: unused,
+    getUpdateState: unused,
+    checkForUpdates: unused,
+    downloadUpdate: unused,
+    restartToUpdate: unused,
+    onUpdateState: unused,
     platform: 'darwin',
   };
 }

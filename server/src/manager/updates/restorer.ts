@@ -67,14 +67,17 @@ export function createRestorer(deps: RestorerDeps) {
     if (state !== 'restoring') await ops.transition('restoring', 'restoring a backup');
   }
 
-  async function drive(ops: InstanceOps, run: RestoreRunsTable): Promise<Instance> {
+  /** `staged`: restore() already read and checked this backup (and, local, staged it): it is read once. */
+  async function drive(ops: InstanceOps, run: RestoreRunsTable, staged = false): Promise<Instance> {
     const id = run.instance_id;
     const staging = backups.stagingDir(id);
     const remote = backups.remoteOf(id);
     if (run.step === 'stage') {
       // Kubernetes: the restore Job reads and checks the backup on the volume's node (verified here first).
-      if (remote) await backups.verify(id, run.backup_id);
-      else stageFiles(staging, await backups.read(id, run.backup_id));
+      if (!staged) {
+        if (remote) await backups.verify(id, run.backup_id);
+        else stageFiles(staging, await backups.read(id, run.backup_id));
+      }
       await stepTo(run, 'stop');
     }
     if (run.step === 'stop') {
@@ -108,13 +111,15 @@ export function createRestorer(deps: RestorerDeps) {
         const instance = await ops.get();
         if (instance.driver !== 'local' && !backups.remoteOf(instanceId)) throw new AppError('NOT_CONFIGURED', `restores of ${instance.driver} instances are not supported yet`);
         if (!['running', 'degraded', 'stopped', 'failed'].includes(instance.state)) throw new AppError('CONFLICT', `instance ${instanceId} is ${instance.state}; wait until it settles`);
-        await backups.verify(instanceId, backupId);
+        // Read and checked (file hash, GCM tag, every file's hash) once — and, for a local instance, staged in the same go: a bad backup throws here and changes nothing.
+        if (backups.remoteOf(instanceId)) await backups.verify(instanceId, backupId);
+        else stageFiles(backups.stagingDir(instanceId), await backups.read(instanceId, backupId));
         const run: RestoreRunsTable = { id: `rst-${deps.now().toString(36)}-${randomBytes(4).toString('hex')}`, instance_id: instanceId, backup_id: backupId, step: 'stage', reason: null, started_at: deps.now(), finished_at: null };
         await db.k.insertInto('restore_runs').values(run).execute();
         await ops.audit({ actor, action: 'instance.restore', target: instanceId, details: { backupId } });
         try {
           await deps.afterStep?.('stage');
-          return await drive(ops, run);
+          return await drive(ops, run, true);
         } catch (err) {
           if (AppError.is(err, 'CANCELLED')) throw err;
           await stepTo(run, 'failed', { reason: text(err), finished_at: deps.now() });

@@ -11,6 +11,7 @@ import { InstanceEvents } from './instance-events';
 import { InstanceUpdates } from './instance-updates';
 import { PairingStatus } from './pairing-status';
 import { TailscaleStatus } from './tailscale-status';
+import { AppUpdate } from './app-update';
 
 export interface InstancePageProps {
   instance: Instance | null | undefined;
@@ -103,6 +104,7 @@ function InstanceDetails({ instance, events, pairing, keys, thisDeviceId, onDele
       {desktop && <TailscaleStatus desktop={desktop} onTailnet={onTailnet(pairing.phase.kind === 'paired' ? pairing.phase.record.gatewayUrl : instance.url)} />}
       <InstanceDevices instanceId={instance.id} live={live} thisDeviceId={thisDeviceId} onRevokedSelf={pairing.refused} />
       <InstanceUpdates instance={instance} events={events} />
+      {desktop && <AppUpdate desktop={desktop} />}
       <InstanceEvents events={events} />
     </>
   );
