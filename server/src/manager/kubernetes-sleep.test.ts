@@ -129,7 +129,7 @@ describe('sleep and wake on Kubernetes', () => {
     expect(k8s.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs')).length - jobsBefore).toBe(2);
     expect(sts()?.spec.replicas).toBe(1);
     expect(k8s.store.list('jobs', NS).items).toEqual([]);
-    const res = await fetch(`${t.url}/i/${instance.id}/healthz`);
+    const res = await fetch(`${t.url}/i/${instance.id}/healthz`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(kubelet.running()).toEqual([names.pod]);
   }, 120_000);
