@@ -150,6 +150,9 @@ export const PlanCapsSchema = z.object({
   /** Shown to the user, e.g. "Your credits ran out — top up to continue." */
   reason: z.string().nullable(),
   updatedAt: z.number().nullable(),
+  /** Pooled credits: what AI calls may still cost (before the margin) after usage row `creditAfter`; null: no credit cap. */
+  creditMicros: CapMicrosSchema,
+  creditAfter: z.number().int().nullable(),
 });
 export type PlanCaps = z.infer<typeof PlanCapsSchema>;
 
@@ -196,7 +199,7 @@ export const BudgetStatusSchema = z.object({
 });
 export type BudgetStatus = z.infer<typeof BudgetStatusSchema>;
 
-export const BUDGET_CAPS = ['daily', 'monthly', 'session', 'dailyTokens'] as const;
+export const BUDGET_CAPS = ['daily', 'monthly', 'session', 'dailyTokens', 'credit'] as const;
 export type BudgetCapName = (typeof BUDGET_CAPS)[number];
 
 /** `details` of a BUDGET_EXCEEDED error. Money caps carry the *Micros fields, the token cap the *Tokens ones. */
@@ -238,6 +241,9 @@ export const GatewayCostAdminInputs = {
       monthlyMicros: CapMicrosSchema,
       // eslint-disable-next-line no-control-regex -- control characters are refused
       reason: z.string().trim().min(1).max(PLAN_REASON_CHARS).regex(/^[^\u0000-\u001f]*$/, 'no control characters').nullable(),
+      /** Pooled credits left (before the margin) for usage after row `creditAfter` (the manager's sync cursor); absent or null: none. */
+      creditMicros: CapMicrosSchema.optional(),
+      creditAfter: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     })
     .strict(),
 } as const;

@@ -72,6 +72,32 @@ describe('hard budgets in the agent', () => {
     expect(status.day.spentMicros).toBeGreaterThan(0);
   });
 
+  it('pooled credit pushed by the manager is a hard cap counted from its sync cursor: refused before any request, no sync needed', async () => {
+    const { h, wire } = await setup();
+    // The manager counted nothing yet and the account holds $0.10 of credit.
+    h.store.setPlanCaps({ dailyMicros: null, monthlyMicros: null, reason: null, creditMicros: 100_000, creditAfter: 0 });
+    const first = h.send('hello');
+    expect((await settledTurn(h, first.id)).status).toBe('done');
+    expect(wire.requests).toHaveLength(1);
+    // Calls since the cursor spend the credit at once (here one of $0.09 beside the turn's).
+    const session = h.store.createSession({ name: 'other' });
+    h.store.recordUsage({ sessionId: session.id, messageId: null, provider: 'anthropic', model: 'claude-haiku-4-5', usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 }, costMicros: 90_000 });
+    expect(h.store.usageSummary().costMicros).toBeGreaterThan(90_000);
+    const sent = h.send('and now?');
+    const user = await settledTurn(h, sent.id);
+    expect(user.error?.code).toBe('BUDGET_EXCEEDED');
+    expect(user.error?.message).toMatch(/^Not enough AI credit — not sent: \$0\.\d+ of AI credit left, and this answer could cost up to \$0\.\d+\. Top up on the Billing page to continue\.$/);
+    expect(wire.requests).toHaveLength(1);
+    expect(h.store.budgetStatus().plan).toMatchObject({ creditMicros: 100_000, creditAfter: 0 });
+
+    // The next sync moves the cursor past what it debited; a top-up raises the credit: answers resume.
+    const cursor = h.store.usagePage(0, 1_000).nextCursor;
+    h.store.setPlanCaps({ dailyMicros: null, monthlyMicros: null, reason: null, creditMicros: 1_000_000, creditAfter: cursor });
+    h.service.retry(sent.id);
+    expect((await settledTurn(h, sent.id)).status).toBe('done');
+    expect(wire.requests).toHaveLength(2);
+  });
+
   it('lets 8 concurrent turns past a cap only as far as their worst cases fit, and never past the cap', async () => {
     const { h, wire } = await setup();
     // One call's worst case, read while a call of the same size hangs.

@@ -27,11 +27,15 @@ export const costAdminProcedures = {
     .input(GatewayCostAdminInputs.usagePage)
     .query(({ ctx, input }): UsagePage => ctx.services.store.usagePage(input.after, input.limit)),
   /**
-   * The plan's daily and monthly caps (null: none; 0: nothing may be spent)
-   * and the reason shown to the user, who also gets a notice of the change.
+   * The plan's daily and monthly caps (null: none; 0: nothing may be spent),
+   * the pooled credit left, and the reason shown to the user, who also gets a
+   * notice when the limits change.
    */
   setPlanCaps: managerProcedure.input(GatewayCostAdminInputs.setPlanCaps).mutation(({ ctx, input }): PlanCaps => {
+    const before = ctx.services.store.budgetStatus().plan;
     const plan = ctx.services.store.setPlanCaps(input, { actor: ctx.device.id });
+    // The pooled credit moves with every sync round: the user hears only of changed limits.
+    if (before.dailyMicros === plan.dailyMicros && before.monthlyMicros === plan.monthlyMicros && before.reason === plan.reason) return plan;
     const limit = (micros: number | null, per: string) => (micros === null ? `no ${per} limit` : `at most ${usdLabel(micros)} a ${per}`);
     const stopped = plan.dailyMicros === 0 || plan.monthlyMicros === 0;
     ctx.services.notices.publish({

@@ -60,6 +60,8 @@ interface View {
   day: Spend;
   month: Spend;
   sessions: Map<string, Spend>;
+  /** Spent after the plan's credit cursor (null: no credit cap). */
+  credit: { limit: number; spent: Spend } | null;
   held: Held;
   heldBySession: Map<string, Held>;
 }
@@ -104,6 +106,7 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
     'INSERT INTO budget_reservations (boot_id, session_id, micros, tokens, created_at) VALUES (?, ?, ?, ?, ?)',
   );
   const deleteRow = db.prepare<[number]>('DELETE FROM budget_reservations WHERE id = ?');
+  const spentAfter = db.prepare<[number], number>('SELECT coalesce(sum(cost_micros), 0) FROM usage WHERE id > ?').pluck();
 
   const holds = new Map<number, Hold>();
   let nextId = HOLD_BASE;
@@ -188,11 +191,16 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
         user,
         plan,
         eff,
-        capped: eff.dailyMicros !== null || eff.monthlyMicros !== null || eff.sessionMicros !== null || eff.dailyTokens !== null,
+        capped:
+          eff.dailyMicros !== null || eff.monthlyMicros !== null || eff.sessionMicros !== null || eff.dailyTokens !== null || (plan?.credit_micros ?? null) !== null,
         p,
         day: { ...spend.peek(spend.dayKey(p), p) },
         month: { ...spend.peek(spend.monthKey(p), p) },
         sessions: new Map(),
+        credit:
+          plan?.credit_micros === null || plan?.credit_micros === undefined
+            ? null
+            : { limit: plan.credit_micros, spent: { micros: spentAfter.get(plan.credit_after ?? 0) ?? 0, tokens: 0, unpriced: 0 } },
         held,
         heldBySession,
       };
@@ -254,9 +262,11 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
     };
     const all = () => v.held;
     const sessionId = input.sessionId;
+    const credit = v.credit;
     const refusal =
       money('daily', eff.dailyMicros, eff.dailySource, p.dayKey, () => v.day, all) ??
       money('monthly', eff.monthlyMicros, eff.monthlySource, p.month.key, () => v.month, all) ??
+      (credit === null ? null : money('credit', credit.limit, 'plan', 'credit', () => credit.spent, all)) ??
       (sessionId === null
         ? null
         : money('session', eff.sessionMicros, 'user', sessionId, () => sessionSpend(v, sessionId), () => v.heldBySession.get(sessionId) ?? { micros: 0, tokens: 0, calls: 0 }));
@@ -305,7 +315,7 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
       view = null;
       return;
     }
-    for (const total of [v.day, v.month, v.sessions.get(usage.sessionId)]) {
+    for (const total of [v.day, v.month, v.sessions.get(usage.sessionId), v.credit?.spent]) {
       if (!total) continue;
       total.micros += usage.spend.micros;
       total.tokens += usage.spend.tokens;

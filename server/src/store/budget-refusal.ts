@@ -15,6 +15,7 @@ const WHEN: Record<BudgetCapName, string> = {
   monthly: 'this month',
   session: 'in this conversation',
   dailyTokens: 'today',
+  credit: 'of your credit',
 };
 
 const NAME: Record<BudgetCapName, string> = {
@@ -22,6 +23,7 @@ const NAME: Record<BudgetCapName, string> = {
   monthly: 'Monthly budget',
   session: "This conversation's budget",
   dailyTokens: 'Daily token cap',
+  credit: 'Not enough AI credit',
 };
 
 const RAISE: Record<BudgetCapName, string> = {
@@ -29,10 +31,11 @@ const RAISE: Record<BudgetCapName, string> = {
   monthly: 'Raise the monthly budget in Costs → Budget, or wait until next month.',
   session: 'Raise the per-conversation budget in Costs → Budget, or start a new conversation.',
   dailyTokens: 'Raise the daily token cap in Costs → Budget, or wait until tomorrow.',
+  credit: 'Top up on the Billing page to continue.',
 };
 
 export function budgetRefusal(d: BudgetExceededDetails): AppError {
-  const plan = d.source === 'plan';
+  const plan = d.source === 'plan' && d.cap !== 'credit';
   const name = plan ? `Your plan's ${d.cap === 'daily' ? 'daily' : 'monthly'} limit` : NAME[d.cap];
   let facts: string;
   if (d.cap === 'dailyTokens') {
@@ -40,6 +43,10 @@ export function budgetRefusal(d: BudgetExceededDetails): AppError {
     facts =
       `${integer.format(d.spentTokens ?? 0)} of ${integer.format(d.limitTokens ?? 0)} tokens used ${WHEN[d.cap]}${held}, ` +
       `${integer.format(d.remainingTokens ?? 0)} left, and this answer could use up to ${integer.format(d.neededTokens ?? 0)}.`;
+  } else if (d.cap === 'credit') {
+    const held = (d.reservedMicros ?? 0) > 0 ? ` (${usd(d.reservedMicros ?? 0)} held by answers in progress)` : '';
+    const need = d.neededMicros === undefined ? '' : `, and this answer could cost up to ${usd(d.neededMicros)}`;
+    facts = `${usd(d.remainingMicros ?? 0)} of AI credit left${held}${need}.`;
   } else if (d.limitMicros === 0) {
     facts = 'it is $0, so nothing may be spent.';
   } else {
@@ -49,8 +56,10 @@ export function budgetRefusal(d: BudgetExceededDetails): AppError {
   }
   const how = plan
     ? `${d.reason ? `${d.reason} ` : ''}A plan limit cannot be raised here: top up credits or change the plan.`
-    : RAISE[d.cap];
-  return new AppError('BUDGET_EXCEEDED', `${name} reached — not sent: ${facts} ${how}`, { details: { ...d } });
+    : d.cap === 'credit' && d.reason
+      ? d.reason
+      : RAISE[d.cap];
+  return new AppError('BUDGET_EXCEEDED', `${name}${d.cap === 'credit' ? '' : ' reached'} — not sent: ${facts} ${how}`, { details: { ...d } });
 }
 
 /** The user asked for more than the plan allows. */

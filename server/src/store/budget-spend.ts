@@ -23,6 +23,8 @@ export interface CapsRow {
   time_zone: string | null;
   reason: string | null;
   updated_at: number;
+  credit_micros: number | null;
+  credit_after: number | null;
 }
 
 export interface Spend {

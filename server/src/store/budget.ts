@@ -32,9 +32,9 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, bo
     'SELECT coalesce(sum(micros), 0) AS micros, coalesce(sum(tokens), 0) AS tokens, count(*) AS calls FROM budget_reservations',
   );
   const deleteReservation = db.prepare<[number]>('DELETE FROM budget_reservations WHERE id = ?');
-  const upsertCaps = db.prepare<[string, number | null, number | null, number | null, number | null, number | null, string | null, string | null, number]>(
-    `INSERT OR REPLACE INTO budget_caps (scope, daily_micros, monthly_micros, session_micros, daily_tokens, soft_percent, time_zone, reason, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const upsertCaps = db.prepare<[string, number | null, number | null, number | null, number | null, number | null, string | null, string | null, number, number | null, number | null]>(
+    `INSERT OR REPLACE INTO budget_caps (scope, daily_micros, monthly_micros, session_micros, daily_tokens, soft_percent, time_zone, reason, updated_at, credit_micros, credit_after)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
   const reserve = db.transaction((input: BudgetReservationInput): number => {
@@ -106,6 +106,8 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, bo
           pick(input.timeZone, user?.time_zone),
           null,
           now(),
+          null,
+          null,
         );
         return status();
       });
@@ -120,9 +122,14 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, bo
       const input = zodInput(GatewayCostAdminInputs.setPlanCaps, caps, 'plan caps');
       const write = db.transaction(() => {
         const before = planOf(spend.caps('plan'));
-        const text = (p: { dailyMicros: number | null; monthlyMicros: number | null }) => `daily ${money(p.dailyMicros)}, monthly ${money(p.monthlyMicros)}`;
-        appendAudit({ deviceId: opts.actor ?? null, action: 'budget.plan', target: 'plan', oldValue: text(before), newValue: text(input), detail: input.reason });
-        upsertCaps.run('plan', input.dailyMicros, input.monthlyMicros, null, null, null, null, input.reason, now());
+        const credit = input.creditMicros ?? null;
+        const text = (p: { dailyMicros: number | null; monthlyMicros: number | null; creditMicros?: number | null | undefined }) =>
+          `daily ${money(p.dailyMicros)}, monthly ${money(p.monthlyMicros)}${p.creditMicros === null || p.creditMicros === undefined ? '' : `, credit ${money(p.creditMicros)}`}`;
+        // The credit moves with every sync round: only a change of the caps themselves is audited.
+        if (text({ ...before, creditMicros: null }) !== text({ ...input, creditMicros: null }) || before.reason !== input.reason || (before.creditMicros === null) !== (credit === null)) {
+          appendAudit({ deviceId: opts.actor ?? null, action: 'budget.plan', target: 'plan', oldValue: text(before), newValue: text(input), detail: input.reason });
+        }
+        upsertCaps.run('plan', input.dailyMicros, input.monthlyMicros, null, null, null, null, input.reason, now(), credit, credit === null ? null : (input.creditAfter ?? 0));
         return planOf(spend.caps('plan'));
       });
       try {
@@ -177,5 +184,7 @@ function planOf(row: CapsRow | undefined): PlanCaps {
     monthlyMicros: row?.monthly_micros ?? null,
     reason: row?.reason ?? null,
     updatedAt: row?.updated_at ?? null,
+    creditMicros: row?.credit_micros ?? null,
+    creditAfter: row?.credit_after ?? null,
   };
 }

@@ -7,7 +7,7 @@
 import { AppError } from '@autoclaw/shared';
 import type { Db } from './connection';
 import { V1, V2, V3, V4, V5, V6 } from './schema-core';
-import { BUDGETS, CHANNELS, SKILL_APPROVALS, SKILL_DOCUMENTS, USAGE_ROLLUP } from './schema-features';
+import { BUDGETS, CHANNELS, CREDIT_CAP, SKILL_APPROVALS, SKILL_DOCUMENTS, USAGE_ROLLUP } from './schema-features';
 
 export interface Migration {
   version: number;
@@ -26,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, sql: USAGE_ROLLUP },
   { version: 10, sql: BUDGETS },
   { version: 11, sql: CHANNELS },
+  { version: 12, sql: CREDIT_CAP },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -235,3 +235,13 @@ CREATE TABLE channel_kv (
   PRIMARY KEY (channel, key)
 );
 `;
+
+/**
+ * Pooled credits as a plan cap: what AI calls may still cost (before the
+ * margin) for usage rows after `credit_after` — the manager's sync cursor,
+ * so the gateway counts exactly what the manager has not yet debited.
+ */
+export const CREDIT_CAP = /* sql */ `
+ALTER TABLE budget_caps ADD COLUMN credit_micros INTEGER CHECK (credit_micros >= 0);
+ALTER TABLE budget_caps ADD COLUMN credit_after INTEGER CHECK (credit_after >= 0);
+`;

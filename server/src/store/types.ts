@@ -204,7 +204,7 @@ export interface Store extends ChannelStore {
   /** Changes the user's caps (fields left out stay; each change audited as `actor`'s); FORBIDDEN above the plan's caps. */
   setBudgetCaps(patch: BudgetPatch, opts?: { actor?: string | null }): BudgetStatus;
   /** Replaces the plan's caps (the manager's; audited). */
-  setPlanCaps(caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }, opts?: { actor?: string | null }): PlanCaps;
+  setPlanCaps(caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null; creditMicros?: number | null; creditAfter?: number }, opts?: { actor?: string | null }): PlanCaps;
   /** Holds a call's worst case; returns the reservation id, or throws BUDGET_EXCEEDED (nothing held). Returns after its commit. */
   reserveBudget(input: BudgetReservationInput): number;
   /**

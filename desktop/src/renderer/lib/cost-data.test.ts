@@ -60,7 +60,7 @@ describe('cost data', () => {
 });
 
 describe('budget form', () => {
-  const noPlan = { dailyMicros: null, monthlyMicros: null, reason: null, updatedAt: null };
+  const noPlan = { dailyMicros: null, monthlyMicros: null, reason: null, updatedAt: null, creditMicros: null, creditAfter: null };
   const values = { daily: '', monthly: '', session: '', tokens: '', soft: '' };
 
   it('turns the fields into a patch (empty: no cap) and back', () => {
@@ -90,7 +90,7 @@ describe('budget form', () => {
       const out = validateBudget({ ...values, [field]: bad }, noPlan);
       expect([field, bad, 'errors' in out && field in out.errors]).toEqual([field, bad, true]);
     }
-    const plan = { dailyMicros: 1_000_000, monthlyMicros: null, reason: 'Starter plan', updatedAt: 1 };
+    const plan = { dailyMicros: 1_000_000, monthlyMicros: null, reason: 'Starter plan', updatedAt: 1, creditMicros: null, creditAfter: null };
     expect(validateBudget({ ...values, daily: '1.01' }, plan)).toEqual({ errors: { daily: 'Your plan allows at most $1.00.' } });
     expect('patch' in validateBudget({ ...values, daily: '1' }, plan)).toBe(true);
   });

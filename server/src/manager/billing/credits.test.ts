@@ -178,6 +178,41 @@ describe(`credits debited from aggregated usage (${testEngine()})`, () => {
     expect(await credits.balance(ANN)).toBe(balance);
   });
 
+  it('the credit left is the gateway\'s own hard cap from the sync cursor: over it is refused before a sync, and a top-up raises it', async () => {
+    await grant('cs_dime', 100_000); // $0.10
+    await credits.enforce();
+    // $0.10 at a 20 % margin buys $0.083333 of AI cost.
+    expect(gateway.budgetStatus().plan).toMatchObject({ dailyMicros: null, monthlyMicros: null, creditMicros: 83_333, creditAfter: 0 });
+    const hold = (micros: number) => gateway.holdBudget({ bootId: 'boot', sessionId: null, micros, tokens: 10 });
+    let refused: unknown;
+    try {
+      hold(90_000);
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toMatchObject({ code: 'BUDGET_EXCEEDED', details: { cap: 'credit', source: 'plan', remainingMicros: 83_333, neededMicros: 90_000 } });
+    // Spent since the cursor counts at once, with no sync in between.
+    spend(20); // 20 calls of $0.001…$0.001019 = 20_190 micros, and one unpriced
+    expect(() => hold(63_144)).toThrow(AppError);
+    gateway.releaseBudget(hold(63_143));
+    // A sync debits them and moves the cursor: the gateway's room stays the same (less the debits'
+    // rounding up, a micro-dollar a page), never counted twice.
+    await sync.syncAll();
+    await credits.enforce();
+    const plan = gateway.budgetStatus().plan;
+    expect(plan.creditAfter).toBe(21);
+    expect(plan.creditMicros).toBeGreaterThanOrEqual(63_143 - 10);
+    expect(plan.creditMicros).toBeLessThanOrEqual(63_143);
+    // A top-up (the webhook's enforce for the account) raises it.
+    await grant('cs_more', 1_000_000);
+    await credits.enforce({ account: ANN });
+    gateway.releaseBudget(hold(800_000));
+    // BYOK: no credit cap at all.
+    await credits.setByok(ANN, true);
+    await credits.enforce({ account: ANN });
+    expect(gateway.budgetStatus().plan).toMatchObject({ creditMicros: null, creditAfter: null });
+  });
+
   it('the monthly reset lets unused credit expire once at the start of each UTC month', async () => {
     make({ marginBps: 0, monthlyReset: true });
     await grant('cs_1', 2_000_000);

@@ -7,7 +7,7 @@
  * the account's instances (the gateway refuses before any provider call and
  * tells the user why); a top-up lifts it. BYOK accounts are never debited.
  */
-import type { UsagePage } from '@autoclaw/shared';
+import { MAX_CAP_MICROS, type UsagePage } from '@autoclaw/shared';
 import type { Executor, Fence, ManagerDb } from '../db';
 import type { Logger } from '../gateway-parts';
 import { ensureBillingAccount } from './account-state';
@@ -22,6 +22,16 @@ export interface CreditSettings {
 /** What the user reads on the gateway (notice and chat refusal) while their instance is paused. */
 export const CREDITS_OUT_REASON = 'Your AI credits ran out — top up on the Billing page to continue.';
 
+/** What admin.setPlanCaps takes. */
+export interface PlanCapsInput {
+  dailyMicros: number | null;
+  monthlyMicros: number | null;
+  reason: string | null;
+  /** The credit left, as AI cost before the margin, for the gateway's usage rows after `creditAfter` (the sync cursor). */
+  creditMicros?: number | null;
+  creditAfter?: number;
+}
+
 export interface CreditSource {
   instanceId: string;
   account: string;
@@ -35,7 +45,7 @@ export interface CreditsDeps {
   /** The live instances (a stopped gateway cannot take caps; it gets them on the round after it starts). */
   sources: () => Promise<CreditSource[]>;
   /** Puts plan caps on an instance's gateway (admin.setPlanCaps). */
-  setPlanCaps: (instanceId: string, caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }) => Promise<unknown>;
+  setPlanCaps: (instanceId: string, caps: PlanCapsInput) => Promise<unknown>;
 }
 
 export interface Credits {
@@ -91,12 +101,12 @@ export function createCredits(deps: CreditsDeps): Credits {
     });
   }
 
-  /** Sets and returns the account's paused flag from its balance. */
-  async function settle(account: string, fence?: Fence): Promise<boolean> {
+  /** Sets the account's paused flag from its balance; returns it with the credit the gateways may still spend (null: no credit cap). */
+  async function settle(account: string, fence?: Fence): Promise<{ paused: boolean; credit: number | null }> {
     return db.tx(async (t) => {
       await db.lock(t, `credits:${account}`);
       const row = await t.selectFrom('billing_accounts').select(['byok', 'paused']).where('account', '=', account).executeTakeFirst();
-      if (!row) return false;
+      if (!row) return { paused: false, credit: null };
       const { balance, history } = await balanceIn(t, account);
       const paused = row.byok === 0 && history && balance <= 0;
       if (Number(row.paused) !== (paused ? 1 : 0)) {
@@ -104,9 +114,17 @@ export function createCredits(deps: CreditsDeps): Credits {
         if (fence) await fence(t);
         logger.info(paused ? 'credits used up: AI calls paused' : 'credits available: AI calls resumed', { account, balanceMicros: balance });
       }
-      return paused;
+      // The balance is in debited micros (with the margin); a gateway weighs calls at cost.
+      const credit = row.byok === 0 && history ? Math.min(MAX_CAP_MICROS, Math.floor((Math.max(0, balance) * 10_000) / (10_000 + settings.marginBps))) : null;
+      return { paused, credit };
     });
   }
+
+  const cursorOf = async (instanceId: string): Promise<number> =>
+    num((await db.k.selectFrom('usage_cursors').select('after_id').where('instance_id', '=', instanceId).executeTakeFirst())?.after_id);
+
+  /** What was last put on each instance (a restart of the manager puts it again once). */
+  const pushed = new Map<string, string>();
 
   return {
     ensureAccount,
@@ -142,21 +160,28 @@ export function createCredits(deps: CreditsDeps): Credits {
       const sources = (await deps.sources()).filter((s) => opts.account === undefined || s.account === opts.account);
       const accounts = new Set(sources.map((s) => s.account));
       if (opts.account !== undefined) accounts.add(opts.account);
-      const paused = new Map<string, boolean>();
+      const states = new Map<string, { paused: boolean; credit: number | null }>();
       for (const account of accounts) {
         if (settings.monthlyReset) await resetIfDue(account, opts.fence);
-        paused.set(account, await settle(account, opts.fence));
+        states.set(account, await settle(account, opts.fence));
       }
       for (const source of sources) {
-        const want = paused.get(source.account) === true;
+        const state = states.get(source.account) ?? { paused: false, credit: null };
+        const want = state.paused;
+        const caps: PlanCapsInput = want ? { dailyMicros: 0, monthlyMicros: 0, reason: CREDITS_OUT_REASON } : { dailyMicros: null, monthlyMicros: null, reason: null };
+        // The credit left is the gateway's own hard cap, counted from the sync cursor: no overspend between rounds.
+        if (state.credit !== null) Object.assign(caps, { creditMicros: state.credit, creditAfter: await cursorOf(source.instanceId) });
         const applied = await db.k.selectFrom('instance_caps').select('paused').where('instance_id', '=', source.instanceId).executeTakeFirst();
-        if ((applied ? Number(applied.paused) === 1 : false) === want) continue;
+        const key = JSON.stringify(caps);
+        const last = pushed.get(source.instanceId);
+        if (last !== undefined ? last === key : state.credit === null && (applied ? Number(applied.paused) === 1 : false) === want) continue;
         try {
-          await deps.setPlanCaps(source.instanceId, want ? { dailyMicros: 0, monthlyMicros: 0, reason: CREDITS_OUT_REASON } : { dailyMicros: null, monthlyMicros: null, reason: null });
+          await deps.setPlanCaps(source.instanceId, caps);
         } catch (err) {
           logger.warn('credits: the plan caps could not reach an instance (tried again next round)', { instance: source.instanceId, err: err instanceof Error ? err.message : String(err) });
           continue;
         }
+        pushed.set(source.instanceId, key);
         await db.k
           .insertInto('instance_caps')
           .values({ instance_id: source.instanceId, paused: want ? 1 : 0, applied_at: now() })

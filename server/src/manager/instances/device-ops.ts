@@ -73,7 +73,10 @@ export function createDeviceOps(core: Core, db: ManagerDb, wake: (id: string) =>
     /** The instance's usage rows after `after` (billing's pull). */
     usagePage: (id: string, after: number, limit: number): Promise<UsagePage> => onGateway(id, (client) => client.admin.usagePage.query({ after, limit })),
     /** Sets the plan's caps on the instance (the user is told by a notice there). */
-    setPlanCaps: (id: string, caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null }): Promise<PlanCaps> =>
+    setPlanCaps: (
+      id: string,
+      caps: { dailyMicros: number | null; monthlyMicros: number | null; reason: string | null; creditMicros?: number | null; creditAfter?: number },
+    ): Promise<PlanCaps> =>
       onGateway(id, (client) => client.admin.setPlanCaps.mutate(caps)),
   };
 }
