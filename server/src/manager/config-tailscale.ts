@@ -4,8 +4,30 @@
  * see config.ts).
  */
 import { UsageError } from '../gateway';
-import type { DriverKind, ManagerTailscaleConfig, TailscaleCredentials } from './config';
+import type { DriverKind } from './config';
 import { envValue } from './env-value';
+
+/** How instance sidecars get their auth key; only ever from the environment, never flags. */
+export type TailscaleCredentials =
+  /** An OAuth client (scope `auth_keys`) that mints one key per instance. */
+  | { kind: 'oauth'; clientId: string; clientSecret: string }
+  /** A pasted (reusable, tagged) auth key, used for every instance. */
+  | { kind: 'authkey'; authKey: string };
+
+/** `--tailscale` and friends: instances are published on the tailnet. */
+export interface ManagerTailscaleConfig {
+  /** Local driver: this machine's tailscaled LocalAPI socket (default: the platform's). */
+  socketPath?: string;
+  /** Tags of the instances' tailnet nodes (Kubernetes sidecars); default `tag:autoclaw`. */
+  tags: string[];
+  /** The tailnet login every gateway accepts through Serve; default each instance owner's e-mail. */
+  ownerLogin?: string;
+  /** Kubernetes: TS_API_CLIENT_ID + TS_API_CLIENT_SECRET, or TS_AUTHKEY. */
+  credentials?: TailscaleCredentials;
+  /** The Tailscale API (AUTOCLAW_TAILSCALE_API_URL; default https://api.tailscale.com/api/v2). */
+  apiUrl?: string;
+}
+
 
 export const DEFAULT_TAILSCALE_TAG = 'tag:autoclaw';
 

@@ -14,6 +14,8 @@ import { normalizeOrigin, parseAllowHost } from './gateway-parts';
 import { managerDbPath } from './paths';
 import { tailscaleConfig } from './config-tailscale';
 export { DEFAULT_TAILSCALE_TAG } from './config-tailscale';
+export type { ManagerTailscaleConfig, TailscaleCredentials } from './config-tailscale';
+import type { ManagerTailscaleConfig } from './config-tailscale';
 import { envValue } from './env-value';
 
 export const DEFAULT_MANAGER_PORT = 18780;
@@ -43,27 +45,6 @@ export interface KubernetesFlags {
   storageSize?: string;
   cpu?: string;
   memory?: string;
-}
-
-/** How instance sidecars get their auth key; only ever from the environment, never flags. */
-export type TailscaleCredentials =
-  /** An OAuth client (scope `auth_keys`) that mints one key per instance. */
-  | { kind: 'oauth'; clientId: string; clientSecret: string }
-  /** A pasted (reusable, tagged) auth key, used for every instance. */
-  | { kind: 'authkey'; authKey: string };
-
-/** `--tailscale` and friends: instances are published on the tailnet. */
-export interface ManagerTailscaleConfig {
-  /** Local driver: this machine's tailscaled LocalAPI socket (default: the platform's). */
-  socketPath?: string;
-  /** Tags of the instances' tailnet nodes (Kubernetes sidecars); default `tag:autoclaw`. */
-  tags: string[];
-  /** The tailnet login every gateway accepts through Serve; default each instance owner's e-mail. */
-  ownerLogin?: string;
-  /** Kubernetes: TS_API_CLIENT_ID + TS_API_CLIENT_SECRET, or TS_AUTHKEY. */
-  credentials?: TailscaleCredentials;
-  /** The Tailscale API (AUTOCLAW_TAILSCALE_API_URL; default https://api.tailscale.com/api/v2). */
-  apiUrl?: string;
 }
 
 export interface ManagerConfig {

@@ -17,54 +17,11 @@
  */
 import type { BudgetCapName, BudgetExceededDetails, CapSource } from '@autoclaw/shared';
 import { budgetRefusal } from './budget-refusal';
-import { DEFAULT_BUDGET_ZONE, effectiveOf, type CapsRow, type Effective, type Periods, type Spend, type SpendTracker } from './budget-spend';
+import { DEFAULT_BUDGET_ZONE, effectiveOf, type Spend, type SpendTracker } from './budget-spend';
 import type { StoreContext } from './context';
 import type { BudgetReservationInput, SoftLine } from './types';
-
-export interface Held {
-  micros: number;
-  tokens: number;
-  calls: number;
-}
-
-/** A usage row as usage.ts writes it, with what settles its reservation. */
-export interface UsageWrite {
-  at: number;
-  sessionId: string;
-  spend: Spend;
-  /** Writes the row and the running totals (inside the flush's transaction). */
-  write: (reservationRowId: number | undefined) => void;
-}
-
-interface Hold {
-  sessionId: string | null;
-  micros: number | null;
-  tokens: number;
-  bootId: string;
-  createdAt: number;
-  /** The row in budget_reservations once written. */
-  rowId: number | null;
-  /** Settled or released before its row was written: the row is never written. */
-  ended: boolean;
-}
-
-type Op = { kind: 'hold'; hold: Hold } | { kind: 'usage'; usage: UsageWrite; rowId: number | undefined } | { kind: 'release'; rowId: number };
-
-interface View {
-  version: number;
-  user: CapsRow | undefined;
-  plan: CapsRow | undefined;
-  eff: Effective;
-  capped: boolean;
-  p: Periods;
-  day: Spend;
-  month: Spend;
-  sessions: Map<string, Spend>;
-  /** Spent after the plan's credit cursor (null: no credit cap). */
-  credit: { limit: number; spent: Spend } | null;
-  held: Held;
-  heldBySession: Map<string, Held>;
-}
+import type { BudgetBook, Held, Hold, Op, UsageWrite, View } from './budget-book-types';
+export type { BudgetBook, Held, UsageWrite } from './budget-book-types';
 
 /**
  * How long a check of `PRAGMA data_version` stays good: only another process
@@ -75,27 +32,6 @@ const FRESH_MS = 1;
 
 /** Reservation ids this book hands out: above any rowid a gateway will reach, so a foreign row's id never collides. */
 const HOLD_BASE = 2 ** 40;
-
-export interface BudgetBook {
-  /** Decides and holds in memory; returns the reservation id or throws BUDGET_EXCEEDED (nothing held). Input already checked. `strict`: sure to see every other connection's commit. */
-  hold(input: BudgetReservationInput, strict?: boolean): number;
-  /** Settles `reservationId` (if it is this book's) by `usage`, queues the write; returns the soft lines now passed. */
-  settle(usage: UsageWrite, reservationId: number | undefined): SoftLine[];
-  /** Inside a usage insert's transaction: the row id to delete for `reservationId` (undefined: none), ending the hold. */
-  settleNow(usage: Omit<UsageWrite, 'write'>, reservationId: number | undefined): number | undefined;
-  /** Ends a reservation without usage; false when it was not open. */
-  release(id: number): boolean | null;
-  /** Writes what is queued, in one transaction (nested in the caller's when there is one). */
-  flush(): void;
-  pending(): boolean;
-  /** Resolves once what is queued now is committed (batched with everything queued in the same tick). */
-  durable(): Promise<void>;
-  /** The caps or the rows changed under the book: load again before the next decision. */
-  invalidate(): void;
-  /** Every reservation row was cleared (recover()): this process holds nothing. */
-  reset(): void;
-  stop(): void;
-}
 
 export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker): BudgetBook {
   const version = db.prepare<[], number>('PRAGMA data_version').pluck();
