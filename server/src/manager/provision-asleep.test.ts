@@ -68,7 +68,8 @@ describe(`provisioned asleep (${testEngine()})`, () => {
 
     // The first request through the door is held while the gateway starts for the first time.
     const door = `${t.url}/i/${instance.id}`;
-    const health = await fetch(`${door}/healthz`);
+    const owner = { authorization: `Bearer ${token}` };
+    const health = await fetch(`${door}/healthz`, { headers: owner });
     expect(health.status).toBe(200);
     expect(((await health.json()) as { instanceId: string }).instanceId).toBe(instance.id);
     expect(await moves(instance.id)).toEqual(['∅→provisioning', 'provisioning→sleeping', 'sleeping→starting', 'starting→running']);
@@ -77,8 +78,8 @@ describe(`provisioned asleep (${testEngine()})`, () => {
 
     const key = generateDeviceKey();
     const { ticket } = await api.instances.pairDevice.mutate({ instanceId: instance.id, publicKey: key.publicKey, deviceName: 'laptop' });
-    await pairWithTicket(door, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) });
-    const conn = connectAsDevice({ url: door, key });
+    await pairWithTicket(door, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) }, Date.now, owner);
+    const conn = connectAsDevice({ url: door, key, headers: owner });
     try {
       await conn.call(conn.client.settings.set.mutate({ key: 'anthropic.baseUrl', value: wire.url, apiKey: 'sk-ant-asleep-0123456789abcdef' }));
       await conn.call(conn.client.settings.set.mutate({ key: 'model', value: 'anthropic:claude-test-model' }));
