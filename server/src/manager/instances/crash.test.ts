@@ -70,9 +70,20 @@ beforeAll(async () => {
 afterAll(() => disposers.forEach((d) => d()));
 
 /** Runs the child manager until `killWhen` sees a snapshot it likes, then SIGKILLs it; returns that snapshot. */
-function runUntil(dir: string, keysFile: string, actions: string[], killWhen: (s: Snapshot) => boolean): Promise<Snapshot> {
-  return killChildWhen<Snapshot>(childScript, [dir, keysFile, JSON.stringify(command), JSON.stringify(database.target), ...actions], (snap) => snap.instances !== undefined && killWhen(snap));
+function runUntil(dir: string, keysFile: string, actions: string[], killWhen: (s: Snapshot) => boolean, gateway: string[] = command): Promise<Snapshot> {
+  return killChildWhen<Snapshot>(childScript, [dir, keysFile, JSON.stringify(gateway), JSON.stringify(database.target), ...actions], (snap) => snap.instances !== undefined && killWhen(snap));
 }
+
+/**
+ * The gateway command, 0.5 s slower to start. The driver's start returns once
+ * the gateway's runtime file appears (it is ready then), so the instance is
+ * `provisioning` — its process spawned, no pid in the database yet — until
+ * then, and `starting` only for a moment after: the kill point is "its
+ * process exists", and the pause keeps that window open.
+ */
+const slowStart = (): string[] => ['sh', '-c', 'sleep 0.5; exec "$@"', 'sh', ...command];
+const spawnedFor = (i: Instance | undefined): boolean =>
+  !!i && (i.state === 'starting' || (i.state === 'provisioning' && gatewayProcesses(i.id).length > 0));
 
 
 const SETTLED: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'failed', 'sleeping']);
@@ -126,7 +137,7 @@ describe(`kill -9 of the manager (${testEngine()})`, () => {
   });
 
   it('while starting a second instance with the first running: the first re-adopted with the same pid', async () => {
-    const hit = await runUntil(dir, keysFile, ['provision:b@example.com'], (s) => byOwner(s, 'b@example.com')?.state === 'starting');
+    const hit = await runUntil(dir, keysFile, ['provision:b@example.com'], (s) => spawnedFor(byOwner(s, 'b@example.com')), slowStart());
     const a = byOwner(hit, 'a@example.com');
     expect(a?.state).toBe('running');
     const { instances, report } = await recoverAndCheck();
@@ -152,9 +163,8 @@ describe(`kill -9 of the manager (${testEngine()})`, () => {
 
   it('during provisioning right after the gateway was spawned: resumed without a second gateway', async () => {
     const hit = await runUntil(dir, keysFile, ['provision:c@example.com'], (s) => {
-      const c = byOwner(s, 'c@example.com');
-      return c?.state === 'starting' || (c?.state === 'provisioning' && c.pid !== undefined);
-    });
+      return spawnedFor(byOwner(s, 'c@example.com'));
+    }, slowStart());
     expect(['provisioning', 'starting']).toContain(byOwner(hit, 'c@example.com')?.state);
     const { instances } = await recoverAndCheck();
     const c = instances.find((i) => i.owner === 'c@example.com');
