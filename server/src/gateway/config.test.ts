@@ -93,4 +93,9 @@ describe('gateway skills flags', () => {
     expect(() => parseGatewayConfig(['--data', '/d', '--skills-pubkey', 'short'], {})).toThrow(UsageError);
     expect(() => parseGatewayConfig(['--data', '/d', '--skills', ''], {})).toThrow(/--skills needs a folder/);
   });
+
+  it('takes a key that starts with "-" (base64url does one time in 64) as the value of --skills-pubkey KEY', () => {
+    const key = '-XgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I';
+    expect(parseGatewayConfig(['--data', '/d', '--skills-pubkey', key], {}).skillsPubkeys).toEqual([key]);
+  });
 });

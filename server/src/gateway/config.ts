@@ -3,7 +3,6 @@
  * environment. This is the only module that reads `process.env`.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { SettingKey } from '@autoclaw/shared';
 import { isInside, parseHostHeader, parsePublicKey, validateSettingValue } from '../security';
@@ -14,10 +13,10 @@ export type { EnvSettings };
 export const DEFAULT_PORT = 18789;
 export const DEFAULT_HOST = '127.0.0.1';
 
-/** A bad flag or value: the CLI prints the message and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { parseFlags } from './flags';
+import { UsageError } from './usage-error';
+
+export { UsageError };
 
 export interface GatewayConfig {
   /** Absolute path of the data directory. */
@@ -148,30 +147,21 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     skills?: string;
     'skills-pubkey'?: string[];
   };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        data: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'allow-origin': { type: 'string', multiple: true },
-        'allow-host': { type: 'string', multiple: true },
-        'instance-id': { type: 'string' },
-        'data-key-fd': { type: 'string' },
-        'data-key-file': { type: 'string' },
-        'manager-key': { type: 'string' },
-        'tailscale-owner': { type: 'string' },
-        'tailscale-socket': { type: 'string' },
-        skills: { type: 'string' },
-        'skills-pubkey': { type: 'string', multiple: true },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  ({ values } = parseFlags(argv, {
+    data: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'allow-origin': { type: 'string', multiple: true },
+    'allow-host': { type: 'string', multiple: true },
+    'instance-id': { type: 'string' },
+    'data-key-fd': { type: 'string' },
+    'data-key-file': { type: 'string' },
+    'manager-key': { type: 'string' },
+    'tailscale-owner': { type: 'string' },
+    'tailscale-socket': { type: 'string' },
+    skills: { type: 'string' },
+    'skills-pubkey': { type: 'string', multiple: true },
+  }));
   const host = hostSchema().safeParse(values.host ?? DEFAULT_HOST);
   if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);
   const config: GatewayConfig = {

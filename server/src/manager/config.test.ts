@@ -68,6 +68,12 @@ describe('parseManagerConfig', () => {
     expect(config.providerEnv).toEqual({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', AUTOCLAW_MODEL: 'openai:gpt-4o' });
   });
 
+  it('takes a release key that starts with "-" (base64url does one time in 64) as the value of --release-pubkey KEY', () => {
+    const key = '-XgDiYgwy4iX0d5Iys3y9W6U8u8x7FmhrioeBMT8B1I';
+    expect(parseManagerConfig(['--data', '/d', '--release-pubkey', key], {}).releaseKeys).toHaveLength(1);
+    expect(() => parseManagerConfig(['--data', '/d', '--nope'], {})).toThrow(UsageError);
+  });
+
   it('reads every flag', () => {
     const config = parseManagerConfig(
       ['--data', '/d', '--port', '0', '--host', '[::1]', '--signup', 'invite', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--allow-origin', 'HTTPS://App.Example.com'],

@@ -3,11 +3,11 @@
  * environment (the only place the manager reads `process.env`).
  */
 import { delimiter, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
 import type { SignupMode } from '@autoclaw/shared';
 import { metricsTokenOf, parseDataDir, UsageError } from '../gateway';
+import { parseFlags } from '../gateway/flags';
 import type { CreditSettings, StripeSettings } from './billing';
 import type { DatabaseTarget } from './db';
 import { normalizeOrigin, parseAllowHost } from './gateway-parts';
@@ -190,11 +190,7 @@ function kubernetesFlags(values: Record<string, string | boolean | string[] | un
 /** `autoclaw manager` flags plus the environment. */
 export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ManagerConfig {
   let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: OPTIONS }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  ({ values } = parseFlags(argv, OPTIONS));
   const str = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
   const host = HostSchema.safeParse(str('host') ?? DEFAULT_MANAGER_HOST);
   if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../gateway';
-import { parseFlags } from './args';
+import { parseFlags } from './flags';
+import { UsageError } from './usage-error';
 
 const options = { data: { type: 'string' }, json: { type: 'boolean', short: 'j' }, tag: { type: 'string', multiple: true } } as const;
 
