@@ -1,57 +1,17 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '@autoclaw/shared';
 import { startAnthropicWireServer } from '../../testing/anthropic-wire-server';
 import { collectEvents, textOf } from '../../testing/collect-events';
-import type { WireServerHandle } from '../../testing/wire-server-base';
-import type { WireServerOptions } from '../../testing/wire-types';
 import { createAnthropicProvider, toAnthropicMessages } from './anthropic';
 import { streamWithRetry } from './retry';
-import type { ProviderMessage, ProviderRequest } from './types';
+import { itUsesItsOwnTransport, providerTestKit } from './test-provider-kit';
+import type { ProviderMessage } from './types';
 
 const KEY = 'sk-ant-test-key-1234567890';
-let server: WireServerHandle | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function setup(opts: WireServerOptions = {}) {
-  server = await startAnthropicWireServer({ apiKey: KEY, ...opts });
-  const provider = createAnthropicProvider({ apiKey: KEY, baseURL: server.url });
-  return { server, provider };
-}
-
-function request(messages: ProviderMessage[] | string, extra: Partial<ProviderRequest> = {}): ProviderRequest {
-  return {
-    model: 'claude-test',
-    system: 'You are helpful.',
-    messages: typeof messages === 'string' ? [{ role: 'user', content: [{ type: 'text', text: messages }] }] : messages,
-    tools: [],
-    maxTokens: 256,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
-
-function recordedBody(s: WireServerHandle, index: number): Record<string, unknown> {
-  return s.requests[index]?.body as Record<string, unknown>;
-}
+const { setup, request, recordedBody, track } = providerTestKit((opts) => startAnthropicWireServer({ apiKey: KEY, ...opts }), (baseURL) => createAnthropicProvider({ apiKey: KEY, baseURL }), 'claude-test');
 
 describe('Anthropic provider over the real SDK', () => {
-  it('calls the API through its own node:http transport, not the global fetch', async () => {
-    const { server: s, provider } = await setup();
-    s.enqueue({ kind: 'text', text: 'Hi' });
-    const globalFetch = vi.spyOn(globalThis, 'fetch');
-    try {
-      const { events, error } = await collectEvents(provider.stream(request('hi')));
-      expect(error).toBeUndefined();
-      expect(textOf(events)).toBe('Hi');
-      expect(globalFetch).not.toHaveBeenCalled();
-    } finally {
-      globalFetch.mockRestore();
-    }
-  });
+  itUsesItsOwnTransport({ setup, request, recordedBody, track });
 
   it('streams text deltas word by word, then one usage and one done; pings are ignored', async () => {
     const { server: s, provider } = await setup();
@@ -120,7 +80,7 @@ describe('Anthropic provider over the real SDK', () => {
   });
 
   it('maps a bad key to PROVIDER_AUTH without the key in the message', async () => {
-    server = await startAnthropicWireServer({ apiKey: KEY });
+    const server = track(await startAnthropicWireServer({ apiKey: KEY }));
     const provider = createAnthropicProvider({ apiKey: 'sk-ant-wrong-key-000000', baseURL: server.url });
     const { error } = await collectEvents(provider.stream(request('hi')));
     expect(AppError.is(error, 'PROVIDER_AUTH')).toBe(true);
@@ -181,7 +141,7 @@ describe('Anthropic provider over the real SDK', () => {
   });
 
   it('reads an HTTP-date retry-after against the injected clock', async () => {
-    server = await startAnthropicWireServer();
+    const server = track(await startAnthropicWireServer());
     const now = Date.UTC(2030, 0, 1, 12, 0, 0);
     const provider = createAnthropicProvider({ apiKey: KEY, baseURL: server.url, now: () => now });
     server.enqueue({ kind: 'http_error', status: 429, retryAfter: new Date(now + 7000).toUTCString() });

@@ -1,57 +1,17 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '@autoclaw/shared';
 import { collectEvents, textOf } from '../../testing/collect-events';
 import { startOpenAIWireServer } from '../../testing/openai-wire-server';
-import type { WireServerHandle } from '../../testing/wire-server-base';
-import type { WireServerOptions } from '../../testing/wire-types';
 import { createOpenAIProvider, toOpenAIMessages } from './openai';
 import { streamWithRetry } from './retry';
-import type { ProviderMessage, ProviderRequest } from './types';
+import { itUsesItsOwnTransport, providerTestKit } from './test-provider-kit';
+import type { ProviderMessage } from './types';
 
 const KEY = 'sk-proj-test-key-abcdefghij';
-let server: WireServerHandle | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function setup(opts: WireServerOptions = {}) {
-  server = await startOpenAIWireServer({ apiKey: KEY, ...opts });
-  const provider = createOpenAIProvider({ id: 'openai', apiKey: KEY, baseURL: server.url });
-  return { server, provider };
-}
-
-function request(messages: ProviderMessage[] | string, extra: Partial<ProviderRequest> = {}): ProviderRequest {
-  return {
-    model: 'gpt-test',
-    system: 'You are helpful.',
-    messages: typeof messages === 'string' ? [{ role: 'user', content: [{ type: 'text', text: messages }] }] : messages,
-    tools: [],
-    maxTokens: 256,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
-
-function recordedBody(s: WireServerHandle, index: number): Record<string, unknown> {
-  return s.requests[index]?.body as Record<string, unknown>;
-}
+const { setup, request, recordedBody, track } = providerTestKit((opts) => startOpenAIWireServer({ apiKey: KEY, ...opts }), (baseURL) => createOpenAIProvider({ id: 'openai', apiKey: KEY, baseURL }), 'gpt-test');
 
 describe('OpenAI provider over the real SDK', () => {
-  it('calls the API through its own node:http transport, not the global fetch', async () => {
-    const { server: s, provider } = await setup();
-    s.enqueue({ kind: 'text', text: 'Hi' });
-    const globalFetch = vi.spyOn(globalThis, 'fetch');
-    try {
-      const { events, error } = await collectEvents(provider.stream(request('hi')));
-      expect(error).toBeUndefined();
-      expect(textOf(events)).toBe('Hi');
-      expect(globalFetch).not.toHaveBeenCalled();
-    } finally {
-      globalFetch.mockRestore();
-    }
-  });
+  itUsesItsOwnTransport({ setup, request, recordedBody, track });
 
   it('streams content deltas, reads the usage chunk, stops at [DONE]', async () => {
     const { server: s, provider } = await setup();
@@ -124,7 +84,7 @@ describe('OpenAI provider over the real SDK', () => {
   });
 
   it('maps a bad key to PROVIDER_AUTH without the key in the message', async () => {
-    server = await startOpenAIWireServer({ apiKey: KEY });
+    const server = track(await startOpenAIWireServer({ apiKey: KEY }));
     const provider = createOpenAIProvider({ id: 'openai', apiKey: 'sk-wrong-key-0000000', baseURL: server.url });
     const { error } = await collectEvents(provider.stream(request('hi')));
     expect(AppError.is(error, 'PROVIDER_AUTH')).toBe(true);
@@ -216,7 +176,7 @@ describe('OpenAI provider over the real SDK', () => {
   });
 
   it('talks to an OpenAI-compatible server without a key (no Authorization header, max_tokens)', async () => {
-    server = await startOpenAIWireServer();
+    const server = track(await startOpenAIWireServer());
     const provider = createOpenAIProvider({ id: 'openai-compatible', baseURL: server.url });
     expect(provider.id).toBe('openai-compatible');
     const { events, error } = await collectEvents(provider.stream(request('local model')));
@@ -228,7 +188,7 @@ describe('OpenAI provider over the real SDK', () => {
   });
 
   it('names the compatible server in its errors', async () => {
-    server = await startOpenAIWireServer({ models: ['llama'] });
+    const server = track(await startOpenAIWireServer({ models: ['llama'] }));
     const provider = createOpenAIProvider({ id: 'openai-compatible', baseURL: server.url });
     const { error } = await collectEvents(provider.stream(request('hi', { model: 'mistral' })));
     expect(AppError.is(error, 'PROVIDER_MODEL_NOT_FOUND')).toBe(true);
