@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { REPO_ROOT, history } from './support/gateway-process';
 import { startHarness, type Harness } from './support/harness';
 import { DEFAULT_MODEL, priceFor } from '@autoclaw/shared';
-import { assistantMessages, expectCount, lastAnswer, openAndPair, recordAnswers, send, userMessages, waitOnline } from './support/webchat';
+import { assistantMessages, connection, expectCount, lastAnswer, openAndPair, recordAnswers, send, userMessages, waitOnline } from './support/webchat';
 
 describe('WebChat in Chromium against a real gateway', () => {
   let h: Harness;
@@ -110,6 +110,27 @@ describe('WebChat in Chromium against a real gateway', () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Provider keys' }).waitFor();
     await page.screenshot({ path: join(out, 'webchat-settings-dark.png'), fullPage: true });
+  });
+
+  it('fits a 390-px-wide window: the header in two rows (the views in one row that scrolls sideways), nothing wider than the window', async () => {
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await page.setViewportSize({ width: 390, height: 800 });
+    try {
+      const header = await page.locator('.app-header').boundingBox();
+      const brand = await page.locator('.app-header .brand').boundingBox();
+      const nav = page.getByRole('navigation', { name: 'Main' });
+      const buttons = await nav.getByRole('button').evaluateAll((els) => els.map((el) => Math.round(el.getBoundingClientRect().top)));
+      // Every view on one line, below the brand's row.
+      expect(new Set(buttons).size).toBe(1);
+      expect(buttons[0]).toBeGreaterThan((brand?.y ?? 0) + (brand?.height ?? 0) - 1);
+      expect(header?.height ?? 999).toBeLessThan(110);
+      // Online is the dot; its word stays for screen readers.
+      await expect.poll(() => connection(page).getAttribute('data-status')).toBe('online');
+      expect(await connection(page).textContent()).toContain('Online');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
   });
 
   it('stops a running turn with Esc and offers Retry', async () => {

@@ -45,9 +45,9 @@ export function AppHeader({ views = WEBCHAT_VIEWS, status = null, end = null, cu
       <label className="theme-picker">
         <span className="visually-hidden">Theme</span>
         <select aria-label="Theme" value={theme} onChange={(e) => setTheme(e.target.value as ThemeChoice)}>
-          <option value="system">System theme</option>
-          <option value="light">Light</option>
-          <option value="dark">Dark</option>
+          <option value="system">Theme: system</option>
+          <option value="light">Theme: light</option>
+          <option value="dark">Theme: dark</option>
         </select>
       </label>
       {end}

@@ -21,8 +21,10 @@ export function ConnectionBanner() {
   return (
     <div className={`connection connection-${status}${waking ? ' connection-waking' : ''}`} role="status" aria-label="Connection" data-status={status}>
       <span className="connection-dot" aria-hidden="true" />
-      {shown}
-      {why}
+      <span className="connection-text">
+        {shown}
+        {why}
+      </span>
     </div>
   );
 }

@@ -17,6 +17,7 @@ export function AccountMenu() {
       </span>
       <button
         type="button"
+        title={`Signed in as ${user.email}`}
         disabled={busy}
         onClick={() => {
           setBusy(true);
