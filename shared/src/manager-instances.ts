@@ -52,6 +52,8 @@ export const InstanceSchema = z.object({
   restarts: z.number().int(),
   /** Channels that keep it awake (they need a long-lived connection), as its gateway last said; absent when none. */
   keepAwake: z.array(z.string()).optional(),
+  /** false for an account's other instances (e.g. a backup restored into a new one); absent on its primary. */
+  primary: z.literal(false).optional(),
 });
 export type Instance = z.infer<typeof InstanceSchema>;
 
@@ -117,6 +119,8 @@ export const InstanceInputs = {
   /** The operator CLI (`autoclaw instances …`) through a running manager. */
   operatorCreate: z.object({ owner: EmailSchema }).strict(),
   operatorRef: InstanceRef,
+  /** instances.setPrimary: the account uses this instance from now on (the door, instances.mine). */
+  setPrimary: InstanceRef,
 } as const;
 
 /** instances.pairDevice: the ticket the device presents at POST /auth/ticket of `gatewayUrl`. */

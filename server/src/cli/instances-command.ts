@@ -1,5 +1,5 @@
 /**
- * `autoclaw instances create|list|start|stop|delete --data DIR`: through the
+ * `autoclaw instances create|list|start|stop|delete|primary --data DIR`: through the
  * running manager (as the operator, so its supervisor and events see every
  * step), or straight on its database and the local driver when none runs.
  * Gateways started here are detached: they keep running after the command
@@ -28,7 +28,7 @@ import type { InstanceService, ManagerKeys, OfflineManager, OperatorConfig } fro
 import { parseFlags } from './args';
 import type { CliIO } from './io';
 
-const ACTIONS = ['create', 'list', 'start', 'stop', 'delete', 'update', 'rollback'] as const;
+const ACTIONS = ['create', 'list', 'start', 'stop', 'delete', 'primary', 'update', 'rollback'] as const;
 type Action = (typeof ACTIONS)[number];
 
 function stderrLogger(io: CliIO) {
@@ -113,6 +113,11 @@ async function act(action: Exclude<Action, 'update' | 'rollback'>, config: Opera
         if (!(await offline.accounts.userByEmail(owner))) throw new AppError('NOT_FOUND', `no account ${owner} (make it with "autoclaw users create")`);
         return s.provision(owner, { actor: 'operator' });
       });
+    }
+    case 'primary': {
+      const instanceId = arg as string;
+      if (client) return client.mutation<Instance>('instances.operator.setPrimary', { instanceId });
+      return withOffline(config, io, (s) => s.setPrimary(instanceId, { actor: 'operator' }));
     }
     case 'start':
     case 'stop':

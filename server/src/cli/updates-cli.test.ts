@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Release, UpdateRun } from '@autoclaw/shared';
+import type { Instance, Release, UpdateRun } from '@autoclaw/shared';
 import { createTestDatabase, testEngine } from '../manager/db/test-db';
 import type { TestDatabase } from '../manager/db/test-db';
 import { killGateways, REPO_ROOT } from '../manager/drivers/local/test-support';
@@ -86,4 +86,27 @@ describe(`autoclaw releases, backup, instances update|rollback (${testEngine()})
     const kinds = JSON.parse((await runCli(['backup', 'list', '--data', dir, id, '--json'], { env: ENV })).stdout) as Array<{ kind: string }>;
     expect(kinds.filter((b) => b.kind === 'pre-update')).toHaveLength(2);
   }, 120_000);
+
+  it('restores a backup into a new instance, makes it the primary, deletes the old one', async () => {
+    const backupId = (JSON.parse((await runCli(['backup', 'create', '--data', dir, id, '--json'], { env: ENV })).stdout) as { id: string }).id;
+    const unknown = await runCli(['backup', 'restore', '--data', dir, id, 'bk-nope-0000', '--into-new'], { env: ENV });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('has no backup bk-nope-0000');
+    const made = await runCli(['backup', 'restore', '--data', dir, id, backupId, '--into-new'], { env: ENV });
+    expect(errors(made.stderr)).toEqual([]);
+    const newId = made.stdout.split(' ')[0] as string;
+    expect(made.stdout).toBe(`${newId} running (a new instance restored from ${backupId} of ${id})\n`);
+    const listed = () => runCli(['instances', 'list', '--data', dir, '--json'], { env: ENV }).then((r) => (JSON.parse(r.stdout) as Instance[]).map((i) => [i.id, i.state, i.primary ?? true]));
+    expect(await listed()).toEqual([
+      [id, 'running', true],
+      [newId, 'running', false],
+    ]);
+    const primary = await runCli(['instances', 'primary', '--data', dir, newId, '--json'], { env: ENV });
+    expect(errors(primary.stderr)).toEqual([]);
+    expect(JSON.parse(primary.stdout)).toMatchObject({ id: newId, state: 'running' });
+    expect((await runCli(['instances', 'primary', '--data', dir], { env: ENV })).code).toBe(2);
+    expect((await runCli(['instances', 'delete', '--data', dir, id], { env: ENV })).stdout).toBe(`deleted ${id}\n`);
+    expect(await listed()).toEqual([[newId, 'running', true]]);
+  }, 120_000);
 });
+

@@ -143,9 +143,15 @@ export async function runBackup(args: string[], io: CliIO): Promise<number> {
     }
     default: {
       const intoNew = values['into-new'] === true;
-      if (intoNew) throw new AppError('NOT_CONFIGURED', 'restoring into a new instance is not supported yet');
-      const instance = await through<Instance>(config, io, [], (c) => c.mutation<Instance>('backups.operator.restore', { ...ref, intoNew }), (p) => p.restorer.restore(id, ref.backupId, 'operator'));
-      io.stdout.write(json ? `${JSON.stringify(instance, null, 2)}\n` : `${instance.id} restored from ${ref.backupId}; ${instance.state}\n`);
+      const instance = await through<Instance>(
+        config,
+        io,
+        [],
+        (c) => c.mutation<Instance>('backups.operator.restore', { ...ref, intoNew }),
+        (p) => (intoNew ? p.restoreIntoNew.restore(id, ref.backupId, 'operator') : p.restorer.restore(id, ref.backupId, 'operator')),
+      );
+      if (json) io.stdout.write(`${JSON.stringify(instance, null, 2)}\n`);
+      else io.stdout.write(intoNew ? `${instance.id} ${instance.state} (a new instance restored from ${ref.backupId} of ${id})\n` : `${instance.id} restored from ${ref.backupId}; ${instance.state}\n`);
       return instance.state === 'running' ? 0 : 1;
     }
   }

@@ -134,6 +134,7 @@ database). The public key defaults to the one of DIR/manager.key. --database
        autoclaw instances start|stop|delete --data DIR ID [--database URL] [--json]
        autoclaw instances update --data DIR ID [--version V] [--json]
        autoclaw instances rollback --data DIR ID [--json]
+       autoclaw instances primary --data DIR ID [--json]
 
 Creates the instance of the account E (one per user; it is started and waits
 until it runs), lists every instance (--json: an array with id, owner, state,
@@ -144,6 +145,10 @@ update: to release V (default: the newest of the instance's channel) — pre-upd
 backup, trial start on a copy of the data, switch, health watch; rolled back on
 its own (exit 1, with the reason) when any step fails. rollback: to the previous
 version (with the data from before the update when that build cannot read today's).
+primary: the account of instance ID uses it from now on (an account has one
+primary instance — the app's default, instances.mine — and may have others,
+e.g. one restored with "backup restore --into-new"); list --json marks the
+others with "primary": false.
 `,
   releases: `Usage: autoclaw releases add --data DIR MANIFEST [--release-pubkey KEY]...
        autoclaw releases list --data DIR [--json]
@@ -159,7 +164,10 @@ list --json: version, channel, artifactSha256, minSchemaVersion, notes, addedAt.
 create: an encrypted backup of instance ID now (kind manual). list --json: id,
 createdAt, bytes, kind (scheduled|manual|pre-update). verify: every integrity
 check a restore makes. restore: stops the instance between turns, restores the
-backup, starts it and waits until it is ready.
+backup, starts it and waits until it is ready. restore --into-new: a new
+instance of the same account is made from the backup (the source keeps running
+untouched) and started; prints its id (--json: the instance). Make it the
+account's primary with "instances primary", delete the old one with "instances delete".
 `,
   volume: `Usage: autoclaw volume backup --data DIR --data-key-file FILE --instance-id ID --backup-id BID --created-at MS
        autoclaw volume restore --data DIR --data-key-file FILE --instance-id ID --backup-id BID --sha256 HEX
@@ -217,7 +225,7 @@ Commands:
   manager   run the manager (accounts, instances) on a data directory
   users     create a manager account or reset its password
   audit     verify the manager's audit log
-  instances create, list, start, stop, delete, update or roll back instances
+  instances create, list, start, stop, delete, update, roll back instances, or pick the primary
   releases  add or list signed gateway releases
   backup    create, list, verify or restore an instance's backups
   skills    vet, verify, list, enable or disable skills; standing approvals

@@ -55,6 +55,7 @@ export function toInstance(row: InstanceRow): Instance {
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
     restarts: row.restarts,
     ...(keepAwakeOf(row).length === 0 ? {} : { keepAwake: keepAwakeOf(row) }),
+    ...(row.is_primary === 0 ? { primary: false as const } : {}),
   };
 }
 
@@ -152,14 +153,29 @@ export function createInstanceRepository(db: ManagerDb, now: () => number, onEve
   return {
     get,
     mustGet: (id: string): Promise<InstanceRow> => mustGetIn(db.k, id),
+    /** The owner's primary instance. */
     async byOwner(owner: string): Promise<InstanceRow | null> {
-      return (await db.k.selectFrom('instances').selectAll().where('owner', '=', owner).executeTakeFirst()) ?? null;
+      return (await db.k.selectFrom('instances').selectAll().where('owner', '=', owner).where('is_primary', '=', 1).executeTakeFirst()) ?? null;
+    },
+    /** Every instance of the owner, the primary first. */
+    ownedBy: (owner: string): Promise<InstanceRow[]> =>
+      db.k.selectFrom('instances').selectAll().where('owner', '=', owner).orderBy('is_primary', 'desc').orderBy('created_at').orderBy('id').execute(),
+    /** Makes `id` its owner's primary instance (the others not), in one transaction. */
+    async setPrimary(id: string): Promise<InstanceRow> {
+      return db.tx(async (t) => {
+        const row = await mustGetIn(t, id, true);
+        if (row.state === 'deleting' || row.state === 'provisioning' || row.state === 'restoring') throw new AppError('CONFLICT', `instance ${id} is ${row.state}; it becomes primary once it is made`);
+        await t.updateTable('instances').set({ is_primary: 0 }).where('owner', '=', row.owner).where('id', '!=', id).execute();
+        await t.updateTable('instances').set({ is_primary: 1, updated_at: now() }).where('id', '=', id).execute();
+        return mustGetIn(t, id);
+      });
     },
     list: (): Promise<InstanceRow[]> => db.k.selectFrom('instances').selectAll().orderBy('created_at').orderBy('id').execute(),
-    async create(input: { id: string; owner: string; driver: InstanceDriverKind; wrappedKey: string; memoryLimitMb: number }, reason: string): Promise<InstanceRow> {
+    /** `secondary`: another instance of an owner who has one (else CONFLICT when the owner has a primary). */
+    async create(input: { id: string; owner: string; driver: InstanceDriverKind; wrappedKey: string; memoryLimitMb: number; secondary?: boolean }, reason: string): Promise<InstanceRow> {
       const { row, event } = await db.tx(async (t) => {
-        const taken = await t.selectFrom('instances').select('id').where('owner', '=', input.owner).executeTakeFirst();
-        if (taken) throw new AppError('CONFLICT', `${input.owner} already has an instance (one per user)`);
+        const taken = await t.selectFrom('instances').select('id').where('owner', '=', input.owner).where('is_primary', '=', 1).executeTakeFirst();
+        if (taken && !input.secondary) throw new AppError('CONFLICT', `${input.owner} already has an instance (one per user)`);
         const at = now();
         try {
           await t
@@ -180,6 +196,7 @@ export function createInstanceRepository(db: ManagerDb, now: () => number, onEve
               updated_at: at,
               origins: null,
               keep_awake: null,
+              is_primary: taken ? 0 : 1,
             })
             .execute();
         } catch (err) {
@@ -251,6 +268,11 @@ export function createInstanceRepository(db: ManagerDb, now: () => number, onEve
         if (row.state !== 'deleting') throw new AppError('CONFLICT', `instance ${id} is ${row.state}, not deleting`);
         await t.deleteFrom('instance_events').where('instance_id', '=', id).execute();
         await t.deleteFrom('instances').where('id', '=', id).execute();
+        if (row.is_primary === 1) {
+          // The account keeps a primary while it has an instance: its oldest other one.
+          const next = await t.selectFrom('instances').select('id').where('owner', '=', row.owner).orderBy('created_at').orderBy('id').executeTakeFirst();
+          if (next) await t.updateTable('instances').set({ is_primary: 1 }).where('id', '=', next.id).execute();
+        }
       });
     },
   };

@@ -58,11 +58,19 @@ const operator = router({
     await instancesOf(ctx).delete(input.instanceId, { actor: 'operator' });
     return OK;
   }),
+  setPrimary: operatorProcedure.input(InstanceInputs.setPrimary).mutation(({ ctx, input }): Promise<Instance> => instancesOf(ctx).setPrimary(input.instanceId, { actor: 'operator' })),
 });
 
 export const instancesRouter = router({
   /** The user's instance, or null before it was created. */
   mine: protectedProcedure.query(({ ctx }): Promise<Instance | null> => instancesOf(ctx).byOwner(ctx.user.email)),
+  /** Every instance of the user, the primary first (an app's instance switcher). */
+  list: protectedProcedure.query(({ ctx }): Promise<Instance[]> => instancesOf(ctx).ownedBy(ctx.user.email)),
+  /** The user's account uses this instance from now on (instances.mine answers it). */
+  setPrimary: protectedProcedure.input(InstanceInputs.setPrimary).mutation(async ({ ctx, input }): Promise<Instance> => {
+    await ownInstance(ctx, input.instanceId);
+    return instancesOf(ctx).setPrimary(input.instanceId, actorOf(ctx));
+  }),
   /** Creates the user's instance when there is none (provisioning continues; follow instances.events). */
   create: protectedProcedure.mutation(({ ctx }): Promise<Instance> => instancesOf(ctx).ensureFor(ctx.user.email, actorOf(ctx))),
   start: protectedProcedure.input(InstanceInputs.start).mutation(async ({ ctx, input }): Promise<Instance> => {

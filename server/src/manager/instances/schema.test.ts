@@ -59,4 +59,25 @@ describe(`instances schema v4 (${testEngine()})`, () => {
     expect(last?.id).toBeGreaterThan(eventsBefore.at(-1)?.id ?? 0);
     await expect(db.k.insertInto('pairing_tickets').values({ jti: 'jti-2', instance_id: 'inst-none', device_id: 'd', device_public_key: 'p', device_name: 'n', issued_at: 1, expires_at: 2, revoked_at: null }).execute()).rejects.toThrow();
   });
+
+  it('v5: keeps the rows as primaries, lets an account have several instances, never two primaries', async () => {
+    await migrateInstances(db);
+    const repo = createInstanceRepository(db, () => 6_000, () => undefined);
+    expect(await repo.byOwner('old@example.com')).toMatchObject({ id: 'inst-old', is_primary: 1 });
+    const base = { owner: 'old@example.com', driver: 'local' as const, wrappedKey: 'w', memoryLimitMb: 512 };
+    await expect(repo.create({ ...base, id: 'inst-dup' }, 'second primary')).rejects.toMatchObject({ code: 'CONFLICT' });
+    const other = await repo.create({ ...base, id: 'inst-new', secondary: true }, 'restored into a new one');
+    expect(other.is_primary).toBe(0);
+    expect((await repo.ownedBy('old@example.com')).map((r) => r.id)).toEqual(['inst-old', 'inst-new']);
+    // At most one primary per owner, whatever writes the table.
+    await expect(sql`UPDATE instances SET is_primary = 1 WHERE id = 'inst-new'`.execute(db.k)).rejects.toThrow();
+    await expect(repo.setPrimary('inst-new')).rejects.toMatchObject({ code: 'CONFLICT' }); // still provisioning
+    await repo.transition('inst-new', 'sleeping', 'made');
+    expect(await repo.setPrimary('inst-new')).toMatchObject({ is_primary: 1 });
+    expect(await repo.byOwner('old@example.com')).toMatchObject({ id: 'inst-new' });
+    // Deleting the primary hands the role to the account's other instance.
+    await repo.transition('inst-new', 'deleting', 'gone');
+    await repo.remove('inst-new');
+    expect(await repo.byOwner('old@example.com')).toMatchObject({ id: 'inst-old', is_primary: 1 });
+  });
 });

@@ -26,6 +26,8 @@ export interface InstancesTable {
   origins: string | null;
   /** JSON array of the channels that keep it awake, as its gateway last said (null: none known). */
   keep_awake: string | null;
+  /** 1 for the account's primary instance (exactly one per owner), 0 for its others. */
+  is_primary: number;
 }
 
 export interface InstanceEventsTable {
@@ -180,7 +182,31 @@ const V4: Migration = (w) => {
   ];
 };
 
-export const INSTANCES_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4];
+/**
+ * Several instances per account (a backup restored into a new one): the
+ * owner is no longer unique; `is_primary` marks the one the account uses
+ * (the door, instances.mine), at most one per owner by a partial unique
+ * index. Existing rows are their account's only instance, so primary.
+ * SQLite cannot drop a column's UNIQUE: the tables are rebuilt as in V4.
+ */
+const V5_SEVERAL: Migration = (w) => {
+  const indexes = ['CREATE UNIQUE INDEX instances_one_primary ON instances(owner) WHERE is_primary = 1', 'CREATE INDEX instances_owner ON instances(owner)'];
+  if (w.engine === 'postgres') {
+    return ['ALTER TABLE instances DROP CONSTRAINT IF EXISTS instances_owner_key', 'ALTER TABLE instances ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 1', ...indexes];
+  }
+  const v4 = V4(w);
+  // V4's rebuild with the owner's UNIQUE gone and the new column (its copies keep every row and id).
+  return [
+    ...v4
+      .filter((s) => !s.startsWith('CREATE INDEX'))
+      .map((s) => s.replace('owner            TEXT NOT NULL UNIQUE,', 'owner            TEXT NOT NULL,').replace('keep_awake       TEXT\n', 'keep_awake       TEXT,\n       is_primary       INTEGER NOT NULL DEFAULT 1\n').replaceAll('_v4', '_v5'))
+      .map((s) => (s.startsWith('INSERT INTO instances_v5') ? s.replaceAll('origins', 'origins, keep_awake') : s)),
+    ...v4.filter((s) => s.startsWith('CREATE INDEX')),
+    ...indexes,
+  ];
+};
+
+export const INSTANCES_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4, V5_SEVERAL];
 
 export async function migrateInstances(db: ManagerDb): Promise<void> {
   await migratePart(db, INSTANCES_PART, INSTANCES_MIGRATIONS);

@@ -98,6 +98,18 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
       inBackground('provisioning', created.id, () => lifecycle.resumeProvisioning(created.id));
       return created;
     },
+    /** Another instance of the source's owner (not primary, same data key), left `provisioning` for the caller to fill (see restore-into-new). */
+    createAlongside: (sourceId: string, id: string, op?: OpOptions) => lifecycle.createAlongside(sourceId, id, op),
+    /** Every instance of the owner, the primary first. */
+    async ownedBy(owner: string): Promise<Instance[]> {
+      return (await repo.ownedBy(owner.trim().toLowerCase())).map(toInstance);
+    },
+    /** The account uses this instance from now on (the door's default, instances.mine). */
+    async setPrimary(id: string, op: OpOptions = {}): Promise<Instance> {
+      const row = await repo.setPrimary(id);
+      await core.audit({ actor: op.actor ?? 'system', action: 'instance.primary', target: id, details: { owner: row.owner } });
+      return toInstance(row);
+    },
     start: (id: string, op?: OpOptions) => lifecycle.start(id, op),
     stop: (id: string, op?: OpOptions) => lifecycle.stop(id, op),
     delete: (id: string, op?: OpOptions) => lifecycle.delete(id, op),
@@ -261,6 +273,11 @@ function opsOf(core: ReturnType<typeof makeCore>, id: string) {
     async stopGateway(as?: string): Promise<void> {
       await driver.stop(as ?? id, { graceMs: 5_000 });
       if (!as) core.link.forget(id);
+    },
+    /** Makes the instance's storage without starting a gateway (the driver's prepare; local: its data directory). */
+    async prepareStorage(): Promise<void> {
+      const prepare = driver.prepare?.bind(driver);
+      if (prepare) await core.withSpec(await repo.mustGet(id), (spec) => prepare(spec));
     },
     /** Stops and removes a trial gateway and its data. */
     destroyTrial: (as: string): Promise<void> => driver.destroy(as),

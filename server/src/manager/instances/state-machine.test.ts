@@ -40,6 +40,8 @@ const EXPECTED: Array<[InstanceState, InstanceState]> = [
   ['restoring', 'stopped'],
   ['restoring', 'failed'],
   ['restoring', 'deleting'],
+  ['provisioning', 'restoring'],
+  ['restoring', 'starting'],
   ['running', 'sleeping'],
   ['sleeping', 'starting'],
   ['sleeping', 'stopping'],

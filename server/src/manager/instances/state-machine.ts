@@ -17,6 +17,7 @@ export const TRANSITIONS: Table = {
     sleeping: 'provisioned asleep: storage and keys made, the gateway starts at the first connect',
     failed: 'provisioning failed',
     deleting: 'deleted while provisioning',
+    restoring: 'a backup is restored into this new instance before its gateway first starts',
   },
   starting: {
     running: 'gateway answered /readyz',
@@ -66,6 +67,7 @@ export const TRANSITIONS: Table = {
     stopped: 'restore finished',
     failed: 'restore failed',
     deleting: 'deleted while restoring',
+    starting: 'restored into a new instance: its gateway starts for the first time',
   },
   sleeping: {
     starting: 'woken: a client connected, a request or a channel webhook came through the door, or a scheduled job',

@@ -7,8 +7,10 @@
  * leader does): the instance runs one version — the old or the new, never
  * neither — with exactly one gateway and no trial left, and its data is
  * whole (the store dump equals the one before, or the restored backup's).
+ * A restore into a new instance killed anywhere leaves a whole running new
+ * instance or none (no row, no files, no process), the source untouched.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,11 +49,12 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 part = await createUpdatesPart({
   dataDir, db, instances: service, masterKey: keys.masterKey, now: Date.now, logger: quiet, builtInVersion: VERSION, releaseKeys: [releaseKey],
   timings: { healthWindowMs: 1500, healthPollMs: 100, drainTimeoutMs: 2000 },
-  afterUpdateStep: stop, afterRestoreStep: stop,
+  afterUpdateStep: stop, afterRestoreStep: stop, afterRestoreIntoStep: stop,
 });
 await part.recover();
 await service.recover();
 if (action === 'update') await part.updater.begin(instanceId, { kind: 'update', version: arg, actor: 'operator' }).finished;
+else if (action === 'into-new') await part.restoreIntoNew.restore(instanceId, arg, 'operator');
 else await part.restorer.restore(instanceId, arg, 'operator');
 say({ finished: true });
 `;
@@ -84,7 +87,7 @@ afterAll(() => {
 type H = Awaited<ReturnType<typeof startUpdatesHarness>>;
 
 /** Runs the child manager until it announces `stopAt`, then SIGKILLs it. */
-async function killAt(h: H, keysFile: string, args: [action: 'update' | 'restore', instanceId: string, arg: string], stopAt: string): Promise<void> {
+async function killAt(h: H, keysFile: string, args: [action: 'update' | 'restore' | 'into-new', instanceId: string, arg: string], stopAt: string): Promise<void> {
   const childArgs = [h.dir, keysFile, JSON.stringify(command), JSON.stringify(h.database.target), key.publicKey, ...args, stopAt];
   await killChildWhen<{ at?: string }>(childScript, childArgs, (line) => line.at === stopAt, 60_000);
 }
@@ -161,15 +164,7 @@ describe('kill -9 of the manager during an update', () => {
 describe('kill -9 of the manager during a restore', () => {
   for (const step of ['stage', 'stop', 'swap', 'start', 'done']) {
     it(`at ${step}: after the restart the instance runs on either the data it had or the backup's, whole`, async () => {
-      const { h, id, before, keysFile, extra } = await setUp(async (m, instanceId) => {
-        const backup = await m.part.backups.create(instanceId, 'manual');
-        const files = await m.part.backups.read(instanceId, backup.id);
-        const check = mkdtempSync(join(m.dir, 'check-'));
-        writeFileSync(join(check, 'gateway.db'), files.find((f) => f.path === 'gateway.db')?.data ?? Buffer.alloc(0));
-        const backupRows = userRows(await dumpGatewayDb(join(check, 'gateway.db')));
-        await seedMessages(dbPathOf(m, instanceId), 50, 'after');
-        return { backupId: backup.id, backupRows };
-      });
+      const { h, id, before, keysFile, extra } = await setUp(backupThenMore);
       expect(before).not.toBe(extra['backupRows']);
       await killAt(h, keysFile, ['restore', id, extra['backupId'] as string], step);
       const again = await restart(h);
@@ -185,3 +180,48 @@ describe('kill -9 of the manager during a restore', () => {
     }, 240_000);
   }
 });
+
+/** setUp's preparation for restores: a backup, its rows, then newer messages in the live instance. */
+async function backupThenMore(m: H, instanceId: string): Promise<Record<string, string>> {
+  const backup = await m.part.backups.create(instanceId, 'manual');
+  const files = await m.part.backups.read(instanceId, backup.id);
+  const check = mkdtempSync(join(m.dir, 'check-'));
+  writeFileSync(join(check, 'gateway.db'), files.find((f) => f.path === 'gateway.db')?.data ?? Buffer.alloc(0));
+  const backupRows = userRows(await dumpGatewayDb(join(check, 'gateway.db')));
+  await seedMessages(dbPathOf(m, instanceId), 50, 'after');
+  return { backupId: backup.id, backupRows };
+}
+
+describe('kill -9 of the manager during a restore into a new instance', () => {
+  for (const step of ['provision', 'restore', 'start', 'done']) {
+    it(`at ${step}: after the restart there is a whole running new instance or none, and the source runs untouched`, async () => {
+      const { h, id, keysFile, extra } = await setUp(backupThenMore);
+      const sourceBefore = userRows(await dumpGatewayDb(dbPathOf(h, id)));
+      await killAt(h, keysFile, ['into-new', id, extra['backupId'] as string], step);
+      const again = await restart(h);
+      try {
+        await expectOneRunningVersion(again, id);
+        expect(userRows(await dumpGatewayDb(dbPathOf(again, id)))).toBe(sourceBefore);
+        const [run] = await again.db.k.selectFrom('restore_into_runs').selectAll().execute();
+        const newId = run?.instance_id as string;
+        const others = (await again.service.list()).filter((i) => i.id !== id);
+        if (step === 'provision' || step === 'restore') {
+          // Its data was not whole yet: removed, files, process and all.
+          expect(run).toMatchObject({ step: 'failed', reason: expect.stringContaining('manager restart') });
+          expect(others).toEqual([]);
+          expect(existsSync(join(again.dir, 'instances', newId))).toBe(false);
+          expect(gatewayProcesses(newId)).toEqual([]);
+        } else {
+          expect(run).toMatchObject({ step: 'done' });
+          expect(others.map((i) => [i.id, i.state, i.primary])).toEqual([[newId, 'running', false]]);
+          expect(gatewayProcesses(newId)).toEqual([others[0]?.pid]);
+          expect(userRows(await dumpGatewayDb(dbPathOf(again, newId)))).toBe(extra['backupRows']);
+        }
+      } finally {
+        await again.close();
+        await h.database.drop();
+      }
+    }, 240_000);
+  }
+});
+

@@ -19,6 +19,8 @@ import type { BackupTarget } from './backup-target';
 import { createBackupService } from './backups';
 import { BUILT_IN_RELEASE_PUBLIC_KEY } from './manifest';
 import { compareVersions, createReleaseCatalogue } from './releases';
+import { createRestoreIntoNew, migrateRestoreInto } from './restore-into-new';
+import type { RestoreIntoNewDeps } from './restore-into-new';
 import { createRestorer } from './restorer';
 import type { RestorerDeps } from './restorer';
 import { DEFAULT_RETENTION } from './retention';
@@ -52,10 +54,12 @@ export interface UpdatesPartOptions {
   /** Test seams (the kill -9 tests). */
   afterUpdateStep?: UpdaterDeps['afterStep'];
   afterRestoreStep?: RestorerDeps['afterStep'];
+  afterRestoreIntoStep?: RestoreIntoNewDeps['afterStep'];
 }
 
 export async function createUpdatesPart(opts: UpdatesPartOptions) {
   await migrateUpdates(opts.db);
+  await migrateRestoreInto(opts.db);
   const { db, dataDir, instances, now, logger } = opts;
   const dataDirOf = (id: string) => join(dataDir, 'instances', id);
   const scratchDir = join(dataDir, 'scratch');
@@ -93,6 +97,7 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
   });
   const updater = createUpdater({ db, instances, releases, backups, versions, dataDirOf, scratchDir, now, logger, ...(opts.timings ? { timings: opts.timings } : {}), ...(opts.afterUpdateStep ? { afterStep: opts.afterUpdateStep } : {}) });
   const restorer = createRestorer({ db, instances, backups, dataDirOf, now, logger, ...(opts.afterRestoreStep ? { afterStep: opts.afterRestoreStep } : {}) });
+  const restoreIntoNew = createRestoreIntoNew({ db, instances, backups, versions, dataDirOf, now, logger, ...(opts.afterRestoreIntoStep ? { afterStep: opts.afterRestoreIntoStep } : {}) });
   const schedule = createSchedule({ db, instances, backups, releases, versions, updater, now, logger, backupCron: opts.backupCron ?? DEFAULT_BACKUP_CRON });
 
   return {
@@ -101,6 +106,7 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
     backups,
     updater,
     restorer,
+    restoreIntoNew,
     schedule,
     /** What the Instance page shows. */
     async status(instanceId: string): Promise<InstanceRelease> {
@@ -121,7 +127,8 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
     async recover(fence?: Fence): Promise<void> {
       const updated = await updater.recover(fence);
       const restored = await restorer.recover(fence);
-      if (updated.length + restored.length > 0) logger.info('updates and restores settled after a restart', { updates: updated.length, restores: restored.length });
+      const intoNew = await restoreIntoNew.recover(fence);
+      if (updated.length + restored.length + intoNew.length > 0) logger.info('updates and restores settled after a restart', { updates: updated.length, restores: restored.length, intoNew: intoNew.length });
     },
     lead: (fence: Fence) => schedule.start(fence),
     unlead: () => schedule.stop(),

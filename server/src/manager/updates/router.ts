@@ -90,7 +90,7 @@ export const updatesRouter = router({
 });
 
 async function restore(ctx: Ctx, instanceId: string, backupId: string, intoNew: boolean, who: string): Promise<Instance> {
-  if (intoNew) throw new AppError('NOT_CONFIGURED', 'restoring into a new instance is not supported yet');
+  if (intoNew) return partOf(ctx).restoreIntoNew.restore(instanceId, backupId, who);
   return partOf(ctx).restorer.restore(instanceId, backupId, who);
 }
 
