@@ -5,6 +5,8 @@
  * up, Checkout is completed by test code, the local server's signed webhook
  * reaches the manager, and the balance grows once — a replayed webhook does
  * not grow it again. In a 390-px-wide window, in dark mode, by keyboard.
+ * The platform subscription's Checkout makes the plan active the same way;
+ * a manager without Stripe says billing is off and offers no button.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -104,5 +106,61 @@ describe('the Billing page: top up through Stripe Checkout, credited once', () =
     await page.reload();
     await page.getByRole('heading', { name: 'Billing', level: 1 }).waitFor();
     await expect.poll(() => page.getByRole('checkbox', { name: /Use my own provider key/ }).isChecked()).toBe(true);
+  });
+
+  it("subscribes to a plan through Checkout: Stripe's webhooks make it active, shown on the page", async () => {
+    const before = stripe.sessions.size;
+    await page.getByRole('button', { name: 'Subscribe to Pro ($29.00/month)' }).click();
+    await page.waitForURL(`${stripe.url}/checkout/**`);
+    const sessionId = new URL(page.url()).pathname.split('/').at(-1)!;
+    expect(stripe.sessions.size).toBe(before + 1);
+    const session = stripe.sessions.get(sessionId)!;
+    expect(session).toMatchObject({ mode: 'subscription', amount_total: 2_900 });
+    const hook = `${manager.url}/webhooks/stripe`;
+    for (const event of stripe.pay(sessionId)) expect(await stripe.deliver(hook, event, { secret: SECRET })).toMatchObject({ status: 200 });
+    await page.goto(String(session['success_url']));
+    await page.getByRole('heading', { name: 'Billing', level: 1 }).waitFor();
+    await expect.poll(() => page.getByLabel('Subscription state').textContent()).toBe('Active');
+    expect(await page.locator('dd[aria-label="Plan"]').textContent()).toBe('Pro');
+    expect(await page.getByLabel('Payment state').textContent()).toBe('Last invoice paid');
+    // Subscribed: no more subscribe buttons; the top-up credit is untouched.
+    expect(await page.getByRole('button', { name: /^Subscribe to/ }).count()).toBe(0);
+    await expect.poll(() => balance().textContent()).toBe('$20.00');
+    await page.getByRole('table', { name: 'Invoices' }).getByRole('cell', { name: '$29.00' }).waitFor();
+  });
+});
+
+describe('the Billing page on a manager without Stripe: billing is off, said clearly', () => {
+  let dataDir = '';
+  let manager: ManagerProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    dataDir = makeDataDir();
+    manager = await startManager({ dataDir });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await manager?.stop();
+    if (dataDir) removeDataDir(dataDir);
+  });
+
+  it('shows "billing is off" and no buttons that could not work', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 390, height: 800 } })).newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(manager.setupLink ?? '');
+    await fillCredentials(page, OWNER, PASSWORD);
+    await page.getByRole('button', { name: 'Create owner account' }).click();
+    await waitOnline(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Billing', exact: true }).click();
+    await page.getByRole('heading', { name: 'Billing', level: 1 }).waitFor();
+    await page.getByRole('status', { name: 'Billing state' }).getByText('Billing is off on this manager').waitFor();
+    const main = page.getByLabel('Billing', { exact: true });
+    expect(await main.getByRole('button').count()).toBe(0);
+    expect(await main.getByRole('textbox').count()).toBe(0);
+    expect(await main.getByRole('checkbox').count()).toBe(0);
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 });

@@ -8,7 +8,7 @@
  * the real self-update (self-update.ts driving electron-updater's
  * AppImageUpdater). Only Electron's own objects are test doubles: ipcMain,
  * safeStorage, the app electron-updater sees, and the notification/tray
- * services (which record what they were asked).
+ * services and the system browser (which record what they were asked).
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ import type { AnswerNotice, GatewayNotice, TailscaleStatusInfo } from '../../des
 import type { RendererEvent } from '../../desktop/src/preload/ipc-channels';
 import { createAppProtocolHandler, DEFAULT_CONNECT_SOURCES, rendererContentSecurityPolicy, type AppProtocolHandler } from '../../desktop/src/main/app-protocol';
 import { parseDesktopConfig } from '../../desktop/src/main/desktop-config';
+import { createCheckoutOpener } from '../../desktop/src/main/checkout-opener';
 import { createDeviceKeyStore, type DeviceKeyStore } from '../../desktop/src/main/device-key-store';
 import { registerIpcApi } from '../../desktop/src/main/ipc-api';
 import { FakeIpcMain } from '../../desktop/src/main/testing/fake-ipc-main';
@@ -36,6 +37,8 @@ export interface DesktopShell {
   /** Gateway notices (budget lines, channel states) the page handed to main. */
   readonly gatewayNotices: GatewayNotice[];
   readonly unreadCounts: number[];
+  /** Payment pages main opened in the system browser (shell.openExternal). */
+  readonly checkouts: string[];
   readonly deviceKeys: DeviceKeyStore;
   /** Configures main with the manager (as --manager-url does) and starts serving. */
   useManager(managerUrl: string): void;
@@ -93,6 +96,7 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
   const notices: AnswerNotice[] = [];
   const gatewayNotices: GatewayNotice[] = [];
   const unreadCounts: number[] = [];
+  const checkouts: string[] = [];
   const queued: RendererEvent[] = [];
   let handler: AppProtocolHandler | null = null;
   let managerUrl: string | null = null;
@@ -161,6 +165,7 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
       unread: { setUnreadCount: (count) => void unreadCounts.push(count) },
       events: { take: () => queued.splice(0) },
       tailscale: { status: async () => options.tailscale },
+      checkout: createCheckoutOpener({ openExternal: async (url) => void checkouts.push(url) }),
       selfUpdate,
     },
   });
@@ -171,6 +176,7 @@ export async function startDesktopShell(options: DesktopShellOptions): Promise<D
     notices,
     gatewayNotices,
     unreadCounts,
+    checkouts,
     deviceKeys,
     useManager(url) {
       const config = parseDesktopConfig([`--manager-url=${url}`], {});

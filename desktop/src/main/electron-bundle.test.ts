@@ -84,6 +84,7 @@ describe('desktop bundles', () => {
       'onDeepLink',
       'onSignOutRequest',
       'onUpdateState',
+      'openCheckout',
       'platform',
       'restartToUpdate',
       'setUnreadCount',

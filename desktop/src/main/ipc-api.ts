@@ -30,6 +30,8 @@ export interface IpcApiServices {
   unread: { setUnreadCount(count: number): void };
   events: { take(): RendererEvent[] };
   tailscale: { status(): Promise<TailscaleStatusInfo> };
+  /** Payment pages in the system browser (checkout-opener.ts); absent: NOT_CONFIGURED. */
+  checkout?: { open(url: string): Promise<void> };
   /** The app's self-update (self-update.ts), or null when no feed is configured. */
   selfUpdate: SelfUpdateService | null;
 }
@@ -155,6 +157,12 @@ export function registerIpcApi(options: IpcApiOptions): () => void {
     const status = TailscaleStatusSchema.safeParse(await services.tailscale.status());
     if (!status.success) throw new AppError('INTERNAL', 'Tailscale answered with a status this app does not understand');
     return status.data;
+  });
+  handle<null>(IPC_CHANNELS.openCheckout, async (args) => {
+    const [url] = parse(z.tuple([z.string().min(1).max(4_000)]), args);
+    if (!services.checkout) throw new AppError('NOT_CONFIGURED', 'this app cannot open payment pages');
+    await services.checkout.open(url);
+    return null;
   });
   const OFF: DesktopUpdateState = { kind: 'off' };
   const updates = services.selfUpdate;

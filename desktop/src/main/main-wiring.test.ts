@@ -126,6 +126,16 @@ describe('main wiring', () => {
     expect(warnings).not.toContain('WXYZ-2345');
   });
 
+  it("opens a payment page in the system browser through Electron's shell, and refuses other URLs", async () => {
+    const electron = boot(['/opt/AutoClaw/autoclaw']);
+    await ready(electron);
+    const pay = 'https://checkout.stripe.example/c/pay/cs_test_w';
+    expect(await electron.ipcMain.invoke(IPC_CHANNELS.openCheckout, APP_FRAME, pay)).toEqual({ ok: true, value: null });
+    expect(await electron.ipcMain.invoke(IPC_CHANNELS.openCheckout, APP_FRAME, 'http://evil.example/pay')).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    expect(await electron.ipcMain.invoke(IPC_CHANNELS.openCheckout, APP_FRAME, 42)).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    expect(electron.external).toEqual([pay]);
+  });
+
   it('notifies when hidden, counts unread, and focusing clears it', async () => {
     const electron = boot(['/opt/AutoClaw/autoclaw']);
     await ready(electron);

@@ -37,6 +37,7 @@ import { createRendererEvents, type RendererEvents } from './renderer-events';
 import { whenLoaded } from './self-update';
 import { startElectronSelfUpdate } from './self-update-electron';
 import { loadSettingsStore } from './settings-store';
+import { createCheckoutOpener } from './checkout-opener';
 import { claimSingleInstance } from './single-instance';
 import { trayIconPng } from './tray-icon';
 import { createTailscaleStatusReader } from './tailscale-status';
@@ -180,6 +181,7 @@ async function start(config: DesktopConfig, state: MainState, events: RendererEv
       unread: tray,
       events,
       tailscale: createTailscaleStatusReader(),
+      checkout: createCheckoutOpener({ openExternal: (url) => shell.openExternal(url) }),
       selfUpdate: selfUpdate ? whenLoaded(selfUpdate.then((running) => running?.self ?? null), app.getVersion()) : null,
     },
   });

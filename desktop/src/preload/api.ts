@@ -130,6 +130,8 @@ export interface AutoClawDesktopApi {
   onSignOutRequest(listener: () => void): () => void;
   /** Whether this device is on the tailnet; when not, show `guidance` (and `authUrl`) so the user can join. */
   getTailscaleStatus(): Promise<TailscaleStatusInfo>;
+  /** Opens a payment page (Stripe Checkout) in the user's browser; https, or http on this machine. */
+  openCheckout(url: string): Promise<void>;
   /** Where the app's own update stands. */
   getUpdateState(): Promise<DesktopUpdateState>;
   /** Asks the feed for a newer version (resolves with the state after the check). */

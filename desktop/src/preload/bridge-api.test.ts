@@ -96,6 +96,7 @@ describe('desktop bridge', () => {
       'onDeepLink',
       'onSignOutRequest',
       'onUpdateState',
+      'openCheckout',
       'platform',
       'restartToUpdate',
       'setUnreadCount',

@@ -124,6 +124,9 @@ export function createBridgeApi(deps: BridgeDeps): AutoClawDesktopApi {
       await call(deps, IPC_CHANNELS.setUnreadCount, count);
     },
     getTailscaleStatus: () => call(deps, IPC_CHANNELS.getTailscaleStatus),
+    openCheckout: async (url) => {
+      await call(deps, IPC_CHANNELS.openCheckout, url);
+    },
     getUpdateState: () => call(deps, IPC_CHANNELS.updateState),
     checkForUpdates: () => call(deps, IPC_CHANNELS.updateCheck),
     downloadUpdate: () => call(deps, IPC_CHANNELS.updateDownload),

@@ -12,6 +12,7 @@ export const IPC_CHANNELS = {
   notifyNotice: 'autoclaw:notify-notice',
   setUnreadCount: 'autoclaw:set-unread-count',
   getTailscaleStatus: 'autoclaw:get-tailscale-status',
+  openCheckout: 'autoclaw:open-checkout',
   updateState: 'autoclaw:update-state',
   updateCheck: 'autoclaw:update-check',
   updateDownload: 'autoclaw:update-download',

@@ -11,6 +11,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import { AppError } from '@autoclaw/shared';
 import type { HttpErrorBody } from '@autoclaw/shared';
+import { registerBillingReturn } from './billing-return';
 import { MANAGER_CONTENT_SECURITY_POLICY } from './csp';
 import { appCodeOfStatus, HTTP_STATUS_OF, INTERNAL_MESSAGE, registerStaticFiles } from './gateway-parts';
 import type { Logger, OriginPolicy } from './gateway-parts';
@@ -149,6 +150,8 @@ export async function managerApp(app: FastifyInstance, opts: ManagerAppOptions):
       return reply.header('cache-control', 'no-store').send({ received: true, duplicate: outcome.duplicate });
     });
   });
+
+  registerBillingReturn(app);
 
   // The setup link opens the renderer, which reads the token and calls
   // auth.setupStatus / auth.completeSetup; never cached, never referred.

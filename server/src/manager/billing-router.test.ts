@@ -62,6 +62,26 @@ describe('billing procedures', () => {
     expect((await client.billing.invoices.query()).map((i) => i.amountPaidCents).sort((a, b) => a - b)).toEqual([900, 2_000]);
   });
 
+  it('from the desktop app: Checkout returns to GET /billing/return, a plain page that says what happened (no script, no secret)', async () => {
+    // The app's own origin is no page Stripe can open: refused, nothing asked of Stripe.
+    const calls = stripe.requests.length;
+    await expect(client.billing.topUp.mutate({ amountCents: 1_000, returnUrl: 'app://autoclaw/#billing' })).rejects.toMatchObject({ data: { appCode: 'BAD_REQUEST' } });
+    expect(stripe.requests.length).toBe(calls);
+    const { url } = await client.billing.topUp.mutate({ amountCents: 1_000, returnUrl: `${t.url}/billing/return` });
+    const session = stripe.sessions.get(url.split('/').at(-1)!)!;
+    expect(session).toMatchObject({ success_url: `${t.url}/billing/return?checkout=done`, cancel_url: `${t.url}/billing/return` });
+    for (const [at, text] of [[String(session['success_url']), 'Payment received — you can go back to AutoClaw'], [String(session['cancel_url']), 'nothing was charged — you can go back to AutoClaw']] as const) {
+      const res = await fetch(at);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const html = await res.text();
+      expect(html).toContain(text);
+      expect(html).not.toMatch(/<script|cs_test_|sk_test|whsec/);
+    }
+  });
+
   it('bad input on every procedure: a typed error, nothing changed, Stripe not called', async () => {
     const auth = { authorization: `Bearer ${token}` };
     const cases: Array<[path: string, body: string, code: string]> = [

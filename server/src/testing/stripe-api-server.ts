@@ -123,6 +123,7 @@ export async function startStripeApiServer(opts: { apiKey: string }): Promise<St
         subscription: null as string | null,
         subscription_data: p['subscription_data'] ?? {},
         success_url: p['success_url'],
+        cancel_url: p['cancel_url'] ?? null,
         url: `http://127.0.0.1/checkout/pay`,
         created: nowSec(),
         livemode: false,

@@ -22,6 +22,7 @@ function desktopWith(managerUrl: string | null): AutoClawDesktopApi {
     onDeepLink: unused,
     onSignOutRequest: unused,
     getTailscaleStatus: unused,
+    openCheckout: unused,
     getUpdateState: unused,
     checkForUpdates: unused,
     downloadUpdate: unused,

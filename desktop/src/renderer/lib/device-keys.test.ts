@@ -33,6 +33,7 @@ async function bridgeDouble(storage: DeviceIdentityInfo['storage']): Promise<Aut
     onDeepLink: unused,
     onSignOutRequest: unused,
     getTailscaleStatus: unused,
+    openCheckout: unused,
     getUpdateState: unused,
     checkForUpdates: unused,
     downloadUpdate: unused,

@@ -26,7 +26,7 @@ function centsOf(text: string): number | null {
 
 export function BillingPage() {
   const returning = new URLSearchParams(window.location.search).get('checkout') === 'done';
-  const { status, invoices, topUp, subscribe, setByok } = useBilling({ returning });
+  const { status, invoices, topUp, subscribe, setByok, awaited, arrived, stopWaiting } = useBilling({ returning });
   const s = status.data;
   return (
     <div className="settings billing-page" aria-label="Billing">
@@ -41,6 +41,19 @@ export function BillingPage() {
       {s?.enabled && (
         <>
           {returning && <p className="notice" role="status">Thanks — your payment is being confirmed; the balance updates in a moment.</p>}
+          {awaited && (
+            <p className="notice" role="status" aria-label="Payment">
+              Finish the payment in your browser — this page updates when it arrives.{' '}
+              <button type="button" className="link" onClick={stopWaiting}>
+                Stop waiting
+              </button>
+            </p>
+          )}
+          {arrived && (
+            <p className="notice" role="status" aria-label="Payment">
+              {arrived === 'top-up' ? `Payment received — your credit is now ${usdLabel(Math.max(0, s.creditMicros))}.` : s.subscription === 'active' ? 'Payment received — your plan is active.' : `Your plan: ${SUBSCRIPTION_TEXT[s.subscription]}.`}
+            </p>
+          )}
           <CreditsSection status={s} pending={topUp.isPending} error={topUp.error} onTopUp={(cents) => topUp.mutate(cents)} />
           <PlanSection status={s} pending={subscribe.isPending} error={subscribe.error} onSubscribe={(plan) => subscribe.mutate(plan)} />
           <section className="settings-section" aria-labelledby="byok-title">
