@@ -92,6 +92,9 @@ describe('hard budgets in the agent', () => {
     expect(user.error?.message).toMatch(/^Not enough AI credit — not sent: \$0\.\d+ of AI credit left, and this answer could cost up to \$0\.\d+\. Top up on the Billing page to continue\.$/);
     expect(wire.requests).toHaveLength(1);
     expect(h.store.budgetStatus().plan).toMatchObject({ creditMicros: 100_000, creditAfter: 0 });
+    // What the Costs page shows: the credit, what was spent since the cursor, and what is left.
+    const spent = h.store.usageSummary().costMicros;
+    expect(h.store.budgetStatus().credit).toEqual({ limitMicros: 100_000, spentMicros: spent, leftMicros: Math.max(0, 100_000 - spent) });
 
     // The next sync moves the cursor past what it debited; a top-up raises the credit: answers resume.
     const cursor = h.store.usagePage(0, 1_000).nextCursor;
@@ -99,6 +102,13 @@ describe('hard budgets in the agent', () => {
     h.service.retry(sent.id);
     expect((await settledTurn(h, sent.id)).status).toBe('done');
     expect(wire.requests).toHaveLength(2);
+    const after = h.store.budgetStatus().credit!;
+    expect(after.limitMicros).toBe(1_000_000);
+    expect(after.spentMicros).toBe(h.store.usageSummary().costMicros - spent);
+    expect(after.leftMicros).toBe(1_000_000 - after.spentMicros);
+    // No credit cap: no credit in the status.
+    h.store.setPlanCaps({ dailyMicros: null, monthlyMicros: null, reason: null });
+    expect(h.store.budgetStatus().credit).toBeUndefined();
   });
 
   it("a call's usage row is in the file before its usage event goes on: a kill -9 after that loses no spent money", async () => {
