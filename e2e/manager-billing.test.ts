@@ -86,6 +86,13 @@ describe('the Billing page: top up through Stripe Checkout, credited once', () =
     await expect.poll(() => balance().textContent()).toBe('$20.00');
     await page.getByRole('table', { name: 'Invoices' }).getByRole('cell', { name: '$20.00' }).waitFor();
 
+    // The top-up reached the instance as its credit cap: the Costs page shows it and leads back to Billing.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Costs', exact: true }).click();
+    const credit = page.getByRole('status', { name: 'AI credit' });
+    await credit.getByText('AI credit left: $20.00 of $20.00').waitFor();
+    await credit.getByRole('button', { name: 'Top up on the Billing page' }).click();
+    await page.getByRole('heading', { name: 'Billing', level: 1 }).waitFor();
+
     // Stripe delivers the same event again: acknowledged, not credited again.
     expect(await stripe.deliver(hook, completed!, { secret: SECRET })).toMatchObject({ status: 200, body: { duplicate: true } });
     await page.reload();

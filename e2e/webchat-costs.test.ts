@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { formatMicros, usdText } from '@autoclaw/shared';
 import { startHarness, type Harness } from './support/harness';
+import { openStore } from '../server/src/store';
+import { databasePath } from '../server/src/gateway';
 import { usageByDay } from './support/gateway-process';
 import { lastAnswer, openAndPair, send } from './support/webchat';
 
@@ -103,6 +105,43 @@ describe('WebChat costs: the chart, the table and a hard budget', () => {
     await bell.click();
     const notice = page.getByRole('region', { name: 'Notices' }).locator('.notice-item');
     expect(await notice.innerText()).toMatch(/1% of your daily budget used/);
+  });
+
+  it('shows the pooled credit the manager puts on the instance, and a clear state once it is used up', async () => {
+    // What the manager's admin.setPlanCaps writes, written here into the gateway's file (the gateway reads it again at once).
+    const planCaps = (creditMicros: number | null) => {
+      const store = openStore({ path: databasePath(h.dataDir) });
+      try {
+        const cursor = store.usagePage(0, 1_000).nextCursor;
+        store.setPlanCaps({ dailyMicros: null, monthlyMicros: null, reason: null, ...(creditMicros === null ? {} : { creditMicros, creditAfter: cursor }) });
+      } finally {
+        store.close();
+      }
+    };
+    planCaps(5_000_000);
+    await page.reload();
+    await page.getByRole('button', { name: 'Costs', exact: true }).click();
+    const credit = page.getByRole('status', { name: 'AI credit' });
+    await credit.getByText('AI credit left: $5.00 of $5.00').waitFor();
+    // Plain WebChat has no Billing page: it says where to top up, without a dead link.
+    await credit.getByText("Top up on your account's Billing page.").waitFor();
+
+    planCaps(0);
+    await page.reload();
+    await page.getByRole('button', { name: 'Costs', exact: true }).click();
+    const out = page.getByRole('alert', { name: 'AI credit' });
+    await out.getByText('Not enough AI credit — top up.').waitFor();
+    const requests = h.wire.requests.length;
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await send(page, 'with no credit left?');
+    await page.locator('.budget-refusal').filter({ hasText: 'Not enough AI credit' }).waitFor();
+    expect(h.wire.requests.length).toBe(requests);
+
+    planCaps(null);
+    await page.reload();
+    await page.getByRole('button', { name: 'Costs', exact: true }).click();
+    await page.getByRole('heading', { name: 'Budget' }).waitFor();
+    expect(await page.getByLabel('AI credit').count()).toBe(0);
   });
 
   it('rejects bad caps in the form and changes nothing', async () => {

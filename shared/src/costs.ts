@@ -196,6 +196,8 @@ export const BudgetStatusSchema = z.object({
   month: PeriodSpendSchema,
   /** Worst cases held by provider calls in flight. */
   reserved: z.object({ micros: z.number().int(), tokens: z.number().int(), calls: z.number().int() }),
+  /** Pooled credit (only while the manager puts a credit cap): spent since its sync cursor, and what is left (at cost, before the margin). */
+  credit: z.object({ limitMicros: z.number().int(), spentMicros: z.number().int(), leftMicros: z.number().int() }).optional(),
 });
 export type BudgetStatus = z.infer<typeof BudgetStatusSchema>;
 

@@ -5,7 +5,8 @@
  * with BUDGET_EXCEEDED when a cap would be passed — then nothing is sent. The
  * decision takes no commit; the hold's row is in the file (one batched commit
  * for every call of the tick) before the request leaves. The call's usage
- * settles the hold; a call that ends without usage releases it. Each attempt
+ * settles the hold, and its usage row is committed before the usage event
+ * goes on (so before the answer is done); a call that ends without usage releases it. Each attempt
  * of the retry policy is its own call. When the spend passes the soft line,
  * one notice per period tells the user.
  */
@@ -145,6 +146,9 @@ export class BudgetGate {
         if (event.type === 'usage' && !settled) {
           this.settle(reservation, model, meter, event.usage);
           settled = true;
+          // The usage row is in the file before anyone hears of it (the answer is marked done after
+          // this): a kill -9 from here on loses no spent money. One commit for every call settled in this tick.
+          await store.budgetDurable();
         }
         yield event;
       }

@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Message, Notice, NoticeInput, NoticeSink } from '@autoclaw/shared';
 import { startAnthropicWireServer } from '../testing/anthropic-wire-server';
 import type { WireServerHandle } from '../testing';
+import { openStore } from '../store';
+import { BudgetGate } from './budget-gate';
 import type { ChatServiceDeps } from './chat-service';
+import { SILENT_LOGGER } from './logger';
 import { TEST_KEY, defaultModel, makeProvider, openHarness, waitFor, type Harness } from './test-harness';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -89,6 +92,9 @@ describe('hard budgets in the agent', () => {
     expect(user.error?.message).toMatch(/^Not enough AI credit — not sent: \$0\.\d+ of AI credit left, and this answer could cost up to \$0\.\d+\. Top up on the Billing page to continue\.$/);
     expect(wire.requests).toHaveLength(1);
     expect(h.store.budgetStatus().plan).toMatchObject({ creditMicros: 100_000, creditAfter: 0 });
+    // What the Costs page shows: the credit, what was spent since the cursor, and what is left.
+    const spent = h.store.usageSummary().costMicros;
+    expect(h.store.budgetStatus().credit).toEqual({ limitMicros: 100_000, spentMicros: spent, leftMicros: Math.max(0, 100_000 - spent) });
 
     // The next sync moves the cursor past what it debited; a top-up raises the credit: answers resume.
     const cursor = h.store.usagePage(0, 1_000).nextCursor;
@@ -96,6 +102,38 @@ describe('hard budgets in the agent', () => {
     h.service.retry(sent.id);
     expect((await settledTurn(h, sent.id)).status).toBe('done');
     expect(wire.requests).toHaveLength(2);
+    const after = h.store.budgetStatus().credit!;
+    expect(after.limitMicros).toBe(1_000_000);
+    expect(after.spentMicros).toBe(h.store.usageSummary().costMicros - spent);
+    expect(after.leftMicros).toBe(1_000_000 - after.spentMicros);
+    // No credit cap: no credit in the status.
+    h.store.setPlanCaps({ dailyMicros: null, monthlyMicros: null, reason: null });
+    expect(h.store.budgetStatus().credit).toBeUndefined();
+  });
+
+  it("a call's usage row is in the file before its usage event goes on: a kill -9 after that loses no spent money", async () => {
+    const { h, wire } = await setup();
+    const gate = new BudgetGate({ store: h.store, bootId: 'boot-durable', logger: SILENT_LOGGER });
+    const model = defaultModel('anthropic');
+    const session = h.store.createSession({ name: 'durable' });
+    const provider = gate.guard(makeProvider('anthropic', wire.url), model, { sessionId: session.id, messageId: null, channel: 'webchat', tool: null });
+    const request = { model: model.model, system: '', messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'count me' }] }], tools: [], maxTokens: 256, signal: new AbortController().signal };
+    // What a process started after kill -9 reads: the file, through its own connection.
+    const inFile = () => {
+      const other = openStore({ path: `${h.dir}/gateway.db` });
+      try {
+        return { calls: other.usageSummary().calls, reserved: other.budgetStatus().reserved.calls };
+      } finally {
+        other.close();
+      }
+    };
+    let seen: { calls: number; reserved: number } | null = null;
+    for await (const event of provider.stream(request)) {
+      // Nothing else touches the store between the settle and here (no other store call flushes the queue).
+      if (event.type === 'usage') seen = inFile();
+    }
+    expect(wire.requests).toHaveLength(1);
+    expect(seen).toEqual({ calls: 1, reserved: 0 });
   });
 
   it('lets 8 concurrent turns past a cap only as far as their worst cases fit, and never past the cap', async () => {

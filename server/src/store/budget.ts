@@ -32,6 +32,7 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, bo
     'SELECT coalesce(sum(micros), 0) AS micros, coalesce(sum(tokens), 0) AS tokens, count(*) AS calls FROM budget_reservations',
   );
   const deleteReservation = db.prepare<[number]>('DELETE FROM budget_reservations WHERE id = ?');
+  const spentAfter = db.prepare<[number], number>('SELECT coalesce(sum(cost_micros), 0) FROM usage WHERE id > ?').pluck();
   const upsertCaps = db.prepare<[string, number | null, number | null, number | null, number | null, number | null, string | null, string | null, number, number | null, number | null]>(
     `INSERT OR REPLACE INTO budget_caps (scope, daily_micros, monthly_micros, session_micros, daily_tokens, soft_percent, time_zone, reason, updated_at, credit_micros, credit_after)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -57,7 +58,10 @@ export function budgetQueries({ db, now }: StoreContext, spend: SpendTracker, bo
     const day = spend.peek(spend.dayKey(p), p);
     const month = spend.peek(spend.monthKey(p), p);
     const held = heldAll.get() ?? { micros: 0, tokens: 0, calls: 0 };
+    const limit = plan?.credit_micros ?? null;
+    const spent = limit === null ? 0 : (spentAfter.get(plan?.credit_after ?? 0) ?? 0);
     return {
+      ...(limit === null ? {} : { credit: { limitMicros: limit, spentMicros: spent, leftMicros: Math.max(0, limit - spent) } }),
       caps: {
         dailyMicros: user?.daily_micros ?? null,
         monthlyMicros: user?.monthly_micros ?? null,

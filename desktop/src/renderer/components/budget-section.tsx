@@ -144,7 +144,39 @@ function BudgetForm({ status, save, firstField }: { status: BudgetStatus; save: 
   );
 }
 
-export function BudgetSection({ firstField }: { firstField?: Ref<HTMLInputElement> }) {
+/** Pooled AI credit the manager put on this instance: what is left is a hard cap. */
+function CreditCap({ credit, onTopUp }: { credit: NonNullable<BudgetStatus['credit']>; onTopUp?: (() => void) | undefined }) {
+  const topUp = onTopUp ? (
+    <button type="button" className="link" onClick={onTopUp}>
+      Top up on the Billing page
+    </button>
+  ) : (
+    <span>Top up on your account&apos;s Billing page.</span>
+  );
+  if (credit.leftMicros <= 0) {
+    return (
+      <div className="notice error credit-cap" role="alert" aria-label="AI credit">
+        <p>
+          <strong>Not enough AI credit — top up.</strong> Answers are refused before anything is sent until you do. {topUp}
+        </p>
+      </div>
+    );
+  }
+  const text = `AI credit left: ${formatMicros(credit.leftMicros)} of ${usdLabel(credit.limitMicros)}`;
+  return (
+    <div className="credit-cap" role="status" aria-label="AI credit">
+      <p className="budget-meter">
+        <span>{text}</span>
+        <meter min={0} max={Math.max(credit.limitMicros, 1)} low={credit.limitMicros * 0.2} high={credit.limitMicros * 0.5} optimum={credit.limitMicros} value={credit.leftMicros} aria-label={text} />
+      </p>
+      <p className="hint">
+        A hard cap from your plan&apos;s credit: an answer that could cost more than what is left is refused before anything is sent. {topUp}
+      </p>
+    </div>
+  );
+}
+
+export function BudgetSection({ firstField, onTopUp }: { firstField?: Ref<HTMLInputElement>; onTopUp?: (() => void) | undefined }) {
   const budget = useBudget();
   // Here, not in the form: the form is made anew when the caps change, and "Saved." must stay.
   const save = useSetBudget();
@@ -162,6 +194,7 @@ export function BudgetSection({ firstField }: { firstField?: Ref<HTMLInputElemen
       )}
       {budget.isSuccess && (
         <>
+          {budget.data.credit && <CreditCap credit={budget.data.credit} onTopUp={onTopUp} />}
           <div className="budget-now">
             <Meter label={`Today (${budget.data.day.period})`} spent={budget.data.day.spentMicros} cap={budget.data.effective.dailyMicros} />
             <Meter label={`This month (${budget.data.month.period})`} spent={budget.data.month.spentMicros} cap={budget.data.effective.monthlyMicros} />

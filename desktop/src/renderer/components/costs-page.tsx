@@ -92,7 +92,8 @@ function Spend({ ledger, split, from, to }: { ledger: UsageLedger; split: CostSp
   );
 }
 
-export default function CostsPage() {
+/** `onTopUp`: opens the Billing page (the manager UI has one; plain WebChat does not). */
+export default function CostsPage({ onTopUp }: { onTopUp?: (() => void) | undefined } = {}) {
   const { now, timeZone } = useServices();
   const costsFocus = useUi((s) => s.costsFocus);
   const clearCostsFocus = useUi((s) => s.clearCostsFocus);
@@ -163,7 +164,7 @@ export default function CostsPage() {
         {ledger.isSuccess && <Spend ledger={ledger.data} split={split} from={from} to={to} />}
         <p className="hint">Days in {zone}. Prices from the built-in price table.</p>
       </section>
-      <BudgetSection firstField={budgetField} />
+      <BudgetSection firstField={budgetField} onTopUp={onTopUp} />
     </div>
   );
 }

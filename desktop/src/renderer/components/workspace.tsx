@@ -92,7 +92,7 @@ export function Workspace({ instancePage, billingPage, headerEnd }: WorkspacePro
             <SkillsPage />
           ) : view === 'costs' ? (
             <Suspense fallback={<p className="muted centered-text">Loading costs…</p>}>
-              <CostsPage />
+              <CostsPage onTopUp={billingPage ? () => ui.getState().setView('billing') : undefined} />
             </Suspense>
           ) : view === 'channels' ? (
             <ChannelsPage />
