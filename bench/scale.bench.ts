@@ -3,6 +3,8 @@
 // (the real Anthropic SDK against a local wire server).
 //   scale.wake_to_first_token_ms      a sleeping instance; a client connects through the door → first streamed token
 //   scale.asleep_bytes_per_instance   manager RSS growth per sleeping instance
+//   scale.wake_step_*_ms              the same path in steps: door_wake (sleeping → the door's /healthz answered),
+//                                     device_auth (connect + device auth + a first call), first_token (send → first token)
 //   scale.1000_accounts_rss_gb        AUTOCLAW_BENCH_ACCOUNTS (default 1,000) accounts, 50 awake, the rest asleep:
 //                                     RSS of the manager and every gateway process, summed
 // Phase 1 runs the manager with --provision-asleep (a sign-up makes the
@@ -12,11 +14,13 @@
 // the door that stays connected and sends a message, answered before RSS is read.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChatEvent } from '@autoclaw/shared';
 import { startAnthropicWireServer } from '../server/src/testing/anthropic-wire-server';
 import { connectAsDevice } from '../server/src/cli/gateway-client';
 import { generateDeviceKey, signPayload } from '../server/src/security/index';
 import { pairWithTicket } from '../server/src/manager/instances/gateway-link';
+import { instanceDir, LOG_FILE } from '../server/src/manager/drivers/local/index';
 import { AUTOCLAW, managerCall, median, processRssMb, round, tempDir, writeFigures } from './support';
 
 interface InstanceView {
@@ -95,10 +99,12 @@ const first = await waitState(firstToken, ['running', 'sleeping']);
 const door = `${manager.url}/i/${first.id}`;
 const key = generateDeviceKey();
 const { ticket } = await call<{ ticket: string }>('POST', 'instances.pairDevice', { instanceId: first.id, publicKey: key.publicKey, deviceName: 'bench' }, firstToken);
-await pairWithTicket(door, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) });
+// The door admits only the instance's owner (their session token).
+const owner = { authorization: `Bearer ${firstToken}` };
+await pairWithTicket(door, ticket, { publicKey: key.publicKey, sign: (p) => signPayload(key.privateKey, p) }, Date.now, owner);
 let sessionId = '';
 {
-  const conn = connectAsDevice({ url: door, key });
+  const conn = connectAsDevice({ url: door, key, headers: owner });
   await conn.client.settings.set.mutate({ key: 'anthropic.apiKey', value: 'sk-ant-bench-0123456789' });
   sessionId = (await conn.client.sessions.create.mutate({})).id;
   await conn.close();
@@ -108,7 +114,7 @@ const wakes: number[] = [];
 for (let i = 0; i < 5; i += 1) {
   await waitState(firstToken, ['sleeping']);
   const t0 = performance.now();
-  const conn = connectAsDevice({ url: door, key });
+  const conn = connectAsDevice({ url: door, key, headers: owner });
   const token = new Promise<number>((resolve, reject) => {
     const sub = conn.client.chat.events.subscribe(
       { sessionId },
@@ -129,6 +135,42 @@ for (let i = 0; i < 5; i += 1) {
 }
 figures['scale.wake_to_first_token_ms'] = round(median(wakes), 1);
 console.log(`wake → first token: ${wakes.map((w) => round(w, 1)).join(', ')} ms`);
+
+/* ---------- where a wake's time goes: the same path in steps, each awaited before the next ---------- */
+const steps: Record<string, number[]> = { door_wake: [], device_auth: [], first_token: [] };
+const gatewayStart: Array<Record<string, number>> = [];
+for (let i = 0; i < 3; i += 1) {
+  await waitState(firstToken, ['sleeping']);
+  let t = performance.now();
+  const health = await fetch(`${door}/healthz`, { headers: owner });
+  if (!health.ok) throw new Error(`door /healthz ${health.status}`);
+  steps['door_wake']!.push(performance.now() - t);
+  t = performance.now();
+  const conn = connectAsDevice({ url: door, key, headers: owner });
+  await conn.client.chat.history.query({ sessionId });
+  steps['device_auth']!.push(performance.now() - t);
+  t = performance.now();
+  const token = new Promise<number>((resolve, reject) => {
+    const sub = conn.client.chat.events.subscribe({ sessionId }, {
+      onData: ({ data }: { data: ChatEvent }) => {
+        if (data.type === 'delta' && data.text.length > 0) {
+          resolve(performance.now() - t);
+          sub.unsubscribe();
+        }
+      },
+      onError: reject,
+    });
+  });
+  await conn.client.chat.send.mutate({ sessionId, clientId: `bench-steps-${i}-${Date.now()}`, text: `step ${i}` });
+  steps['first_token']!.push(await token);
+  await conn.close();
+  // The woken gateway's own account of its start (its "gateway listening" log line).
+  const started = readFileSync(join(instanceDir(dir.path, first.id), LOG_FILE), 'utf8').split('\n').filter((l) => l.includes('"gateway listening"')).pop();
+  if (started) gatewayStart.push((JSON.parse(started) as { startMs: Record<string, number> }).startMs);
+}
+for (const [name, values] of Object.entries(steps)) figures[`scale.wake_step_${name}_ms`] = round(median(values), 1);
+console.log(`wake in steps (median ms): ${Object.entries(steps).map(([n, v]) => `${n} ${round(median(v), 1)}`).join(', ')}`);
+console.log(`woken gateway's start (ms): ${gatewayStart.map((s) => JSON.stringify(s)).join(' ')}`);
 
 /* ---------- provision the rest through sign-up, a few at a time (provisioned asleep) ---------- */
 const tokens: string[] = [firstToken];
@@ -156,8 +198,9 @@ async function connectAndChat(token: string, i: number): Promise<void> {
   // Pairing is the manager acting on the instance: it wakes it (the first account's was paired above already).
   const { ticket } = await call<{ ticket: string }>('POST', 'instances.pairDevice', { instanceId: inst.id, publicKey: device.publicKey, deviceName: `bench-${i}` }, token);
   const through = `${manager.url}/i/${inst.id}`;
-  await pairWithTicket(through, ticket, { publicKey: device.publicKey, sign: (p) => signPayload(device.privateKey, p) });
-  const conn = connectAsDevice({ url: through, key: device });
+  const headers = { authorization: `Bearer ${token}` };
+  await pairWithTicket(through, ticket, { publicKey: device.publicKey, sign: (p) => signPayload(device.privateKey, p) }, Date.now, headers);
+  const conn = connectAsDevice({ url: through, key: device, headers });
   clients.push(conn);
   await conn.client.settings.set.mutate({ key: 'anthropic.apiKey', value: 'sk-ant-bench-0123456789' });
   const session = (await conn.client.sessions.create.mutate({})).id;

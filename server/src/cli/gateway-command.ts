@@ -43,9 +43,13 @@ async function runStandby(rest: string[], io: CliIO): Promise<number> {
   // `--data DIR` only names whose standby this is (the manager finds its processes by it).
   if (rest.length !== 2 || rest[0] !== '--data') throw new UsageError('usage: autoclaw gateway --standby --data DIR (run by the manager)');
   const signal = stopSignal();
-  const [{ startGateway }, { preloadProviders }] = await Promise.all([import('../gateway/server'), import('../agent/providers/index')]);
-  // What a first turn loads (the provider SDKs) is loaded now, while nobody waits.
+  const [{ startGateway }, { preloadProviders }, { rehearseStart }] = await Promise.all([import('../gateway/server'), import('../agent/providers/index'), import('./standby-rehearsal')]);
+  // What a first turn loads (the provider SDKs) is loaded now, while nobody waits;
+  // then a throwaway start and first client warm the rest (see standby-rehearsal.ts).
   await preloadProviders();
+  await rehearseStart(startGateway, rest[1] ?? '.').catch((err: unknown) => {
+    io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'standby rehearsal failed', err: err instanceof Error ? err.message : String(err) })}\n`);
+  });
   const assignment = await Promise.race([readAssignmentFromFd(STANDBY_FD), signal.then(() => null)]);
   if (assignment === null) return 0;
   let args: unknown;

@@ -31,6 +31,7 @@ import { createNoticeBoard, type NoticeBoard } from './notice-board';
 import { findRunningGateway, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { createSocketRegistry } from './socket-registry';
 import type { DeviceAdmin, GatewayServices } from './trpc';
+import { startPhases } from './start-phases';
 import { VERSION } from './version';
 import { startWsGateway } from './ws-gateway';
 
@@ -119,6 +120,7 @@ function identityCheckOf(config: GatewayConfig, now: () => number, logger: Logge
 
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const now = options.now ?? Date.now;
+  const phases = startPhases();
   const logger = options.logger ?? createLogger({ now });
   const { dataDir } = config;
   // 0700, and an existing looser directory tightened (or a warning saying why not).
@@ -135,7 +137,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const dataKey = await loadDataKey(config, options.dataKey);
   const vault = createVault(dataKey);
   const tailscale = identityCheckOf(config, now, logger);
+  phases.mark('key');
   const store = openStore({ path: databasePath(dataDir), now, onWarning: (message) => logger.warn(message) });
+  phases.mark('store');
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) {
@@ -214,8 +218,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       ...(options.channels?.tuning ? { tuning: options.channels.tuning } : {}),
       ...(options.channels?.backoffMs ? { backoffMs: options.channels.backoffMs } : {}),
     });
+    phases.mark('services');
     await chat.start();
     cleanups.push(() => chat.stop());
+    phases.mark('chat');
     cleanups.push(() => idleCollector.stop());
 
     let ready = false;
@@ -244,6 +250,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       },
     });
     cleanups.push(() => app.close());
+    phases.mark('app');
 
     const registry = createSocketRegistry();
     const managerDeviceId = config.managerKey === undefined ? null : deviceIdFromPublicKey(config.managerKey);
@@ -312,6 +319,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     // Channels stop first of all (before sockets, the server and the chat service).
     await channels.start();
     cleanups.push(() => channels.stop());
+    phases.mark('channels');
 
     await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => {
       throw listenError(err, config);
@@ -319,6 +327,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     const address = app.server.address();
     port = typeof address === 'object' && address !== null ? address.port : config.port;
     const url = `http://${urlHost(config.host)}:${port}`;
+    phases.mark('listen');
     // Ready before the runtime file exists: the local driver takes the file as the readiness signal.
     ready = true;
     writeRuntimeFile(dataDir, { pid: process.pid, port, url, startedAt: now() });
@@ -329,7 +338,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     if (config.tailscale && tailscale) {
       logger.info('requests through Tailscale Serve must come from the owner', { owner: config.tailscale.ownerLogin, localapi: tailscale.where });
     }
-    logger.info('gateway listening', { url, version: VERSION });
+    logger.info('gateway listening', { url, version: VERSION, startMs: phases.done() });
 
     let closing: Promise<void> | null = null;
     return {

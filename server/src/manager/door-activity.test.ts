@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { testEngine } from './db/test-db';
 import { createDoorActivity } from './door-activity';
+import { waitFor } from './drivers/local/test-support';
 import { startTestManager } from './test-kit';
 import type { TestManager } from './test-kit';
 
@@ -46,5 +47,28 @@ describe(`door activity (${testEngine()})`, () => {
     there.begin('inst_a')();
     await there.flush();
     expect(await writes()).toEqual([['inst_a', 1_010_000]]);
+  });
+
+  it("an instance's row goes with the instance: deleted through the app, in the delete's transaction; another instance's row stays", async () => {
+    // Provisioned asleep: instances with their storage and no gateway process.
+    t = await startTestManager({ config: { provisionAsleep: true, signup: 'open' } });
+    const db = t.manager.services.db;
+    const made = async (email: string) => {
+      const { token } = await t!.client().auth.signUp.mutate({ email, password: 'correct horse battery' });
+      const api = t!.client(token);
+      await api.instances.create.mutate();
+      const mine = await waitFor('sleeping', async () => {
+        const m = await api.instances.mine.query();
+        return m?.state === 'sleeping' ? m : null;
+      }, 20_000);
+      return { api, id: mine.id };
+    };
+    const gone = await made('leaving@example.com');
+    const stays = await made('staying@example.com');
+    // As the door records a use (the write this part makes at most once per interval).
+    for (const id of [gone.id, stays.id]) await db.k.insertInto('door_activity').values({ instance_id: id, last_at: 1_000 }).execute();
+    await gone.api.instances.delete.mutate({ instanceId: gone.id });
+    await waitFor('the instance deleted', async () => ((await db.k.selectFrom('instances').select('id').where('id', '=', gone.id).executeTakeFirst()) ? null : true), 20_000);
+    expect((await db.k.selectFrom('door_activity').select('instance_id').execute()).map((r) => r.instance_id)).toEqual([stays.id]);
   });
 });

@@ -12,7 +12,7 @@
  * gateway counts it as a connected client.
  */
 import { migratePart } from './db';
-import type { ManagerDb, Migration } from './db';
+import type { Executor, ManagerDb, Migration } from './db';
 import type { Logger } from './gateway-parts';
 
 export interface DoorUse {
@@ -29,6 +29,8 @@ export interface DoorActivity {
   of(instanceId: string): DoorUse;
   /** This replica's view, with the last use any replica recorded. */
   shared(instanceId: string): Promise<DoorUse>;
+  /** Deletes the instance's row inside `t` (its delete transaction) and forgets it here. */
+  removeIn(t: Executor, instanceId: string): Promise<void>;
   /** Waits for the writes under way (tests, shutdown). */
   flush(): Promise<void>;
 }
@@ -113,6 +115,11 @@ export function createDoorActivity(opts: DoorActivityOptions): DoorActivity {
       };
     },
     of: (instanceId) => uses.get(instanceId) ?? { open: 0, lastAt: null },
+    async removeIn(t, instanceId) {
+      await t.deleteFrom('door_activity').where('instance_id', '=', instanceId).execute();
+      uses.delete(instanceId);
+      written.delete(instanceId);
+    },
     async shared(instanceId) {
       const mine = uses.get(instanceId) ?? { open: 0, lastAt: null };
       if (!db) return mine;

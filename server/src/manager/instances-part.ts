@@ -17,7 +17,7 @@ import type { LocalDriver, LocalDriverOptions } from './drivers/local';
 import type { InstanceDriver } from './drivers/types';
 import type { Logger } from './gateway-parts';
 import { createInstanceService } from './instances';
-import type { InstanceKeys, InstanceService, InstanceServiceDeps, RecoveryReport } from './instances';
+import type { InstanceKeys, InstanceService, InstanceServiceDeps, RecoveryReport, RemoveWith } from './instances';
 import { createSleeper, createSupervisor } from './supervisor';
 import type { Sleeper, Supervisor, SupervisorOptions } from './supervisor';
 import type { DoorUse } from './door-activity';
@@ -30,6 +30,8 @@ export interface InstancesPartOptions {
   db: ManagerDb;
   keys: InstanceKeys;
   audit: { append(entry: AuditAppend): Promise<unknown> };
+  /** Rows other parts keep per instance, removed in the instance's delete transaction. */
+  removeWith?: RemoveWith;
   now: () => number;
   logger: Logger;
   /** The manager's --driver: `local` makes the local driver; `kubernetes` needs `driver`. */
@@ -113,6 +115,7 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
     ...(opts.locks ? { locks: opts.locks } : {}),
     ...(opts.versionOf ? { versionOf: opts.versionOf } : {}),
     ...(opts.provisionAsleep ? { provisionAsleep: true } : {}),
+    ...(opts.removeWith ? { removeWith: opts.removeWith } : {}),
   });
   let supervisor: Supervisor | null = null;
   let sleeper: Sleeper | null = null;

@@ -217,6 +217,7 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       versionOf: versionRows,
       beforeRecover: async (fence) => updates?.recover(fence),
       doorUse: (id) => doorActivity.shared(id),
+      removeWith: (t, id) => doorActivity.removeIn(t, id),
       ...(config.sleepAfterMs === undefined ? {} : { idle: { sleepAfterMs: config.sleepAfterMs } }),
       ...(config.provisionAsleep ? { provisionAsleep: true } : {}),
       ...options.instances,

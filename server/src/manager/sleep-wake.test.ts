@@ -4,10 +4,14 @@
  * gateway process ends — and the next client through the one door wakes
  * it, held until it is ready; 20 clients at once wake it once; a wake that
  * fails leaves it `failed` with the reason, and the held clients get HTTP
- * 503 with a typed body or a WebSocket close with the reason. The sleeper's
+ * 503 with a typed body or a WebSocket close with the reason; a client whose
+ * network drops mid-conversation reconnects through the door and loses
+ * nothing it sent. The sleeper's
  * rounds are run by the test (its own interval is an hour).
  */
 import { rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { WS_CLOSE_DOOR_REFUSED, WS_CLOSE_WAKE_FAILED } from '@autoclaw/shared';
@@ -133,6 +137,68 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     expect(after.filter((e) => e.to === 'running')).toHaveLength(1);
     expect(await state()).toBe('running');
   });
+
+  it('a client whose network drops while it talks through the door reconnects, and nothing it sent is lost', async () => {
+    // The client's network: a loopback TCP proxy in front of the manager. `cut` drops every connection
+    // (as a lost Wi-Fi does); while `held`, new connections wait unforwarded until the network is back.
+    const upstream = new URL(t.url);
+    const sockets = new Set<Socket>();
+    const held: Array<() => void> = [];
+    let holding = false;
+    let arrived: () => void = () => {};
+    const proxy = createServer((client) => {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => undefined);
+      const forward = () => {
+        const server = connect({ host: upstream.hostname, port: Number(upstream.port) });
+        sockets.add(server);
+        server.on('close', () => sockets.delete(server));
+        server.on('error', () => client.destroy());
+        client.on('close', () => server.destroy());
+        server.on('close', () => client.destroy());
+        client.pipe(server).pipe(client);
+      };
+      if (!holding) return forward();
+      held.push(forward);
+      arrived();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const through = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/i/${instance.id}`;
+    // The manager's Host check sees its own address, as behind a proxy that keeps the Host header.
+    const conn = connectAsDevice({ url: through, key, headers: { ...owner(), host: upstream.host }, maxConnectAttempts: 50 });
+    try {
+      await conn.call(conn.client.settings.set.mutate({ key: 'anthropic.baseUrl', value: wire.url, apiKey: API_KEY }));
+      await conn.call(conn.client.settings.set.mutate({ key: 'model', value: 'anthropic:claude-test-model' }));
+      const session = await conn.call(conn.client.sessions.create.mutate({}));
+      await conn.call(conn.client.chat.send.mutate({ sessionId: session.id, clientId: 'drop-msg-0001', text: 'before the drop' }));
+      // The network drops just as the client sends: the send may or may not have reached the gateway.
+      holding = true;
+      const reconnecting = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      for (const s of sockets) s.destroy();
+      const cutShort = Promise.allSettled([conn.call(conn.client.chat.send.mutate({ sessionId: session.id, clientId: 'drop-msg-0002', text: 'during the drop' }))]);
+      // The client reconnects through the door (held at the proxy until the network is back).
+      await reconnecting;
+      holding = false;
+      for (const forward of held.splice(0)) forward();
+      await cutShort;
+      // The app sends again what it has no acknowledgement for — here both, with the same client ids.
+      await conn.call(conn.client.chat.send.mutate({ sessionId: session.id, clientId: 'drop-msg-0002', text: 'during the drop' }));
+      await conn.call(conn.client.chat.send.mutate({ sessionId: session.id, clientId: 'drop-msg-0001', text: 'before the drop' }));
+      const history = await waitFor('both answered', async () => {
+        const h = await conn.call(conn.client.chat.history.query({ sessionId: session.id }));
+        return h.filter((m) => m.role === 'assistant' && m.status === 'done').length >= 2 ? h : null;
+      }, 40_000);
+      expect(history.filter((m) => m.role === 'user').map((m) => m.text)).toEqual(['before the drop', 'during the drop']);
+    } finally {
+      await conn.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+    // A reconnect, two turns and their answers: generous on a busy machine.
+  }, 90_000);
 
   it('another account, or no account, cannot wake it: refused at the door, and it sleeps on', async () => {
     await putToSleep();

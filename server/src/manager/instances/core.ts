@@ -15,7 +15,7 @@ import { unwrapDataKey } from '../keys';
 import type { ManagerKeys } from '../keys';
 import type { GatewayLink } from './gateway-link';
 import type { KeyedLock } from './keyed-lock';
-import type { Fence, InstanceRepository, InstanceRow } from './repository';
+import type { Fence, InstanceRepository, InstanceRow, RemoveWith } from './repository';
 import { canTransition } from './state-machine';
 
 export type InstanceKeys = Pick<ManagerKeys, 'publicKey' | 'sign' | 'masterKey'>;
@@ -25,6 +25,8 @@ export interface InstanceServiceDeps {
   driver: InstanceDriver;
   keys: InstanceKeys;
   audit?: { append(entry: AuditAppend): Promise<unknown> };
+  /** Rows other parts keep per instance (the door's last use), removed in the instance's delete transaction. */
+  removeWith?: RemoveWith;
   now?: () => number;
   logger?: Logger;
   /** Origins every gateway accepts besides its own (the manager's UI, the desktop app's scheme); a function is read at each start. */
@@ -65,7 +67,7 @@ export interface Core {
   /** Runs a driver call with the spec, wiping the data key afterwards. */
   withSpec<T>(row: InstanceRow, fn: (spec: InstanceSpec) => Promise<T>): Promise<T>;
   /** Waits for /readyz, then moves the instance to `running` with its runtime. */
-  becomeRunning(id: string, runtime: InstanceRuntime, reason: string, fence?: Fence): Promise<InstanceRow>;
+  becomeRunning(id: string, runtime: InstanceRuntime, reason: string, fence?: Fence, origins?: string[]): Promise<InstanceRow>;
   /** Moves to `failed` with the error and the gateway's last log lines (no-op when already gone). */
   fail(id: string, err: unknown, what: string): Promise<void>;
   deviceUrlOf(instance: Instance): string | null;
@@ -163,11 +165,11 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
         spec.dataKey.fill(0);
       }
     },
-    async becomeRunning(id, runtime, reason, fence) {
+    async becomeRunning(id, runtime, reason, fence, origins) {
       if (shutdown.signal.aborted) throw shutdownError();
       const ready = driver.waitForReady ? driver.waitForReady(id, readyTimeoutMs) : waitReady(driver, id, runtime.url, readyTimeoutMs, shutdown.signal);
       await unlessAborted(ready, shutdown.signal);
-      return repo.transition(id, 'running', reason, { ...runtimePatch(runtime), lastError: null }, undefined, fence);
+      return repo.transition(id, 'running', reason, { ...runtimePatch(runtime), lastError: null, ...(origins ? { origins } : {}) }, undefined, fence);
     },
     async fail(id, err, what) {
       const row = await repo.get(id);

@@ -6,3 +6,4 @@ export { migrateInstances, INSTANCES_PART } from './schema';
 export { createGatewayLink, pairWithTicket, signChallenge } from './gateway-link';
 export type { GatewayLink, GatewayClient, ManagerSigner } from './gateway-link';
 export { listStoredInstances } from './repository';
+export type { RemoveWith } from './repository';

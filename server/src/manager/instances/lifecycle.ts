@@ -11,7 +11,7 @@ import type { InstanceRuntime, InstanceSpec } from '../drivers/types';
 import { unwrapDataKey, wrapDataKey } from '../keys';
 import type { Core } from './core';
 import { errorText, isShutdown, runtimePatch } from './core';
-import type { Fence } from './repository';
+import type { Fence, InstanceRow } from './repository';
 import { toInstance } from './repository';
 
 export interface OpOptions {
@@ -271,8 +271,7 @@ export function createLifecycle(core: Core, opts: LifecycleOptions) {
         if (row.state !== 'sleeping' && row.state !== 'starting') {
           throw new AppError('CONFLICT', `your assistant is ${row.state} and cannot be woken`, { details: { state: row.state } });
         }
-        await core.audit({ actor: 'system', action: 'instance.wake', target: id, details: { why } });
-        return startSteps(id, `woken: ${why}`);
+        return wakeSteps(row, why);
       }),
 
     async setMemoryLimit(id: string, mb: number): Promise<Instance> {
@@ -280,6 +279,41 @@ export function createLifecycle(core: Core, opts: LifecycleOptions) {
       return toInstance(await repo.setMemoryLimit(id, mb));
     },
   };
+
+  /**
+   * A wake starts the gateway first and writes its bookkeeping (the audit
+   * entry, `starting`) while the gateway starts, so no client waits for
+   * them; `running` with where it runs is written once it is ready. A
+   * manager killed meanwhile leaves `sleeping` with a process (recovery
+   * stops it: the next client wakes it again) or `starting` (recovery
+   * finishes the start). A failed start leaves it `failed` with the reason.
+   */
+  async function wakeSteps(row: InstanceRow, why: string): Promise<Instance> {
+    const id = row.id;
+    const reason = `woken: ${why}`;
+    let origins: string[] = [];
+    const launched = core.withSpec(row, (spec) => {
+      origins = spec.allowedOrigins;
+      return driver.start(spec);
+    });
+    const recorded = (async () => {
+      await core.audit({ actor: 'system', action: 'instance.wake', target: id, details: { why } });
+      if (row.state !== 'starting') await repo.transition(id, 'starting', reason, { restarted: false }, ['sleeping']);
+    })();
+    const [start, record] = await Promise.allSettled([launched, recorded]);
+    if (record.status === 'rejected') {
+      // Not recorded: the instance stays as it was, without the process this wake started.
+      if (start.status === 'fulfilled') await driver.stop(id, { graceMs: 2_000 }).catch(() => undefined);
+      throw record.reason;
+    }
+    try {
+      if (start.status === 'rejected') throw start.reason;
+      return toInstance(await core.becomeRunning(id, start.value, 'gateway is ready', undefined, origins));
+    } catch (err) {
+      if (!isShutdown(err)) await core.fail(id, err, 'start');
+      throw err;
+    }
+  }
 
   async function finishDelete(id: string): Promise<void> {
     try {

@@ -92,7 +92,10 @@ function toEvent(row: EventRow): InstanceEvent {
 
 export type InstanceRepository = ReturnType<typeof createInstanceRepository>;
 
-export function createInstanceRepository(db: ManagerDb, now: () => number, onEvent: (e: InstanceEvent) => void) {
+/** Removes what another part keeps per instance, inside the instance's delete transaction (a crash leaves both or neither). */
+export type RemoveWith = (t: Executor, instanceId: string) => Promise<void>;
+
+export function createInstanceRepository(db: ManagerDb, now: () => number, onEvent: (e: InstanceEvent) => void, removeWith?: RemoveWith) {
   const pg = db.engine === 'postgres';
 
   /** The row, locked until the transaction ends (PostgreSQL; SQLite's IMMEDIATE holds the whole database). */
@@ -273,6 +276,7 @@ export function createInstanceRepository(db: ManagerDb, now: () => number, onEve
           const next = await t.selectFrom('instances').select('id').where('owner', '=', row.owner).orderBy('created_at').orderBy('id').executeTakeFirst();
           if (next) await t.updateTable('instances').set({ is_primary: 1 }).where('id', '=', next.id).execute();
         }
+        await removeWith?.(t, id);
       });
     },
   };

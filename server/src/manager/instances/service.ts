@@ -38,7 +38,7 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? silentLogger;
   let feed: ReturnType<typeof createEventFeed> | null = null;
-  const repo = createInstanceRepository(deps.db, now, (event) => feed?.publish(event));
+  const repo = createInstanceRepository(deps.db, now, (event) => feed?.publish(event), deps.removeWith);
   feed = createEventFeed({ read: (id, after) => repo.eventsAfter(id, after), exists: async (id) => (await repo.get(id)) !== null });
   const lock = createKeyedLock(deps.locks);
   const link = createGatewayLink({ keys: { managerPublicKey: deps.keys.publicKey, sign: deps.keys.sign }, now, ...(deps.gatewayCallTimeoutMs ? { timeoutMs: deps.gatewayCallTimeoutMs } : {}) });
