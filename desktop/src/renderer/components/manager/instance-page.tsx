@@ -8,6 +8,7 @@ import { managerErrorText } from '../../lib/manager-errors';
 import { InstanceControls } from './instance-controls';
 import { InstanceDevices } from './instance-devices';
 import { InstanceEvents } from './instance-events';
+import { InstanceSwitcher } from './instance-switcher';
 import { InstanceUpdates } from './instance-updates';
 import { PairingStatus } from './pairing-status';
 import { TailscaleStatus } from './tailscale-status';
@@ -100,6 +101,7 @@ function InstanceDetails({ instance, events, pairing, keys, thisDeviceId, onDele
         </p>
         <InstanceControls instance={instance} onDeleted={onDeleted} />
       </section>
+      <InstanceSwitcher current={instance} />
       <PairingStatus pairing={pairing} storage={keys?.storage ?? null} live={live} />
       {desktop && <TailscaleStatus desktop={desktop} onTailnet={onTailnet(pairing.phase.kind === 'paired' ? pairing.phase.record.gatewayUrl : instance.url)} />}
       <InstanceDevices instanceId={instance.id} live={live} thisDeviceId={thisDeviceId} onRevokedSelf={pairing.refused} />

@@ -12,6 +12,7 @@ import { queryKeys } from '../../hooks/query-keys';
 import { managerErrorText } from '../../lib/manager-errors';
 import { useManager } from '../../state/manager-context';
 import { ConfirmButton } from '../confirm-button';
+import { RESTORE_INTO_NEW_KEY } from './instance-switcher';
 
 const when = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toLocaleString());
 const hhmm = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
@@ -54,6 +55,11 @@ export function InstanceUpdates({ instance, events }: { instance: Instance; even
       refresh();
       void queryClient.invalidateQueries({ queryKey: queryKeys.managerInstance });
     },
+  });
+  const intoNew = useMutation({
+    mutationKey: RESTORE_INTO_NEW_KEY,
+    mutationFn: (backupId: string) => client.backups.restore.mutate({ ...input, backupId, intoNew: true }),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: ['manager', 'instances'] }),
   });
   const settings = useMutation({
     mutationFn: (patch: { channel?: ReleaseChannel; window?: InstanceRelease['window'] }) => client.updates.settings.mutate({ ...input, ...patch }),
@@ -164,15 +170,42 @@ export function InstanceUpdates({ instance, events }: { instance: Instance; even
       {backups.data && backups.data.length > 0 && (
         <ul className="backups" aria-label="Backups">
           {backups.data.map((b) => (
-            <BackupItem key={b.id} backup={b} busy={busy} onRestore={() => act.mutate({ kind: 'restore', backupId: b.id })} />
+            <BackupItem key={b.id} backup={b} busy={busy || intoNew.isPending} onRestore={() => act.mutate({ kind: 'restore', backupId: b.id })} onRestoreIntoNew={() => intoNew.mutate(b.id)} />
           ))}
         </ul>
       )}
+      <IntoNewProgress state={intoNew} />
     </section>
   );
 }
 
-function BackupItem({ backup, busy, onRestore }: { backup: Backup; busy: boolean; onRestore: () => void }) {
+/** A restore into a new instance: in progress (the new instance's state shows under "Your instances"), made, or why not. */
+function IntoNewProgress({ state }: { state: { isPending: boolean; isError: boolean; error: unknown; data?: Instance | undefined } }) {
+  if (state.isPending) {
+    return (
+      <p className="notice" role="status" aria-live="polite">
+        Restoring into a new instance: provisioning, restoring the backup, starting it…
+      </p>
+    );
+  }
+  if (state.isError) {
+    return (
+      <p className="notice error" role="alert">
+        Restore into a new instance failed: {managerErrorText(state.error)}
+      </p>
+    );
+  }
+  if (state.data) {
+    return (
+      <p className="notice success" role="status">
+        New instance {state.data.id} is {state.data.state}. Switch to it under "Your instances".
+      </p>
+    );
+  }
+  return null;
+}
+
+function BackupItem({ backup, busy, onRestore, onRestoreIntoNew }: { backup: Backup; busy: boolean; onRestore: () => void; onRestoreIntoNew: () => void }) {
   const { client } = useManager();
   const download = useMutation({
     mutationFn: () => client.backups.download.query({ instanceId: backup.instanceId, backupId: backup.id }),
@@ -200,6 +233,15 @@ function BackupItem({ backup, busy, onRestore }: { backup: Backup; busy: boolean
         confirmLabel="Restore now"
         disabled={busy}
         onConfirm={onRestore}
+      />{' '}
+      <ConfirmButton
+        label="Restore into new instance"
+        ariaLabel={`Restore into new instance ${label}`}
+        className="subtle"
+        question="Make a new instance from this backup? This one keeps running as it is."
+        confirmLabel="Make it"
+        disabled={busy}
+        onConfirm={onRestoreIntoNew}
       />
       {download.isError && (
         <span className="notice error" role="alert">
