@@ -34,7 +34,7 @@ export type InstanceDriverKind = z.infer<typeof InstanceDriverKind>;
 
 export const InstanceSchema = z.object({
   id: Id,
-  /** The owner's e-mail (one instance per user). */
+  /** The owner's e-mail (an account has one primary instance, and may have others). */
   owner: z.string(),
   state: InstanceState,
   driver: InstanceDriverKind,

@@ -1,5 +1,6 @@
 /**
- * The instance service: one instance per user, its lifecycle through the
+ * The instance service: an account's instances (one primary, see
+ * repository.setPrimary), their lifecycle through the
  * driver and the persisted state machine, its events, pairing tickets and
  * devices, and recovery after a manager restart. Built from plain parts
  * (repository, lifecycle, device operations, recovery) over one database.
