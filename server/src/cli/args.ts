@@ -1,2 +1,2 @@
 /** The commands' flag parser lives beside the gateway's config, which uses it too. */
-export { parseFlags } from '../gateway/flags';
+export { parseFlags } from '../gateway';

@@ -132,22 +132,7 @@ export function parsePort(value: string | undefined): number {
 
 /** `autoclaw gateway` flags plus the environment. */
 export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  let values: {
-    data?: string;
-    port?: string;
-    host?: string;
-    'allow-origin'?: string[];
-    'allow-host'?: string[];
-    'instance-id'?: string;
-    'data-key-fd'?: string;
-    'data-key-file'?: string;
-    'manager-key'?: string;
-    'tailscale-owner'?: string;
-    'tailscale-socket'?: string;
-    skills?: string;
-    'skills-pubkey'?: string[];
-  };
-  ({ values } = parseFlags(argv, {
+  const { values } = parseFlags(argv, {
     data: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
@@ -161,7 +146,21 @@ export function parseGatewayConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     'tailscale-socket': { type: 'string' },
     skills: { type: 'string' },
     'skills-pubkey': { type: 'string', multiple: true },
-  }));
+  }) as { values: {
+    data?: string;
+    port?: string;
+    host?: string;
+    'allow-origin'?: string[];
+    'allow-host'?: string[];
+    'instance-id'?: string;
+    'data-key-fd'?: string;
+    'data-key-file'?: string;
+    'manager-key'?: string;
+    'tailscale-owner'?: string;
+    'tailscale-socket'?: string;
+    skills?: string;
+    'skills-pubkey'?: string[];
+  } };
   const host = hostSchema().safeParse(values.host ?? DEFAULT_HOST);
   if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);
   const config: GatewayConfig = {

@@ -9,6 +9,7 @@ import type { GatewayOptions, RunningGateway } from './server';
 
 export { parseGatewayConfig, parseEnv, parseDataDir, parseSkillsPubkey, UsageError, DEFAULT_PORT, DEFAULT_HOST, envNameOf, metricsTokenOf } from './config';
 export type { GatewayConfig, EnvSettings } from './config';
+export { parseFlags } from './flags';
 export { findRunningGateway, readRuntimeFile, runtimeFilePath, isPidAlive, RUNTIME_FILE } from './runtime-file';
 export type { RuntimeInfo } from './runtime-file';
 export type { GatewayOptions, RunningGateway } from './server';

@@ -6,8 +6,7 @@ import { delimiter, resolve } from 'node:path';
 import { z } from 'zod';
 import { SIGNUP_MODES } from '@autoclaw/shared';
 import type { SignupMode } from '@autoclaw/shared';
-import { metricsTokenOf, parseDataDir, UsageError } from '../gateway';
-import { parseFlags } from '../gateway/flags';
+import { metricsTokenOf, parseDataDir, parseFlags, UsageError } from '../gateway';
 import type { CreditSettings, StripeSettings } from './billing';
 import type { DatabaseTarget } from './db';
 import { normalizeOrigin, parseAllowHost } from './gateway-parts';
@@ -189,8 +188,7 @@ function kubernetesFlags(values: Record<string, string | boolean | string[] | un
 
 /** `autoclaw manager` flags plus the environment. */
 export function parseManagerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ManagerConfig {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  ({ values } = parseFlags(argv, OPTIONS));
+  const { values } = parseFlags(argv, OPTIONS) as { values: Record<string, string | boolean | string[] | undefined> };
   const str = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
   const host = HostSchema.safeParse(str('host') ?? DEFAULT_MANAGER_HOST);
   if (!host.success) throw new UsageError(`--host ${host.error.issues[0]?.message ?? 'is invalid'}`);
