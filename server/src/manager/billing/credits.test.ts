@@ -213,6 +213,71 @@ describe(`credits debited from aggregated usage (${testEngine()})`, () => {
     expect(gateway.budgetStatus().plan).toMatchObject({ creditMicros: null, creditAfter: null });
   });
 
+  it('two instances of one account share its credit: together they cannot spend more than it, live or asleep', async () => {
+    const other = openStore({ path: join(dir, 'gateway-b.db'), now: () => clock });
+    const B = { instanceId: 'inst_b', account: ANN };
+    const stores = new Map([[SOURCE.instanceId, gateway], [B.instanceId, other]]);
+    let live = [SOURCE, B];
+    const shared = createCredits({
+      db,
+      now: () => clock,
+      logger: silentLogger,
+      settings: { marginBps: 2_000, monthlyReset: false },
+      sources: async () => live,
+      setPlanCaps: async (id, caps) => stores.get(id)!.setPlanCaps(caps, { actor: 'manager' }),
+    });
+    const pull = createUsageSync({
+      db,
+      now: () => clock,
+      logger: silentLogger,
+      sources: async () => live,
+      pull: async (id, after, limit) => stores.get(id)!.usagePage(after, limit),
+      pageSize: 50,
+      onPage: (t, source, page) => shared.debitPage(t, source, page),
+    });
+    /** Holds on `store` as much as it lets through (in $0.001 steps, then the rest to the micro-dollar). */
+    const fill = (store: Store): number => {
+      let held = 0;
+      for (const step of [1_000, 1]) {
+        for (;;) {
+          try {
+            store.holdBudget({ bootId: 'boot', sessionId: null, micros: step, tokens: 1 });
+            held += step;
+          } catch (err) {
+            expect(err).toMatchObject({ code: 'BUDGET_EXCEEDED', details: { cap: 'credit' } });
+            break;
+          }
+        }
+      }
+      return held;
+    };
+    const atCost = async () => Math.floor((Math.max(0, await shared.balance(ANN)) * 10_000) / 12_000);
+    try {
+      await grant('cs_two', 100_000); // $0.10 → $0.083333 of AI cost for the account
+      await shared.enforce();
+      expect(gateway.budgetStatus().plan.creditMicros! + other.budgetStatus().plan.creditMicros!).toBeLessThanOrEqual(83_333);
+      expect(gateway.budgetStatus().plan.creditMicros).toBe(41_666);
+
+      // Spend on A, counted by a sync; both are pushed again from what is left.
+      const spent = spend(20);
+      await pull.syncAll();
+      await shared.enforce();
+      expect(gateway.budgetStatus().credit!.leftMicros + other.budgetStatus().credit!.leftMicros).toBeLessThanOrEqual(await atCost());
+
+      // B sleeps: A's part grows only by what B cannot hold; B wakes with its old part, and together they stay within the credit.
+      live = [SOURCE];
+      await shared.enforce();
+      const left = await atCost();
+      expect(left).toBeLessThanOrEqual(83_333 - spent);
+      const both = fill(gateway) + fill(other);
+      expect(both).toBeLessThanOrEqual(left);
+      expect(both).toBeGreaterThan(left - 10);
+    } finally {
+      await pull.stop();
+      other.close();
+    }
+  });
+
   it('the monthly reset lets unused credit expire once at the start of each UTC month', async () => {
     make({ marginBps: 0, monthlyReset: true });
     await grant('cs_1', 2_000_000);

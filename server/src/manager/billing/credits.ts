@@ -125,6 +125,20 @@ export function createCredits(deps: CreditsDeps): Credits {
 
   /** What was last put on each instance (a restart of the manager puts it again once). */
   const pushed = new Map<string, string>();
+  /** The credit each instance was last given: one that is not live now (asleep, unreachable) may still spend it after it wakes. */
+  const granted = new Map<string, { account: string; credit: number }>();
+
+  /**
+   * Several instances of one account share its credit: each live one gets an equal part of
+   * what is left after the parts still held by the account's instances this round cannot reach,
+   * so together they cannot spend more than the account holds between two rounds.
+   */
+  function shareOf(account: string, credit: number, live: readonly CreditSource[]): number {
+    const here = new Set(live.filter((s) => s.account === account).map((s) => s.instanceId));
+    let held = 0;
+    for (const [id, g] of granted) if (g.account === account && !here.has(id)) held += g.credit;
+    return Math.floor(Math.max(0, credit - held) / Math.max(1, here.size));
+  }
 
   return {
     ensureAccount,
@@ -157,7 +171,8 @@ export function createCredits(deps: CreditsDeps): Credits {
     },
 
     async enforce(opts = {}) {
-      const sources = (await deps.sources()).filter((s) => opts.account === undefined || s.account === opts.account);
+      const live = await deps.sources();
+      const sources = live.filter((s) => opts.account === undefined || s.account === opts.account);
       const accounts = new Set(sources.map((s) => s.account));
       if (opts.account !== undefined) accounts.add(opts.account);
       const states = new Map<string, { paused: boolean; credit: number | null }>();
@@ -170,7 +185,8 @@ export function createCredits(deps: CreditsDeps): Credits {
         const want = state.paused;
         const caps: PlanCapsInput = want ? { dailyMicros: 0, monthlyMicros: 0, reason: CREDITS_OUT_REASON } : { dailyMicros: null, monthlyMicros: null, reason: null };
         // The credit left is the gateway's own hard cap, counted from the sync cursor: no overspend between rounds.
-        if (state.credit !== null) Object.assign(caps, { creditMicros: state.credit, creditAfter: await cursorOf(source.instanceId) });
+        const credit = state.credit === null ? null : shareOf(source.account, state.credit, live);
+        if (credit !== null) Object.assign(caps, { creditMicros: credit, creditAfter: await cursorOf(source.instanceId) });
         const applied = await db.k.selectFrom('instance_caps').select('paused').where('instance_id', '=', source.instanceId).executeTakeFirst();
         const key = JSON.stringify(caps);
         const last = pushed.get(source.instanceId);
@@ -182,6 +198,8 @@ export function createCredits(deps: CreditsDeps): Credits {
           continue;
         }
         pushed.set(source.instanceId, key);
+        if (credit === null) granted.delete(source.instanceId);
+        else granted.set(source.instanceId, { account: source.account, credit });
         await db.k
           .insertInto('instance_caps')
           .values({ instance_id: source.instanceId, paused: want ? 1 : 0, applied_at: now() })
