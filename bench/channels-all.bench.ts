@@ -89,6 +89,9 @@ function cli(args: string[], input = ''): Promise<void> {
   });
 }
 
+// Profiling aid: AUTOCLAW_BENCH_CHANNELS=a,b measures those channels alone and records no figure.
+const only = process.env.AUTOCLAW_BENCH_CHANNELS?.split(',').filter(Boolean);
+const NAMES = only ? CHANNEL_NAMES.filter((name) => only.includes(name)) : CHANNEL_NAMES;
 const missing = CHANNEL_NAMES.filter((name) => !SETUPS[name]);
 if (missing.length > 0) throw new Error(`channels-all bench: no local set-up for ${missing.join(', ')} (add one to SETUPS)`);
 
@@ -96,7 +99,7 @@ const wire = await startAnthropicWireServer({ apiKey: KEY });
 const dir = tempDir('autoclaw-bench-all-channels-');
 const setups: Setup[] = [];
 const scanners = new Map<ChannelName, (qr: string) => void>();
-for (const name of CHANNEL_NAMES) {
+for (const name of NAMES) {
   const setup = await SETUPS[name]!();
   setups.push(setup);
   if (setup.scan) scanners.set(name, setup.scan.bind(setup));
@@ -110,20 +113,21 @@ const states = async () => (await conn.client.channels.list.query()).map((s) => 
 const allConnected = async () => (await conn.client.channels.list.query()).every((s) => s.state === 'connected');
 const deadline = Date.now() + 60_000;
 const scanned = new Set<string>();
-while (!(await allConnected())) {
-  if (Date.now() > deadline) throw new Error(`not every channel connected: ${(await states()).join(', ')}`);
-  for (const s of await conn.client.channels.list.query()) {
+/** Shows each new QR code to its phone; true once every channel is connected with no QR code left. */
+const settled = async () => {
+  const list = await conn.client.channels.list.query();
+  for (const s of list) {
     const scan = scanners.get(s.name);
     if (s.qr && scan && !scanned.has(s.qr)) {
       scanned.add(s.qr);
       scan(s.qr);
     }
   }
-  await sleep(100);
-}
-// Linked channels log in again after the link: connected, with no QR code left.
-while ((await conn.client.channels.list.query()).some((s) => s.qr !== null || s.state !== 'connected')) {
-  if (Date.now() > deadline) throw new Error(`a linked channel did not log in: ${(await states()).join(', ')}`);
+  // A linked channel is "connected" while it shows its QR code, and logs in again after the link.
+  return list.every((s) => s.state === 'connected' && s.qr === null);
+};
+while (!(await settled())) {
+  if (Date.now() > deadline) throw new Error(`not every channel connected and linked: ${(await states()).join(', ')}`);
   await sleep(100);
 }
 
@@ -131,11 +135,11 @@ while ((await conn.client.channels.list.query()).some((s) => s.qr !== null || s.
 await sleep(15_000);
 if (!(await allConnected())) throw new Error(`a channel dropped while idle: ${(await states()).join(', ')}`);
 const rss = round(treeRssMb(gw.child.pid!), 1);
-console.log(`${CHANNEL_NAMES.length} channels connected: ${CHANNEL_NAMES.join(', ')}`);
+console.log(`${NAMES.length} channels connected: ${NAMES.join(', ')}; rss ${rss} MB`);
 
 await conn.close();
 await gw.stop();
 dir.remove();
 await Promise.all(setups.map((s) => s.close()));
 await wire.close();
-writeFigures({ 'channels.all_idle_rss_mb': rss, 'channels.all_idle_count': CHANNEL_NAMES.length });
+writeFigures(only ? {} : { 'channels.all_idle_rss_mb': rss, 'channels.all_idle_count': CHANNEL_NAMES.length });

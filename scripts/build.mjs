@@ -26,6 +26,10 @@ const leanChannelSdks = {
       /[\\/]node_modules[\\/]grammy[\\/]/.test(args.importer) ? { path: args.path, namespace: 'grammy-stub' } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'grammy-stub' }, (args) => ({ contents: GRAMMY_STUBS[args.path], loader: 'js' }));
+    // baileys' four functions from whatsapp-rust-bridge, without its ~10 MB WebAssembly module (see the file).
+    b.onResolve({ filter: /^whatsapp-rust-bridge$/ }, (args) =>
+      /[\\/]node_modules[\\/]baileys[\\/]/.test(args.importer) ? { path: join(root, 'server/src/channels/whatsapp/crypto-bridge.ts') } : undefined,
+    );
   },
 };
 const withoutGatewayServer = {

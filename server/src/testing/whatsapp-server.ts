@@ -1,7 +1,9 @@
 /**
  * A local WhatsApp Web multi-device server for tests (never used by product
  * code): the WebSocket at `/ws/chat` speaking what baileys speaks to
- * web.whatsapp.com, from the socket up —
+ * web.whatsapp.com, from the socket up (the Noise transport in
+ * whatsapp-noise.ts, the iqs in whatsapp-iq.ts, the contacts' Signal
+ * sessions in whatsapp-contacts.ts) —
  *
  * * the Noise XX handshake (Noise_XX_25519_AESGCM_SHA256, the `WA` intro
  *   header, 3-byte length framing), as the responder, with a certificate
@@ -25,20 +27,20 @@
  * * what the device sends (`<message><participants><to><enc>`) decrypted by
  *   the contact's session.
  */
+
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { BinaryNode, SignalAuthState, SignalDataTypeMap, SignalKeyStore, proto as Proto } from 'baileys';
+import type { BinaryNode, proto as Proto } from 'baileys';
 import type * as BaileysModule from 'baileys';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { listenLocal } from './listen-local';
+import { createContacts, S_WHATSAPP_NET, userOf, type Linked, type WhatsAppContact } from './whatsapp-contacts';
+import { answerIq, type WaGroup } from './whatsapp-iq';
+import { acceptNoise, type WaConnection } from './whatsapp-noise';
+
+export type { WhatsAppContact } from './whatsapp-contacts';
 
 type Baileys = typeof BaileysModule;
-
-export interface WhatsAppContact {
-  /** The phone number (digits). */
-  number: string;
-  name: string;
-}
 
 export interface WhatsAppSent {
   /** The chat the device sent to (a user jid or a group jid). */
@@ -86,63 +88,9 @@ export interface WhatsAppServer {
   close(): Promise<void>;
 }
 
-const S_WHATSAPP_NET = 's.whatsapp.net';
-
-/** An in-memory Signal key store for one contact's libsignal repository. */
-function memoryKeys(b: Baileys): SignalKeyStore {
-  // Kept as JSON (as a real store keeps them): libsignal changes the objects it loaded.
-  const data = new Map<string, string>();
-  return {
-    get: async <T extends keyof SignalDataTypeMap>(type: T, ids: string[]) => {
-      const out: { [id: string]: SignalDataTypeMap[T] } = {};
-      for (const id of ids) {
-        const v = data.get(`${type}:${id}`);
-        if (v !== undefined) out[id] = JSON.parse(v, b.BufferJSON.reviver) as SignalDataTypeMap[T];
-      }
-      return out;
-    },
-    set: async (d) => {
-      for (const [type, entries] of Object.entries(d)) {
-        for (const [id, value] of Object.entries(entries ?? {})) {
-          if (value === null || value === undefined) data.delete(`${type}:${id}`);
-          else data.set(`${type}:${id}`, JSON.stringify(value, b.BufferJSON.replacer));
-        }
-      }
-    },
-  };
-}
-
-interface Bundle {
-  registrationId: number;
-  identity: Buffer;
-  signedPreKey: { keyId: number; publicKey: Buffer; signature: Buffer };
-  preKeys: Array<{ keyId: number; publicKey: Buffer }>;
-}
-
-interface ContactSession {
-  contact: WhatsAppContact;
-  jid: string;
-  repo: ReturnType<Baileys['DEFAULT_CONNECTION_CONFIG']['makeSignalRepository']>;
-  auth: SignalAuthState;
-  /** The device's session was set up from its bundle. */
-  started: boolean;
-}
-
-const silentLogger = {
-  level: 'silent',
-  child() {
-    return silentLogger;
-  },
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
-
 export async function startWhatsAppServer(opts: { phone?: string } = {}): Promise<WhatsAppServer> {
   const b: Baileys = await import('baileys');
-  const { Curve, proto, hkdf, sha256, aesEncryptGCM, aesDecryptGCM, encodeBinaryNode, decodeBinaryNode, hmacSign } = b;
+  const { Curve, proto, hmacSign } = b;
   const phone = opts.phone ?? '15550001111';
   const root = Curve.generateKeyPair();
   const serverStatic = Curve.generateKeyPair();
@@ -156,7 +104,7 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
     leaf: { details: leafDetails, signature: Buffer.from(Curve.sign(intermediateKey.private, leafDetails)) },
   }).finish();
 
-  let linked: { noiseKey: Buffer; jid: string; bundle: Bundle | null } | null = null;
+  let linked: Linked | null = null;
   const refs: string[] = [];
   const sent: WhatsAppSent[] = [];
   const receipts = new Set<string>();
@@ -164,169 +112,78 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
   /** Messages not yet receipted, in order: handed over on each login. */
   const queue = new Map<string, BinaryNode>();
   const all = new Map<string, BinaryNode>();
-  const contacts = new Map<string, ContactSession>();
-  const live = new Set<{ send(node: BinaryNode): void; ws: WebSocket; device: boolean }>();
+  const contacts = createContacts(b);
+  const live = new Set<WaConnection>();
   const waiters = new Set<() => void>();
   let logins = 0;
-  let waitingForScan: { send(node: BinaryNode): void; ws: WebSocket } | null = null;
+  let waitingForScan: WaConnection | null = null;
   let tag = 0;
   const nextId = () => `srv-${++tag}`;
   const notify = () => {
     for (const w of waiters) w();
   };
 
-  const contactSession = (contact: WhatsAppContact): ContactSession => {
-    let c = contacts.get(contact.number);
-    if (!c) {
-      const creds = b.initAuthCreds();
-      const auth: SignalAuthState = { creds, keys: b.addTransactionCapability(memoryKeys(b), silentLogger as never, { maxCommitRetries: 1, delayBetweenTriesMs: 1 }) };
-      c = { contact, jid: `${contact.number}@${S_WHATSAPP_NET}`, auth, repo: b.DEFAULT_CONNECTION_CONFIG.makeSignalRepository(auth, silentLogger as never), started: false };
-      contacts.set(contact.number, c);
-    }
-    return c;
-  };
-
-  const encryptFor = async (c: ContactSession, message: Proto.IMessage) => {
-    if (!linked?.bundle) throw new Error('the device has not uploaded its keys yet');
-    if (!c.started) {
-      const bundle = linked.bundle;
-      const preKey = bundle.preKeys.shift();
-      await c.repo.injectE2ESession({
-        jid: linked.jid,
-        session: {
-          registrationId: bundle.registrationId,
-          identityKey: b.generateSignalPubKey(bundle.identity),
-          signedPreKey: { keyId: bundle.signedPreKey.keyId, publicKey: b.generateSignalPubKey(bundle.signedPreKey.publicKey), signature: bundle.signedPreKey.signature },
-          ...(preKey ? { preKey: { keyId: preKey.keyId, publicKey: b.generateSignalPubKey(preKey.publicKey) } } : {}),
-        },
-      });
-      c.started = true;
-    }
-    return c.repo.encryptMessage({ jid: linked.jid, data: b.encodeWAMessage(message) });
-  };
-
   const deliver = (node: BinaryNode) => {
     for (const conn of live) if (conn.device) conn.send(node);
   };
 
-  const onIq = async (conn: { send(node: BinaryNode): void }, node: BinaryNode) => {
-    const { id, xmlns, type } = node.attrs;
-    const children = Array.isArray(node.content) ? node.content : [];
-    const first = children[0];
-    const result = (content?: BinaryNode[]) => conn.send({ tag: 'iq', attrs: { id: id ?? '', type: 'result', from: S_WHATSAPP_NET }, ...(content ? { content } : {}) });
-    if (type === 'result' || type === 'error') return;
-    if (xmlns === 'encrypt' && type === 'get' && first?.tag === 'count') return result([{ tag: 'count', attrs: { value: String(linked?.bundle?.preKeys.length ?? 0) } }]);
-    if (xmlns === 'encrypt' && type === 'set' && linked) {
-      const child = (n: BinaryNode, t: string) => b.getBinaryNodeChild(n, t);
-      const bytes = (n: BinaryNode | undefined) => Buffer.from((n?.content as Uint8Array | undefined) ?? []);
-      const list = child(node, 'list');
-      const skey = child(node, 'skey');
-      const prior = linked.bundle;
-      linked.bundle = {
-        registrationId: bytes(child(node, 'registration')).readUInt32BE(0),
-        identity: bytes(child(node, 'identity')),
-        signedPreKey: { keyId: bytes(child(skey!, 'id')).readUIntBE(0, 3), publicKey: bytes(child(skey!, 'value')), signature: bytes(child(skey!, 'signature')) },
-        preKeys: [
-          ...(prior?.preKeys ?? []),
-          ...b.getBinaryNodeChildren(list!, 'key').map((k) => ({ keyId: bytes(child(k, 'id')).readUIntBE(0, 3), publicKey: bytes(child(k, 'value')) })),
-        ],
-      };
-      return result();
-    }
-    if (xmlns === 'encrypt' && type === 'get' && first?.tag === 'digest') return result([{ tag: 'digest', attrs: {} }]);
-    if (xmlns === 'encrypt' && type === 'get' && first?.tag === 'key') {
-      // Pre-key bundles of contacts (the device starts a session with them).
-      const users = b.getBinaryNodeChildren(first, 'user');
-      const list: BinaryNode[] = [];
-      for (const u of users) {
-        const jid = u.attrs.jid ?? '';
-        const c = contacts.get(jid.split('@')[0]!.split(':')[0]!);
-        if (!c) continue;
-        const creds = c.auth.creds;
-        const preKeyPair = Curve.generateKeyPair();
-        const preKeyId = 1_000 + list.length;
-        await c.auth.keys.set({ 'pre-key': { [preKeyId]: preKeyPair } });
-        const id3 = (n: number) => Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-        const reg = Buffer.alloc(4);
-        reg.writeUInt32BE(creds.registrationId);
-        list.push({
-          tag: 'user',
-          attrs: { jid },
-          content: [
-            { tag: 'registration', attrs: {}, content: reg },
-            { tag: 'type', attrs: {}, content: Buffer.from([5]) },
-            { tag: 'identity', attrs: {}, content: creds.signedIdentityKey.public },
-            { tag: 'key', attrs: {}, content: [{ tag: 'id', attrs: {}, content: id3(preKeyId) }, { tag: 'value', attrs: {}, content: preKeyPair.public }] },
-            {
-              tag: 'skey',
-              attrs: {},
-              content: [
-                { tag: 'id', attrs: {}, content: id3(creds.signedPreKey.keyId) },
-                { tag: 'value', attrs: {}, content: creds.signedPreKey.keyPair.public },
-                { tag: 'signature', attrs: {}, content: creds.signedPreKey.signature },
-              ],
-            },
-          ],
-        });
-      }
-      return result([{ tag: 'list', attrs: {}, content: list }]);
-    }
-    if (xmlns === 'usync') {
-      // Each user has one device (the phone, device 0); our own account has this device only.
-      const usync = b.getBinaryNodeChild(node, 'usync');
-      const listNode = b.getBinaryNodeChild(usync!, 'list');
-      const users = b.getBinaryNodeChildren(listNode!, 'user').map((u) => u.attrs.jid ?? '');
-      const me = linked?.jid ?? '';
-      const meDevice = Number(me.split('@')[0]!.split(':')[1] ?? 0);
-      return result([
-        {
-          tag: 'usync',
-          attrs: { sid: usync?.attrs.sid ?? '', mode: 'query', last: 'true', index: '0', context: usync?.attrs.context ?? 'message' },
-          content: [
-            {
-              tag: 'list',
-              attrs: {},
-              content: users.map((jid) => {
-                const own = jid.split('@')[0]!.split(':')[0] === phone;
-                const devices = own ? [meDevice] : [0];
-                return {
-                  tag: 'user',
-                  attrs: { jid },
-                  content: [
-                    {
-                      tag: 'devices',
-                      attrs: {},
-                      content: [{ tag: 'device-list', attrs: {}, content: devices.map((d) => ({ tag: 'device', attrs: { id: String(d), 'key-index': String(d) } })) }],
-                    },
-                  ],
-                };
-              }),
-            },
-          ],
-        },
-      ]);
-    }
-    return result();
-  };
+  const groups = new Map<string, WaGroup>();
+  /** "<group> <number>": the member holds the device's sender key for the group. */
+  const senderKeys = new Set<string>();
+  const iq = { b, phone, contacts, groups, linked: () => linked };
 
+  /**
+   * What the device sends: to a contact, `<enc>` (pkmsg/msg) for the contact's
+   * session; to a group, the text once as `<enc type=skmsg>` under the
+   * device's sender key, whose distribution message goes to each member in a
+   * pkmsg/msg of its own (`<participants><to>`).
+   */
   const onMessageFromDevice = async (conn: { send(node: BinaryNode): void }, node: BinaryNode) => {
     const to = node.attrs.to ?? '';
     const id = node.attrs.id ?? '';
     conn.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: String(Math.floor(Date.now() / 1000)) } });
+    if (!linked) return;
     const participants = b.getBinaryNodeChild(node, 'participants');
-    const targets = participants ? b.getBinaryNodeChildren(participants, 'to') : [{ tag: 'to', attrs: { jid: to }, content: [b.getBinaryNodeChild(node, 'enc')!] }];
-    for (const t of targets) {
-      const jid = t.attrs.jid ?? '';
-      const c = contacts.get(jid.split('@')[0]!.split(':')[0]!);
-      const enc = b.getBinaryNodeChild(t, 'enc');
-      if (!c || !enc || !linked) continue;
-      const type = enc.attrs.type as 'pkmsg' | 'msg';
-      const plain = await c.repo.decryptMessage({ jid: linked.jid, type, ciphertext: Buffer.from(enc.content as Uint8Array) });
-      const message = proto.Message.decode(b.unpadRandomMax16(plain));
+    const direct = b.getBinaryNodeChildren(node, 'enc').filter((e) => e.attrs.type !== 'skmsg');
+    const targets = participants ? b.getBinaryNodeChildren(participants, 'to') : [{ tag: 'to', attrs: { jid: to }, content: direct }];
+    const record = (message: Proto.IMessage) => {
       const text = message.conversation ?? message.extendedTextMessage?.text ?? message.documentMessage?.caption ?? '';
       sent.push({ to, id, message, text });
       notify();
+    };
+    for (const t of targets) {
+      const c = contacts.byUser(userOf(t.attrs.jid ?? ''));
+      const enc = b.getBinaryNodeChild(t, 'enc');
+      if (!c || !enc) continue;
+      const plain = await c.repo.decryptMessage({ jid: linked.jid, type: enc.attrs.type as 'pkmsg' | 'msg', ciphertext: Buffer.from(enc.content as Uint8Array) });
+      const message = proto.Message.decode(b.unpadRandomMax16(plain));
+      const skdm = message.senderKeyDistributionMessage;
+      if (skdm) {
+        await c.repo.processSenderKeyDistributionMessage({ item: skdm, authorJid: linked.jid });
+        senderKeys.add(`${to} ${c.contact.number}`);
+      } else record(message);
     }
+    const skmsg = b.getBinaryNodeChildren(node, 'enc').find((e) => e.attrs.type === 'skmsg');
+    if (!skmsg) return;
+    // Read by one member that holds the device's sender key (every member reads the same text).
+    const reader = [...(groups.get(to)?.members ?? [])].filter((n) => senderKeys.has(`${to} ${n}`)).map((n) => contacts.byUser(n))[0];
+    if (!reader) throw new Error(`no member of ${to} can read the group message ${id}`);
+    const plain = await reader.repo.decryptGroupMessage({ group: to, authorJid: linked.jid, msg: Buffer.from(skmsg.content as Uint8Array) });
+    record(proto.Message.decode(b.unpadRandomMax16(plain)));
+  };
+
+  const onReceipt = (node: BinaryNode) => {
+    const more = b.getBinaryNodeChild(node, 'list');
+    const ids = [node.attrs.id ?? '', ...(more ? b.getBinaryNodeChildren(more, 'item').map((i) => i.attrs.id ?? '') : [])];
+    const refused = (node.tag === 'receipt' && node.attrs.type === 'retry') || (node.tag === 'ack' && !!node.attrs.error);
+    for (const one of ids) {
+      if (refused) nacks.add(one);
+      else {
+        if (node.tag === 'receipt') receipts.add(one);
+        queue.delete(one);
+      }
+    }
+    notify();
   };
 
   const server = createServer((_req, res) => res.writeHead(404).end());
@@ -335,109 +192,12 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
     wss,
     path: '/ws/chat',
     onSocket(ws) {
-      // Handshake state (the responder's side of baileys' noise handler).
-      let hash = Buffer.from(b.NOISE_MODE);
-      let salt = hash;
-      let key = hash;
-      let counter = 0;
-      let transport: { enc: Buffer; dec: Buffer; r: number; w: number } | null = null;
-      let inBytes = Buffer.alloc(0);
-      let headerSeen = false;
-      let stage: 'hello' | 'finish' | 'open' = 'hello';
-      let ephemeral = Curve.generateKeyPair();
-      let clientEphemeral = Buffer.alloc(0);
-      let chain: Promise<void> = Promise.resolve();
-      const iv = (n: number) => {
-        const v = Buffer.alloc(12);
-        v.writeUInt32BE(n, 8);
-        return v;
-      };
-      const authenticate = (data: Uint8Array) => {
-        if (!transport) hash = Buffer.from(sha256(Buffer.concat([hash, data])));
-      };
-      const mix = (data: Uint8Array) => {
-        const k = hkdf(Buffer.from(data), 64, { salt, info: '' });
-        salt = Buffer.from(k.subarray(0, 32));
-        key = Buffer.from(k.subarray(32));
-        counter = 0;
-      };
-      const encrypt = (plain: Uint8Array) => {
-        const out = aesEncryptGCM(plain, key, iv(counter++), hash);
-        authenticate(out);
-        return out;
-      };
-      const decrypt = (cipher: Uint8Array) => {
-        const out = aesDecryptGCM(cipher, key, iv(counter++), hash);
-        authenticate(cipher);
-        return out;
-      };
-      const frame = (data: Uint8Array) => {
-        const out = Buffer.alloc(3 + data.length);
-        out.writeUIntBE(data.length, 0, 3);
-        out.set(data, 3);
-        if (ws.readyState === ws.OPEN) ws.send(out);
-      };
-      const conn = {
+      acceptNoise({
+        b,
         ws,
-        device: false,
-        send(node: BinaryNode) {
-          if (!transport) return;
-          const plain = encodeBinaryNode(node);
-          frame(aesEncryptGCM(plain, transport.enc, iv(transport.w++), Buffer.alloc(0)));
-        },
-      };
-      const onNode = async (node: BinaryNode) => {
-        if (node.tag === 'iq') {
-          const pairSign = b.getBinaryNodeChild(node, 'pair-device-sign');
-          if (pairSign) {
-            // Linked: the device must log in again with its new creds.
-            conn.send({ tag: 'stream:error', attrs: { code: '515' } });
-            ws.close();
-            return;
-          }
-          return onIq(conn, node);
-        }
-        if (node.tag === 'receipt' || (node.tag === 'ack' && node.attrs.class === 'message')) {
-          const id = node.attrs.id ?? '';
-          const more = b.getBinaryNodeChild(node, 'list');
-          const ids = [id, ...(more ? b.getBinaryNodeChildren(more, 'item').map((i) => i.attrs.id ?? '') : [])];
-          const refused = (node.tag === 'receipt' && node.attrs.type === 'retry') || (node.tag === 'ack' && !!node.attrs.error);
-          for (const one of ids) {
-            if (refused) nacks.add(one);
-            else {
-              if (node.tag === 'receipt') receipts.add(one);
-              queue.delete(one);
-            }
-          }
-          notify();
-          return;
-        }
-        if (node.tag === 'message') return onMessageFromDevice(conn, node);
-      };
-      const onFrame = (data: Buffer) => {
-        if (stage === 'hello') {
-          const hello = proto.HandshakeMessage.decode(data).clientHello;
-          clientEphemeral = Buffer.from(hello?.ephemeral ?? []);
-          authenticate(b.NOISE_WA_HEADER);
-          authenticate(clientEphemeral);
-          ephemeral = Curve.generateKeyPair();
-          authenticate(ephemeral.public);
-          mix(Curve.sharedKey(ephemeral.private, clientEphemeral));
-          const staticEnc = encrypt(serverStatic.public);
-          mix(Curve.sharedKey(serverStatic.private, clientEphemeral));
-          const payload = encrypt(certChain);
-          frame(proto.HandshakeMessage.encode({ serverHello: { ephemeral: ephemeral.public, static: staticEnc, payload } }).finish());
-          stage = 'finish';
-          return;
-        }
-        if (stage === 'finish') {
-          const fin = proto.HandshakeMessage.decode(data).clientFinish;
-          const clientStatic = decrypt(fin?.static ?? Buffer.alloc(0));
-          mix(Curve.sharedKey(ephemeral.private, clientStatic));
-          const payload = proto.ClientPayload.decode(decrypt(fin?.payload ?? Buffer.alloc(0)));
-          const k = hkdf(Buffer.alloc(0), 64, { salt, info: '' });
-          transport = { enc: Buffer.from(k.subarray(32)), dec: Buffer.from(k.subarray(0, 32)), r: 0, w: 0 };
-          stage = 'open';
+        serverStatic,
+        certChain,
+        onOpen(conn, clientStatic, payload) {
           const t = String(Math.floor(Date.now() / 1000));
           if (payload.devicePairingData) {
             // A new device: QR refs until the phone scans one.
@@ -448,7 +208,7 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
             return;
           }
           const jid = `${String(payload.username)}:${payload.device ?? 0}@${S_WHATSAPP_NET}`;
-          if (!linked || !linked.noiseKey.equals(Buffer.from(clientStatic)) || linked.jid !== jid) {
+          if (!linked || !linked.noiseKey.equals(clientStatic) || linked.jid !== jid) {
             conn.send({ tag: 'failure', attrs: { reason: '401', location: 'local' } });
             ws.close();
             return;
@@ -462,38 +222,25 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
           for (const m of backlog) conn.send({ ...m, attrs: { ...m.attrs, offline: '1' } });
           conn.send({ tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(backlog.length) } }] });
           notify();
-          return;
-        }
-        const plain = aesDecryptGCM(data, transport!.dec, iv(transport!.r++), Buffer.alloc(0));
-        chain = chain.then(async () => onNode(await decodeBinaryNode(plain))).catch((err: unknown) => {
-          console.error('whatsapp test server:', err);
-        });
-      };
-      ws.on('message', (raw: Buffer) => {
-        let data = Buffer.from(raw);
-        if (!headerSeen) {
-          headerSeen = true;
-          data = data.subarray(b.NOISE_WA_HEADER.length);
-        }
-        inBytes = Buffer.concat([inBytes, data]);
-        while (inBytes.length >= 3) {
-          const size = inBytes.readUIntBE(0, 3);
-          if (inBytes.length < size + 3) break;
-          const one = inBytes.subarray(3, size + 3);
-          inBytes = inBytes.subarray(size + 3);
-          try {
-            onFrame(Buffer.from(one));
-          } catch {
-            // A handshake that does not verify ends the connection (as WhatsApp does).
-            ws.close();
-            return;
+        },
+        onNode: async (conn, node) => {
+          if (node.tag === 'iq') {
+            if (b.getBinaryNodeChild(node, 'pair-device-sign')) {
+              // Linked: the device must log in again with its new creds.
+              conn.send({ tag: 'stream:error', attrs: { code: '515' } });
+              ws.close();
+              return;
+            }
+            return answerIq(iq, conn, node);
           }
-        }
-      });
-      ws.on('close', () => {
-        live.delete(conn);
-        if (waitingForScan === conn) waitingForScan = null;
-        notify();
+          if (node.tag === 'receipt' || (node.tag === 'ack' && node.attrs.class === 'message')) return onReceipt(node);
+          if (node.tag === 'message') return onMessageFromDevice(conn, node);
+        },
+        onClose(conn) {
+          live.delete(conn);
+          if (waitingForScan === conn) waitingForScan = null;
+          notify();
+        },
       });
     },
   });
@@ -543,13 +290,18 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
       });
     },
     async incoming(from, text, o = {}) {
-      const c = contactSession(from);
+      const c = contacts.session(from);
+      if (o.group) {
+        const g = groups.get(o.group.id) ?? { subject: o.group.subject, members: new Set([phone]) };
+        g.members.add(from.number);
+        groups.set(o.group.id, g);
+      }
       const id = o.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
       const me = linked?.jid.replace(/:\d+@/, '@') ?? '';
       const message: Proto.IMessage = o.mentionsMe
         ? { extendedTextMessage: { text, contextInfo: { mentionedJid: [me] } } }
         : { conversation: text };
-      const { type, ciphertext } = await encryptFor(c, message);
+      const { type, ciphertext } = await contacts.encrypt(c, linked, message);
       const node: BinaryNode = {
         tag: 'message',
         attrs: {
@@ -573,7 +325,7 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
       deliver(node);
     },
     forged(from, id) {
-      const c = contactSession(from);
+      const c = contacts.session(from);
       deliver({
         tag: 'message',
         attrs: { id, from: c.jid, type: 'text', t: String(Math.floor(Date.now() / 1000)), notify: from.name },

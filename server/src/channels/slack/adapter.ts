@@ -9,10 +9,11 @@
  * reconnects a dead socket, the watchdog bounds how long that may take.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import type { LogLevel } from '@slack/bolt';
 import { AppError } from '@autoclaw/shared';
 import { createHttpClient } from '../http-client';
 import { platformError } from '../platform-error';
+import { App, SocketModeReceiver } from './bolt';
 import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment } from '../types';
 
 export const SLACK_API_ROOT = 'https://slack.com/api/';
@@ -73,7 +74,7 @@ export function createSlackAdapter(ctx: ChannelContext): ChannelAdapter {
     warn: note('warn'),
     error: note('error'),
     setLevel() {},
-    getLevel: () => LogLevel.WARN,
+    getLevel: () => 'warn' as LogLevel,
     setName() {},
   };
   const receiver = new SocketModeReceiver({

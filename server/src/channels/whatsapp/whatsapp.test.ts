@@ -90,7 +90,7 @@ describe('whatsapp channel, linked', () => {
     expect(wa.sent.filter((s) => s.text === 'Echo: before the cut')).toHaveLength(1);
   });
 
-  it('pairs strangers, answers groups on mention only', async () => {
+  it('pairs strangers, answers groups on mention only, in the group', async () => {
     await link([['whatsapp.allowFrom', ALICE.number]]);
     const stranger = { number: '15550009999', name: 'Stranger' };
     await wa.incoming(stranger, 'hi');
@@ -102,6 +102,13 @@ describe('whatsapp channel, linked', () => {
     await h.until('the group answer', () => h.gw.wire.requests.length === 1);
     expect(JSON.stringify(h.gw.wire.requests[0]!.body)).toContain('what is for dinner?');
     expect(h.gw.wire.requests).toHaveLength(1);
+    // Answered in the group (under the device's sender key, read by a member), not to Alice alone.
+    const inGroup = await wa.waitForSent((s) => s.to === group.id && s.text.includes('what is for dinner?'));
+    expect(inGroup.text).toMatch(/^Echo: /);
+    // The next answer reuses the sender key the members already hold.
+    await wa.incoming(ALICE, `@${wa.phone} and dessert?`, { group, mentionsMe: true });
+    await wa.waitForSent((s) => s.to === group.id && s.text.includes('and dessert?'));
+    expect(wa.sent.filter((s) => s.to === `${ALICE.number}@s.whatsapp.net` && /dinner|dessert/.test(s.text))).toHaveLength(0);
   });
 
   it('changes nothing for a message nobody encrypted to it', async () => {
