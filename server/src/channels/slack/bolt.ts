@@ -5,8 +5,8 @@
  * Socket Mode app never uses.
  */
 import type { App as BoltApp, SocketModeReceiver as BoltSocketModeReceiver } from '@slack/bolt';
-import * as appModule from '@slack/bolt/dist/App';
-import * as socketModeModule from '@slack/bolt/dist/receivers/SocketModeReceiver';
+import * as appModule from '@slack/bolt/dist/App.js';
+import * as socketModeModule from '@slack/bolt/dist/receivers/SocketModeReceiver.js';
 
 /** A CommonJS module's `exports.default`: the bundle hands it over as `default`, Node's own loader one level deeper. */
 function defaultExport<T>(mod: { default?: unknown }): T {
