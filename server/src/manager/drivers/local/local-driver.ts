@@ -229,7 +229,15 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
     try {
       const port = await choosePort(preferred, host);
       const standby = pool.take(commandOf(spec.version), env);
-      return await (standby ? viaStandby(standby, spec, dir, port) : spawnOn(port));
+      if (standby) {
+        // A standby that ended during its start (a build without --standby, say): a fresh process once, as without one.
+        const viaPool = await viaStandby(standby, spec, dir, port).catch((err: unknown) => {
+          if (err instanceof StartFailure) return null;
+          throw err;
+        });
+        if (viaPool) return viaPool;
+      }
+      return await spawnOn(port);
     } catch (err) {
       // Someone took the port between the check and the gateway's listen: once more on a fresh one.
       if (err instanceof StartFailure && err.portInUse) return spawnOn(await freePort(host));
