@@ -236,7 +236,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       limiter,
       origins,
       hosts,
-      isReady: () => ready,
+      // A draining gateway takes no new turns: not ready (the manager's door holds clients until the next one is).
+      isReady: () => ready && !admin.draining,
       rendererDir: options.rendererDir ?? defaultRendererDir(),
       logger,
       channelRoutes: channels.routes,

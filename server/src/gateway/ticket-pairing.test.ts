@@ -172,8 +172,11 @@ describe('pairing with a manager ticket', () => {
     expect(health['result']).toMatchObject({ data: { busySessions: 0, draining: false } });
     const rss = ((health['result'] as { data: { rssMb: number } }).data).rssMb;
     expect(rss).toBeGreaterThan(10);
+    expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
     const drained = await managerSocket.call('mutation', 'admin.drain', { timeoutMs: 1_000 });
     expect(drained['result']).toEqual({ type: 'data', data: { drained: true, busySessions: 0 } });
+    // Draining is not ready: the manager's door holds new clients until the next gateway is.
+    expect((await fetch(`${t.url}/readyz`)).status).toBe(503);
 
     const session = await clientSocket.call('mutation', 'sessions.ensure', { name: 'main' });
     const sessionId = (session['result'] as { data: { id: string } }).data.id;

@@ -21,6 +21,7 @@ import type { InstanceKeys, InstanceService, InstanceServiceDeps, RecoveryReport
 import { createSleeper, createSupervisor } from './supervisor';
 import type { Sleeper, Supervisor, SupervisorOptions } from './supervisor';
 import type { DoorUse } from './door-activity';
+import { holdThroughUpdate } from './door-hold';
 
 /** An instance idle this long sleeps, by default. */
 export const DEFAULT_SLEEP_AFTER_MS = 15 * 60_000;
@@ -164,7 +165,12 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
       if (!instance) throw new AppError('NOT_FOUND', 'no such instance');
       // Asleep (or waking): the client is held until it is ready — or told clearly why it could not wake.
       if (instance.state === 'sleeping' || instance.state === 'starting') instance = await wakeForDoor(instanceId);
-      if ((instance.state !== 'running' && instance.state !== 'degraded') || instance.url === null) {
+      // Updating: served by the live gateway, held through its switch (door-hold.ts).
+      if (instance.state === 'updating') {
+        const onHold = () => opts.logger.info('door: holding a client through the switch of an update', { instanceId });
+        instance = (await holdThroughUpdate({ get: (id) => service.get(id), timeoutMs: wakeTimeoutMs, onHold }, instanceId)) ?? instance;
+      }
+      if ((instance.state !== 'running' && instance.state !== 'degraded' && instance.state !== 'updating') || instance.url === null) {
         throw new AppError('CONFLICT', `your assistant is ${instance.state} and cannot answer now`, { details: { state: instance.state } });
       }
       return { url: instance.url };

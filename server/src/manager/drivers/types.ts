@@ -75,6 +75,12 @@ export interface InstanceDriver {
    * ready); without it the manager polls /readyz itself.
    */
   waitForReady?(instanceId: string, timeoutMs: number): Promise<void>;
+  /**
+   * Gets `count` starts of `spec` (its version and limits) ready ahead of
+   * time (local: warm standbys of that build, which end unused after a
+   * while), so an update's switch or a restore starts without Node's start-up.
+   */
+  prewarm?(spec: InstanceSpec, count: number): void;
   /** Data operations the driver runs itself, where the manager cannot reach the instance's files (Kubernetes: Jobs on its volume). */
   readonly volumes?: VolumeOps;
   close(): Promise<void>;

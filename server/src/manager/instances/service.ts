@@ -270,6 +270,11 @@ function opsOf(core: ReturnType<typeof makeCore>, id: string) {
       if (!o.as) await repo.update(id, { lastError: null });
       return runtime;
     },
+    /** Readies `count` starts of its gateway (of `version`) ahead of time where the driver can (local: warm standbys); else nothing. */
+    async prewarm(o: { version?: string; count?: number } = {}): Promise<void> {
+      if (!driver.prewarm) return;
+      await core.withSpec(await repo.mustGet(id), async (spec) => driver.prewarm?.({ ...spec, ...(o.version ? { version: o.version } : {}) }, o.count ?? 1));
+    },
     /** Stops the instance's gateway (or the trial's, `as`). */
     async stopGateway(as?: string): Promise<void> {
       await driver.stop(as ?? id, { graceMs: 5_000 });

@@ -111,9 +111,14 @@ export function createRestorer(deps: RestorerDeps) {
         const instance = await ops.get();
         if (instance.driver !== 'local' && !backups.remoteOf(instanceId)) throw new AppError('NOT_CONFIGURED', `restores of ${instance.driver} instances are not supported yet`);
         if (!['running', 'degraded', 'stopped', 'failed'].includes(instance.state)) throw new AppError('CONFLICT', `instance ${instanceId} is ${instance.state}; wait until it settles`);
+        // Meanwhile its next start is warmed (local: a standby, so the restart skips Node's start-up) and the manager's link to the
+        // gateway readied (registration, a first call: nothing changes), so the drain below is one short call.
+        await ops.prewarm();
+        const linked = instance.url ? ops.call(instance.url, (c) => c.admin.health.query()).catch(() => undefined) : undefined;
         // Read and checked (file hash, GCM tag, every file's hash) once — and, for a local instance, staged in the same go: a bad backup throws here and changes nothing.
         if (backups.remoteOf(instanceId)) await backups.verify(instanceId, backupId);
         else stageFiles(backups.stagingDir(instanceId), await backups.read(instanceId, backupId));
+        await linked;
         const run: RestoreRunsTable = { id: `rst-${deps.now().toString(36)}-${randomBytes(4).toString('hex')}`, instance_id: instanceId, backup_id: backupId, step: 'stage', reason: null, started_at: deps.now(), finished_at: null };
         await db.k.insertInto('restore_runs').values(run).execute();
         await ops.audit({ actor, action: 'instance.restore', target: instanceId, details: { backupId } });

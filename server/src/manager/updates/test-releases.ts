@@ -77,7 +77,8 @@ process.on('SIGTERM', () => process.exit(0));
 function entryOf(kind: ReleaseKind): string {
   const main = `import { main } from ${JSON.stringify(CLI_MAIN)};\n`;
   if (kind === 'crash-after-switch') {
-    return `${main}const trial = process.argv.some((a) => a.endsWith('-trial'));\nif (!trial) setTimeout(() => process.exit(70), Number(process.env.AUTOCLAW_TEST_CRASH_AFTER_MS ?? 60000));\nprocess.exitCode = await main(process.argv.slice(2));\n`;
+    // Trial or not is told by the data directory the gateway runs in (its cwd), known only once a warm standby is assigned.
+    return `${main}setTimeout(() => { if (!process.cwd().endsWith('-trial')) process.exit(70); }, Number(process.env.AUTOCLAW_TEST_CRASH_AFTER_MS ?? 60000));\nprocess.exitCode = await main(process.argv.slice(2));\n`;
   }
   return `${main}process.exitCode = await main(process.argv.slice(2));\n`;
 }

@@ -6,8 +6,10 @@
  * backup: a pre-update backup. trial: the new build starts on a COPY of
  * that backup (migrations run there, never first on live data) under the id
  * `<id>-trial`; /healthz, /readyz and admin.selfCheck must pass. drain: the
- * live gateway finishes running turns. switch: stop, record the new version,
- * start it. health: /readyz and the process watched for a window, then a
+ * live gateway finishes running turns (its /readyz answers 503 meanwhile, so
+ * the door holds new clients). switch: stop, record the new version, start
+ * it on the same port from a standby of the new build warmed during the
+ * backup (one SQLite writer at a time; the door holds clients through it). health: /readyz and the process watched for a window, then a
  * self-check. Any failure rolls back: the previous version AND the
  * pre-update data when the live instance was touched. A manager killed at
  * any step rolls back at its next start (recover), so the instance always
@@ -46,8 +48,8 @@ export interface UpdaterDeps {
   now: () => number;
   logger: Logger;
   timings?: Partial<UpdateTimings>;
-  /** Test seam: called after each step is persisted (the kill -9 tests stop the manager there). */
-  afterStep?: (step: UpdateStep, run: UpdateRun) => Promise<void> | void;
+  /** Test seam: called after each step is persisted, and inside the switch once the old gateway stopped (the kill -9 tests stop the manager there). */
+  afterStep?: (step: UpdateStep | 'switch:stopped', run: UpdateRun) => Promise<void> | void;
 }
 
 export const toRun = (r: UpdateRunsTable): UpdateRun => ({
@@ -150,6 +152,8 @@ export function createUpdater(deps: UpdaterDeps) {
     const id = run.instance_id;
     try {
       if (run.step === 'backup') {
+        // Two starts of the new build warmed while the backup runs (local: standbys): the trial's and the switch's, so neither waits for Node's start-up.
+        await ops.prewarm({ version: run.to_version, count: 2 });
         await ops.note('update', `backup: taking a pre-update backup before ${run.kind === 'update' ? 'updating' : 'rolling back'} to ${run.to_version}`);
         const backup = await backups.create(id, 'pre-update');
         await stepTo(run, 'trial', { backup_id: backup.id });
@@ -178,7 +182,11 @@ export function createUpdater(deps: UpdaterDeps) {
         // Kubernetes changes the image in place (a rolling update); the local driver stops and starts.
         const rolls = Boolean(backups.remoteOf(id)?.rollsInPlace) && !run.restore_backup_id;
         await ops.note('update', rolls ? `switch: rolling image change from ${run.from_version} to ${run.to_version}` : `switch: stopping ${run.from_version}, starting ${run.to_version}`);
-        if (!rolls) await ops.stopGateway();
+        if (!rolls) {
+          // One writer at a time: the old gateway (drained) is gone before the new one opens the live data.
+          await ops.stopGateway();
+          await deps.afterStep?.('switch:stopped', toRun(run));
+        }
         if (run.restore_backup_id) await putBack(id, run.restore_backup_id, deps.dataDirOf(id), join(deps.scratchDir, `switch-${id}`));
         await db.tx(async (t) => {
           await versions.set(id, { version: run.to_version }, t);

@@ -75,6 +75,9 @@ export function defaultGatewayCommand(): string[] {
   throw new Error('cannot find server/bin/autoclaw.mjs; pass the driver a command');
 }
 
+/** A standby warmed for a coming start (prewarm) ends when no start took it by then. */
+const PREWARM_TTL_MS = 120_000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -115,6 +118,12 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
 
   const standbyRoot = join(opts.dataDir, 'standby');
   const pool = createStandbyPool({ root: standbyRoot, size: opts.standbys ?? 0, ...(opts.standbyRefillMs === undefined ? {} : { refillDelayMs: opts.standbyRefillMs }) });
+
+  const envOf = (spec: InstanceSpec): Record<string, string> => {
+    const env: Record<string, string> = { ...opts.baseEnv, ...spec.env };
+    env['NODE_OPTIONS'] = withHeapCap(env['NODE_OPTIONS'], spec.memoryLimitMb);
+    return env;
+  };
 
   /** `pid` runs the instance's gateway: its command line names the instance, or it is the standby the record names. */
   function isOurs(pid: number, id: string, record: ProcessRecord | null): boolean {
@@ -201,8 +210,7 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
     const stale = livePid(id);
     if (stale !== null) await stopPid(stale, 3_000);
     rotateLog(dir, logMaxBytes);
-    const env: Record<string, string> = { ...opts.baseEnv, ...spec.env };
-    env['NODE_OPTIONS'] = withHeapCap(env['NODE_OPTIONS'], spec.memoryLimitMb);
+    const env = envOf(spec);
     const spawnOn = (port: number) =>
       spawnGateway(spec, {
         command: commandOf(spec.version),
@@ -221,7 +229,15 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
     try {
       const port = await choosePort(preferred, host);
       const standby = pool.take(commandOf(spec.version), env);
-      return await (standby ? viaStandby(standby, spec, dir, port) : spawnOn(port));
+      if (standby) {
+        // A standby that ended during its start (a build without --standby, say): a fresh process once, as without one.
+        const viaPool = await viaStandby(standby, spec, dir, port).catch((err: unknown) => {
+          if (err instanceof StartFailure) return null;
+          throw err;
+        });
+        if (viaPool) return viaPool;
+      }
+      return await spawnOn(port);
     } catch (err) {
       // Someone took the port between the check and the gateway's listen: once more on a fresh one.
       if (err instanceof StartFailure && err.portInUse) return spawnOn(await freePort(host));
@@ -265,6 +281,9 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
       };
     },
     adopt: (id) => adopt(id),
+    prewarm(spec, count) {
+      pool.warm(commandOf(spec.version), envOf(spec), count, PREWARM_TTL_MS);
+    },
     /**
      * Ready is the gateway's own signal: it writes its runtime file once it
      * is ready (runtime-signal.ts), so the manager neither polls /readyz nor

@@ -49,6 +49,12 @@ export interface Standby {
 export interface StandbyPool {
   /** A ready standby for this command and environment, or null (the caller spawns); remembers them for refills. */
   take(command: readonly string[], env: Record<string, string>): Standby | null;
+  /**
+   * Starts standbys for one start about to happen (an update's switch), even
+   * with the pool off: up to `count` wait for this command and environment;
+   * one not taken within `ttlMs` ends by itself (no refill follows).
+   */
+  warm(command: readonly string[], env: Record<string, string>, count: number, ttlMs: number): void;
   /** The standby directory of `id`: what a standby's command line names after --data. */
   dirOf(id: string): string;
   /** Live standbys waiting for an assignment. */
@@ -86,7 +92,7 @@ export function createStandbyPool(opts: StandbyPoolOptions): StandbyPool {
   const dirOf = (id: string) => join(opts.root, id);
   const keyOf = (command: readonly string[], env: Record<string, string>) => JSON.stringify([command, Object.entries(env).sort(([a], [b]) => a.localeCompare(b))]);
 
-  function startOne(key: string, command: readonly string[], env: Record<string, string>): void {
+  function startOne(key: string, command: readonly string[], env: Record<string, string>, ttlMs?: number): void {
     const [exe, ...pre] = command;
     if (exe === undefined || closed) return;
     const id = `sb-${randomBytes(6).toString('hex')}`;
@@ -96,7 +102,8 @@ export function createStandbyPool(opts: StandbyPoolOptions): StandbyPool {
     const out = openSync(log, 'a', 0o600);
     let child: ChildProcess;
     try {
-      child = spawn(exe, [...pre, 'gateway', '--standby', '--data', dir], { cwd: dir, detached: true, stdio: ['ignore', out, out, 'pipe'], env });
+      // Its working directory is the pool's root, not its own directory, which goes at its assignment (maybe while it still loads code that reads the cwd).
+      child = spawn(exe, [...pre, 'gateway', '--standby', '--data', dir], { cwd: opts.root, detached: true, stdio: ['ignore', out, out, 'pipe'], env });
     } finally {
       closeSync(out);
     }
@@ -140,6 +147,16 @@ export function createStandbyPool(opts: StandbyPoolOptions): StandbyPool {
       for (const fn of ends.splice(0)) fn();
     });
     ready.push({ key, command, env, child, pipe, standby });
+    if (ttlMs !== undefined) {
+      // Not taken in time: its empty pipe closing is its cue to end.
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        const at = ready.findIndex((e) => e.child === child);
+        if (at >= 0) ready.splice(at, 1)[0]?.pipe.end();
+      }, ttlMs);
+      timer.unref();
+      timers.add(timer);
+    }
   }
 
   function refillLater(key: string): void {
@@ -157,14 +174,21 @@ export function createStandbyPool(opts: StandbyPoolOptions): StandbyPool {
 
   return {
     take(command, env) {
-      if (closed || opts.size <= 0) return null;
+      if (closed) return null;
       const key = keyOf(command, env);
-      if (!kinds.has(key)) kinds.set(key, { command: [...command], env: { ...env } });
       const at = ready.findIndex((e) => e.key === key && e.standby.exited() === null);
-      refillLater(key);
+      if (opts.size > 0) {
+        if (!kinds.has(key)) kinds.set(key, { command: [...command], env: { ...env } });
+        refillLater(key);
+      }
       if (at < 0) return null;
       const [entry] = ready.splice(at, 1);
       return entry ? entry.standby : null;
+    },
+    warm(command, env, count, ttlMs) {
+      const key = keyOf(command, env);
+      const have = ready.filter((e) => e.key === key && e.standby.exited() === null).length;
+      for (let i = have; i < count; i++) startOne(key, command, env, ttlMs);
     },
     dirOf,
     waiting: () => ready.length,

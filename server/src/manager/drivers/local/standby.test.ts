@@ -9,7 +9,7 @@
  * standbys go.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,17 @@ describe('the runtime file as the readiness signal', () => {
   });
 });
 
+const specOf = (instanceId: string, managerPublicKey: string): InstanceSpec => ({
+  instanceId,
+  ownerEmail: 'owner@example.com',
+  dataKey: randomBytes(32),
+  managerPublicKey,
+  allowedOrigins: [],
+  version: 'test',
+  memoryLimitMb: 512,
+  env: { AUTOCLAW_MODEL: 'anthropic:claude-test-model' },
+});
+
 let command: string[];
 let dispose: () => void;
 beforeAll(async () => {
@@ -69,16 +80,7 @@ describe('warm standbys (local driver)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const spec = (instanceId: string): InstanceSpec => ({
-    instanceId,
-    ownerEmail: 'owner@example.com',
-    dataKey: randomBytes(32),
-    managerPublicKey: keys.publicKey,
-    allowedOrigins: [],
-    version: 'test',
-    memoryLimitMb: 512,
-    env: { AUTOCLAW_MODEL: 'anthropic:claude-test-model' },
-  });
+  const spec = (instanceId: string) => specOf(instanceId, keys.publicKey);
   /** Live standby processes of this manager, waiting for an assignment. */
   const standbys = () =>
     readdirSync('/proc')
@@ -134,4 +136,32 @@ describe('warm standbys (local driver)', () => {
     await waitDead(standbyPid as number);
     expect(readdirSync(join(dir, 'standby'))).toEqual([]);
   });
+});
+
+describe('a standby warmed for one start (prewarm, the pool off)', () => {
+  it('the next start of that build takes it, and no replacement follows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'autoclaw-prewarm-'));
+    const driver = createLocalDriver({ dataDir: dir, command, standbys: 0, pollMs: AN_HOUR });
+    const waiting = () => (existsSync(join(dir, 'standby')) ? readdirSync(join(dir, 'standby')) : []);
+    try {
+      const spec = specOf('inst-switch', testManagerKeys().publicKey);
+      driver.prewarm?.(spec, 1);
+      expect(waiting()).toHaveLength(1);
+      // Assigned at once, while it still loads its code.
+      const started = await driver.start(spec);
+      // The standby's process became the instance's gateway: the record names it, and none waits any more.
+      expect(readRecord(instanceDir(dir, 'inst-switch'))).toMatchObject({ pid: started.pid, standby: expect.stringMatching(/^sb-[0-9a-f]{12}$/) });
+      expect(waiting()).toEqual([]);
+      const health = (await (await fetch(`${started.url}/healthz`)).json()) as { instanceId?: string };
+      expect(health.instanceId).toBe('inst-switch');
+      // The pool is off: the start left no standby behind it.
+      await driver.stop('inst-switch');
+      expect(waiting()).toEqual([]);
+    } finally {
+      await driver.close();
+      killGateways(dir);
+      killGatewaysUnder(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,6 +206,32 @@ export function gatewayProcesses(instanceId: string): number[] {
       }
     })
     .map(Number);
+}
+
+/**
+ * Live processes with a file under `dataDir` open (the store's database): a
+ * gateway on that data, however started — spawned for the instance, or a
+ * warm standby assigned to it (whose command line does not name it).
+ */
+export function processesOnData(dataDir: string): number[] {
+  const prefix = `${dataDir}/`;
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+          try {
+            return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(prefix);
+          } catch {
+            return false;
+          }
+        });
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter((pid) => pid !== process.pid && isProcessAlive(pid));
 }
 
 /**
