@@ -15,6 +15,7 @@ import { createUiStore } from './state/ui-store';
 import { ServicesProvider, type AppServices } from './state/services';
 import './styles/theme.css';
 import './styles/layout.css';
+import './styles/narrow.css';
 import './styles/chat.css';
 import './styles/code.css';
 import './styles/settings.css';
