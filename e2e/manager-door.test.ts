@@ -12,11 +12,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startOpenAIWireServer } from '../server/src/testing/openai-wire-server';
 import type { WireServerHandle } from '../server/src/testing/wire-server-base';
-import { launchChromium } from './support/browser';
-import { makeDataDir, removeDataDir } from './support/gateway-process';
-import { createUser, listInstances, startManager, type ManagerProcess } from './support/manager-process';
+import { startManagerInChromium, stopManagerInChromium } from './support/manager-chromium';
+import { createUser, listInstances, type ManagerProcess } from './support/manager-process';
 import { fillCredentials, openView, useOpenAICompatible, waitInstanceState } from './support/manager-ui';
 import { connection, lastAnswer, send, waitOnline } from './support/webchat';
 
@@ -32,22 +30,10 @@ describe('the app talks to its instance through the manager door', () => {
   const sockets: string[] = [];
 
   beforeAll(async () => {
-    dataDir = makeDataDir();
-    wire = await startOpenAIWireServer({ apiKey: API_KEY });
-    manager = await startManager({ dataDir, env: { AUTOCLAW_SLEEP_AFTER_MINUTES: '0.05' } });
-    browser = await launchChromium();
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    ({ dataDir, wire, manager, browser, context, page } = await startManagerInChromium({ wire: { apiKey: API_KEY }, manager: { env: { AUTOCLAW_SLEEP_AFTER_MINUTES: '0.05' } } }));
     page.on('websocket', (ws) => sockets.push(ws.url()));
   });
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await manager?.stop();
-    await wire?.close();
-    if (dataDir) removeDataDir(dataDir);
-  });
+  afterAll(() => stopManagerInChromium({ dataDir, wire, manager, browser, context }));
 
   it('chats through /i/<id>/, sleeps when the app is closed, and wakes through the door when the user comes back', async () => {
     await page.goto(manager.setupLink ?? '');

@@ -8,11 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startOpenAIWireServer } from '../server/src/testing/openai-wire-server';
 import type { WireServerHandle } from '../server/src/testing/wire-server-base';
-import { launchChromium } from './support/browser';
-import { makeDataDir, removeDataDir } from './support/gateway-process';
-import { listInstances, startManager, type ManagerProcess } from './support/manager-process';
+import { startManagerInChromium, stopManagerInChromium } from './support/manager-chromium';
+import { listInstances, type ManagerProcess } from './support/manager-process';
 import { fillCredentials, instanceState, openView, pairingStatus, useOpenAICompatible, waitInstanceState } from './support/manager-ui';
 import { handshakeWithStoredKey } from './support/stored-key-handshake';
 import { assistantMessages, connection, lastAnswer, recordAnswers, send, userMessages, waitOnline } from './support/webchat';
@@ -57,13 +55,7 @@ describe('the manager UI: setup, a running instance, chat, crash, stop/start, re
   const sockets: Array<{ url: string; closed: boolean }> = [];
 
   beforeAll(async () => {
-    dataDir = makeDataDir();
-    wire = await startOpenAIWireServer({ apiKey: API_KEY, wordDelayMs: 25 });
-    manager = await startManager({ dataDir });
-    browser = await launchChromium();
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    ({ dataDir, wire, manager, browser, context, page } = await startManagerInChromium({ wire: { apiKey: API_KEY, wordDelayMs: 25 } }));
     page.on('websocket', (ws) => {
       const entry = { url: ws.url(), closed: false };
       sockets.push(entry);
@@ -80,13 +72,7 @@ describe('the manager UI: setup, a running instance, chat, crash, stop/start, re
     });
   });
 
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await manager?.stop();
-    await wire?.close();
-    if (dataDir) removeDataDir(dataDir);
-  });
+  afterAll(() => stopManagerInChromium({ dataDir, wire, manager, browser, context }));
 
   it('opens the setup link, creates the owner, watches the instance become running and pairs by itself', async () => {
     expect(manager.setupLink).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/setup\?token=/);

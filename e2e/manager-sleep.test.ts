@@ -6,11 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startOpenAIWireServer } from '../server/src/testing/openai-wire-server';
 import type { WireServerHandle } from '../server/src/testing/wire-server-base';
-import { launchChromium } from './support/browser';
-import { makeDataDir, removeDataDir } from './support/gateway-process';
-import { listInstances, startManager, type ManagerProcess } from './support/manager-process';
+import { startManagerInChromium, stopManagerInChromium } from './support/manager-chromium';
+import { listInstances, type ManagerProcess } from './support/manager-process';
 import { fillCredentials, openView, useOpenAICompatible, waitInstanceState } from './support/manager-ui';
 import { lastAnswer, send, waitOnline } from './support/webchat';
 
@@ -25,21 +23,9 @@ describe('the manager UI with an instance that sleeps when idle', () => {
   let page: Page;
 
   beforeAll(async () => {
-    dataDir = makeDataDir();
-    wire = await startOpenAIWireServer({ apiKey: API_KEY });
-    manager = await startManager({ dataDir, env: { AUTOCLAW_SLEEP_AFTER_MINUTES: '0.05' } });
-    browser = await launchChromium();
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    ({ dataDir, wire, manager, browser, context, page } = await startManagerInChromium({ wire: { apiKey: API_KEY }, manager: { env: { AUTOCLAW_SLEEP_AFTER_MINUTES: '0.05' } } }));
   });
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await manager?.stop();
-    await wire?.close();
-    if (dataDir) removeDataDir(dataDir);
-  });
+  afterAll(() => stopManagerInChromium({ dataDir, wire, manager, browser, context }));
 
   it('sleeps when the app is closed (its process ends) and wakes when the app opens again, which then chats', async () => {
     await page.goto(manager.setupLink ?? '');
