@@ -19,7 +19,7 @@ import { startAnthropicWireServer } from '../testing';
 import type { WireServerHandle } from '../testing';
 import { bundleGatewayCommand, killGateways, waitFor } from './drivers/local/test-support';
 import { pairWithTicket } from './instances/gateway-link';
-import { startTestManager, wsCloseOf, wsUpgradeStatus } from './test-kit';
+import { createRunningInstance, startTestManager, wsCloseOf, wsUpgradeStatus } from './test-kit';
 import type { TestManager } from './test-kit';
 
 const API_KEY = 'sk-ant-door-test-0123456789abcdef';
@@ -50,11 +50,7 @@ describe(`the one door (/i/<instanceId>/…) (${testEngine()})`, () => {
     await t.manager.services.accounts.createUser({ email: 'stranger@example.com', password: 'another horse battery' });
     strangerToken = (await t.client().auth.signIn.mutate({ email: 'stranger@example.com', password: 'another horse battery' })).token;
     const api = t.client(token);
-    await api.instances.create.mutate();
-    instance = await waitFor('running', async () => {
-      const mine = await api.instances.mine.query();
-      return mine?.state === 'running' ? mine : null;
-    }, 30_000);
+    instance = await createRunningInstance(api);
   });
   afterAll(async () => {
     killGateways(t.dir);

@@ -26,7 +26,7 @@ import { instanceDir } from './drivers/local';
 import { isProcessAlive } from './drivers/local/process-info';
 import { bundleGatewayCommand, killGateways, waitDead, waitFor } from './drivers/local/test-support';
 import { pairWithTicket } from './instances/gateway-link';
-import { startTestManager, wsCloseOf, wsUpgradeStatus } from './test-kit';
+import { createRunningInstance, startTestManager, wsCloseOf, wsUpgradeStatus } from './test-kit';
 import type { TestManager } from './test-kit';
 
 const API_KEY = 'sk-ant-sleep-test-0123456789abcdef';
@@ -63,11 +63,7 @@ describe(`sleep and wake through the door (${testEngine()})`, () => {
     });
     token = (await t.setupOwner('sleeper@example.com')).token;
     const api = t.client(token);
-    await api.instances.create.mutate();
-    instance = await waitFor('running', async () => {
-      const mine = await api.instances.mine.query();
-      return mine?.state === 'running' ? mine : null;
-    }, 30_000);
+    instance = await createRunningInstance(api);
     door = `${t.url}/i/${instance.id}`;
     key = generateDeviceKey();
     const { ticket } = await api.instances.pairDevice.mutate({ instanceId: instance.id, publicKey: key.publicKey, deviceName: 'laptop' });

@@ -13,6 +13,7 @@ import { WebSocket as NodeWebSocket } from 'ws';
 import type { AuthResult } from '@autoclaw/shared';
 import type { ManagerConfig } from './config';
 import { dumpTables } from './db';
+import { waitFor } from './drivers/local/test-support';
 import { createTestDatabase } from './db/test-db';
 import type { TestDatabase } from './db/test-db';
 import { silentLogger } from './gateway-parts';
@@ -173,4 +174,17 @@ export function wsUpgradeStatus(url: string, origin?: string, headers?: Record<s
     });
     ws.once('error', () => resolve(-1));
   });
+}
+
+/** Creates the signed-in account's instance and waits until it runs (its first gateway start). */
+export async function createRunningInstance(api: ManagerClient) {
+  await api.instances.create.mutate();
+  return waitFor(
+    'running',
+    async () => {
+      const mine = await api.instances.mine.query();
+      return mine?.state === 'running' ? mine : null;
+    },
+    30_000,
+  );
 }

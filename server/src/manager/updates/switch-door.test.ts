@@ -20,7 +20,7 @@ import { bundleGatewayCommand, killGateways, REPO_ROOT, waitFor } from '../drive
 import { silentLogger } from '../gateway-parts';
 import type { Logger } from '../gateway-parts';
 import { pairWithTicket } from '../instances/gateway-link';
-import { startTestManager } from '../test-kit';
+import { createRunningInstance, startTestManager } from '../test-kit';
 import type { TestManager } from '../test-kit';
 import { buildTestRelease, testReleaseKey } from './test-releases';
 
@@ -81,11 +81,7 @@ describe('the door through the switch of an update', () => {
     });
     token = (await t.setupOwner('owner@example.com')).token;
     const api = t.client(token);
-    await api.instances.create.mutate();
-    instance = await waitFor('running', async () => {
-      const mine = await api.instances.mine.query();
-      return mine?.state === 'running' ? mine : null;
-    }, 30_000);
+    instance = await createRunningInstance(api);
     const built = await buildTestRelease(out, { version: '2.0.0', kind: 'good', key: key.privateKey });
     await t.manager.services.updates?.releases.add(readFileSync(built.manifestPath, 'utf8'), join(built.manifestPath, '..'));
   }, 180_000);
