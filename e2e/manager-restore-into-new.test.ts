@@ -87,8 +87,11 @@ describe('the Instance page: restore into a new instance, switch, delete the old
     await expect.poll(shownId, { timeout: 30_000 }).toBe(newId);
     await openView(page, 'Chat');
     await waitOnline(page);
-    await page.getByText('written before the backup').first().waitFor();
-    expect((await userMessages(page).allTextContents()).join('\n')).not.toContain('written after the backup');
+    // Until the new gateway's first `sync` arrives, the page may still show what it had.
+    await expect
+      .poll(async () => (await userMessages(page).allTextContents()).join('\n'), { timeout: 30_000 })
+      .not.toContain('written after the backup');
+    await userMessages(page).filter({ hasText: 'written before the backup' }).first().waitFor();
     await send(page, 'hello from the new instance');
     // The wire server answers only with the key: the new gateway opened the restored vault.
     await assistantMessages(page).filter({ hasText: 'Echo: hello from the new instance' }).waitFor();

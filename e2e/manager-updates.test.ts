@@ -133,7 +133,11 @@ describe('the Instance page: updates, rollbacks and restores', () => {
     await waitInstanceState(page, 'Running', 60_000);
     await openView(page, 'Chat');
     await waitOnline(page);
-    await page.getByText('written before the backup').first().waitFor();
-    expect((await userMessages(page).allTextContents()).join('\n')).not.toContain('written after the backup');
+    // Until the restored gateway's first `sync` arrives, the page still shows
+    // what it had: wait for the list to become the restored one.
+    await expect
+      .poll(async () => (await userMessages(page).allTextContents()).join('\n'), { timeout: 30_000 })
+      .not.toContain('written after the backup');
+    await userMessages(page).filter({ hasText: 'written before the backup' }).first().waitFor();
   }, 180_000);
 });
