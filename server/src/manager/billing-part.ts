@@ -15,7 +15,7 @@ export interface BillingPartOptions {
   db: ManagerDb;
   now: () => number;
   logger: Logger;
-  instances: Pick<InstanceService, 'listLive' | 'usagePage' | 'setPlanCaps'>;
+  instances: Pick<InstanceService, 'listLive' | 'ownedBy' | 'usagePage' | 'setPlanCaps'>;
   /** How often the leader pulls usage (default 60 s). */
   syncEveryMs?: number;
   /** Usage rows per pull (default 500). */
@@ -47,7 +47,7 @@ export async function createBillingPart(opts: BillingPartOptions): Promise<Billi
   await migrateBilling(opts.db);
   const settings = opts.credits ?? { marginBps: 0, monthlyReset: false };
   const sources = async () => (await opts.instances.listLive()).map((i) => ({ instanceId: i.id, account: i.owner }));
-  const credits = createCredits({ db: opts.db, now: opts.now, logger: opts.logger, settings, sources, setPlanCaps: (id, caps) => opts.instances.setPlanCaps(id, caps) });
+  const credits = createCredits({ db: opts.db, now: opts.now, logger: opts.logger, settings, sources, owned: async (account) => (await opts.instances.ownedBy(account)).map((i) => i.id), setPlanCaps: (id, caps) => opts.instances.setPlanCaps(id, caps) });
   // Credits count only where they can be bought: with billing off nothing is debited or paused.
   const billed = opts.stripe !== undefined;
   const usage = createUsageSync({

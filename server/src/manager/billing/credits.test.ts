@@ -64,6 +64,7 @@ describe(`credits debited from aggregated usage (${testEngine()})`, () => {
       logger: silentLogger,
       settings,
       sources: async () => [SOURCE],
+      owned: async () => [SOURCE.instanceId],
       setPlanCaps: async (_id, caps) => {
         capCalls += 1;
         return gateway.setPlanCaps(caps, { actor: 'manager' });
@@ -213,68 +214,134 @@ describe(`credits debited from aggregated usage (${testEngine()})`, () => {
     expect(gateway.budgetStatus().plan).toMatchObject({ creditMicros: null, creditAfter: null });
   });
 
-  it('two instances of one account share its credit: together they cannot spend more than it, live or asleep', async () => {
+  /** Two gateways of one account (A is `gateway`); `live` is who the manager reaches, `down` whose push fails. */
+  function twoInstances() {
     const other = openStore({ path: join(dir, 'gateway-b.db'), now: () => clock });
     const B = { instanceId: 'inst_b', account: ANN };
     const stores = new Map([[SOURCE.instanceId, gateway], [B.instanceId, other]]);
-    let live = [SOURCE, B];
-    const shared = createCredits({
-      db,
-      now: () => clock,
-      logger: silentLogger,
-      settings: { marginBps: 2_000, monthlyReset: false },
-      sources: async () => live,
-      setPlanCaps: async (id, caps) => stores.get(id)!.setPlanCaps(caps, { actor: 'manager' }),
-    });
+    const kit = {
+      other,
+      B,
+      live: [SOURCE, B],
+      /** The account's instances that exist, asleep or not. */
+      owned: [SOURCE.instanceId, B.instanceId],
+      down: new Set<string>(),
+      /** A manager's credits part; a second call is the same manager after a restart (nothing kept in memory). */
+      manager: (): Credits =>
+        createCredits({
+          db,
+          now: () => clock,
+          logger: silentLogger,
+          settings: { marginBps: 2_000, monthlyReset: false },
+          sources: async () => kit.live,
+          owned: async () => kit.owned,
+          setPlanCaps: async (id, caps) => {
+            if (kit.down.has(id)) throw new Error('connect ECONNREFUSED');
+            return stores.get(id)!.setPlanCaps(caps, { actor: 'manager' });
+          },
+        }),
+      /** Holds on `store` as much as it lets through (in $0.001 steps, then the rest to the micro-dollar). */
+      fill: (store: Store): number => {
+        let held = 0;
+        for (const step of [1_000, 1]) {
+          for (;;) {
+            try {
+              store.holdBudget({ bootId: 'boot', sessionId: null, micros: step, tokens: 1 });
+              held += step;
+            } catch (err) {
+              expect(err).toMatchObject({ code: 'BUDGET_EXCEEDED', details: { cap: 'credit' } });
+              break;
+            }
+          }
+        }
+        return held;
+      },
+      /** What the account has left, at cost. */
+      atCost: async () => Math.floor((Math.max(0, await credits.balance(ANN)) * 10_000) / 12_000),
+    };
+    return kit;
+  }
+
+  it('two instances of one account share its credit: together they cannot spend more than it, live or asleep', async () => {
+    const kit = twoInstances();
+    const shared = kit.manager();
     const pull = createUsageSync({
       db,
       now: () => clock,
       logger: silentLogger,
-      sources: async () => live,
-      pull: async (id, after, limit) => stores.get(id)!.usagePage(after, limit),
+      sources: async () => kit.live,
+      pull: async (id, after, limit) => (id === SOURCE.instanceId ? gateway : kit.other).usagePage(after, limit),
       pageSize: 50,
       onPage: (t, source, page) => shared.debitPage(t, source, page),
     });
-    /** Holds on `store` as much as it lets through (in $0.001 steps, then the rest to the micro-dollar). */
-    const fill = (store: Store): number => {
-      let held = 0;
-      for (const step of [1_000, 1]) {
-        for (;;) {
-          try {
-            store.holdBudget({ bootId: 'boot', sessionId: null, micros: step, tokens: 1 });
-            held += step;
-          } catch (err) {
-            expect(err).toMatchObject({ code: 'BUDGET_EXCEEDED', details: { cap: 'credit' } });
-            break;
-          }
-        }
-      }
-      return held;
-    };
-    const atCost = async () => Math.floor((Math.max(0, await shared.balance(ANN)) * 10_000) / 12_000);
     try {
       await grant('cs_two', 100_000); // $0.10 → $0.083333 of AI cost for the account
       await shared.enforce();
-      expect(gateway.budgetStatus().plan.creditMicros! + other.budgetStatus().plan.creditMicros!).toBeLessThanOrEqual(83_333);
+      expect(gateway.budgetStatus().plan.creditMicros! + kit.other.budgetStatus().plan.creditMicros!).toBeLessThanOrEqual(83_333);
       expect(gateway.budgetStatus().plan.creditMicros).toBe(41_666);
 
       // Spend on A, counted by a sync; both are pushed again from what is left.
       const spent = spend(20);
       await pull.syncAll();
       await shared.enforce();
-      expect(gateway.budgetStatus().credit!.leftMicros + other.budgetStatus().credit!.leftMicros).toBeLessThanOrEqual(await atCost());
+      expect(gateway.budgetStatus().credit!.leftMicros + kit.other.budgetStatus().credit!.leftMicros).toBeLessThanOrEqual(await kit.atCost());
 
       // B sleeps: A's part grows only by what B cannot hold; B wakes with its old part, and together they stay within the credit.
-      live = [SOURCE];
+      kit.live = [SOURCE];
       await shared.enforce();
-      const left = await atCost();
+      const left = await kit.atCost();
       expect(left).toBeLessThanOrEqual(83_333 - spent);
-      const both = fill(gateway) + fill(other);
+      const both = kit.fill(gateway) + kit.fill(kit.other);
       expect(both).toBeLessThanOrEqual(left);
       expect(both).toBeGreaterThan(left - 10);
     } finally {
       await pull.stop();
-      other.close();
+      kit.other.close();
+    }
+  });
+
+  it('a restarted manager still counts the part an asleep instance holds; a deleted one\'s is free again', async () => {
+    const kit = twoInstances();
+    try {
+      await grant('cs_restart', 100_000);
+      await kit.manager().enforce();
+      expect(kit.other.budgetStatus().plan.creditMicros).toBe(41_666);
+      // B sleeps, then the manager restarts: the new one has nothing in memory.
+      kit.live = [SOURCE];
+      await kit.manager().enforce();
+      expect(gateway.budgetStatus().plan.creditMicros).toBe(83_333 - 41_666);
+      expect(kit.fill(gateway) + kit.fill(kit.other)).toBeLessThanOrEqual(83_333);
+      // B is deleted: its part is free again.
+      kit.owned = [SOURCE.instanceId];
+      await kit.manager().enforce();
+      expect(gateway.budgetStatus().plan.creditMicros).toBe(83_333);
+    } finally {
+      kit.other.close();
+    }
+  });
+
+  it('an instance whose push fails keeps its old part: the others get what is left without it', async () => {
+    const kit = twoInstances();
+    try {
+      await grant('cs_fail', 100_000);
+      // A alone first: it holds the whole credit.
+      kit.live = [SOURCE];
+      const shared = kit.manager();
+      await shared.enforce();
+      expect(gateway.budgetStatus().plan.creditMicros).toBe(83_333);
+      // B wakes, but A cannot be reached: A still holds its whole part, so B gets nothing yet.
+      kit.live = [SOURCE, kit.B];
+      kit.down.add(SOURCE.instanceId);
+      await shared.enforce();
+      expect(kit.other.budgetStatus().plan.creditMicros).toBe(0);
+      expect(kit.fill(gateway) + kit.fill(kit.other)).toBeLessThanOrEqual(83_333);
+      // A is back: the next round splits the credit again.
+      kit.down.clear();
+      await shared.enforce();
+      expect(gateway.budgetStatus().plan.creditMicros).toBe(41_666);
+      expect(kit.other.budgetStatus().plan.creditMicros).toBe(41_666);
+    } finally {
+      kit.other.close();
     }
   });
 

@@ -44,6 +44,8 @@ export interface CreditsDeps {
   settings: CreditSettings;
   /** The live instances (a stopped gateway cannot take caps; it gets them on the round after it starts). */
   sources: () => Promise<CreditSource[]>;
+  /** The ids of the account's instances that exist (any state): a deleted one's part is free again. */
+  owned: (account: string) => Promise<string[]>;
   /** Puts plan caps on an instance's gateway (admin.setPlanCaps). */
   setPlanCaps: (instanceId: string, caps: PlanCapsInput) => Promise<unknown>;
 }
@@ -125,20 +127,79 @@ export function createCredits(deps: CreditsDeps): Credits {
 
   /** What was last put on each instance (a restart of the manager puts it again once). */
   const pushed = new Map<string, string>();
-  /** The credit each instance was last given: one that is not live now (asleep, unreachable) may still spend it after it wakes. */
-  const granted = new Map<string, { account: string; credit: number }>();
 
   /**
-   * Several instances of one account share its credit: each live one gets an equal part of
-   * what is left after the parts still held by the account's instances this round cannot reach,
+   * The credit each of the account's instances was last given (kept in instance_caps, so a
+   * restart of the manager still knows it): one that is not reachable now (asleep, or its
+   * push failed) may still spend it.
+   */
+  async function grantsOf(account: string): Promise<Map<string, number>> {
+    const rows = await db.k.selectFrom('instance_caps').select(['instance_id', 'credit_micros']).where('account', '=', account).where('credit_micros', 'is not', null).execute();
+    const owned = new Set(await deps.owned(account));
+    const gone = rows.filter((r) => !owned.has(r.instance_id)).map((r) => r.instance_id);
+    if (gone.length > 0) await db.k.deleteFrom('instance_caps').where('instance_id', 'in', gone).execute();
+    return new Map(rows.filter((r) => owned.has(r.instance_id)).map((r) => [r.instance_id, num(r.credit_micros)]));
+  }
+
+  /**
+   * Several instances of one account share its credit: each reachable one gets an equal part of
+   * what is left after the parts still held by the account's instances it cannot reach,
    * so together they cannot spend more than the account holds between two rounds.
    */
-  function shareOf(account: string, credit: number, live: readonly CreditSource[]): number {
-    const here = new Set(live.filter((s) => s.account === account).map((s) => s.instanceId));
+  function shareOf(credit: number, grants: ReadonlyMap<string, number>, reachable: ReadonlySet<string>): number {
     let held = 0;
-    for (const [id, g] of granted) if (g.account === account && !here.has(id)) held += g.credit;
-    return Math.floor(Math.max(0, credit - held) / Math.max(1, here.size));
+    for (const [id, micros] of grants) if (!reachable.has(id)) held += micros;
+    return Math.floor(Math.max(0, credit - held) / Math.max(1, reachable.size));
   }
+
+  /** Puts `caps` on one instance and records what it holds now; false when the gateway could not be reached. */
+  async function push(source: CreditSource, caps: PlanCapsInput, paused: boolean, credit: number | null): Promise<boolean> {
+    try {
+      await deps.setPlanCaps(source.instanceId, caps);
+    } catch (err) {
+      logger.warn('credits: the plan caps could not reach an instance (tried again next round)', { instance: source.instanceId, err: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+    pushed.set(source.instanceId, JSON.stringify(caps));
+    const row = { paused: paused ? 1 : 0, applied_at: now(), account: source.account, credit_micros: credit };
+    await db.k
+      .insertInto('instance_caps')
+      .values({ instance_id: source.instanceId, ...row })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet(row))
+      .execute();
+    return true;
+  }
+
+  /** One account's instances: each reachable one gets its caps and share; an instance whose push fails keeps its old share, so the others' are worked out again without it. */
+  async function enforceAccount(account: string, state: { paused: boolean; credit: number | null }, sources: readonly CreditSource[]): Promise<void> {
+    const caps: PlanCapsInput = state.paused ? { dailyMicros: 0, monthlyMicros: 0, reason: CREDITS_OUT_REASON } : { dailyMicros: null, monthlyMicros: null, reason: null };
+    const unreachable = new Set<string>();
+    for (let round = 0; round <= sources.length; round += 1) {
+      const grants = await grantsOf(account);
+      const reachable = new Set(sources.map((s) => s.instanceId).filter((id) => !unreachable.has(id)));
+      const credit = state.credit === null ? null : shareOf(state.credit, grants, reachable);
+      // Shares that shrink go out first: between two pushes the instances never hold more than the credit.
+      const order = sources.filter((s) => reachable.has(s.instanceId)).sort((a, b) => (grants.get(b.instanceId) ?? 0) - (grants.get(a.instanceId) ?? 0));
+      let failed = false;
+      for (const source of order) {
+        // The credit left is the gateway's own hard cap, counted from the sync cursor: no overspend between rounds.
+        const mine: PlanCapsInput = credit === null ? caps : { ...caps, creditMicros: credit, creditAfter: await cursorOf(source.instanceId) };
+        const last = pushed.get(source.instanceId);
+        if (last !== undefined ? last === JSON.stringify(mine) : credit === null && (await appliedPaused(source.instanceId)) === state.paused) continue;
+        if (await push(source, mine, state.paused, credit)) continue;
+        // It keeps its old share: the rest is worked out again before anyone gets more.
+        unreachable.add(source.instanceId);
+        failed = true;
+        break;
+      }
+      if (!failed) return;
+    }
+  }
+
+  const appliedPaused = async (instanceId: string): Promise<boolean> => {
+    const applied = await db.k.selectFrom('instance_caps').select('paused').where('instance_id', '=', instanceId).executeTakeFirst();
+    return applied ? Number(applied.paused) === 1 : false;
+  };
 
   return {
     ensureAccount,
@@ -172,39 +233,12 @@ export function createCredits(deps: CreditsDeps): Credits {
 
     async enforce(opts = {}) {
       const live = await deps.sources();
-      const sources = live.filter((s) => opts.account === undefined || s.account === opts.account);
-      const accounts = new Set(sources.map((s) => s.account));
+      const accounts = new Set(live.filter((s) => opts.account === undefined || s.account === opts.account).map((s) => s.account));
       if (opts.account !== undefined) accounts.add(opts.account);
-      const states = new Map<string, { paused: boolean; credit: number | null }>();
       for (const account of accounts) {
         if (settings.monthlyReset) await resetIfDue(account, opts.fence);
-        states.set(account, await settle(account, opts.fence));
-      }
-      for (const source of sources) {
-        const state = states.get(source.account) ?? { paused: false, credit: null };
-        const want = state.paused;
-        const caps: PlanCapsInput = want ? { dailyMicros: 0, monthlyMicros: 0, reason: CREDITS_OUT_REASON } : { dailyMicros: null, monthlyMicros: null, reason: null };
-        // The credit left is the gateway's own hard cap, counted from the sync cursor: no overspend between rounds.
-        const credit = state.credit === null ? null : shareOf(source.account, state.credit, live);
-        if (credit !== null) Object.assign(caps, { creditMicros: credit, creditAfter: await cursorOf(source.instanceId) });
-        const applied = await db.k.selectFrom('instance_caps').select('paused').where('instance_id', '=', source.instanceId).executeTakeFirst();
-        const key = JSON.stringify(caps);
-        const last = pushed.get(source.instanceId);
-        if (last !== undefined ? last === key : state.credit === null && (applied ? Number(applied.paused) === 1 : false) === want) continue;
-        try {
-          await deps.setPlanCaps(source.instanceId, caps);
-        } catch (err) {
-          logger.warn('credits: the plan caps could not reach an instance (tried again next round)', { instance: source.instanceId, err: err instanceof Error ? err.message : String(err) });
-          continue;
-        }
-        pushed.set(source.instanceId, key);
-        if (credit === null) granted.delete(source.instanceId);
-        else granted.set(source.instanceId, { account: source.account, credit });
-        await db.k
-          .insertInto('instance_caps')
-          .values({ instance_id: source.instanceId, paused: want ? 1 : 0, applied_at: now() })
-          .onConflict((oc) => oc.column('instance_id').doUpdateSet({ paused: want ? 1 : 0, applied_at: now() }))
-          .execute();
+        const state = await settle(account, opts.fence);
+        await enforceAccount(account, state, live.filter((s) => s.account === account));
       }
     },
   };

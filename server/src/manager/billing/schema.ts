@@ -89,6 +89,9 @@ export interface InstanceCapsTable {
   instance_id: string;
   paused: number;
   applied_at: number;
+  /** The account's credit share the gateway was last given (at cost, micros); null: no credit cap. */
+  credit_micros: number | null;
+  account: string | null;
 }
 
 declare module '../db/types' {
@@ -180,7 +183,10 @@ const V3: Migration = (w) => [
    )`,
 ];
 
-export const BILLING_MIGRATIONS: readonly Migration[] = [V1, V2, V3];
+/** Each instance's credit share, kept where a restart of the manager finds it (an asleep gateway still holds it). */
+const V4: Migration = (w) => ['ALTER TABLE instance_caps ADD COLUMN account TEXT', `ALTER TABLE instance_caps ADD COLUMN credit_micros ${w.int}`];
+
+export const BILLING_MIGRATIONS: readonly Migration[] = [V1, V2, V3, V4];
 
 export async function migrateBilling(db: ManagerDb): Promise<void> {
   await migratePart(db, BILLING_PART, BILLING_MIGRATIONS);
