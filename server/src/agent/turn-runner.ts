@@ -52,14 +52,12 @@ export class TurnRunner {
 
   /** Runs the turn of user message `messageId`; never throws for turn failures (they are stored). */
   async run(sessionId: string, messageId: string, signal: AbortSignal): Promise<void> {
-    const { store, hub } = this.rt;
+    const { store } = this.rt;
     const queued = store.getMessage(messageId);
     // Deleted, or handled already (e.g. recovered twice): nothing to run.
     if (!queued || queued.role !== 'user' || queued.status !== 'queued') return;
-    const user = store.setMessageStatus(messageId, 'running');
-    hub.emit(sessionId, { type: 'message', message: user });
     const channel = store.getSession(sessionId)?.channel ?? 'webchat';
-    const turn: TurnState = { sessionId, channel, user, signal, assistants: [], streaming: null, streamedText: '' };
+    const turn: TurnState = { sessionId, channel, user: queued, signal, assistants: [], streaming: null, streamedText: '' };
     try {
       await this.#loop(turn);
     } catch (err) {
@@ -72,12 +70,25 @@ export class TurnRunner {
 
   async #loop(turn: TurnState): Promise<void> {
     const { store, hub, tools, maxToolIterations } = this.rt;
-    const { provider, model } = this.rt.resolveProvider();
-    turn.assistants = this.#closeStaleToolCalls(turn.sessionId, store.turnMessages(turn.user.id));
+    let resolved: ReturnType<AgentRuntime['resolveProvider']>;
+    try {
+      resolved = this.rt.resolveProvider();
+    } catch (err) {
+      this.#markRunning(turn, () => null);
+      throw err;
+    }
+    const { provider, model } = resolved;
+    // A fresh turn (the usual case) gets its first assistant message in the commit that marks it running.
+    const { stored, fresh } = this.#markRunning(turn, () => {
+      const earlier = store.turnMessages(turn.user.id);
+      const first = earlier.length === 0 ? store.createAssistantMessage({ sessionId: turn.sessionId, turnId: turn.user.id, model: formatModelRef(model) }) : null;
+      return { stored: earlier, fresh: first };
+    });
+    turn.assistants = this.#closeStaleToolCalls(turn.sessionId, stored);
     let past: PastContext | null = null;
 
     for (let round = 1; ; round++) {
-      const target = this.#startAssistant(turn, model);
+      const target = this.#startAssistant(turn, model, round === 1 ? fresh : null);
       if (!past) {
         past = await this.rt.context.prepare({
           sessionId: turn.sessionId,
@@ -136,12 +147,26 @@ export class TurnRunner {
     hub.emit(turn.sessionId, { type: 'message', message: user });
   }
 
-  /** Continues the turn's interrupted last answer, or starts a new assistant message. */
-  #startAssistant(turn: TurnState, model: ModelRef): Message {
+  /**
+   * Marks the user message running; `alsoStore` runs in the same commit. The
+   * event goes out after the commit.
+   */
+  #markRunning<T>(turn: TurnState, alsoStore: () => T): T {
+    const [user, extra] = this.rt.store.atomically(() => [this.rt.store.setMessageStatus(turn.user.id, 'running'), alsoStore()] as const);
+    turn.user = user;
+    this.rt.hub.emit(turn.sessionId, { type: 'message', message: user });
+    return extra;
+  }
+
+  /** Continues the turn's interrupted last answer, or starts a new assistant message (`made`: one stored already). */
+  #startAssistant(turn: TurnState, model: ModelRef, made: Message | null): Message {
     const { store, hub, live } = this.rt;
     const last = turn.assistants[turn.assistants.length - 1];
     let target: Message;
-    if (continuable(last)) {
+    if (made) {
+      target = made;
+      turn.assistants.push(target);
+    } else if (continuable(last)) {
       target = store.setMessageStatus(last.id, 'streaming');
       this.#replace(turn, target);
     } else {
