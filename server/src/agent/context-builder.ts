@@ -103,7 +103,9 @@ export class ContextBuilder {
       (turn) => !(turn.user && (turn.user.id === input.user.id || !userMessageRan(turn.user))),
     );
     if (input.currentIds.size > 0) {
-      for (const turn of turns) turn.assistants = turn.assistants.filter((m) => !input.currentIds.has(m.id));
+      // Only a turn that holds one of them is copied: a new array per past turn would be garbage made every turn.
+      const current = (m: Message) => input.currentIds.has(m.id);
+      for (const turn of turns) if (turn.assistants.some(current)) turn.assistants = turn.assistants.filter((m) => !current(m));
     }
     const summaryText = summary?.text ?? null;
     let pastTokens = (summaryText ? estimateTokens(summaryText.length) + 10 : 0) + turns.reduce((n, t) => n + t.tokens, 0);

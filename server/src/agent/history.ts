@@ -111,19 +111,20 @@ export function groupTurns(
     if (lastMayContinue(lastDirect)) for (const id of lookupTurn(m.id)) owner.set(id, m.id);
   }
   const turns: Turn[] = [];
-  const byUser = new Map<string, Turn>();
+  // Needed only to find an owner; most windows have none (a map of every turn, every turn, is garbage).
+  const byUser = owner.size > 0 ? new Map<string, Turn>() : null;
   let lastUser: Turn | null = null;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as Message;
     const tokens = tokensOf(m);
     if (m.role === 'user') {
       lastUser = { user: m, assistants: [], firstIndex: i, lastIndex: i, tokens };
-      byUser.set(m.id, lastUser);
+      byUser?.set(m.id, lastUser);
       turns.push(lastUser);
       continue;
     }
     const ownerId = owner.get(m.id);
-    let turn: Turn | null | undefined = ownerId ? byUser.get(ownerId) : lastUser;
+    let turn: Turn | null | undefined = ownerId ? byUser?.get(ownerId) : lastUser;
     if (!turn) {
       // Its user message is older than the window: keep the text as a turn of its own.
       turn = { user: null, assistants: [], firstIndex: i, lastIndex: i, tokens: 0 };

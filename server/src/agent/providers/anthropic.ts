@@ -35,7 +35,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
     return client;
   };
   const now = opts.now ?? Date.now;
-  const blocks: BlockCache = { content: new WeakMap(), tools: new WeakMap() };
+  const blocks: BlockCache = { content: new WeakMap(), params: new WeakMap(), tools: new WeakMap() };
   return {
     id: 'anthropic',
     stream: (request) =>
@@ -68,6 +68,8 @@ function toBlocks(parts: readonly ProviderContent[]): Anthropic.ContentBlockPara
 export interface BlockCache {
   content: WeakMap<readonly ProviderContent[], Anthropic.ContentBlockParam[]>;
   tools: WeakMap<ProviderRequest['tools'], Anthropic.Tool[]>;
+  /** The message made of a content array (with its role), so a request reuses the objects of the last one. */
+  params?: WeakMap<readonly ProviderContent[], Anthropic.MessageParam>;
 }
 
 /**
@@ -77,7 +79,7 @@ export interface BlockCache {
  * With `cache`, a content array seen before is not converted again (the
  * blocks are shared: the SDK only serialises them).
  */
-export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<BlockCache, 'content'>): { messages: Anthropic.MessageParam[]; repeat: string } {
+export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<BlockCache, 'content' | 'params'>): { messages: Anthropic.MessageParam[]; repeat: string } {
   const out: Anthropic.MessageParam[] = [];
   let repeat = '';
   for (let i = 0; i < messages.length; i++) {
@@ -96,7 +98,11 @@ export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<Bl
       continue;
     }
     // Empty messages are skipped; the API joins consecutive turns of one role.
-    if (content.length > 0) out.push({ role: message.role, content });
+    if (content.length === 0) continue;
+    const cached = cache?.params?.get(message.content);
+    const param: Anthropic.MessageParam = cached !== undefined && cached.role === message.role && cached.content === content ? cached : { role: message.role, content };
+    if (param !== cached) cache?.params?.set(message.content, param);
+    out.push(param);
   }
   return { messages: out, repeat };
 }
