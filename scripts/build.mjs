@@ -86,20 +86,20 @@ export async function buildServer() {
   // loads every module a shared chunk holds (zod and the schemas among them,
   // a third of the command's start-up), while one file keeps only what the
   // command uses. The gateway door's lazy `import('./server')` is never taken
-  // by chat; it is left out instead of being inlined.
+  // by chat; it is left out instead of being inlined. CommonJS: run by
+  // server/bin/chat.cjs through vm.Script, with a V8 code cache.
   await build({
     entryPoints: { chat: join(root, 'server/src/cli/chat-main.ts') },
     outdir,
     bundle: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
-    outExtension: { '.js': '.mjs' },
+    outExtension: { '.js': '.cjs' },
     minify: true,
     legalComments: 'none',
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
     plugins: [withoutGatewayServer],
-    banner: { js: "import { createRequire as __acCreateRequire } from 'node:module';\nconst require = __acCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
   // The process each skill runs in: one small file, so the permission model

@@ -1,10 +1,21 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --no-opt --optimize-for-size --single-threaded-gc --v8-pool-size=1
+#!/bin/sh
+':' /*
+case "$1" in chat) exec node -e 'require(require("path").join(require("fs").realpathSync(process.argv[1]), "../chat.cjs"))(process.argv.slice(2))' "$0" "$@";; esac
+exec node --max-semi-space-size=2 --no-opt --optimize-for-size --single-threaded-gc --v8-pool-size=1 "$0" "$@"
+*/
 // The `autoclaw` command. Runs the prebuilt bundle (made by `npm ci` through
 // the root `prepare` script); builds it first when it is missing, so a
 // checkout used before any install step still works.
-import { existsSync } from 'node:fs';
-
-// The flags on the first line: an idle gateway's memory is a cost paid per
+//
+// The lines above are read by sh, which execs node (one process, as with
+// `env`); to JavaScript they are a string and a comment. `autoclaw chat`, a
+// one-off command, starts through bin/chat.cjs as CommonJS (no ES module
+// loader) and without the flags below: they change V8's flag hash
+// (v8.cachedDataVersionTag()), which makes V8 reject Node's built-in code
+// cache, so each of the ~90 core modules a turn loads (http, crypto,
+// streams, …) would be compiled from source. Every other command gets them.
+//
+// The flags: an idle gateway's memory is a cost paid per
 // user (see bench/). A 2 MiB young generation (1 MiB promotes so much that the old generation keeps growing) (V8 fixes its limit at start,
 // so it must be a flag), and no TurboFan — Maglev's optimized code is fast
 // enough for a chat gateway, and TurboFan alone keeps ~4 MiB of compiler
@@ -13,13 +24,19 @@ import { existsSync } from 'node:fs';
 // (no GC helper threads, one platform thread: fewer per-thread malloc arenas)
 // took ~15 MB off a gateway with ten channels idle (bench/channels-all).
 // Run as `node server/bin/autoclaw.mjs` the defaults apply.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-// `autoclaw chat` has a bundle of its own, holding only what it needs (see scripts/build.mjs).
-const bundle = new URL(process.argv[2] === 'chat' ? '../dist/chat.mjs' : '../dist/autoclaw.mjs', import.meta.url);
-if (!existsSync(fileURLToPath(bundle))) {
-  const { buildServer } = await import(new URL('../../scripts/build.mjs', import.meta.url).href);
-  await buildServer();
+if (process.argv[2] === 'chat') {
+  // `autoclaw chat` has a bundle of its own, holding only what it needs (see scripts/build.mjs and bin/chat.cjs).
+  await createRequire(import.meta.url)('./chat.cjs')(process.argv.slice(2));
+} else {
+  const bundle = new URL('../dist/autoclaw.mjs', import.meta.url);
+  if (!existsSync(fileURLToPath(bundle))) {
+    const { buildServer } = await import(new URL('../../scripts/build.mjs', import.meta.url).href);
+    await buildServer();
+  }
+  const { main } = await import(bundle.href);
+  process.exitCode = await main(process.argv.slice(2));
 }
-const { main } = await import(bundle.href);
-process.exitCode = await main(process.argv.slice(2));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './cli-harness';
 
-const CHAT = join(ROOT, 'server/dist/chat.mjs');
+const CHAT = join(ROOT, 'server/dist/chat.cjs');
 
 describe('the chat bundle', () => {
   it('is one small file without zod, the schemas or the gateway server', () => {

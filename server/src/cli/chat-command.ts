@@ -34,10 +34,6 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       (t) => io.stdout.write(t),
       (line) => io.stderr.write(`autoclaw chat: ${line}\n`),
     );
-    let subscribed: () => void = () => {};
-    const firstEvent = new Promise<void>((resolve) => {
-      subscribed = resolve;
-    });
     let streamFailed: (err: unknown) => void = () => {};
     const streamError = new Promise<never>((_, reject) => {
       streamFailed = reject;
@@ -46,16 +42,15 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     const sub = client.chat.events.subscribe(
       { sessionId: session.id },
       {
-        onData: (envelope) => {
-          tracker.handle(envelope.data);
-          subscribed();
-        },
+        onData: (envelope) => tracker.handle(envelope.data),
         onError: (err) => streamFailed(err),
       },
     );
     try {
-      // The send happens only once the stream is live, so no event of the turn is missed.
-      await race(Promise.race([firstEvent, streamError]));
+      // Sent with the subscription, not after its first event: the stream starts
+      // with a snapshot taken together with its listener, so whichever the gateway
+      // handles first, no event of the turn is missed (the tracker reads a
+      // snapshot that holds the turn already).
       const sent = await race(client.chat.send.mutate({ sessionId: session.id, clientId: randomUUID(), text }));
       tracker.setTurn(sent.message);
       const outcome = await race(Promise.race([tracker.outcome, streamError]));

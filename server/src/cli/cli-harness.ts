@@ -45,9 +45,13 @@ export interface CliResult {
   ms: number;
 }
 
-export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; onStdout?: (text: string) => void } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string>; onStdout?: (text: string) => void; /** run `bin` itself (its sh lines), as node_modules/.bin/autoclaw is */ bin?: string } = {},
+): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const [command, argv] = opts.bin === undefined ? [process.execPath, [BIN, ...args]] : [opts.bin, args];
+  const child = spawn(command, argv, { cwd: ROOT, env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -55,6 +59,8 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
     opts.onStdout?.(c);
   });
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  // A process may exit without reading its stdin (EPIPE on the write is no failure of the test).
+  child.stdin.on('error', () => {});
   child.stdin.end(opts.input ?? '');
   return new Promise((resolve) => {
     child.on('close', (code) => resolve({ code, stdout: chunks.join(''), stderr, chunks, ms: Date.now() - started }));

@@ -6,7 +6,14 @@ export interface CliIO {
 }
 
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Made on first use: Node builds stdin's stream (and loads its modules) only when asked, and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
+  };
 }
 
 /** A command: parses its own flags, returns the exit code. */

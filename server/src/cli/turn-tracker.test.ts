@@ -46,6 +46,15 @@ describe('TurnTracker', () => {
     expect(out.join('')).toBe('Echo: hi there!\n');
   });
 
+  it('prints the whole answer when the stream starts with a snapshot taken after the turn ended', async () => {
+    const { t, out } = tracker();
+    const session = { id: 's1', name: 'main', title: '', channel: 'webchat', createdAt: 1, updatedAt: 1, preview: '', busy: false } as const;
+    t.handle({ type: 'sync', session, messages: [user('u1', 'done'), assistant('a1', 'u1', 'Let me look.', 'done'), assistant('a2', 'u1', 'Found it.', 'done')] });
+    t.setTurn(user('u1', 'queued'));
+    expect(await t.outcome).toEqual({ status: 'done', error: null });
+    expect(out.join('')).toBe('Let me look.\n\nFound it.\n');
+  });
+
   it('replays events that came before the send answered, and separates messages of one turn', async () => {
     const { t, out, notes } = tracker();
     t.handle(msg(user('u1', 'running')));

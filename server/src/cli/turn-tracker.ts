@@ -52,7 +52,10 @@ export class TurnTracker {
     if (this.finished) return;
     switch (ev.type) {
       case 'sync':
-        for (const m of ev.messages) this.onMessage(m);
+        // Answers before questions: a snapshot taken after the turn ended holds its
+        // user message as done, which must not end the turn before its answer is printed.
+        for (const m of ev.messages) if (m.role !== 'user') this.onMessage(m);
+        for (const m of ev.messages) if (m.role === 'user') this.onMessage(m);
         break;
       case 'message':
         this.onMessage(ev.message);

@@ -10,8 +10,10 @@ import { gatewayArgs } from './spawn-gateway';
 describe('gateway node flags', () => {
   it('are the same for gateways the manager starts and for `autoclaw` run from node_modules/.bin', () => {
     const bin = join(process.cwd(), 'server', 'bin', 'autoclaw.mjs');
-    const shebang = readFileSync(bin, 'utf8').split('\n')[0];
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${GATEWAY_NODE_FLAGS.join(' ')}`);
+    // The bin's sh lines exec node with them for every command but `chat` (see cli/chat-launch.test.ts).
+    const launcher = readFileSync(bin, 'utf8').split('\n').slice(0, 5);
+    expect(launcher[0]).toBe('#!/bin/sh');
+    expect(launcher[3]).toBe(`exec node ${GATEWAY_NODE_FLAGS.join(' ')} "$0" "$@"`);
     const command = defaultGatewayCommand();
     expect(command.slice(1, -1)).toEqual([...GATEWAY_NODE_FLAGS]);
     expect(command.at(-1)).toBe(bin);
