@@ -76,6 +76,7 @@ export const CHANNEL_SETTING_KEYS = [
   'googlechat.allowFrom',
   'whatsapp.url',
   'whatsapp.serverKey',
+  'whatsapp.mediaCa',
   'whatsapp.dmPolicy',
   'whatsapp.allowFrom',
 ] as const;

@@ -32,6 +32,8 @@ function sizeText(bytes: number): string {
 export interface SavedAttachments {
   /** Lines to append to the message text. */
   mentions: string[];
+  /** For the sender: each file that did not arrive, and why ("photo.jpg: larger than 20 MB"). */
+  missing: string[];
 }
 
 /**
@@ -50,12 +52,14 @@ export async function saveAttachments(opts: {
 }): Promise<SavedAttachments> {
   const folder = join('channels', opts.channel, safeName(opts.conversationId, 'conversation'));
   const mentions: string[] = [];
+  const missing: string[] = [];
   for (const [i, attachment] of opts.attachments.entries()) {
     const name = `${safeName(opts.platformId, 'message')}-${i + 1}-${safeName(attachment.name, 'file')}`;
     const relative = join(folder, name);
     const kind = attachment.mimeType ? `${attachment.mimeType}, ` : '';
     if (attachment.size !== undefined && attachment.size > INBOUND_FILE_MAX_BYTES) {
       mentions.push(`[attachment ${attachment.name} (${kind}${sizeText(attachment.size)}) not saved: larger than ${sizeText(INBOUND_FILE_MAX_BYTES)}]`);
+      missing.push(`${attachment.name}: ${sizeText(attachment.size)}, larger than the ${sizeText(INBOUND_FILE_MAX_BYTES)} I take`);
       continue;
     }
     try {
@@ -73,7 +77,8 @@ export async function saveAttachments(opts: {
     } catch (err) {
       const why = opts.redact(err instanceof Error ? err.message : String(err));
       mentions.push(`[attachment ${attachment.name} could not be fetched: ${why.slice(0, 120)}]`);
+      missing.push(`${attachment.name}: ${why.slice(0, 200)}`);
     }
   }
-  return { mentions };
+  return { mentions, missing };
 }

@@ -27,6 +27,10 @@ const MIME_BY_EXT: Record<string, string> = {
   json: 'application/json',
   html: 'text/html',
   svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  pdf: 'application/pdf',
 };
 
 interface Turn {

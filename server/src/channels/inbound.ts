@@ -98,6 +98,7 @@ export async function receiveInbound(deps: InboundDeps, ch: InboundChannel, mess
   }
 
   let body = text;
+  let missing: string[] = [];
   if (attachments.length > 0) {
     const saved = await saveAttachments({
       workspaceDir: deps.workspaceDir,
@@ -109,8 +110,16 @@ export async function receiveInbound(deps: InboundDeps, ch: InboundChannel, mess
       redact: ch.redact,
     });
     body = [text.length > 0 ? text : '(files only)', ...saved.mentions].join('\n');
+    missing = saved.missing;
   }
   store.recordInbound({ clientId, channel: ch.name, platformId: message.platformId, sessionId: session.id, replyTo: message.replyTo ?? null });
   const result = chat.send({ sessionId: session.id, clientId, text: clip(body) });
+  if (missing.length > 0 && !result.duplicate) {
+    // The sender hears it from the channel itself, whatever the agent makes of the note in the text.
+    const what = text.length > 0 ? 'Your message reached the assistant without it.' : 'Please send it again (or a smaller one).';
+    deps.outbox.enqueueText(ch.name, session.id, `missing:${ch.name}:${message.platformId}`, route, {
+      text: `I could not receive ${missing.length === 1 ? 'a file' : `${missing.length} files`} — ${missing.join('; ')}. ${what}`,
+    });
+  }
   return result.duplicate ? 'duplicate' : 'stored';
 }

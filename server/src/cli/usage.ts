@@ -56,7 +56,7 @@ imessage.url, imessage.password, imessage.webhookUrl, imessage.mentionName,
 teams.appId, teams.appPassword, teams.openIdMetadataUrl, teams.tokenUrl,
 signal.account, signal.url, signal.cliPath,
 googlechat.audience, googlechat.serviceAccount, googlechat.certsUrl,
-googlechat.tokenUrl, googlechat.apiRoot, whatsapp.url, whatsapp.serverKey, and for every channel <channel>.dmPolicy (pairing|allowlist|open) and
+googlechat.tokenUrl, googlechat.apiRoot, whatsapp.url, whatsapp.serverKey, whatsapp.mediaCa, and for every channel <channel>.dmPolicy (pairing|allowlist|open) and
 <channel>.allowFrom (comma-separated platform user ids).
 API keys and tokens are stored encrypted. An empty value clears the setting. Changing an
 endpoint (*.baseUrl, openaiCompatible.url) clears the key stored for the old

@@ -50,6 +50,19 @@ function serviceAccountKey(key: SettingKey, v: string): string {
   return JSON.stringify(parsed);
 }
 
+/**
+ * PEM certificates (the CA a self-hosted or test server's HTTPS hosts are signed by), normalized: a
+ * field that lost the line breaks (a one-line paste) still gives the certificates, rewrapped at 64.
+ */
+function pemCertificates(key: SettingKey, v: string): string {
+  const blocks = [...v.matchAll(/-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g)].map((m) => (m[1] ?? '').replace(/\s+/g, ''));
+  const rest = v.replace(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g, '').trim();
+  if (blocks.length === 0 || rest.length > 0 || blocks.some((b) => !/^[A-Za-z0-9+/]+={0,2}$/.test(b))) {
+    throw new Error(`${key} must be one or more PEM certificates (-----BEGIN CERTIFICATE----- …)`);
+  }
+  return blocks.map((b) => `-----BEGIN CERTIFICATE-----\n${b.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`).join('');
+}
+
 function checkUrl(key: SettingKey, v: string, protocols: readonly string[], label: string): string {
   let url: URL;
   try {
@@ -73,6 +86,7 @@ export function validateSettingValue(key: SettingKey, value: string): string {
   if (key === 'signal.account' && !/^\+[1-9]\d{6,14}$/.test(v)) throw new Error(`${key} must be a phone number in international form (+15551234567)`);
   if (key === 'whatsapp.url') return checkUrl(key, v, ['ws:', 'wss:'], 'a ws(s)');
   if (key === 'whatsapp.serverKey' && Buffer.from(v, 'base64').length !== 32) throw new Error(`${key} must be a 32-byte Curve25519 public key in base64`);
+  if (key === 'whatsapp.mediaCa') return pemCertificates(key, v);
   if (key.endsWith('.dmPolicy')) {
     if (!DmPolicy.safeParse(v).success) throw new Error(`${key} must be one of: ${DmPolicy.options.join(', ')}`);
     return v;

@@ -154,4 +154,19 @@ describe('settings', () => {
     const settings = createSettings({ store, vault: otherVault, env: {} });
     expect(() => settings.providerSettings()).toThrow(expect.objectContaining({ code: 'NOT_CONFIGURED' }));
   });
+
+  it('takes PEM certificates for whatsapp.mediaCa (a one-line paste rewrapped), audits them by digest, and refuses anything else unchanged', () => {
+    const settings = createSettings({ store, vault: vault(), env: {} });
+    const body = Buffer.alloc(150, 1).toString('base64');
+    const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+    settings.set('whatsapp.mediaCa', pem.replaceAll('\n', ' '));
+    expect(settings.get('whatsapp.mediaCa')).toBe(pem);
+    const audit = store.listAudit({ limit: 1 })[0]!;
+    expect(audit).toMatchObject({ target: 'whatsapp.mediaCa', newValue: expect.stringMatching(/^sha256:[0-9a-f]{16} \(\d+ characters\)$/) });
+    const before = store.dump();
+    for (const bad of ['not a certificate', `${pem}trailing junk`, '-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----']) {
+      expect(() => settings.set('whatsapp.mediaCa', bad)).toThrow(/whatsapp.mediaCa must be one or more PEM certificates/);
+    }
+    expect(store.dump()).toEqual(before);
+  });
 });

@@ -10,6 +10,7 @@
  * or the provider's own, never to an endpoint stored here. Every change is
  * appended to the audit log (hosts, never secrets) in the same transaction.
  */
+import { createHash } from 'node:crypto';
 import { AppError, CHANNEL_ENDPOINT_SECRETS, DEFAULT_MODEL, ENDPOINT_KEY_OF, formatModelRef, parseModelRef, SECRET_SETTINGS, SETTING_KEYS } from '@autoclaw/shared';
 import type { ChannelSettingKey, SettingKey, SettingsView } from '@autoclaw/shared';
 import type { ModelRef } from '@autoclaw/shared';
@@ -17,6 +18,11 @@ import type { NewAuditEntry, Store } from '../store';
 import type { Vault } from './vault';
 import { validateSettingValue } from './setting-values';
 import type { EnvSettings } from './setting-values';
+
+/** A long value (a PEM certificate) is audited by its digest: the log keeps what changed, not the value. */
+function auditValue(v: string | null): string | null {
+  return v !== null && v.length > 200 ? `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)} (${v.length} characters)` : v;
+}
 
 export interface SetOptions {
   /** Only with an endpoint key: the key for the new endpoint, stored in the same change (null or empty: clear it). */
@@ -172,8 +178,8 @@ export function createSettings(deps: SettingsDeps): Settings {
           deviceId: actor,
           action: next === null ? 'settings.clear' : 'settings.set',
           target: key,
-          oldValue: secret ? null : raw(key),
-          newValue: secret ? null : next,
+          oldValue: secret ? null : auditValue(raw(key)),
+          newValue: secret ? null : auditValue(next),
           detail: tokens.length === 0 ? null : `${tokens.join(', ')} cleared (entered for the old endpoint)`,
         });
         clearedTokens = tokens;

@@ -2,7 +2,8 @@
  * The iq requests of the WhatsApp test server (whatsapp-server.ts): what
  * baileys asks after login — pre-key count and upload, digest, contacts'
  * pre-key bundles, usync device lists, a group's metadata (`w:g2`: its
- * subject and participants, phone-number addressed) — answered as WhatsApp
+ * subject and participants, phone-number addressed), the media hosts
+ * (`w:m` `media_conn`: hostnames and the upload auth) — answered as WhatsApp
  * does; any other iq gets an empty result.
  */
 import type { BinaryNode } from 'baileys';
@@ -22,6 +23,8 @@ export interface IqState {
   phone: string;
   contacts: Contacts;
   groups: Map<string, WaGroup>;
+  /** The media host `media_conn` names. */
+  media: { hostname: string; auth: string };
   linked(): Linked | null;
 }
 
@@ -89,6 +92,15 @@ export async function answerIq(s: IqState, conn: { send(node: BinaryNode): void 
       });
     }
     return result([{ tag: 'list', attrs: {}, content: list }]);
+  }
+  if (xmlns === 'w:m' && first?.tag === 'media_conn') {
+    return result([
+      {
+        tag: 'media_conn',
+        attrs: { auth: s.media.auth, ttl: '300', auth_ttl: '21600', max_buckets: '12' },
+        content: [{ tag: 'host', attrs: { hostname: s.media.hostname, maxContentLengthBytes: String(100 * 1024 * 1024) } }],
+      },
+    ]);
   }
   if (xmlns === 'w:g2' && type === 'get' && first?.tag === 'query') {
     const jid = node.attrs.to ?? '';

@@ -25,7 +25,11 @@
  *   repository plays the contact), kept queued until the device sends its
  *   receipt — and delivered again on the next login if it never did;
  * * what the device sends (`<message><participants><to><enc>`) decrypted by
- *   the contact's session.
+ *   the contact's session;
+ * * media (whatsapp-media.ts): the `media_conn` iq, an HTTPS media host with
+ *   a self-signed certificate (`mediaCa`: `whatsapp.mediaCa`) taking the
+ *   device's encrypted uploads and serving the files of contacts' media
+ *   messages, each checked and decrypted as WhatsApp's clients do.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -36,6 +40,7 @@ import { WebSocketServer } from 'ws';
 import { listenLocal } from './listen-local';
 import { createContacts, S_WHATSAPP_NET, userOf, type Linked, type WhatsAppContact } from './whatsapp-contacts';
 import { answerIq, type WaGroup } from './whatsapp-iq';
+import { startWaMediaHost, type WaMediaHost, type WaMediaKind } from './whatsapp-media';
 import { acceptNoise, type WaConnection } from './whatsapp-noise';
 
 export type { WhatsAppContact } from './whatsapp-contacts';
@@ -48,6 +53,22 @@ export interface WhatsAppSent {
   id: string;
   message: Proto.IMessage;
   text: string;
+  /** A media message's file, fetched from the media host and decrypted (its hashes and MAC held). */
+  file?: { kind: WaMediaKind; name: string | null; mimeType: string; bytes: Buffer };
+}
+
+/** A file a contact sends (its message points at the file, encrypted on the media host). */
+export interface WhatsAppIncomingFile {
+  kind: 'image' | 'video' | 'audio' | 'document';
+  bytes: Buffer;
+  mimeType: string;
+  fileName?: string;
+  /** The size the message states (default: the real one). */
+  statedLength?: number;
+  /** The media host answers this status for the file (404 / 410: expired). */
+  failWith?: number;
+  /** The stored file is damaged after it was sealed (its hashes no longer hold). */
+  tampered?: boolean;
 }
 
 export interface WhatsAppServer {
@@ -55,6 +76,9 @@ export interface WhatsAppServer {
   url: string;
   /** The root certificate key (base64): `whatsapp.serverKey`. */
   rootKey: string;
+  /** The media host's CA certificate (PEM): `whatsapp.mediaCa`. */
+  mediaCa: string;
+  media: WaMediaHost;
   /** The owner's phone number the device links to. */
   phone: string;
   /** The linked device's jid (null until a QR was scanned). */
@@ -64,7 +88,7 @@ export interface WhatsAppServer {
   /** Scans a QR payload as the phone does: links the device that shows it. */
   scan(qr: string): void;
   /** A contact writes to the device (a DM, or into `group`); returns the message id. */
-  incoming(from: WhatsAppContact, text: string, opts?: { id?: string; group?: { id: string; subject: string }; mentionsMe?: boolean }): Promise<string>;
+  incoming(from: WhatsAppContact, text: string, opts?: { id?: string; group?: { id: string; subject: string }; mentionsMe?: boolean; file?: WhatsAppIncomingFile }): Promise<string>;
   /** Hands the node of an earlier message over once more (the server's redelivery). */
   redeliver(id: string): void;
   /** A `<message>` node that nobody's session encrypted (garbage ciphertext). */
@@ -113,6 +137,7 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
   const queue = new Map<string, BinaryNode>();
   const all = new Map<string, BinaryNode>();
   const contacts = createContacts(b);
+  const media = await startWaMediaHost();
   const live = new Set<WaConnection>();
   const waiters = new Set<() => void>();
   let logins = 0;
@@ -130,7 +155,7 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
   const groups = new Map<string, WaGroup>();
   /** "<group> <number>": the member holds the device's sender key for the group. */
   const senderKeys = new Set<string>();
-  const iq = { b, phone, contacts, groups, linked: () => linked };
+  const iq = { b, phone, contacts, groups, media, linked: () => linked };
 
   /**
    * What the device sends: to a contact, `<enc>` (pkmsg/msg) for the contact's
@@ -147,8 +172,11 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
     const direct = b.getBinaryNodeChildren(node, 'enc').filter((e) => e.attrs.type !== 'skmsg');
     const targets = participants ? b.getBinaryNodeChildren(participants, 'to') : [{ tag: 'to', attrs: { jid: to }, content: direct }];
     const record = (message: Proto.IMessage) => {
-      const text = message.conversation ?? message.extendedTextMessage?.text ?? message.documentMessage?.caption ?? '';
-      sent.push({ to, id, message, text });
+      const text = message.conversation ?? message.extendedTextMessage?.text ?? message.documentMessage?.caption ?? message.imageMessage?.caption ?? '';
+      const one = message.imageMessage ? ('image' as const) : message.documentMessage ? ('document' as const) : null;
+      const m = message.imageMessage ?? message.documentMessage;
+      const file = one && m ? { kind: one, name: message.documentMessage?.fileName ?? null, mimeType: m.mimetype ?? '', bytes: media.open(one, m) } : null;
+      sent.push({ to, id, message, text, ...(file ? { file } : {}) });
       notify();
     };
     for (const t of targets) {
@@ -249,6 +277,8 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
   return {
     url,
     rootKey: Buffer.from(root.public).toString('base64'),
+    mediaCa: media.ca,
+    media,
     phone,
     deviceJid: () => linked?.jid ?? null,
     refs,
@@ -298,9 +328,17 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
       }
       const id = o.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
       const me = linked?.jid.replace(/:\d+@/, '@') ?? '';
-      const message: Proto.IMessage = o.mentionsMe
-        ? { extendedTextMessage: { text, contextInfo: { mentionedJid: [me] } } }
-        : { conversation: text };
+      const contextInfo = o.mentionsMe ? { contextInfo: { mentionedJid: [me] } } : {};
+      let message: Proto.IMessage = o.mentionsMe ? { extendedTextMessage: { text, ...contextInfo } } : { conversation: text };
+      if (o.file) {
+        const f = o.file;
+        const sealed = media.seal(f.kind, f.bytes);
+        if (f.failWith) media.fail(sealed.directPath, f.failWith);
+        if (f.tampered) media.tamper(sealed.directPath);
+        const fields = { ...sealed, fileLength: f.statedLength ?? sealed.fileLength, mimetype: f.mimeType, mediaKeyTimestamp: Math.floor(Date.now() / 1000) };
+        const withText = f.kind === 'audio' ? {} : { ...(text ? { caption: text } : {}), ...contextInfo };
+        message = { [`${f.kind}Message`]: { ...fields, ...withText, ...(f.kind === 'document' ? { fileName: f.fileName ?? 'file' } : {}) } };
+      }
       const { type, ciphertext } = await contacts.encrypt(c, linked, message);
       const node: BinaryNode = {
         tag: 'message',
@@ -308,7 +346,7 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
           id,
           from: o.group ? o.group.id : c.jid,
           ...(o.group ? { participant: c.jid } : {}),
-          type: 'text',
+          type: o.file ? 'media' : 'text',
           t: String(Math.floor(Date.now() / 1000)),
           notify: from.name,
         },
@@ -356,6 +394,9 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
         check();
       });
     },
-    close: () => listener.close(),
+    close: async () => {
+      await listener.close();
+      await media.close();
+    },
   };
 }

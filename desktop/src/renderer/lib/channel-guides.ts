@@ -163,6 +163,7 @@ export const CHANNEL_GUIDES: Record<ChannelName, ChannelGuide> = {
     fields: [
       { key: 'whatsapp.url', label: 'WhatsApp Web socket URL', placeholder: 'wss://web.whatsapp.com/ws/chat', advanced: true },
       { key: 'whatsapp.serverKey', label: "Server's root certificate key (base64; only for a server other than WhatsApp's)", advanced: true, text: true },
+      { key: 'whatsapp.mediaCa', label: "Media hosts' CA certificate (PEM; only for a server other than WhatsApp's)", advanced: true, text: true },
     ],
   },
 };

@@ -28,6 +28,7 @@ import type { BinaryNode, ConnectionState, proto as Proto, SignalAuthState, Sign
 import type * as BaileysModule from 'baileys';
 import type { ChannelAdapter, ChannelContext, InboundMessage } from '../types';
 import { loadAuthState, type StoredAuth } from './auth-state';
+import { createWhatsAppMedia, type WhatsAppMedia } from './media';
 
 type Baileys = typeof BaileysModule;
 type Repository = ReturnType<Baileys['DEFAULT_CONNECTION_CONFIG']['makeSignalRepository']>;
@@ -36,6 +37,8 @@ export const WHATSAPP_DEFAULT_URL = 'wss://web.whatsapp.com/ws/chat';
 const LIVENESS_MS = 45_000;
 const RESTART_REQUIRED = 515;
 const LOGGED_OUT = 401;
+/** An upload ends by then (inside the outbox's 30 s limit of a send). */
+const UPLOAD_TIMEOUT_MS = 25_000;
 
 /** baileys' logs carry keys and node dumps: only its warnings' and errors' messages pass, without their objects. */
 function quietLogger(ctx: ChannelContext) {
@@ -70,9 +73,11 @@ function textOf(content: Proto.IMessage | undefined): { text: string; context: P
 export function createWhatsAppAdapter(ctx: ChannelContext): ChannelAdapter {
   const url = ctx.setting('whatsapp.url') ?? WHATSAPP_DEFAULT_URL;
   const serverKey = ctx.setting('whatsapp.serverKey');
+  const mediaCa = ctx.setting('whatsapp.mediaCa');
   const limit = ctx.tuning.livenessMs ?? LIVENESS_MS;
   let b!: Baileys;
   let auth!: StoredAuth;
+  let media!: WhatsAppMedia;
   let sock: WASocket | null = null;
   let pinnedKey: Baileys['WA_CERT_DETAILS']['PUBLIC_KEY'] | null = null;
   let stopping = false;
@@ -117,6 +122,8 @@ export function createWhatsAppAdapter(ctx: ChannelContext): ChannelAdapter {
       sender: { id: number, name: node.attrs.notify || number },
       // A mention is "@<number>" in the text.
       text: myNumber ? text.replaceAll(`@${myNumber}`, ' ').replace(/\s+/g, ' ').trim() : text.trim(),
+      // Downloaded (and stored) by ctx.receive, before the receipt.
+      attachments: media.attachmentsOf(content),
       addressed: mentioned,
     };
   };
@@ -162,6 +169,7 @@ export function createWhatsAppAdapter(ctx: ChannelContext): ChannelAdapter {
       syncFullHistory: false,
       fireInitQueries: false,
       generateHighQualityLinkPreview: false,
+      ...(media.uploadAgent ? { fetchAgent: media.uploadAgent } : {}),
       makeSignalRepository: (authState, log, pnToLid) => wrapRepository(authState, b.DEFAULT_CONNECTION_CONFIG.makeSignalRepository(authState, log, pnToLid)),
     });
     sock = socket;
@@ -244,6 +252,7 @@ export function createWhatsAppAdapter(ctx: ChannelContext): ChannelAdapter {
         b.WA_CERT_DETAILS.PUBLIC_KEY = key;
       }
       auth = loadAuthState(ctx.state, b, url);
+      media = createWhatsAppMedia(b, mediaCa);
       connect();
       await started;
     },
@@ -253,9 +262,15 @@ export function createWhatsAppAdapter(ctx: ChannelContext): ChannelAdapter {
       sock = null;
       socket?.end(undefined);
       if (pinnedKey) b.WA_CERT_DETAILS.PUBLIC_KEY = pinnedKey;
+      await media?.close();
     },
     async sendText(to, message, signal) {
       const sent = await bounded(signal, live().sendMessage(to.id, { text: message.text }));
+      return { id: sent?.key.id ?? '' };
+    },
+    async sendFile(to, file, signal) {
+      const content = await media.contentOf(file);
+      const sent = await bounded(signal, live().sendMessage(to.id, content, { mediaUploadTimeoutMs: UPLOAD_TIMEOUT_MS }));
       return { id: sent?.key.id ?? '' };
     },
     async sendTyping(to, signal) {

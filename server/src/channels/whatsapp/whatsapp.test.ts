@@ -6,10 +6,11 @@
  * QR link (ADV device identity), login by stored creds, and Signal-protocol
  * encrypted messages both ways (each contact a libsignal session of its own).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { SettingKey } from '@autoclaw/shared';
-import { startWhatsAppServer, type WhatsAppContact, type WhatsAppServer } from '../../testing/whatsapp-server';
-import { startChannelGateway, type ChannelGateway } from '../test-kit';
+import type { WhatsAppContact, WhatsAppServer } from '../../testing/whatsapp-server';
+import type { ChannelGateway } from '../test-kit';
+import { linkWhatsApp, whatsAppFixture } from './test-link';
 
 let wa: WhatsAppServer;
 let h: ChannelGateway;
@@ -17,27 +18,11 @@ let h: ChannelGateway;
 const ALICE: WhatsAppContact = { number: '15550002222', name: 'Alice' };
 const answer = (text: string) => wa.waitForSent((s) => s.text === text);
 
-/** Enables the channel, scans its QR code as the phone, and waits for the login with the new creds. */
-async function link(extra: ReadonlyArray<readonly [SettingKey, string]> = []) {
-  await h.set('whatsapp.url', wa.url);
-  await h.set('whatsapp.serverKey', wa.rootKey);
-  for (const [k, v] of extra) await h.set(k, v);
-  await h.enable('whatsapp');
-  const qr = await h.until('the QR code', async () => (await h.status('whatsapp')).qr);
-  wa.scan(qr);
-  await h.until('the login', () => wa.connections() === 1);
-  await h.until('the QR code to go', async () => (await h.status('whatsapp')).qr === null);
-  await h.waitForState('whatsapp', 'connected');
-}
+const link = (extra: ReadonlyArray<readonly [SettingKey, string]> = []) => linkWhatsApp(h, wa, extra);
 
-beforeEach(async () => {
-  wa = await startWhatsAppServer();
-  h = await startChannelGateway({ tuning: { pollTimeoutSec: 1, editIntervalMs: 50, livenessMs: 3_000 } });
-});
-
-afterEach(async () => {
-  await h.close();
-  await wa.close();
+const fixture = whatsAppFixture();
+beforeEach(() => {
+  ({ wa, h } = fixture);
 });
 
 describe('whatsapp channel', () => {
