@@ -2,7 +2,9 @@
  * The Channels page in Chromium: WhatsApp set up through the page against the
  * local WhatsApp Web server (real Noise handshake, binary nodes, Signal
  * sessions), linked by scanning the QR code the page draws, then a message
- * from a contact answered after the owner approved its pairing code.
+ * from a contact answered after the owner approved its pairing code, and a
+ * photo from the contact (through the server's HTTPS media host, its CA
+ * entered on the page) shown in the conversation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -65,5 +67,19 @@ describe('Channels page: WhatsApp', () => {
     const answer = await wa.waitForSent((s) => s.text === 'Echo: and now?');
     expect(answer.to).toBe(`${ALICE.number}@s.whatsapp.net`);
     await page.getByRole('navigation', { name: 'Conversations' }).getByText('WhatsApp · Alice').waitFor();
+  });
+
+  it('shows a photo the contact sent in the conversation, once the media hosts are trusted', async () => {
+    await page.getByRole('button', { name: 'Channels' }).click();
+    await page.getByRole('tab', { name: /WhatsApp/ }).click();
+    // Pasted into a one-line field the PEM loses its line breaks: the gateway rewraps it.
+    await save("Media hosts' CA certificate (PEM; only for a server other than WhatsApp's)", wa.mediaCa);
+    await expect.poll(() => wa.logins, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+    await state().filter({ hasText: 'Connected' }).waitFor({ timeout: 20_000 });
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('the view from the window')]);
+    await wa.incoming(ALICE, 'look at this', { file: { kind: 'image', bytes: photo, mimeType: 'image/jpeg' } });
+    await wa.waitForSent((s) => s.text.startsWith('Echo: look at this'));
+    await page.getByRole('navigation', { name: 'Conversations' }).getByText('WhatsApp · Alice').click();
+    await page.getByText(/attached file: channels\/whatsapp\/[^ ]+image\.jpeg \(image\/jpeg, \d+ B\)/).first().waitFor({ timeout: 20_000 });
   });
 });

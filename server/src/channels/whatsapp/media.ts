@@ -67,7 +67,12 @@ export function createWhatsAppMedia(b: Baileys, mediaCa: string | null): WhatsAp
   /** The download's fetch options: a dispatcher that trusts the CA too (undici is loaded only for one). */
   const fetchOptions = async (): Promise<RequestInit> => {
     if (!ca) return {};
-    dispatcher ??= new (await import('undici')).Agent({ connect: { ca } });
+    if (!dispatcher) {
+      const undici = await import('undici');
+      // undici is CommonJS: in the server bundle its exports come under `default`.
+      const { Agent } = 'Agent' in undici && typeof undici.Agent === 'function' ? undici : (undici as unknown as { default: typeof undici }).default;
+      dispatcher = new Agent({ connect: { ca } });
+    }
     // RequestInit of Node's fetch takes undici's dispatcher; the DOM type does not name it.
     return { dispatcher } as RequestInit;
   };
