@@ -33,6 +33,7 @@ export function parseVolumeJob(args: string[]): VolumeJob {
     'backup-id': { type: 'string' },
     'created-at': { type: 'string' },
     sha256: { type: 'string' },
+    'rekey-data-key-file': { type: 'string' },
   });
   const dataDir = need(values, 'data');
   if (action === 'copy') return { action, from: need(values, 'from'), dataDir };
@@ -45,7 +46,8 @@ export function parseVolumeJob(args: string[]): VolumeJob {
   if (action === 'restore') {
     const sha256 = need(values, 'sha256');
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError('--sha256 is 64 hex digits');
-    return { action, ...common, sha256 };
+    const rekey = values['rekey-data-key-file'];
+    return { action, ...common, sha256, ...(typeof rekey === 'string' && rekey !== '' ? { rekeyDataKeyFile: rekey } : {}) };
   }
   throw new UsageError('volume: backup, restore or copy');
 }

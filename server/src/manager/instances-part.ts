@@ -60,6 +60,8 @@ export interface InstancesPartOptions {
   sweepEveryMs?: number;
   /** The version an instance runs (the updates part's record); read at each start. */
   versionOf?: InstanceServiceDeps['versionOf'];
+  /** A version's pinned release image (Kubernetes). */
+  imageOf?: InstanceServiceDeps['imageOf'];
   /** The leader's first work, before instances are settled (interrupted updates and restores). */
   beforeRecover?: (fence: Fence) => Promise<void>;
   /** Operations on one instance hold its lease, so replicas never act on it at once. */
@@ -115,6 +117,7 @@ export async function createInstancesPart(opts: InstancesPartOptions): Promise<I
     ...(opts.gatewayCallTimeoutMs ? { gatewayCallTimeoutMs: opts.gatewayCallTimeoutMs } : {}),
     ...(opts.locks ? { locks: opts.locks } : {}),
     ...(opts.versionOf ? { versionOf: opts.versionOf } : {}),
+    ...(opts.imageOf ? { imageOf: opts.imageOf } : {}),
     ...(opts.provisionAsleep ? { provisionAsleep: true } : {}),
     ...(opts.removeWith ? { removeWith: opts.removeWith } : {}),
   });

@@ -35,7 +35,7 @@ import { createDoorActivity, migrateDoorActivity } from './door-activity';
 import { createDoorAccess } from './door-access';
 import { createManagerMetrics } from './manager-metrics';
 import { createManagerOrigins } from './origins';
-import { createUpdatesPart, migrateUpdates } from './updates';
+import { createUpdatesPart, migrateUpdates, releaseImageOf } from './updates';
 import type { UpdatesPart, UpdatesPartOptions } from './updates';
 import { findLiveManager } from './operator-client';
 import { auditHeadPath, operatorKeyPath, preparePrivateDataDir } from './paths';
@@ -215,6 +215,8 @@ export async function startManager(config: ManagerConfig, options: ManagerOption
       gatewayEnv: config.providerEnv,
       locks: { leases: cluster.leases, holder: cluster.replicaId },
       versionOf: versionRows,
+      // Kubernetes runs a release as its image pinned by digest.
+      ...(config.driver === 'kubernetes' ? { imageOf: (version: string) => releaseImageOf(db, version) } : {}),
       beforeRecover: async (fence) => updates?.recover(fence),
       doorUse: (id) => doorActivity.shared(id),
       removeWith: (t, id) => doorActivity.removeIn(t, id),

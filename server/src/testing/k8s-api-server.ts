@@ -27,6 +27,8 @@ export interface K8sRecordedRequest {
   path: string;
   query: Record<string, string>;
   contentType: string | undefined;
+  /** A create's object as sent (tests read what a Job ran after it was deleted). */
+  body?: K8sObject;
 }
 
 export interface K8sApiServerOptions extends StoreOptions {
@@ -126,7 +128,8 @@ export async function startK8sApiServer(opts: K8sApiServerOptions = {}): Promise
     const query = Object.fromEntries(url.searchParams.entries());
     const method = req.method ?? 'GET';
     const contentType = req.headers['content-type']?.split(';')[0]?.trim();
-    requests.push({ method, path: url.pathname, query, contentType });
+    const recorded: K8sRecordedRequest = { method, path: url.pathname, query, contentType };
+    requests.push(recorded);
     if (req.headers.authorization !== `Bearer ${token}`) {
       throw new K8sStatusError(401, 'Unauthorized', 'Unauthorized');
     }
@@ -152,7 +155,11 @@ export async function startK8sApiServer(opts: K8sApiServerOptions = {}): Promise
         const { items, resourceVersion } = store.list(resource, ns, parseSelector(query.labelSelector));
         return sendJson(res, 200, { kind: `${info.kind}List`, apiVersion: info.group === '' ? 'v1' : `${info.group}/v1`, metadata: { resourceVersion }, items });
       }
-      if (method === 'POST') return sendJson(res, 201, store.create(resource, ns, JSON.parse(await readBody(req)) as K8sObject));
+      if (method === 'POST') {
+        const body = JSON.parse(await readBody(req)) as K8sObject;
+        recorded.body = body;
+        return sendJson(res, 201, store.create(resource, ns, structuredClone(body)));
+      }
       throw new K8sStatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
     }
 

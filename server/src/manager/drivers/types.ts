@@ -14,8 +14,14 @@ export interface InstanceSpec {
   managerPublicKey: string;
   /** Origins the gateway accepts besides its own (the manager's UI, the desktop app's scheme). */
   allowedOrigins: string[];
-  /** Gateway version to run (release channels come in a later issue). */
+  /** Gateway version to run (its release, once updated). */
   version: string;
+  /**
+   * Kubernetes: the image of `version`'s signed release, pinned by digest
+   * (`IMAGE@sha256:…`), run instead of the driver's `IMAGE:VERSION` so a moved
+   * tag cannot change the code; absent for the built-in build.
+   */
+  image?: string;
   /** Memory limit in MiB (the supervisor restarts an instance that passes it). */
   memoryLimitMb: number;
   /** Extra environment for the gateway (provider base URLs, model); never secrets. */
@@ -97,8 +103,12 @@ export interface VolumeBackupStore {
 export interface VolumeOps {
   /** Writes an encrypted backup of the instance's volume to `store` as `<instanceId>/<backupId>.acbk` (the instance may run). */
   backup(spec: InstanceSpec, o: { backupId: string; createdAt: number; store: VolumeBackupStore }): Promise<void>;
-  /** Replaces the data on `into`'s volume (default the instance's; the gateway stopped) by the backup's, every hash checked. */
-  restore(spec: InstanceSpec, o: { backupId: string; sha256: string; store: VolumeBackupStore; into?: string }): Promise<void>;
+  /**
+   * Replaces the data on `into`'s volume (default the instance's; the gateway stopped) by the backup's, every hash checked.
+   * `newInstance`: `into` is a new instance with a data key of its own (its data-key Secret is written first); the Job
+   * re-seals the restored secrets under that key on the new volume.
+   */
+  restore(spec: InstanceSpec, o: { backupId: string; sha256: string; store: VolumeBackupStore; into?: string; newInstance?: InstanceSpec }): Promise<void>;
   /** Makes `cloneId`'s volume a copy of the instance's: a VolumeSnapshot where the cluster has them, else a copy Job. */
   clone(spec: InstanceSpec, cloneId: string): Promise<'snapshot' | 'copy'>;
   /** The instance changes version in place (a rolling image change), so an update does not stop it first. */

@@ -43,6 +43,8 @@ export interface InstanceServiceDeps {
   version?: string;
   /** The version an instance runs now (its release, set by updates); null: `version`. */
   versionOf?: (instanceId: string) => Promise<string | null>;
+  /** The pinned image of a version's signed release (Kubernetes: `IMAGE@sha256:…`); null: the driver's image at that version. */
+  imageOf?: (version: string) => Promise<string | null>;
   /** The URL a user's device reaches an instance at (e.g. its Tailscale Serve name); default the driver's URL. */
   deviceUrlOf?: (instance: Instance) => string | null;
   /** With Tailscale: whose requests through Serve an owner's gateway accepts (see InstanceSpec.tailscale). */
@@ -66,6 +68,8 @@ export interface Core {
   specOf(row: InstanceRow): InstanceSpec;
   /** Runs a driver call with the spec, wiping the data key afterwards. */
   withSpec<T>(row: InstanceRow, fn: (spec: InstanceSpec) => Promise<T>): Promise<T>;
+  /** `spec` at another version (its release's pinned image with it). */
+  atVersion(spec: InstanceSpec, version: string): Promise<InstanceSpec>;
   /** Waits for /readyz, then moves the instance to `running` with its runtime. */
   becomeRunning(id: string, runtime: InstanceRuntime, reason: string, fence?: Fence, origins?: string[]): Promise<InstanceRow>;
   /** Moves to `failed` with the error and the gateway's last log lines (no-op when already gone). */
@@ -155,10 +159,18 @@ export function makeCore(deps: InstanceServiceDeps, parts: { repo: InstanceRepos
       }
     },
     specOf,
+    async atVersion(spec, version) {
+      const { image: _image, ...rest } = spec;
+      const image = deps.imageOf ? await deps.imageOf(version) : null;
+      return { ...rest, version, ...(image ? { image } : {}) };
+    },
     async withSpec(row, fn) {
       const release = deps.versionOf ? await deps.versionOf(row.id) : null;
       const spec = specOf(row);
       if (release !== null) spec.version = release;
+      // Only where images are pinned (Kubernetes): a wake asks the local driver for its gateway before anything else waits.
+      const image = deps.imageOf ? await deps.imageOf(spec.version) : null;
+      if (image) spec.image = image;
       try {
         return await fn(spec);
       } finally {

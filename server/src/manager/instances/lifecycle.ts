@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '@autoclaw/shared';
 import type { Instance, InstanceState } from '@autoclaw/shared';
 import type { InstanceRuntime, InstanceSpec } from '../drivers/types';
-import { unwrapDataKey, wrapDataKey } from '../keys';
+import { wrapDataKey } from '../keys';
 import type { Core } from './core';
 import { errorText, isShutdown, runtimePatch } from './core';
 import type { Fence, InstanceRow } from './repository';
@@ -118,18 +118,15 @@ export function createLifecycle(core: Core, opts: LifecycleOptions) {
 
   /**
    * Another instance of `source`'s owner (not primary), under the id given,
-   * sharing the source's data key (re-wrapped for the new id): the data
-   * restored into it (its vault) opens with it. Left `provisioning`.
+   * with a data key of its own (a compromise or deletion of one instance's
+   * key never exposes the other): the restore into it re-seals the restored
+   * secrets under that key. Left `provisioning`.
    */
   async function createAlongside(sourceId: string, id: string, op: OpOptions = {}): Promise<Instance> {
     const source = await repo.mustGet(sourceId);
-    const dataKey = unwrapDataKey(core.keys.masterKey, source.wrapped_key, sourceId);
-    let wrappedKey: string;
-    try {
-      wrappedKey = wrapDataKey(core.keys.masterKey, dataKey, id);
-    } finally {
-      dataKey.fill(0);
-    }
+    const dataKey = randomBytes(32);
+    const wrappedKey = wrapDataKey(core.keys.masterKey, dataKey, id);
+    dataKey.fill(0);
     const row = await repo.create({ id, owner: source.owner, driver: driver.kind, wrappedKey, memoryLimitMb: source.memory_limit_mb, secondary: true }, `provisioning for ${source.owner} (from ${sourceId})`);
     await core.audit({ actor: op.actor ?? 'system', action: 'instance.provision', target: id, details: { owner: source.owner, driver: driver.kind, from: sourceId } });
     return toInstance(row);

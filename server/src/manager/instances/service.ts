@@ -99,7 +99,7 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
       inBackground('provisioning', created.id, () => lifecycle.resumeProvisioning(created.id));
       return created;
     },
-    /** Another instance of the source's owner (not primary, same data key), left `provisioning` for the caller to fill (see restore-into-new). */
+    /** Another instance of the source's owner (not primary, a data key of its own), left `provisioning` for the caller to fill (see restore-into-new). */
     createAlongside: (sourceId: string, id: string, op?: OpOptions) => lifecycle.createAlongside(sourceId, id, op),
     /** Every instance of the owner, the primary first. */
     async ownedBy(owner: string): Promise<Instance[]> {
@@ -152,7 +152,8 @@ export async function createInstanceService(deps: InstanceServiceDeps & { gatewa
       return {
         rollsInPlace: v.rollsInPlace,
         backup: (o) => withSpec((spec) => v.backup(spec, o)),
-        restore: (o) => withSpec((spec) => v.restore(spec, o)),
+        restore: ({ intoNew, ...o }) =>
+          withSpec(async (spec) => (intoNew && o.into ? core.withSpec(await repo.mustGet(o.into), (newInstance) => v.restore(spec, { ...o, newInstance })) : v.restore(spec, o))),
         clone: (cloneId) => withSpec((spec) => v.clone(spec, cloneId)),
       };
     },
@@ -234,7 +235,8 @@ export type InstanceService = Awaited<ReturnType<typeof createInstanceService>>;
 export interface InstanceVolumes {
   readonly rollsInPlace: boolean;
   backup(o: Parameters<VolumeOps['backup']>[1]): Promise<void>;
-  restore(o: Parameters<VolumeOps['restore']>[1]): Promise<void>;
+  /** `intoNew`: `into` is a new instance (its own data key: the restored secrets are re-sealed under it). */
+  restore(o: Omit<Parameters<VolumeOps['restore']>[1], 'newInstance'> & { intoNew?: boolean }): Promise<void>;
   clone(cloneId: string): Promise<'snapshot' | 'copy'>;
 }
 
@@ -261,9 +263,9 @@ function opsOf(core: ReturnType<typeof makeCore>, id: string) {
       const row = await repo.mustGet(id);
       const target = o.as ?? id;
       let origins: string[] = [];
-      const runtime = await core.withSpec(row, (spec) => {
+      const runtime = await core.withSpec(row, async (spec) => {
         origins = spec.allowedOrigins;
-        return driver.start({ ...spec, instanceId: target, ...(o.version ? { version: o.version } : {}) });
+        return driver.start({ ...(o.version ? await core.atVersion(spec, o.version) : spec), instanceId: target });
       });
       if (!o.as) await repo.update(id, { ...runtimePatch(runtime), origins });
       await (driver.waitForReady ? driver.waitForReady(target, core.readyTimeoutMs) : waitReady(driver, target, runtime.url, core.readyTimeoutMs, core.shutdown.signal));
@@ -273,7 +275,7 @@ function opsOf(core: ReturnType<typeof makeCore>, id: string) {
     /** Readies `count` starts of its gateway (of `version`) ahead of time where the driver can (local: warm standbys); else nothing. */
     async prewarm(o: { version?: string; count?: number } = {}): Promise<void> {
       if (!driver.prewarm) return;
-      await core.withSpec(await repo.mustGet(id), async (spec) => driver.prewarm?.({ ...spec, ...(o.version ? { version: o.version } : {}) }, o.count ?? 1));
+      await core.withSpec(await repo.mustGet(id), async (spec) => driver.prewarm?.(o.version ? await core.atVersion(spec, o.version) : spec, o.count ?? 1));
     },
     /** Stops the instance's gateway (or the trial's, `as`). */
     async stopGateway(as?: string): Promise<void> {

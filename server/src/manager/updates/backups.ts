@@ -41,7 +41,8 @@ export interface BackupServiceDeps {
 export interface RemoteVolume {
   rollsInPlace: boolean;
   backup(backupId: string, createdAt: number): Promise<void>;
-  restore(backupId: string, sha256: string, into?: string): Promise<void>;
+  /** `intoNew`: `into` is a new instance with its own key (the Job re-seals the restored secrets under it). */
+  restore(backupId: string, sha256: string, into?: string, intoNew?: boolean): Promise<void>;
   clone(cloneId: string): Promise<'snapshot' | 'copy'>;
 }
 

@@ -2,7 +2,8 @@
 export { createUpdatesPart } from './part';
 export type { UpdatesPart, UpdatesPartOptions } from './part';
 export { migrateUpdates } from './schema';
-export { signManifest, verifyManifest, artifactDigest, canonicalManifest, BUILT_IN_RELEASE_PUBLIC_KEY } from './manifest';
+export { signManifest, verifyManifest, artifactDigest, canonicalManifest, pinnedImage, BUILT_IN_RELEASE_PUBLIC_KEY } from './manifest';
+export { releaseImageOf } from './releases';
 export { localBackupTarget } from './backup-target';
 export type { BackupTarget } from './backup-target';
 export { pruneList, DEFAULT_RETENTION } from './retention';

@@ -1,9 +1,10 @@
 /**
  * Test support (never imported by product code): the instances and updates
  * parts on the Kubernetes driver, against the local Kubernetes API server
- * whose pods a test kubelet runs as processes (the image tag picks the
- * build: the built-in gateway or an added release's), backups in the local
- * S3 server.
+ * whose pods a test kubelet runs as processes (an image pinned by digest
+ * runs the release build with that artifact SHA-256 whatever its tag says;
+ * else the tag picks the built-in gateway or an added release's), backups in
+ * the local S3 server.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ export const S3_CREDENTIALS = { accessKeyId: 'AKIAAUTOCLAWK8S00001', secretAcces
 const BUCKET = 'autoclaw-backups';
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey: string; snapshots: boolean; crashAfterMs?: number; timings?: Partial<UpdateTimings>; readyTimeoutMs?: number; afterUpdateStep?: UpdaterDeps['afterStep'] }) {
+export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey: string; snapshots: boolean; digests?: Record<string, string>; crashAfterMs?: number; timings?: Partial<UpdateTimings>; readyTimeoutMs?: number; afterUpdateStep?: UpdaterDeps['afterStep'] }) {
   const dir = mkdtempSync(join(tmpdir(), 'autoclaw-k8s-upd-'));
   const k8s = await startK8sApiServer({ snapshots: o.snapshots });
   const s3 = await startS3Server({ bucket: BUCKET, accessKeyId: S3_CREDENTIALS.accessKeyId, region: 'eu-central-1' });
@@ -33,6 +34,12 @@ export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey:
     root: join(dir, 'node'),
     env: { AUTOCLAW_TEST_CRASH_AFTER_MS: String(o.crashAfterMs ?? 60_000) },
     commandFor(image) {
+      const digest = /@sha256:([0-9a-f]{64})$/.exec(image)?.[1];
+      if (digest) {
+        const version = o.digests?.[digest];
+        const pinned = version ? join(dir, 'releases', version, 'autoclaw.mjs') : null;
+        return pinned && existsSync(pinned) ? [process.execPath, pinned] : null;
+      }
       const tag = image.slice(image.lastIndexOf(':') + 1);
       if (tag === BUILT_IN_VERSION) return o.gateway;
       const entry = join(dir, 'releases', tag, 'autoclaw.mjs');
@@ -61,7 +68,7 @@ export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey:
       rolloutTimeoutMs: 60_000,
     });
     let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
-    const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 120_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null) });
+    const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 120_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null), imageOf: async (v) => (part ? part.releases.imageOf(v) : null) });
     part = await createUpdatesPart({
       dataDir: dir,
       db,
@@ -92,6 +99,7 @@ export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey:
     s3,
     kubelet,
     db,
+    keys,
     ...first,
     openManager,
     /** The gateway database file on the instance's volume (as the test kubelet keeps it). */

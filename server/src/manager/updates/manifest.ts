@@ -56,6 +56,19 @@ export function verifyManifest(text: string, trusted: readonly string[]): Signed
   return m;
 }
 
+/**
+ * The image a Kubernetes release runs: its manifest's `image` pinned by the
+ * signed artifact SHA-256 (`IMAGE@sha256:<artifactSha256>`; a tag kept beside
+ * it is only for people — the digest decides), so a moved tag cannot change
+ * the code. An `image` that names a digest must name that one.
+ */
+export function pinnedImage(image: string, artifactSha256: string): string {
+  const at = image.indexOf('@');
+  if (at < 0) return `${image}@sha256:${artifactSha256}`;
+  if (image.slice(at) !== `@sha256:${artifactSha256}`) throw new AppError('BAD_REQUEST', `the release's image ${image} names another digest than its signed artifact SHA-256 ${artifactSha256}`);
+  return image;
+}
+
 function fileSha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }

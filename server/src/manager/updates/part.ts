@@ -68,7 +68,12 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
   const s3 = await loadS3Setting(db, opts.masterKey);
   const s3Target = s3 ? s3BackupTarget({ ...s3, ...(opts.s3PartBytes ? { partBytes: opts.s3PartBytes } : {}) }) : null;
   const localTarget = localBackupTarget(join(dataDir, 'backups'));
-  const releases = createReleaseCatalogue({ db, dataDir, now, trustedKeys: [BUILT_IN_RELEASE_PUBLIC_KEY, ...(opts.releaseKeys ?? [])] });
+  async function dataKeyOf(instanceId: string): Promise<Buffer> {
+    const row = await db.k.selectFrom('instances').select('wrapped_key').where('id', '=', instanceId).executeTakeFirst();
+    if (!row) throw new AppError('NOT_FOUND', `no instance ${instanceId}`);
+    return unwrapDataKey(opts.masterKey, row.wrapped_key, instanceId);
+  }
+  const releases = createReleaseCatalogue({ db, dataDir, now, trustedKeys: [BUILT_IN_RELEASE_PUBLIC_KEY, ...(opts.releaseKeys ?? [])], forKubernetes: instances.driverKind === 'kubernetes' });
   const backups = createBackupService({
     db,
     target: opts.backupTarget ?? s3Target ?? localTarget,
@@ -85,19 +90,15 @@ export async function createUpdatesPart(opts: UpdatesPartOptions) {
       return {
         rollsInPlace: volumes.rollsInPlace,
         backup: (backupId, createdAt) => volumes.backup({ backupId, createdAt, store }),
-        restore: (backupId, sha256, into) => volumes.restore({ backupId, sha256, store, ...(into ? { into } : {}) }),
+        restore: (backupId, sha256, into, intoNew) => volumes.restore({ backupId, sha256, store, ...(into ? { into } : {}), ...(intoNew ? { intoNew } : {}) }),
         clone: (cloneId) => volumes.clone(cloneId),
       };
     },
-    async envelopeKeyOf(instanceId) {
-      const row = await db.k.selectFrom('instances').select('wrapped_key').where('id', '=', instanceId).executeTakeFirst();
-      if (!row) throw new AppError('NOT_FOUND', `no instance ${instanceId}`);
-      return unwrapDataKey(opts.masterKey, row.wrapped_key, instanceId);
-    },
+    envelopeKeyOf: dataKeyOf,
   });
   const updater = createUpdater({ db, instances, releases, backups, versions, dataDirOf, scratchDir, now, logger, ...(opts.timings ? { timings: opts.timings } : {}), ...(opts.afterUpdateStep ? { afterStep: opts.afterUpdateStep } : {}) });
   const restorer = createRestorer({ db, instances, backups, dataDirOf, now, logger, ...(opts.afterRestoreStep ? { afterStep: opts.afterRestoreStep } : {}) });
-  const restoreIntoNew = createRestoreIntoNew({ db, instances, backups, versions, dataDirOf, now, logger, ...(opts.afterRestoreIntoStep ? { afterStep: opts.afterRestoreIntoStep } : {}) });
+  const restoreIntoNew = createRestoreIntoNew({ db, instances, backups, versions, dataDirOf, dataKeyOf, now, logger, ...(opts.afterRestoreIntoStep ? { afterStep: opts.afterRestoreIntoStep } : {}) });
   const schedule = createSchedule({ db, instances, backups, releases, versions, updater, now, logger, backupCron: opts.backupCron ?? DEFAULT_BACKUP_CRON });
 
   return {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { AppError } from '@autoclaw/shared';
 import type { Release, ReleaseChannel } from '@autoclaw/shared';
 import type { ManagerDb } from '../db';
-import { artifactDigest, verifyManifest } from './manifest';
+import { artifactDigest, pinnedImage, verifyManifest } from './manifest';
 import type { ReleasesTable } from './schema';
 
 const run = promisify(execFile);
@@ -69,9 +69,18 @@ export interface ReleaseCatalogue {
   newest(channel: ReleaseChannel): Promise<Release | null>;
   /** Whether the build of `version` is unpacked here. */
   installed(version: string): boolean;
+  /** The image `version` runs as on Kubernetes, pinned by digest (null: no release, or none with an image). */
+  imageOf(version: string): Promise<string | null>;
 }
 
-export function createReleaseCatalogue(opts: { db: ManagerDb; dataDir: string; trustedKeys: readonly string[]; now: () => number }): ReleaseCatalogue {
+/** A recorded release's pinned image (see pinnedImage), read from the manager's database. */
+export async function releaseImageOf(db: ManagerDb, version: string): Promise<string | null> {
+  const row = await db.k.selectFrom('releases').select(['image', 'artifact_sha256']).where('version', '=', version).executeTakeFirst();
+  return row?.image ? pinnedImage(row.image, row.artifact_sha256) : null;
+}
+
+/** `forKubernetes`: instances run images, so every release must name its image (run pinned by its signed digest). */
+export function createReleaseCatalogue(opts: { db: ManagerDb; dataDir: string; trustedKeys: readonly string[]; now: () => number; forKubernetes?: boolean }): ReleaseCatalogue {
   const { db, dataDir } = opts;
 
   async function install(artifact: string, version: string): Promise<void> {
@@ -103,6 +112,8 @@ export function createReleaseCatalogue(opts: { db: ManagerDb; dataDir: string; t
   return {
     async add(manifestText, baseDir) {
       const m = verifyManifest(manifestText, opts.trustedKeys);
+      if (m.image) pinnedImage(m.image, m.artifactSha256);
+      else if (opts.forKubernetes) throw new AppError('BAD_REQUEST', `release ${m.version} names no image: on Kubernetes a release runs as its image pinned by digest (IMAGE@sha256:<artifactSha256>), so its manifest must name the image`);
       const artifact = isAbsolute(m.artifact) ? m.artifact : resolve(baseDir, m.artifact);
       const digest = artifactDigest(artifact);
       if (digest !== m.artifactSha256) throw new AppError('BAD_REQUEST', `the release artifact's SHA-256 is ${digest}, not the signed ${m.artifactSha256}`);
@@ -137,5 +148,6 @@ export function createReleaseCatalogue(opts: { db: ManagerDb; dataDir: string; t
       return all[0] ?? null;
     },
     installed: (version) => existsSync(join(releaseDir(dataDir, version), RELEASE_ENTRY)),
+    imageOf: (version) => releaseImageOf(db, version),
   };
 }

@@ -8,16 +8,22 @@
  * Before anything is made, the backup is read and every check passes (its
  * file hash, GCM tag, every file's hash — opened with the SOURCE instance's
  * key): a bad backup changes nothing. provision: the run is recorded, then
- * the new instance's row (state `provisioning`, its data key the source's,
- * re-wrapped for the new id so the restored vault opens) and its storage
- * through the driver. restore: `provisioning → restoring`, the staged files
- * swapped into its data directory. start: `restoring → starting → running`
- * once its gateway is ready. A manager killed midway: recover() deletes a
+ * the new instance's row (state `provisioning`, a data key of its OWN) and
+ * its storage through the driver; locally the backup's files are staged and
+ * their secrets (vault values: the provider key, channel and skill secrets)
+ * re-sealed from the source's key to the new one on that copy. restore:
+ * `provisioning → restoring`, the staged files swapped into its data
+ * directory — on Kubernetes a restore Job fills the new instance's volume
+ * from the backup in S3 and re-seals there, under the new instance's key from
+ * its own Secret. start: `restoring → starting → running` once its gateway
+ * is ready (Kubernetes: its StatefulSet made, adopting the filled volume).
+ * The source is never touched. A manager killed midway: recover() deletes a
  * new instance whose data was not yet whole (provision, restore) and
  * finishes one whose data was (start) — never a half instance left running.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppError } from '@autoclaw/shared';
 import type { Instance } from '@autoclaw/shared';
 import { migratePart } from '../db';
@@ -25,6 +31,7 @@ import type { Fence, ManagerDb, Migration } from '../db';
 import type { Logger } from '../gateway-parts';
 import type { InstanceOps, InstanceService } from '../instances';
 import type { BackupService } from './backups';
+import { rekeyGatewayDb } from './rekey';
 import { stageFiles, swapInStaged } from './snapshot';
 import type { Versions } from './versions';
 
@@ -68,6 +75,8 @@ export interface RestoreIntoNewDeps {
   backups: BackupService;
   versions: Versions;
   dataDirOf(instanceId: string): string;
+  /** An instance's data key (the caller wipes it). */
+  dataKeyOf(instanceId: string): Promise<Buffer>;
   now: () => number;
   logger: Logger;
   /** Test seam: called after each step is persisted (the kill -9 test stops the manager there). */
@@ -97,6 +106,20 @@ export function createRestoreIntoNew(deps: RestoreIntoNewDeps) {
     return running;
   }
 
+  /** The staged copy's secrets, from the source's key to the new instance's own. */
+  async function resealStaged(sourceId: string, newId: string): Promise<void> {
+    const staged = join(backups.stagingDir(newId), 'gateway.db');
+    if (!existsSync(staged)) return;
+    const from = await deps.dataKeyOf(sourceId);
+    const to = await deps.dataKeyOf(newId);
+    try {
+      await rekeyGatewayDb(staged, from, to);
+    } finally {
+      from.fill(0);
+      to.fill(0);
+    }
+  }
+
   /** Removes a new instance that did not become whole (and its files). */
   async function discard(run: RestoreIntoRunsTable, reason: string): Promise<void> {
     rmSync(backups.stagingDir(run.instance_id), { recursive: true, force: true });
@@ -110,9 +133,11 @@ export function createRestoreIntoNew(deps: RestoreIntoNewDeps) {
     async restore(sourceId: string, backupId: string, actor: string): Promise<Instance> {
       const source = await instances.get(sourceId);
       if (!source) throw new AppError('NOT_FOUND', `no instance ${sourceId}`);
-      if (source.driver !== 'local' || backups.remoteOf(sourceId)) throw new AppError('NOT_CONFIGURED', `restoring into a new ${source.driver} instance is not supported yet`);
+      // Kubernetes: a restore Job fills the new volume from S3 (checked here first); local: the files are read here.
+      const remote = backups.remoteOf(sourceId);
       // Read and checked in full under the source's key before anything is made: a bad backup throws here.
-      const files = await backups.read(sourceId, backupId);
+      const files = remote ? null : await backups.read(sourceId, backupId);
+      if (remote) await backups.verify(sourceId, backupId);
       const newId = `inst-${randomBytes(6).toString('hex')}`;
       const run: RestoreIntoRunsTable = { id: `rsn-${deps.now().toString(36)}-${randomBytes(4).toString('hex')}`, source_id: sourceId, backup_id: backupId, instance_id: newId, step: 'provision', reason: null, started_at: deps.now(), finished_at: null };
       await db.k.insertInto('restore_into_runs').values(run).execute();
@@ -126,10 +151,16 @@ export function createRestoreIntoNew(deps: RestoreIntoNewDeps) {
           await ops.audit({ actor, action: 'instance.restore.into-new', target: newId, details: { from: sourceId, backupId } });
           await deps.afterStep?.('provision');
           await ops.prepareStorage();
-          stageFiles(backups.stagingDir(newId), files);
+          if (files) {
+            stageFiles(backups.stagingDir(newId), files);
+            await resealStaged(sourceId, newId);
+          }
           await ops.transition('restoring', `restoring backup ${backupId} of ${sourceId}`, ['provisioning']);
           await stepTo(run, 'restore');
-          swapInStaged(deps.dataDirOf(newId), backups.stagingDir(newId));
+          if (remote) {
+            await ops.note('backup', `restoring backup ${backupId} of ${sourceId} onto the new volume (a restore job)`);
+            await remote.restore(backupId, await backups.sha256Of(sourceId, backupId), newId, true);
+          } else swapInStaged(deps.dataDirOf(newId), backups.stagingDir(newId));
           await stepTo(run, 'start');
           return bringUp(ops, run);
         });

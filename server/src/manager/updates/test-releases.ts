@@ -88,10 +88,12 @@ export interface BuiltRelease {
   /** The signed manifest file (its artifact beside it). */
   manifestPath: string;
   tarball: string;
+  /** The signed artifact SHA-256 (a Kubernetes release's image digest). */
+  sha256: string;
 }
 
 /** Builds, packs and signs a synthetic release in `outDir` (inside the repository, so node_modules resolve while building). */
-export async function buildTestRelease(outDir: string, o: { version: string; kind: ReleaseKind; key: KeyObject; channel?: ReleaseChannel; minSchemaVersion?: number }): Promise<BuiltRelease> {
+export async function buildTestRelease(outDir: string, o: { version: string; kind: ReleaseKind; key: KeyObject; channel?: ReleaseChannel; minSchemaVersion?: number; image?: string }): Promise<BuiltRelease> {
   const work = mkdtempSync(join(outDir, `rel-${o.version}-`));
   const tree = join(work, 'tree');
   mkdirSync(tree);
@@ -116,12 +118,12 @@ export async function buildTestRelease(outDir: string, o: { version: string; kin
   execFileSync('tar', ['-czf', tarball, '-C', tree, '.']);
   rmSync(tree, { recursive: true, force: true });
   const manifest = signManifest(
-    { version: o.version, channel: o.channel ?? 'stable', artifact: `autoclaw-${o.version}.tar.gz`, artifactSha256: artifactDigest(tarball), minSchemaVersion: o.minSchemaVersion ?? 1, notes: `test release (${o.kind})` },
+    { version: o.version, channel: o.channel ?? 'stable', artifact: `autoclaw-${o.version}.tar.gz`, artifactSha256: artifactDigest(tarball), ...(o.image ? { image: o.image } : {}), minSchemaVersion: o.minSchemaVersion ?? 1, notes: `test release (${o.kind})` },
     o.key,
   );
   const manifestPath = join(work, 'manifest.json');
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  return { version: o.version, manifestPath, tarball };
+  return { version: o.version, manifestPath, tarball, sha256: manifest.artifactSha256 };
 }
 
 /** A manager's instances and updates parts on a temp directory, with a bundled built-in gateway. */

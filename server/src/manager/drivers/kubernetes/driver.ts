@@ -17,7 +17,7 @@ import { PodWatcher } from './pod-watcher';
 import { createInstanceResources, type InstanceResources } from './resources';
 import { tailnetDeviceFrom, type TailnetDevice } from './secrets';
 import { createVolumeOps } from './volumes';
-import { imageFor } from './options';
+import { imageOfSpec } from './options';
 
 const LOG_LINES = 50;
 const DEFAULT_GRACE_MS = 30_000;
@@ -197,7 +197,7 @@ export function createKubernetesDriver(opts: KubernetesDriverOptions): Kubernete
       await res.putDataKey(names, spec);
       // Another version: a rolling image change of the StatefulSet (at 1 replica the controller replaces the pod).
       const sts = await res.readStatefulSet(names);
-      const rolling = sts ? await setImage(c, names, sts, imageFor(opts.image, spec.version)) : false;
+      const rolling = sts ? await setImage(c, names, sts, imageOfSpec(opts.image, spec)) : false;
       if (!(await res.scale(names, 1))) throw new AppError('NOT_FOUND', `kubernetes: statefulset ${names.statefulSet} disappeared while starting`);
       if (rolling) await waitRollout(c, res, names, spec.instanceId);
       log.info('kubernetes instance started', { instanceId: spec.instanceId, version: spec.version });

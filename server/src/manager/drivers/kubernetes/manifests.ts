@@ -26,7 +26,7 @@ import {
   LABEL_NAME,
   MANAGED_BY,
   defaultGatewayArgs,
-  imageFor,
+  imageOfSpec,
   type GatewayPaths,
   type InstanceNames,
   type KubernetesDriverOptions,
@@ -77,7 +77,7 @@ function gatewayContainer(opts: KubernetesDriverOptions, names: InstanceNames, s
   });
   return {
     name: 'gateway',
-    image: imageFor(opts.image, spec.version),
+    image: imageOfSpec(opts.image, spec),
     ...(opts.imagePullPolicy ? { imagePullPolicy: opts.imagePullPolicy } : {}),
     args: (opts.gatewayArgs ?? defaultGatewayArgs)(spec, paths),
     env: [

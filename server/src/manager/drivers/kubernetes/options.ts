@@ -161,6 +161,11 @@ export function imageFor(image: string, version: string): string {
   return hasTag ? image : `${image}:${version}`;
 }
 
+/** The image a spec runs: its release's pinned one, else the driver's image at the spec's version. */
+export function imageOfSpec(image: string, spec: Pick<InstanceSpec, 'image' | 'version'>): string {
+  return spec.image ?? imageFor(image, spec.version);
+}
+
 export function defaultGatewayArgs(spec: InstanceSpec, paths: GatewayPaths): string[] {
   return [
     'gateway',

@@ -3,7 +3,9 @@
  * * backup/restore: a Job in the gateway image (the instance's version) that
  *   mounts the volume and the data-key Secret and runs `autoclaw volume
  *   backup|restore` against the S3 target (its settings in a Secret made for
- *   the Job and deleted with it). The Job has pod affinity to the instance's
+ *   the Job and deleted with it). A restore into a new instance also mounts
+ *   the new instance's own data-key Secret and re-seals the restored secrets
+ *   under it (`--rekey-data-key-file`). The Job has pod affinity to the instance's
  *   pod: a ReadWriteOnce volume is shared by pods on one node only.
  * * clone: a VolumeSnapshot (snapshot.storage.k8s.io/v1) of the live claim and
  *   a claim with `dataSource` → that snapshot, where the API server serves that
@@ -19,11 +21,14 @@ import type { V1Job, V1PersistentVolumeClaim, V1PodAffinityTerm, V1Secret, V1Typ
 import type { InstanceSpec, VolumeBackupStore, VolumeOps } from '../types';
 import { isAlreadyExists, isNotFound, toAppError, type KubeClients } from './k8s-api';
 import { DATA_DIR, DATA_KEY_DIR, DATA_KEY_FILE, DATA_KEY_KEY, labelsFor } from './manifests';
-import { imageFor, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, namesFor, type DriverLogger, type InstanceNames, type KubernetesDriverOptions } from './options';
+import { dataKeySecretManifest } from './secrets';
+import { imageOfSpec, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, namesFor, type DriverLogger, type InstanceNames, type KubernetesDriverOptions } from './options';
 
 export const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
 const SNAPSHOT_VERSION = 'v1';
 const SOURCE_DIR = '/source';
+/** Where a restore Job into a new instance reads that instance's own data key (its Secret, on a tmpfs like the other). */
+const NEW_DATA_KEY_DIR = '/run/autoclaw/new-data-key';
 
 const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 8);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,7 +75,7 @@ export function createVolumeOps(c: () => Promise<KubeClients>, opts: KubernetesD
     topologyKey: 'kubernetes.io/hostname',
   });
 
-  function jobManifest(name: string, names: InstanceNames, spec: InstanceSpec, args: string[], o: { storeSecret?: string; source?: InstanceNames; mountKey: boolean }): V1Job {
+  function jobManifest(name: string, names: InstanceNames, spec: InstanceSpec, args: string[], o: { storeSecret?: string; source?: InstanceNames; mountKey: boolean; newKeyOf?: InstanceNames }): V1Job {
     const uid = opts.runAsUser ?? 10001;
     const near = o.source ?? names;
     return {
@@ -92,7 +97,7 @@ export function createVolumeOps(c: () => Promise<KubeClients>, opts: KubernetesD
             containers: [
               {
                 name: 'volume',
-                image: imageFor(opts.image, spec.version),
+                image: imageOfSpec(opts.image, spec),
                 ...(opts.imagePullPolicy ? { imagePullPolicy: opts.imagePullPolicy } : {}),
                 args,
                 ...(o.storeSecret ? { envFrom: [{ secretRef: { name: o.storeSecret } }] } : {}),
@@ -101,6 +106,7 @@ export function createVolumeOps(c: () => Promise<KubeClients>, opts: KubernetesD
                 volumeMounts: [
                   { name: 'data', mountPath: DATA_DIR },
                   ...(o.mountKey ? [{ name: 'data-key', mountPath: DATA_KEY_DIR, readOnly: true }] : []),
+                  ...(o.newKeyOf ? [{ name: 'new-data-key', mountPath: NEW_DATA_KEY_DIR, readOnly: true }] : []),
                   ...(o.source ? [{ name: 'source', mountPath: SOURCE_DIR, readOnly: true }] : []),
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
@@ -109,6 +115,7 @@ export function createVolumeOps(c: () => Promise<KubeClients>, opts: KubernetesD
             volumes: [
               { name: 'data', persistentVolumeClaim: { claimName: names.pvc } },
               ...(o.mountKey ? [{ name: 'data-key', secret: { secretName: namesFor(spec.instanceId).dataKeySecret, defaultMode: 0o440, items: [{ key: DATA_KEY_KEY, path: DATA_KEY_KEY }] } }] : []),
+              ...(o.newKeyOf ? [{ name: 'new-data-key', secret: { secretName: o.newKeyOf.dataKeySecret, defaultMode: 0o440, items: [{ key: DATA_KEY_KEY, path: DATA_KEY_KEY }] } }] : []),
               ...(o.source ? [{ name: 'source', persistentVolumeClaim: { claimName: o.source.pvc, readOnly: true } }] : []),
               { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
             ],
@@ -235,9 +242,23 @@ export function createVolumeOps(c: () => Promise<KubeClients>, opts: KubernetesD
           if (!isAlreadyExists(err)) throw toAppError(err, 'create the volume claim to restore into');
         }
       }
+      if (o.newInstance) {
+        // The new instance's own key, in its Secret before the Job that re-seals under it (the StatefulSet made later mounts the same one).
+        const body = dataKeySecretManifest(into, o.newInstance.instanceId, o.newInstance.dataKey);
+        try {
+          await k.core.createNamespacedSecret({ namespace, body });
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw toAppError(err, 'create the new instance\'s data key secret');
+          await k.core.replaceNamespacedSecret({ name: into.dataKeySecret, namespace, body }).catch((e: unknown) => {
+            throw toAppError(e, 'update the new instance\'s data key secret');
+          });
+        }
+      }
       const name = `${into.base}-rs-${shortHash(o.backupId)}`;
       const args = ['volume', 'restore', '--data', DATA_DIR, '--data-key-file', DATA_KEY_FILE, '--instance-id', spec.instanceId, '--backup-id', o.backupId, '--sha256', o.sha256];
-      await withStoreSecret(k, `${name}-store`, into, o.store, () => runJob(k, jobManifest(name, into, spec, args, { storeSecret: `${name}-store`, mountKey: true }), 'restore'));
+      if (o.newInstance) args.push('--rekey-data-key-file', `${NEW_DATA_KEY_DIR}/${DATA_KEY_KEY}`);
+      const job = jobManifest(name, into, spec, args, { storeSecret: `${name}-store`, mountKey: true, ...(o.newInstance ? { newKeyOf: into } : {}) });
+      await withStoreSecret(k, `${name}-store`, into, o.store, () => runJob(k, job, 'restore'));
     },
 
     async clone(spec, cloneId) {
