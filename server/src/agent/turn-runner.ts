@@ -147,10 +147,7 @@ export class TurnRunner {
     hub.emit(turn.sessionId, { type: 'message', message: user });
   }
 
-  /**
-   * Marks the user message running; `alsoStore` runs in the same commit. The
-   * event goes out after the commit.
-   */
+  /** Marks the user message running; `alsoStore` runs in the same commit; the event goes out after it. */
   #markRunning<T>(turn: TurnState, alsoStore: () => T): T {
     const [user, extra] = this.rt.store.atomically(() => [this.rt.store.setMessageStatus(turn.user.id, 'running'), alsoStore()] as const);
     turn.user = user;

@@ -9,9 +9,8 @@
  *   header, 3-byte length framing), as the responder, with a certificate
  *   chain signed by this server's own root key (`rootKey`: the companion
  *   trusts it through `whatsapp.serverKey`, as it trusts WhatsApp's through
- *   the key pinned in baileys);
- * * the binary XMPP-like nodes (baileys' own encoder/decoder) in the Noise
- *   transport;
+ *   the key pinned in baileys); the binary XMPP-like nodes (baileys' own
+ *   encoder/decoder) in the Noise transport;
  * * first link: `pair-device` refs (the QR), then `pair-success` with an ADV
  *   device identity signed by the phone's account key and MACed with the
  *   QR's adv secret, then stream error 515 (restart);
@@ -31,7 +30,6 @@
  *   device's encrypted uploads and serving the files of contacts' media
  *   messages, each checked and decrypted as WhatsApp's clients do.
  */
-
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { BinaryNode, proto as Proto } from 'baileys';
