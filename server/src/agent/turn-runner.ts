@@ -215,8 +215,7 @@ export class TurnRunner {
           pendingText += event.text;
           turn.streamedText += event.text;
           live.set(target.id, turn.streamedText);
-          // Pieces that arrive together (one network read) go out as one delta
-          // at the end of this tick: one frame per read, not one per word.
+          // Pieces of one network read go out as one delta at the end of this tick (a frame per read, not per word).
           flushScheduled ??= setImmediate(publish);
           if (this.rt.now() - lastWrite >= this.rt.persistIntervalMs) persist();
           else if (timer === null) {
