@@ -1,7 +1,7 @@
 #!/bin/sh
 ':' /*
-case "$1" in chat) exec node -e 'require(require("path").join(require("fs").realpathSync(process.argv[1]), "../chat.cjs"))(process.argv.slice(2))' "$0" "$@";; esac
-exec node --max-semi-space-size=2 --no-opt --optimize-for-size --single-threaded-gc --v8-pool-size=1 "$0" "$@"
+case "$1" in chat) exec node -e 'require(require("path").join(require("fs").realpathSync(process.argv[1]), "../chat.cjs"))(process.argv.slice(2))' "$0" "$@";; gateway) export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-32768}";; esac
+exec node --max-semi-space-size=2 --no-opt --optimize-for-size --single-threaded-gc --v8-pool-size=1 --liftoff-only "$0" "$@"
 */
 // The `autoclaw` command. Runs the prebuilt bundle (made by `npm ci` through
 // the root `prepare` script); builds it first when it is missing, so a
@@ -23,6 +23,14 @@ exec node --max-semi-space-size=2 --no-opt --optimize-for-size --single-threaded
 // growth steps, leaner caches), --single-threaded-gc and --v8-pool-size=1
 // (no GC helper threads, one platform thread: fewer per-thread malloc arenas)
 // took ~15 MB off a gateway with ten channels idle (bench/channels-all).
+// --liftoff-only: WebAssembly (undici's HTTP parser, under Slack's socket)
+// stays on baseline code; tiering it up held 10–30 MB.
+// `autoclaw gateway` also gets MALLOC_MMAP_THRESHOLD_ (glibc reads it at
+// start): V8's 32 KiB parser and compiler zones are mapped and unmapped on
+// their own instead of leaving holes glibc never returns (~17 MB once
+// baileys loaded). Not for the other commands: the extra mmaps cost a
+// one-off command ~80 ms of CPU. The manager's local driver starts gateways
+// with the same (GATEWAY_NODE_FLAGS, GATEWAY_MALLOC_ENV in local-driver.ts).
 // Run as `node server/bin/autoclaw.mjs` the defaults apply.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../../gateway';
 import { keyPairOf } from '../../../security';
 import { generateKeyPairSync } from 'node:crypto';
-import { defaultGatewayCommand, GATEWAY_NODE_FLAGS } from './local-driver';
+import { defaultGatewayCommand, GATEWAY_MALLOC_ENV, GATEWAY_NODE_FLAGS } from './local-driver';
 import { gatewayArgs } from './spawn-gateway';
 
 describe('gateway node flags', () => {
@@ -14,6 +14,8 @@ describe('gateway node flags', () => {
     const launcher = readFileSync(bin, 'utf8').split('\n').slice(0, 5);
     expect(launcher[0]).toBe('#!/bin/sh');
     expect(launcher[3]).toBe(`exec node ${GATEWAY_NODE_FLAGS.join(' ')} "$0" "$@"`);
+    // `autoclaw gateway` gets the malloc settings too (an own value in the environment wins).
+    for (const [name, value] of Object.entries(GATEWAY_MALLOC_ENV)) expect(launcher[2]).toContain(`gateway) export ${name}="\${${name}:-${value}}";;`);
     const command = defaultGatewayCommand();
     expect(command.slice(1, -1)).toEqual([...GATEWAY_NODE_FLAGS]);
     expect(command.at(-1)).toBe(bin);

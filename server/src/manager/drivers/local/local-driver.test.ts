@@ -70,6 +70,8 @@ describe('the local driver', () => {
     expect(cmdline.toString().split('\0')).toEqual(expect.arrayContaining(['--data-key-fd', '3', '--instance-id', 'inst-fd', `--manager-key=${keys.publicKey}`]));
     // The per-instance memory cap: V8's old space at 3/4 of the instance's 512 MB limit.
     expect(environ.toString().split('\0')).toContain('NODE_OPTIONS=--max-old-space-size=384');
+    // glibc's malloc settings of a gateway (read at process start, so they come through the environment).
+    expect(environ.toString().split('\0')).toContain('MALLOC_MMAP_THRESHOLD_=32768');
     // Its own process group: a manager crash does not take it down.
     expect(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]).toBe(String(pid));
 

@@ -60,9 +60,21 @@ export interface LocalDriver extends InstanceDriver {
 /**
  * Node flags of a gateway, the same as on server/bin/autoclaw.mjs's first
  * line: a small young generation, no TurboFan, V8's memory-over-speed mode
- * and one helper thread (GC on the main thread) keep an idle instance small.
+ * and one helper thread (GC on the main thread) keep an idle instance small;
+ * --liftoff-only keeps WebAssembly (undici's HTTP parser, under Slack's
+ * socket) on its baseline code: tiering it up held 10–30 MB.
  */
-export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=2', '--no-opt', '--optimize-for-size', '--single-threaded-gc', '--v8-pool-size=1'] as const;
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=2', '--no-opt', '--optimize-for-size', '--single-threaded-gc', '--v8-pool-size=1', '--liftoff-only'] as const;
+
+/**
+ * glibc malloc settings of a gateway, also on the bin's first line (read
+ * when the process starts, so they must be in its environment): blocks of
+ * 32 KiB and more (V8's parser and compiler zones) are mapped and unmapped
+ * on their own instead of leaving holes in the main heap that glibc never
+ * gives back (~17 MB after baileys loaded; bench/channels-all). A base or
+ * spec environment may override them.
+ */
+export const GATEWAY_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '32768' };
 
 /** server/bin/autoclaw.mjs of the checkout this code runs from (source or bundle). */
 export function defaultGatewayCommand(): string[] {
@@ -120,7 +132,7 @@ export function createLocalDriver(opts: LocalDriverOptions): LocalDriver {
   const pool = createStandbyPool({ root: standbyRoot, size: opts.standbys ?? 0, ...(opts.standbyRefillMs === undefined ? {} : { refillDelayMs: opts.standbyRefillMs }) });
 
   const envOf = (spec: InstanceSpec): Record<string, string> => {
-    const env: Record<string, string> = { ...opts.baseEnv, ...spec.env };
+    const env: Record<string, string> = { ...GATEWAY_MALLOC_ENV, ...opts.baseEnv, ...spec.env };
     env['NODE_OPTIONS'] = withHeapCap(env['NODE_OPTIONS'], spec.memoryLimitMb);
     return env;
   };
