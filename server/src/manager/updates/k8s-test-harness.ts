@@ -12,22 +12,18 @@ import { join } from 'node:path';
 import { startK8sApiServer, startKubelet, startS3Server } from '../../testing';
 import { openManagerDb } from '../db';
 import { createTestDatabase } from '../db/test-db';
-import { createKubernetesDriver, namesFor } from '../drivers/kubernetes';
+import { namesFor } from '../drivers/kubernetes';
 import { testManagerKeys } from '../drivers/local/test-support';
-import { createInstanceService } from '../instances';
-import { createUpdatesPart } from './part';
+import { K8S_BUCKET, K8S_NS, openK8sManager, S3_CREDENTIALS } from './k8s-test-manager';
+import type { K8sManager } from './k8s-test-manager';
 import { BUILT_IN_VERSION } from './test-releases';
 import type { UpdaterDeps, UpdateTimings } from './updater';
 
-export const K8S_NS = 'claws';
-export const S3_CREDENTIALS = { accessKeyId: 'AKIAAUTOCLAWK8S00001', secretAccessKey: 'k8sSecretAccessKey/0123456789abcdefEXAMPLE' };
-const BUCKET = 'autoclaw-backups';
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey: string; snapshots: boolean; digests?: Record<string, string>; crashAfterMs?: number; timings?: Partial<UpdateTimings>; readyTimeoutMs?: number; afterUpdateStep?: UpdaterDeps['afterStep'] }) {
   const dir = mkdtempSync(join(tmpdir(), 'autoclaw-k8s-upd-'));
   const k8s = await startK8sApiServer({ snapshots: o.snapshots });
-  const s3 = await startS3Server({ bucket: BUCKET, accessKeyId: S3_CREDENTIALS.accessKeyId, region: 'eu-central-1' });
+  const s3 = await startS3Server({ bucket: K8S_BUCKET, accessKeyId: S3_CREDENTIALS.accessKeyId, region: 'eu-central-1' });
   const kubelet = await startKubelet({
     api: k8s,
     namespace: K8S_NS,
@@ -51,56 +47,27 @@ export async function startK8sUpdatesHarness(o: { gateway: string[]; releaseKey:
   const database = await createTestDatabase(dir);
   const db = await openManagerDb(database.target);
   const keys = testManagerKeys();
-  const opened: Array<{ close(): Promise<void> }> = [];
 
+  const opened: K8sManager[] = [];
   /** A manager's driver, instance service and updates part on the shared database and cluster (another one = a restarted manager). */
   async function openManager(m: { afterUpdateStep?: UpdaterDeps['afterStep'] } = {}) {
-    const driver = createKubernetesDriver({
-      kubeconfigPath,
-      namespace: K8S_NS,
-      image: 'ghcr.io/autoclaw/gateway',
-      storageSize: '1Gi',
-      cpu: { request: '100m' },
-      memory: { request: '128Mi' },
-      serviceUrl: (svc) => kubelet.serviceUrl(svc),
-      watchBackoff: { initialMs: 20, maxMs: 100 },
-      jobPollMs: 50,
-      rolloutTimeoutMs: 60_000,
-    });
-    let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
-    const service = await createInstanceService({ db, driver, keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 120_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null), imageOf: async (v) => (part ? part.releases.imageOf(v) : null) });
-    part = await createUpdatesPart({
-      dataDir: dir,
-      db,
-      instances: service,
-      masterKey: keys.masterKey,
-      now: Date.now,
-      logger: quiet,
-      builtInVersion: BUILT_IN_VERSION,
-      releaseKeys: [o.releaseKey],
-      s3: { endpoint: s3.url, bucket: BUCKET, region: 'eu-central-1', credentials: S3_CREDENTIALS },
-      timings: { healthWindowMs: 1_500, healthPollMs: 100, drainTimeoutMs: 2_000, ...o.timings },
-      ...(m.afterUpdateStep ? { afterUpdateStep: m.afterUpdateStep } : {}),
-    });
-    const updates = part;
-    opened.push({
-      async close() {
-        await updates.close();
-        await service.close();
-        await driver.close();
-      },
-    });
-    return { driver, service, part: updates };
+    const manager = await openK8sManager({ dir, db, keys, kubeconfigPath, serviceUrl: (svc) => kubelet.serviceUrl(svc), s3Url: s3.url, releaseKey: o.releaseKey, ...(o.readyTimeoutMs ? { readyTimeoutMs: o.readyTimeoutMs } : {}), ...(o.timings ? { timings: o.timings } : {}), ...m });
+    opened.push(manager);
+    return manager;
   }
   const first = await openManager(o.afterUpdateStep ? { afterUpdateStep: o.afterUpdateStep } : {});
   return {
     dir,
+    database,
+    kubeconfigPath,
     k8s,
     s3,
     kubelet,
     db,
     keys,
     ...first,
+    /** Closes the first manager (the cluster, S3 and database stay up), e.g. before a child process takes over. */
+    stopManager: first.close,
     openManager,
     /** The gateway database file on the instance's volume (as the test kubelet keeps it). */
     volumeDb: (instanceId: string) => join(dir, 'node', 'volumes', namesFor(instanceId).pvc, 'gateway.db'),

@@ -48,8 +48,8 @@ export interface UpdaterDeps {
   now: () => number;
   logger: Logger;
   timings?: Partial<UpdateTimings>;
-  /** Test seam: called after each step is persisted, and inside the switch once the old gateway stopped (the kill -9 tests stop the manager there). */
-  afterStep?: (step: UpdateStep | 'switch:stopped', run: UpdateRun) => Promise<void> | void;
+  /** Test seam: called after each step is persisted, inside the trial once its gateway passed (still running), and inside the switch once the old gateway stopped (the kill -9 tests stop the manager there). */
+  afterStep?: (step: UpdateStep | 'trial:running' | 'switch:stopped', run: UpdateRun) => Promise<void> | void;
 }
 
 export const toRun = (r: UpdateRunsTable): UpdateRun => ({
@@ -128,6 +128,7 @@ export function createUpdater(deps: UpdaterDeps) {
       if (health.instanceId !== trialId) throw new AppError('INTERNAL', 'the trial gateway answered /healthz for another instance');
       if (!(await readyz(runtime.url))) throw new AppError('INTERNAL', 'the trial gateway is not ready');
       await selfCheck(ops, runtime.url, trialId);
+      await deps.afterStep?.('trial:running', toRun(run));
     } finally {
       await ops.destroyTrial(trialId).catch(() => undefined);
       ops.forgetLink(trialId);
