@@ -191,7 +191,7 @@ describe('kill -9 of the manager during a Kubernetes restore', () => {
       const now = userRows(await dumpGatewayDb(m.volumeDb(id)));
       // Killed before the volume was touched nothing changed; from the swap on, the restore is finished by the next manager.
       expect(now).toBe(step === 'stage' || step === 'stop' ? before : extra['backupRows']);
-      expect(m.k8s.store.find('statefulsets', K8S_NS, namesFor(id).statefulSet)?.spec.replicas).toBe(1);
+      expect(m.find('statefulsets', namesFor(id).statefulSet)?.spec.replicas).toBe(1);
     }, 300_000);
   }
 });
