@@ -19,7 +19,8 @@ import { BIN, cliEnv, ensureBundle, ROOT, runCli } from '../../cli/cli-harness';
 import { generateDeviceKey, signPayload } from '../../security';
 import { createTestDatabase, withRawSql } from '../db/test-db';
 import type { TestDatabase } from '../db/test-db';
-import { gatewayProcesses, killGateways, waitFor } from '../drivers/local/test-support';
+import { instanceDir } from '../drivers/local/instance-files';
+import { killGateways, processesOnData, waitFor } from '../drivers/local/test-support';
 import { pairWithTicket } from '../instances';
 
 const PW = 'correct horse battery';
@@ -160,7 +161,8 @@ describe('three manager replicas on PostgreSQL', () => {
       db.all<{ kind: string; to_state: string | null; message: string }>('SELECT kind, to_state, message FROM instance_events WHERE instance_id = ? AND id > ? ORDER BY id', instance.id, lastEvent),
     );
     expect(after.filter((e) => e.to_state === 'starting')).toHaveLength(1);
-    expect(gatewayProcesses(instance.id)).toEqual([again.pid]);
+    // One gateway on the instance's data (a restart may take a warm standby, whose command line does not name the instance).
+    expect(processesOnData(instanceDir(dir, instance.id))).toEqual([again.pid]);
     // The other follower never acted: it did not lead.
     const bystander = [signInVia, pairVia].find((r) => r !== newLeader)!;
     expect(bystander.logs().some((l) => l['msg'] === 'leader now')).toBe(false);

@@ -15,7 +15,7 @@ import type { Instance, InstanceState } from '@autoclaw/shared';
 import { isProcessAlive } from '../drivers/local/process-info';
 import { createTestDatabase, testEngine } from '../db/test-db';
 import type { TestDatabase } from '../db/test-db';
-import { bundleGatewayCommand, bundleScript, gatewayProcesses, killChildWhen, killGateways, startHarness, testManagerKeys } from '../drivers/local/test-support';
+import { bundleGatewayCommand, bundleScript, gatewayProcesses, killChildWhen, killGateways, processesOnData, startHarness, testManagerKeys } from '../drivers/local/test-support';
 
 const src = (rel: string) => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
 
@@ -116,7 +116,7 @@ describe(`kill -9 of the manager (${testEngine()})`, () => {
         expect([i.owner, SETTLED.has(i.state)]).toEqual([i.owner, true]);
         if (i.state === 'running') expect(i.pid !== undefined && isProcessAlive(i.pid)).toBe(true);
         // Exactly one gateway for a running instance, none for the others.
-        expect([i.owner, gatewayProcesses(i.id)]).toEqual([i.owner, i.state === 'running' ? [i.pid] : []]);
+        expect([i.owner, processesOnData(join(h.dir, 'instances', i.id))]).toEqual([i.owner, i.state === 'running' ? [i.pid] : []]);
         if (i.state === 'failed') expect(i.lastError?.length).toBeGreaterThan(0);
       }
       await h.service.close();
