@@ -137,7 +137,8 @@ async function expectOneRunningVersion(m: K8sUpdatesHarness, again: Manager, id:
   expect([BUILT_IN_VERSION, '2.0.0']).toContain(version);
   expect(imageTag(m, id)).toBe(version);
   expect((await again.part.status(id)).version).toBe(version);
-  expect(m.kubelet.running()).toEqual([namesFor(id).pod]);
+  // A deleted StatefulSet's pod stops a moment later (the kubelet reconciles on its own, as in a cluster).
+  await expect.poll(() => m.kubelet.running(), { timeout: 15_000 }).toEqual([namesFor(id).pod]);
   expect(m.k8s.store.list('statefulsets', K8S_NS).items.map((s) => s.metadata.name)).toEqual([namesFor(id).statefulSet]);
   expect(m.k8s.store.list('jobs', K8S_NS).items).toEqual([]);
   expect(m.k8s.store.list('volumesnapshots', K8S_NS).items).toEqual([]);
