@@ -1,18 +1,19 @@
 // Gateway figures against an "instant provider": the real Anthropic SDK in
 // the gateway talking to a local server that speaks the Messages streaming
-// protocol and answers at once. Gateways are spawned from node_modules/.bin.
+// protocol and answers at once, on a thread of its own (instant-provider.ts).
+// Gateways are spawned from node_modules/.bin.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ChatEvent, Message } from '@autoclaw/shared';
-import { startAnthropicWireServer } from '../server/src/testing/anthropic-wire-server';
 import { connectAsDevice, type GatewayConnection } from '../server/src/cli/gateway-client';
 import { loadOperatorKey } from '../server/src/security/index';
+import { startInstantProvider } from './instant-provider';
 import { AUTOCLAW, median, percentile, round, spawnGateway, tempDir, treeRssMb, writeFigures } from './support';
 
 const KEY = 'sk-ant-bench-key';
 const figures: Record<string, number> = {};
-const wire = await startAnthropicWireServer({ apiKey: KEY });
+const wire = await startInstantProvider(KEY);
 const env = { ANTHROPIC_BASE_URL: wire.url, ANTHROPIC_API_KEY: KEY, AUTOCLAW_MODEL: 'anthropic:claude-haiku-4-5' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,7 +95,7 @@ await live;
 
 /** One turn; returns the gateway's time around the provider, in ms. */
 async function turn(text: string): Promise<number> {
-  const before = wire.requests.length;
+  const before = wire.times.length;
   const t0 = performance.now();
   const sent = await client.chat.send.mutate({ sessionId: session.id, clientId: randomUUID(), text });
   await new Promise<void>((resolve) => {
@@ -103,9 +104,9 @@ async function turn(text: string): Promise<number> {
   });
   waiters.delete(sent.message.id);
   const total = performance.now() - t0;
-  const provider = wire.requests.slice(before).reduce((sum, r) => sum + ((r.finishedAt ?? 0) - (r.startedAt ?? 0)), 0);
-  // The recorded requests (whole conversations) are not needed any more.
-  wire.requests.length = 0;
+  // The provider's thread tells of a finished request a moment after the gateway may have answered.
+  await wire.finished(before + 1);
+  const provider = wire.times.slice(before).reduce((sum, ms) => sum + ms, 0);
   return total - provider;
 }
 

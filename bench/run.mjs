@@ -17,8 +17,10 @@ const files = readdirSync(join(root, 'bench'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 
+// Helpers a bench starts on a thread of its own (bench/*.thread.ts) are bundled beside it.
+const threads = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.thread.ts'));
 await build({
-  entryPoints: files.map((f) => join(root, 'bench', f)),
+  entryPoints: [...files, ...threads].map((f) => join(root, 'bench', f)),
   outdir,
   bundle: true,
   format: 'esm',

@@ -162,6 +162,7 @@ export async function startWireServer(
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body, startedAt };
       res.once('finish', () => {
         recorded.finishedAt = performance.now();
+        opts.onFinished?.(recorded);
       });
       requests.push(recorded);
       await handle({ req, res, body, bodyBytes: bytes });

@@ -63,4 +63,6 @@ export interface WireServerOptions {
   /** Delay between streamed words for the default responder (default 0). */
   wordDelayMs?: number;
   port?: number;
+  /** Called when a response has finished (benchmarks: provider time without keeping every request). */
+  onFinished?: (request: RecordedRequest) => void;
 }
