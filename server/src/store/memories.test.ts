@@ -37,6 +37,16 @@ describe('memories', () => {
     expect(t.store.searchMemories('volcano', 10)).toEqual([]);
   });
 
+  it('searches nothing while there is no memory, and still checks its input', () => {
+    expect(t.store.searchMemories('anything at all', 5)).toEqual([]);
+    expect(codeOf(() => t.store.searchMemories('x', 0))).toBe('BAD_REQUEST');
+    expect(codeOf(() => t.store.searchMemories(42 as unknown as string, 5))).toBe('BAD_REQUEST');
+    const only = t.store.saveMemory('The user plays the cello');
+    expect(t.store.searchMemories('cello', 5).map((m) => m.id)).toEqual([only.id]);
+    t.store.deleteMemory(only.id);
+    expect(t.store.searchMemories('cello', 5)).toEqual([]);
+  });
+
   it('never lets search text act as FTS5 syntax', () => {
     t.store.saveMemory('alpha beta');
     for (const query of ['"', 'alpha"', 'NEAR(alpha beta)', 'alpha AND', 'text:alpha', '*', '(alpha', '^alpha', 'alpha -beta', "'; DROP TABLE memories; --"]) {

@@ -46,6 +46,8 @@ export function memoryQueries({ db, now, newId }: StoreContext): MemoryQueries {
      WHERE memories_fts MATCH ? ORDER BY f.rank, m.seq DESC LIMIT ?`,
   );
   const newest = db.prepare<[number], MemoryRow>('SELECT id, text, created_at FROM memories ORDER BY seq DESC LIMIT ?');
+  // Asked before each search: a turn runs one, and most people have no memories yet (an FTS5 prefix query costs even on an empty index).
+  const anyMemory = db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM memories)').pluck();
   const remove = db.prepare<[string]>('DELETE FROM memories WHERE id = ?');
 
   const sessionExists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM sessions WHERE id = ?');
@@ -73,6 +75,7 @@ export function memoryQueries({ db, now, newId }: StoreContext): MemoryQueries {
     searchMemories(query, limit) {
       const max = checkLimit(limit);
       if (typeof query !== 'string') throw new AppError('BAD_REQUEST', 'search text must be text');
+      if (anyMemory.get() === 0) return [];
       const match = ftsQuery(query.slice(0, 1_000));
       // A query without any word (blank, only punctuation) filters nothing.
       if (match === null) return newest.all(max).map(toMemory);

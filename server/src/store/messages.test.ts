@@ -110,6 +110,8 @@ describe('assistant messages and turns', () => {
     t.clock.advance(10);
     const answer = t.store.createAssistantMessage({ sessionId: s.id, turnId: turn.id, model: 'anthropic:claude-x' });
     expect(answer).toMatchObject({ role: 'assistant', text: '', status: 'streaming', model: 'anthropic:claude-x', clientId: null });
+    // What the call returns is what the store holds.
+    expect(answer).toEqual(t.store.getMessage(answer.id));
 
     t.clock.advance(10);
     t.store.setMessageText(answer.id, 'Hello, wor');

@@ -133,8 +133,25 @@ export function messageQueries({ db, now, newId }: StoreContext, hydrate: Hydrat
     }
     const id = newId();
     const at = now();
-    insert.run(id, sessionId, 'assistant', '', null, turnId, 'streaming', model, at, at);
-    return requireMessage(id);
+    const { lastInsertRowid } = insert.run(id, sessionId, 'assistant', '', null, turnId, 'streaming', model, at, at);
+    // A new message has no tool calls or usage yet: nothing to read back.
+    const message: Message = {
+      id,
+      sessionId,
+      seq: Number(lastInsertRowid),
+      turnId,
+      role: 'assistant',
+      text: '',
+      clientId: null,
+      status: 'streaming',
+      error: null,
+      model,
+      toolCalls: [],
+      usage: null,
+      createdAt: at,
+      updatedAt: at,
+    };
+    return message;
   });
 
   // Reads inside one transaction see one snapshot, so tool calls and usage
