@@ -156,16 +156,49 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
     logger,
   };
   const runner = new TurnRunner(rt);
+  /**
+   * What follows a turn's end (the session's list view, the turn's metrics)
+   * waits until the turn's last events have left: a socket's frames are
+   * flushed in a setImmediate queued with the first of them
+   * (gateway/frame-batching.ts), so the client hears the end first. Not
+   * awaited by the queue: the session's lane is free at once (a retry sent
+   * right after the end runs); `idle()` waits for it.
+   */
+  const afterTurns = new Set<Promise<void>>();
+  const afterTurn = (sessionId: string, messageId: string, durationMs: number): void => {
+    const done = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        try {
+          emitSession(rt, sessionId);
+          if (deps.onTurnEnd) {
+            const message = store.getMessage(messageId);
+            deps.onTurnEnd({ sessionId, messageId, durationMs, status: message?.status ?? 'deleted', errorCode: message?.error?.code ?? null });
+          }
+        } catch (err) {
+          // The store may have closed meanwhile (shutdown); the next change publishes the session again.
+          logger.warn({ sessionId, messageId, err: err instanceof Error ? err.message : String(err) }, 'could not publish the end of a turn');
+        } finally {
+          afterTurns.delete(done);
+          resolve();
+        }
+      }),
+    );
+    afterTurns.add(done);
+  };
+  const settledAfterTurns = async (): Promise<void> => {
+    for (;;) {
+      await queue.idle();
+      if (afterTurns.size === 0) return;
+      await Promise.all([...afterTurns]);
+    }
+  };
   const queue = new SessionQueue({
     run: async (sessionId, messageId, signal) => {
       const started = now();
       try {
         await runner.run(sessionId, messageId, signal);
       } finally {
-        if (deps.onTurnEnd) {
-          const message = store.getMessage(messageId);
-          deps.onTurnEnd({ sessionId, messageId, durationMs: now() - started, status: message?.status ?? 'deleted', errorCode: message?.error?.code ?? null });
-        }
+        afterTurn(sessionId, messageId, now() - started);
       }
     },
     onError: (err, sessionId, messageId) => {
@@ -214,6 +247,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
       sweepTimer = null;
       writer.close();
       await queue.stop();
+      await Promise.all([...afterTurns]);
       hub.close();
     },
 
@@ -320,7 +354,7 @@ export function createChatService(deps: ChatServiceDeps): AgentChatService {
       return () => watchers.delete(listener);
     },
 
-    idle: () => queue.idle(),
+    idle: settledAfterTurns,
 
     searchMemories(query, limit) {
       return query && query.trim().length > 0 ? store.searchMemories(query, limit) : store.listMemories(limit);

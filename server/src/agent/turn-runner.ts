@@ -11,7 +11,7 @@ import { assemble, currentTurnTokens, type PastContext, type Summarize } from '.
 import type { CallMeter } from './budget-gate';
 import { streamWithRetry, type Provider, type ProviderRequest, type StopReason } from './providers';
 import { randomId } from './ids';
-import { emitSession, type AgentRuntime } from './runtime';
+import type { AgentRuntime } from './runtime';
 import type { AbortCause } from './session-queue';
 import { SUMMARY_SYSTEM_PROMPT } from './system-prompt';
 import { runToolCalls } from './tool-executor';
@@ -50,7 +50,7 @@ function toolsRead(assistants: readonly Message[], target: Message): string | nu
 export class TurnRunner {
   constructor(private readonly rt: AgentRuntime) {}
 
-  /** Runs the turn of user message `messageId`; never throws for turn failures (they are stored). */
+  /** Runs the turn of user message `messageId`; never throws for turn failures (they are stored). The caller publishes the session after it (emitSession). */
   async run(sessionId: string, messageId: string, signal: AbortSignal): Promise<void> {
     const { store } = this.rt;
     const queued = store.getMessage(messageId);
@@ -63,8 +63,8 @@ export class TurnRunner {
     } catch (err) {
       this.#fail(turn, err);
     } finally {
+      // The session's list view is published by the caller, once this turn's last events have left.
       if (turn.streaming) this.rt.live.delete(turn.streaming.id);
-      emitSession(this.rt, sessionId);
     }
   }
 
