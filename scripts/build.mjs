@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { nativeObjectSpread } from './esbuild-native-spread.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -68,7 +69,7 @@ export async function buildServer() {
     legalComments: 'none',
     // Native addons and optional native accelerators stay in node_modules.
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
-    plugins: [leanChannelSdks],
+    plugins: [leanChannelSdks, nativeObjectSpread],
     // CommonJS dependencies inside an ESM bundle need require/__dirname.
     banner: {
       js: [
@@ -99,7 +100,7 @@ export async function buildServer() {
     minify: true,
     legalComments: 'none',
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
-    plugins: [withoutGatewayServer],
+    plugins: [withoutGatewayServer, nativeObjectSpread],
     logLevel: 'warning',
   });
   // The process each skill runs in: one small file, so the permission model
