@@ -58,9 +58,20 @@ function bytesOf(parts: readonly ProviderContent[]): number {
   return bytes;
 }
 
+/** Bytes of a message with its framing: the context hands out the same (never changed) messages for a session's settled past (agent/settled-past.ts). */
+const messageBytes = new WeakMap<ProviderMessage, number>();
+
 function contentBytes(messages: readonly ProviderMessage[]): number {
   let bytes = 0;
-  for (let i = 0; i < messages.length; i++) bytes += PER_MESSAGE_TOKENS + bytesOf((messages[i] as ProviderMessage).content);
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as ProviderMessage;
+    let own = messageBytes.get(message);
+    if (own === undefined) {
+      own = PER_MESSAGE_TOKENS + bytesOf(message.content);
+      messageBytes.set(message, own);
+    }
+    bytes += own;
+  }
   return bytes;
 }
 

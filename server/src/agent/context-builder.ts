@@ -3,7 +3,9 @@
  * conversation within a token budget. Earlier turns are read once per turn
  * (from the latest summary on); when they outgrow the budget the oldest are
  * compacted into a stored summary (see compaction.ts); between turns the
- * history is cached (history-cache.ts) so a turn reads only what changed.
+ * history is cached (history-cache.ts) so a turn reads only what changed,
+ * and its settled front is kept grouped and converted (settled-past.ts), so
+ * a turn groups and converts only the open tail.
  * The running turn's own
  * messages come from the turn runner's memory, so the tool loop's iterations
  * never re-read the history.
@@ -11,19 +13,9 @@
 import { AppError, type Message } from '@autoclaw/shared';
 import type { Store } from '../store/types';
 import { chooseCut, transcript } from './compaction';
-import {
-  estimateTokens,
-  groupTurns,
-  MessageMemo,
-  messageTokens,
-  pushAssistant,
-  pushContent,
-  pushTurn,
-  pushUser,
-  userMessageRan,
-  type Turn,
-} from './history';
-import { HistoryCache } from './history-cache';
+import { estimateTokens, groupTurns, MessageMemo, messageTokens, pushAssistant, pushContent, pushUser, userMessageRan, type Turn } from './history';
+import { HistoryCache, settled } from './history-cache';
+import { appendTurns, SUMMARY_LEAD } from './settled-past';
 import type { ProviderMessage } from './providers/types';
 import { buildSystemPrompt } from './system-prompt';
 import type { ToolSpec } from '@autoclaw/shared';
@@ -54,8 +46,19 @@ export interface PastContext {
 /** Room kept for the answer's own prompt overhead (tool specs, formatting). */
 const RESERVE_TOKENS = 1_000;
 const MEMORY_HITS = 5;
-const SUMMARY_LEAD = '[Summary of the earlier conversation]\n';
-const OMITTED_LEAD = '(The earlier part of this conversation is not shown.)';
+export const OMITTED_LEAD = '(The earlier part of this conversation is not shown.)';
+
+function summaryMessage(text: string): ProviderMessage[] {
+  const past: ProviderMessage[] = [];
+  pushUser(past, SUMMARY_LEAD + text);
+  return past;
+}
+
+/** The conversation must start with the user: a past that starts with an answer says that something is left out. */
+function withLead(past: ProviderMessage[]): ProviderMessage[] {
+  if (past[0]?.role === 'assistant') past.unshift({ role: 'user', content: [{ type: 'text', text: OMITTED_LEAD }] });
+  return past;
+}
 
 export class ContextBuilder {
   readonly #deps: ContextBuilderDeps;
@@ -98,52 +101,55 @@ export class ContextBuilder {
     if (this.#toolTokens?.specs !== specs) this.#toolTokens = { specs, tokens: estimateTokens(JSON.stringify(specs).length) };
     const systemTokens = estimateTokens(system.length) + this.#toolTokens.tokens;
 
-    const { summary, messages: window, lookupTurn } = this.#cache.window(input.sessionId);
-    const turns = groupTurns(window, lookupTurn, (m) => this.#memo.tokens(m)).filter(
-      (turn) => !(turn.user && (turn.user.id === input.user.id || !userMessageRan(turn.user))),
-    );
-    if (input.currentIds.size > 0) {
-      // Only a turn that holds one of them is copied: a new array per past turn would be garbage made every turn.
-      const current = (m: Message) => input.currentIds.has(m.id);
-      for (const turn of turns) if (turn.assistants.some(current)) turn.assistants = turn.assistants.filter((m) => !current(m));
+    const { summary, messages: window, openFrom, lookupTurn, past: settledPast } = this.#cache.window(input.sessionId);
+    // The settled front is grouped and converted once (settled-past.ts); only the open tail is, every turn.
+    // A user message already settled is not the running turn's (a caller's own call): group it all then.
+    const front = settled(input.user) ? null : settledPast;
+    front?.extend(window, openFrom, lookupTurn, this.#memo);
+    const tail: Turn[] = [];
+    const current = (m: Message) => input.currentIds.has(m.id);
+    for (const turn of groupTurns(window, lookupTurn, (m) => this.#memo.tokens(m), front?.upto ?? 0)) {
+      if (turn.user && (turn.user.id === input.user.id || !userMessageRan(turn.user))) continue;
+      // Only a turn that holds one of the running turn's messages is copied (they are never in the settled front).
+      tail.push(input.currentIds.size > 0 && turn.assistants.some(current) ? { ...turn, assistants: turn.assistants.filter((m) => !current(m)) } : turn);
     }
     const summaryText = summary?.text ?? null;
-    let pastTokens = (summaryText ? estimateTokens(summaryText.length) + 10 : 0) + turns.reduce((n, t) => n + t.tokens, 0);
+    const summaryTokens = summaryText ? estimateTokens(summaryText.length) + 10 : 0;
+    let pastTokens = summaryTokens + (front?.tokens ?? 0) + tail.reduce((n, t) => n + t.tokens, 0);
+
+    const room = budgetTokens - systemTokens - input.currentTokens - RESERVE_TOKENS;
+    if (pastTokens <= room || (tail.length === 0 && (front?.turns.length ?? 0) === 0)) {
+      // Fits (the usual case): the settled front's messages as they are, then the tail's.
+      const past = appendTurns(front ? front.messages() : summaryText ? summaryMessage(summaryText) : [], tail, this.#memo);
+      return { system, past: withLead(past), tokens: systemTokens + pastTokens, compacted: null };
+    }
+
+    const turns = front ? front.turns.concat(tail) : tail;
     let kept = turns;
     let compactedSummary = summaryText;
     let compacted: PastContext['compacted'] = null;
-
-    const room = budgetTokens - systemTokens - input.currentTokens - RESERVE_TOKENS;
-    if (pastTokens > room && turns.length > 0) {
-      const keepTokens = Math.max(0, Math.floor(room / 2));
-      const cut = chooseCut(turns, window.length, keepTokens);
-      if (cut && input.summarize) {
-        const covered = turns.slice(0, cut.coverCount);
-        const text = (await input.summarize(transcript(summaryText, covered, budgetTokens * 4))).trim();
-        const last = window[cut.cutIndex] as Message;
-        const uptoSeq = store.messageSeq(last.id);
-        if (text.length > 0 && uptoSeq !== null) {
-          const saved = store.saveSummary({ sessionId: input.sessionId, uptoSeq, text });
-          this.#cache.compacted(input.sessionId, saved, cut.cutIndex + 1);
-          compactedSummary = text;
-          kept = turns.slice(cut.coverCount);
-          compacted = { uptoSeq, coveredMessages: cut.cutIndex + 1 };
-          logger.info({ sessionId: input.sessionId, uptoSeq, coveredMessages: cut.cutIndex + 1 }, 'context compacted');
-        }
-      }
-      pastTokens = (compactedSummary ? estimateTokens(compactedSummary.length) + 10 : 0) + kept.reduce((n, t) => n + t.tokens, 0);
-      // Still too big (no valid cut, or the summary call failed): leave the oldest turns out of this request only.
-      while (pastTokens > room && kept.length > 0) {
-        pastTokens -= (kept[0] as Turn).tokens;
-        kept = kept.slice(1);
+    const keepTokens = Math.max(0, Math.floor(room / 2));
+    const cut = chooseCut(turns, window.length, keepTokens);
+    if (cut && input.summarize) {
+      const covered = turns.slice(0, cut.coverCount);
+      const text = (await input.summarize(transcript(summaryText, covered, budgetTokens * 4))).trim();
+      const last = window[cut.cutIndex] as Message;
+      const uptoSeq = store.messageSeq(last.id);
+      if (text.length > 0 && uptoSeq !== null) {
+        const saved = store.saveSummary({ sessionId: input.sessionId, uptoSeq, text });
+        this.#cache.compacted(input.sessionId, saved, cut.cutIndex + 1);
+        compactedSummary = text;
+        kept = turns.slice(cut.coverCount);
+        compacted = { uptoSeq, coveredMessages: cut.cutIndex + 1 };
+        logger.info({ sessionId: input.sessionId, uptoSeq, coveredMessages: cut.cutIndex + 1 }, 'context compacted');
       }
     }
-
-    const past: ProviderMessage[] = [];
-    if (compactedSummary) pushUser(past, SUMMARY_LEAD + compactedSummary);
-    for (let i = 0; i < kept.length; i++) pushTurn(past, kept[i] as Turn, this.#memo);
-    if (past[0]?.role === 'assistant') past.unshift({ role: 'user', content: [{ type: 'text', text: OMITTED_LEAD }] });
-    return { system, past, tokens: systemTokens + pastTokens, compacted };
+    pastTokens = (compactedSummary ? estimateTokens(compactedSummary.length) + 10 : 0) + kept.reduce((n, t) => n + t.tokens, 0);
+    // Still too big (no valid cut, or the summary call failed): leave the oldest turns out of this request only.
+    let dropped = 0;
+    while (pastTokens > room && dropped < kept.length) pastTokens -= (kept[dropped++] as Turn).tokens;
+    const past = appendTurns(compactedSummary ? summaryMessage(compactedSummary) : [], kept.slice(dropped), this.#memo);
+    return { system, past: withLead(past), tokens: systemTokens + pastTokens, compacted };
   }
 
   #memories(text: string) {
@@ -164,10 +170,8 @@ export class ContextBuilder {
  * calls) ends the list, so the provider continues its text.
  */
 export function assemble(past: PastContext, user: Message, assistants: readonly Message[]): ProviderMessage[] {
-  // Copy only the outer array and the message that may be merged into: `past` is reused by every iteration.
+  // Copy only the outer array: `past` is reused by every iteration (and its messages by every turn; nothing changes them).
   const out: ProviderMessage[] = past.past.slice();
-  const last = out[out.length - 1];
-  if (last) out[out.length - 1] = { role: last.role, content: last.content.slice() };
   pushContent(out, 'user', [{ type: 'text', text: user.text }]);
   for (const assistant of assistants) pushAssistant(out, assistant);
   return out;

@@ -7,6 +7,8 @@
  */
 import type { Message } from '@autoclaw/shared';
 import type { Store, SummaryRecord } from '../store/types';
+import type { LookupTurn } from './history';
+import { SettledPast } from './settled-past';
 
 interface Entry {
   summary: SummaryRecord | null;
@@ -17,14 +19,20 @@ interface Entry {
   openFrom: number;
   /** Assistant message ids of finished turns (see history.ts `groupTurns`). */
   turns: Map<string, string[]>;
+  /** The window's settled front, grouped and converted (see settled-past.ts); goes with the window, cut by a compaction. */
+  past: SettledPast;
 }
 
 export interface SessionWindow {
   summary: SummaryRecord | null;
   /** Messages after the summary, in the store's order. Do not mutate. */
   messages: readonly Message[];
+  /** Messages before this index are settled (see `settled`). */
+  openFrom: number;
   /** Assistant message ids of a turn (memoized once the turn finished). */
-  lookupTurn: (userId: string) => string[];
+  lookupTurn: LookupTurn;
+  /** The settled front of `messages`, grouped into turns and converted, kept between turns. */
+  past: SettledPast;
 }
 
 const OPEN_TOOL = new Set(['pending', 'running', 'awaiting_approval']);
@@ -58,11 +66,12 @@ export class HistoryCache {
     return {
       summary: current.summary,
       messages: current.messages,
-      lookupTurn: (userId) => {
+      openFrom: current.openFrom,
+      past: current.past,
+      lookupTurn: (userId, user = current.messages.find((m) => m.id === userId)) => {
         const known = current.turns.get(userId);
         if (known) return known;
         const ids = this.store.turnMessages(userId).map((m) => m.id);
-        const user = current.messages.find((m) => m.id === userId);
         if (user && settled(user)) current.turns.set(userId, ids);
         return ids;
       },
@@ -74,6 +83,7 @@ export class HistoryCache {
     const entry = this.#entries.get(sessionId);
     if (!entry) return;
     entry.summary = summary;
+    entry.past = new SettledPast(summary);
     entry.messages = entry.messages.slice(covered);
     entry.openFrom = Math.max(0, entry.openFrom - covered);
     entry.lastSeq = Math.max(entry.lastSeq, summary.uptoSeq);
@@ -91,7 +101,7 @@ export class HistoryCache {
     const summary = this.store.latestSummary(sessionId);
     const messages = this.store.listMessages(sessionId, summary ? { afterSeq: summary.uptoSeq } : undefined);
     const lastSeq = messages[messages.length - 1]?.seq ?? summary?.uptoSeq ?? 0;
-    return { summary, messages, lastSeq, openFrom: firstOpen(messages, 0), turns: new Map() };
+    return { summary, messages, lastSeq, openFrom: firstOpen(messages, 0), turns: new Map(), past: new SettledPast(summary) };
   }
 
   /** Brings an entry up to date; false when it must be read again from scratch. */

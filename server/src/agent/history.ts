@@ -89,32 +89,45 @@ function lastMayContinue(lastDirect: Message | undefined): boolean {
   return !lastDirect || lastDirect.toolCalls.length > 0;
 }
 
+/** Asks for the ids of a turn's assistant messages (`user` is the turn's user message, when at hand). */
+export type LookupTurn = (userId: string, user?: Message) => string[];
+
+/**
+ * Whether the user message at `i` has a turn that may continue after another
+ * user message (see `turnMayContinue`): the assistant messages right after
+ * it, before `to`, end in a tool round or there are none.
+ */
+export function userTurnMayContinue(messages: readonly Message[], i: number, to = messages.length): boolean {
+  let j = i + 1;
+  while (j < to && (messages[j] as Message).role === 'assistant') j++;
+  return lastMayContinue(j > i + 1 ? (messages[j - 1] as Message) : undefined);
+}
+
 /**
  * Groups a window of messages (insertion order) into turns ordered by their
  * user message. `lookupTurn(userId)` is asked only for turns that may continue
  * after another user message (see `turnMayContinue`), and returns the ids of
- * the turn's assistant messages.
+ * the turn's assistant messages. With `from`/`to` only that part of the
+ * window is grouped (indices stay the window's); `from` must be 0 or the
+ * index of a user message whose earlier turns own nothing from `from` on.
  */
 export function groupTurns(
   messages: readonly Message[],
-  lookupTurn: (userId: string) => string[],
+  lookupTurn: LookupTurn,
   tokensOf: (message: Message) => number = messageTokens,
+  from = 0,
+  to = messages.length,
 ): Turn[] {
   const owner = new Map<string, string>();
-  for (let i = 0; i < messages.length; i++) {
+  for (let i = from; i < to; i++) {
     const m = messages[i] as Message;
-    if (m.role !== 'user') continue;
-    // The assistant messages right after it (see turnMayContinue): only the last one matters.
-    let j = i + 1;
-    while (j < messages.length && (messages[j] as Message).role === 'assistant') j++;
-    const lastDirect = j > i + 1 ? (messages[j - 1] as Message) : undefined;
-    if (lastMayContinue(lastDirect)) for (const id of lookupTurn(m.id)) owner.set(id, m.id);
+    if (m.role === 'user' && userTurnMayContinue(messages, i, to)) for (const id of lookupTurn(m.id, m)) owner.set(id, m.id);
   }
   const turns: Turn[] = [];
   // Needed only to find an owner; most windows have none (a map of every turn, every turn, is garbage).
   const byUser = owner.size > 0 ? new Map<string, Turn>() : null;
   let lastUser: Turn | null = null;
-  for (let i = 0; i < messages.length; i++) {
+  for (let i = from; i < to; i++) {
     const m = messages[i] as Message;
     const tokens = tokensOf(m);
     if (m.role === 'user') {
@@ -156,14 +169,19 @@ function toolResult(call: ToolCall): ProviderContent {
   };
 }
 
-/** Appends content to the conversation, merging with the last message when the role repeats. */
+/**
+ * Appends content to the conversation, merging with the last message when the
+ * role repeats — into a new message: the ones in `out` may be shared (a
+ * session's settled past is handed to every turn, see settled-past.ts), so
+ * no message or content array is ever changed.
+ */
 export function pushContent(out: ProviderMessage[], role: ProviderMessage['role'], content: ProviderContent[]): void {
   if (content.length === 0) return;
   const last = out[out.length - 1];
   if (last && last.role === role) {
     // A tool_result must lead its user message, so results go before text already there.
-    if (role === 'user' && content[0]?.type === 'tool_result') last.content = [...content, ...last.content];
-    else last.content = last.content.concat(content);
+    const merged = role === 'user' && content[0]?.type === 'tool_result' ? [...content, ...last.content] : last.content.concat(content);
+    out[out.length - 1] = { role, content: merged };
     return;
   }
   out.push({ role, content });

@@ -196,19 +196,27 @@ describe('Anthropic provider over the real SDK', () => {
 });
 
 describe('toAnthropicMessages', () => {
-  it('with a cache, converts a content array once and gives the same result', () => {
+  it('with a cache, converts a message (and a content array) once and gives the same result', () => {
     const content = [{ type: 'text' as const, text: 'hello' }];
     const answer = [{ type: 'text' as const, text: 'hi there ' }];
     const messages: ProviderMessage[] = [
       { role: 'user', content },
       { role: 'assistant', content: answer },
     ];
-    const cache = { content: new WeakMap() };
+    const cache = { content: new WeakMap(), messages: new WeakMap() };
     const first = toAnthropicMessages(messages, cache);
     const second = toAnthropicMessages(messages, cache);
     expect(first).toEqual(toAnthropicMessages(messages));
     expect(second).toEqual(first);
-    expect(second.messages[0]?.content).toBe(first.messages[0]?.content);
+    // The same message object: the same API message, not a new conversion.
+    expect(second.messages[0]).toBe(first.messages[0]);
+    // A new message over the same content array reuses its blocks.
+    const again = toAnthropicMessages([{ role: 'user', content }, ...messages], cache);
+    expect(again.messages[0]).not.toBe(first.messages[0]);
+    expect(again.messages[0]?.content).toBe(first.messages[0]?.content);
+    // A tool-using answer at the end is no prefill: it goes through the cache like any message.
+    const toolUse: ProviderMessage = { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'current_time', input: {} }] };
+    expect(toAnthropicMessages([...messages, toolUse], cache).messages.at(-1)).toBe(toAnthropicMessages([toolUse], cache).messages[0]);
     // The trailing assistant message is prefill: trimmed each time, never served from the cache trimmed.
     expect(second.messages[1]?.content).toEqual([{ type: 'text', text: 'hi there' }]);
     expect(second.repeat).toBe(' ');

@@ -35,7 +35,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
     return client;
   };
   const now = opts.now ?? Date.now;
-  const blocks: BlockCache = { content: new WeakMap(), params: new WeakMap(), tools: new WeakMap() };
+  const blocks: BlockCache = { content: new WeakMap(), messages: new WeakMap(), tools: new WeakMap() };
   return {
     id: 'anthropic',
     stream: (request) =>
@@ -64,45 +64,61 @@ function toBlocks(parts: readonly ProviderContent[]): Anthropic.ContentBlockPara
   return content;
 }
 
-/** Converted content blocks by the content array they came from (the context reuses settled messages' arrays turn after turn), and tools by spec list. */
+/**
+ * Conversions kept between requests: the context hands out the same message
+ * objects (and content arrays) for a session's settled past turn after turn,
+ * and never changes them (see agent/settled-past.ts), so each is converted
+ * once; tools by spec list.
+ */
 export interface BlockCache {
   content: WeakMap<readonly ProviderContent[], Anthropic.ContentBlockParam[]>;
   tools: WeakMap<ProviderRequest['tools'], Anthropic.Tool[]>;
-  /** The message made of a content array (with its role), so a request reuses the objects of the last one. */
-  params?: WeakMap<readonly ProviderContent[], Anthropic.MessageParam>;
+  /** The API message of a message (null: it has no content and is left out). */
+  messages?: WeakMap<ProviderMessage, Anthropic.MessageParam | null>;
+}
+
+function blocksOf(parts: readonly ProviderContent[], cache: Pick<BlockCache, 'content'> | undefined): Anthropic.ContentBlockParam[] {
+  let content = cache?.content.get(parts);
+  if (content === undefined) {
+    content = toBlocks(parts);
+    cache?.content.set(parts, content);
+  }
+  return content;
+}
+
+function toParam(message: ProviderMessage, cache: Pick<BlockCache, 'content' | 'messages'> | undefined): Anthropic.MessageParam | null {
+  const content = blocksOf(message.content, cache);
+  // Empty messages are skipped; the API joins consecutive turns of one role.
+  const param = content.length === 0 ? null : { role: message.role, content };
+  cache?.messages?.set(message, param);
+  return param;
 }
 
 /**
  * Our messages in the API's shape. A trailing assistant message is native
  * prefill; the API refuses trailing whitespace there, so it is trimmed and the
  * trimmed whitespace is the `repeat` to drop if the model starts with it.
- * With `cache`, a content array seen before is not converted again (the
- * blocks are shared: the SDK only serialises them).
+ * With `cache`, a message or content array seen before is not converted
+ * again (the blocks are shared: the SDK only serialises them).
  */
-export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<BlockCache, 'content' | 'params'>): { messages: Anthropic.MessageParam[]; repeat: string } {
+export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<BlockCache, 'content' | 'messages'>): { messages: Anthropic.MessageParam[]; repeat: string } {
   const out: Anthropic.MessageParam[] = [];
   let repeat = '';
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i] as ProviderMessage;
-    let content = cache?.content.get(message.content);
-    if (content === undefined) {
-      content = toBlocks(message.content);
-      cache?.content.set(message.content, content);
+    if (message.role === 'assistant' && i === messages.length - 1) {
+      const content = blocksOf(message.content, cache);
+      if (content.every((block) => block.type === 'text')) {
+        const text = content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+        const trimmed = text.trimEnd();
+        repeat = text.slice(trimmed.length);
+        if (trimmed.length > 0) out.push({ role: 'assistant', content: [{ type: 'text', text: trimmed }] });
+        continue;
+      }
     }
-    const isPrefix = message.role === 'assistant' && i === messages.length - 1;
-    if (isPrefix && content.every((block) => block.type === 'text')) {
-      const text = content.map((block) => (block.type === 'text' ? block.text : '')).join('');
-      const trimmed = text.trimEnd();
-      repeat = text.slice(trimmed.length);
-      if (trimmed.length > 0) out.push({ role: 'assistant', content: [{ type: 'text', text: trimmed }] });
-      continue;
-    }
-    // Empty messages are skipped; the API joins consecutive turns of one role.
-    if (content.length === 0) continue;
-    const cached = cache?.params?.get(message.content);
-    const param: Anthropic.MessageParam = cached !== undefined && cached.role === message.role && cached.content === content ? cached : { role: message.role, content };
-    if (param !== cached) cache?.params?.set(message.content, param);
-    out.push(param);
+    const known = cache?.messages?.get(message);
+    const param = known === undefined ? toParam(message, cache) : known;
+    if (param !== null) out.push(param);
   }
   return { messages: out, repeat };
 }

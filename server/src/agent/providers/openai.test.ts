@@ -225,4 +225,22 @@ describe('toOpenAIMessages', () => {
     ]);
     expect(repeat).toBe('Hello');
   });
+
+  it('with a cache, converts a message once and gives the same result', () => {
+    const messages: ProviderMessage[] = [
+      { role: 'user', content: [{ type: 'text', text: 'what time is it?' }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'c1', name: 'current_time', input: { tz: 'UTC' } }] },
+      { role: 'user', content: [{ type: 'tool_result', toolUseId: 'c1', content: '09:00', isError: false }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'It is nine' }] },
+    ];
+    const cache = new WeakMap();
+    const first = toOpenAIMessages('sys', messages, cache);
+    const second = toOpenAIMessages('sys', messages, cache);
+    expect(first).toEqual(toOpenAIMessages('sys', messages));
+    expect(second).toEqual(first);
+    expect(second.messages[2]).toBe(first.messages[2]);
+    // The answer is the repeat only while it ends the list.
+    expect(second.repeat).toBe('It is nine');
+    expect(toOpenAIMessages('', [...messages, { role: 'user', content: [{ type: 'text', text: 'thanks' }] }], cache).repeat).toBe('');
+  });
 });

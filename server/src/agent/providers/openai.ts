@@ -49,10 +49,11 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
     return client;
   };
   const now = opts.now ?? Date.now;
+  const converted: ChatMessageCache = new WeakMap();
   return {
     id: opts.id,
     stream: (request) =>
-      streamOpenAI(getClient, request, opts.id, {
+      streamOpenAI(getClient, request, opts.id, converted, {
         label,
         model: request.model,
         signal: request.signal,
@@ -62,38 +63,58 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
   };
 }
 
+/** A message in Chat Completions shape, and its text when it is an answer without tool calls (the `repeat` if it ends the list). */
+interface Converted {
+  out: ChatMessage[];
+  answer: string | null;
+}
+
+/** Conversions kept between requests (the context reuses a session's settled past messages, never changed; see agent/settled-past.ts). */
+export type ChatMessageCache = WeakMap<ProviderMessage, Converted>;
+
+function convert(message: ProviderMessage): Converted {
+  const out: ChatMessage[] = [];
+  const texts = message.content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
+  // Assistant pieces are one answer (a continuation); user pieces are separate messages.
+  const text = texts.join(message.role === 'user' ? '\n\n' : '');
+  if (message.role === 'user') {
+    for (const part of message.content) {
+      if (part.type !== 'tool_result') continue;
+      out.push({ role: 'tool', tool_call_id: part.toolUseId, content: part.isError ? `Error: ${part.content}` : part.content });
+    }
+    if (text.length > 0) out.push({ role: 'user', content: text });
+    return { out, answer: null };
+  }
+  const calls = message.content.flatMap((part) =>
+    part.type === 'tool_use'
+      ? [{ id: part.id, type: 'function' as const, function: { name: part.name, arguments: JSON.stringify(part.input ?? {}) } }]
+      : [],
+  );
+  if (text.length > 0 || calls.length > 0) out.push({ role: 'assistant', content: text.length > 0 ? text : null, ...(calls.length > 0 ? { tool_calls: calls } : {}) });
+  return { out, answer: calls.length === 0 ? text : null };
+}
+
 /**
  * Our messages in Chat Completions shape: tool results become `tool`
  * messages (before any user text of the same turn), tool uses become the
  * assistant's `tool_calls`. A trailing assistant message is sent as is and
  * returned as `repeat`: chat models tend to restate it, so the answer's start
- * is checked against it.
+ * is checked against it. With `cache`, a message seen before is not converted again.
  */
-export function toOpenAIMessages(system: string, messages: ProviderMessage[]): { messages: ChatMessage[]; repeat: string } {
+export function toOpenAIMessages(system: string, messages: ProviderMessage[], cache?: ChatMessageCache): { messages: ChatMessage[]; repeat: string } {
   const out: ChatMessage[] = [];
   let repeat = '';
   if (system.length > 0) out.push({ role: 'system', content: system });
-  messages.forEach((message, i) => {
-    const texts = message.content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
-    // Assistant pieces are one answer (a continuation); user pieces are separate messages.
-    const text = texts.join(message.role === 'user' ? '\n\n' : '');
-    if (message.role === 'user') {
-      for (const part of message.content) {
-        if (part.type !== 'tool_result') continue;
-        out.push({ role: 'tool', tool_call_id: part.toolUseId, content: part.isError ? `Error: ${part.content}` : part.content });
-      }
-      if (text.length > 0) out.push({ role: 'user', content: text });
-      return;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as ProviderMessage;
+    let converted = cache?.get(message);
+    if (converted === undefined) {
+      converted = convert(message);
+      cache?.set(message, converted);
     }
-    const calls = message.content.flatMap((part) =>
-      part.type === 'tool_use'
-        ? [{ id: part.id, type: 'function' as const, function: { name: part.name, arguments: JSON.stringify(part.input ?? {}) } }]
-        : [],
-    );
-    if (i === messages.length - 1 && calls.length === 0) repeat = text;
-    if (text.length === 0 && calls.length === 0) return;
-    out.push({ role: 'assistant', content: text.length > 0 ? text : null, ...(calls.length > 0 ? { tool_calls: calls } : {}) });
-  });
+    for (let j = 0; j < converted.out.length; j++) out.push(converted.out[j] as ChatMessage);
+    if (i === messages.length - 1 && converted.answer !== null) repeat = converted.answer;
+  }
   return { messages: out, repeat };
 }
 
@@ -115,10 +136,11 @@ async function* streamOpenAI(
   getClient: () => Promise<OpenAI>,
   request: ProviderRequest,
   id: OpenAIProviderOptions['id'],
+  converted: ChatMessageCache,
   errorContext: ProviderErrorContext,
 ): AsyncGenerator<ProviderEvent> {
   if (request.signal.aborted) throw cancelledError();
-  const { messages, repeat } = toOpenAIMessages(request.system, request.messages);
+  const { messages, repeat } = toOpenAIMessages(request.system, request.messages, converted);
   const stripper = new RepeatStripper(repeat);
   const calls = new Map<number, { id: string; name: string; args: string }>();
   let usage = null as TokenUsage | null; // widened: assigned inside the loop
