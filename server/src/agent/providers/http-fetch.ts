@@ -108,10 +108,9 @@ export function createHttpFetch(): HttpFetch {
 
     return new Promise<Response>((resolve, reject) => {
       const headers = headerRecord(init.headers);
-      // A text body (the whole conversation, each call) is written as text: the socket encodes it
-      // outside the JS heap, where a Buffer made here would be one more copy for the GC to account.
-      const bytes = body ?? undefined;
-      if (bytes !== undefined) headers['content-length'] = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.byteLength;
+      // Encoded once, outside the JS heap; the length and the write use the same bytes.
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : (body ?? undefined);
+      if (bytes !== undefined) headers['content-length'] = bytes.byteLength;
       const secure = url.protocol === 'https:';
       const req = (secure ? httpsRequest : httpRequest)(url, { method: init.method ?? 'GET', headers, agent: secure ? https : http });
       let response: IncomingMessage | null = null;
