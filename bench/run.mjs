@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nativeObjectSpread } from '../scripts/esbuild-native-spread.mjs';
+import { hotPaths } from '../scripts/esbuild-hot-paths.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, '.tmp', 'bench');
@@ -31,7 +31,7 @@ await build({
   // Like the server bundle: workspace TypeScript bundled, native addons not.
   external: ['better-sqlite3', 'bufferutil', 'utf-8-validate', 'playwright-core'],
   // The client library as the CLI's bundle has it (scripts/build.mjs).
-  plugins: [nativeObjectSpread],
+  plugins: [hotPaths],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });

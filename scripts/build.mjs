@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { nativeObjectSpread } from './esbuild-native-spread.mjs';
+import { hotPaths } from './esbuild-hot-paths.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,7 +69,7 @@ export async function buildServer() {
     legalComments: 'none',
     // Native addons and optional native accelerators stay in node_modules.
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
-    plugins: [leanChannelSdks, nativeObjectSpread],
+    plugins: [leanChannelSdks, hotPaths],
     // CommonJS dependencies inside an ESM bundle need require/__dirname.
     banner: {
       js: [
@@ -100,7 +100,7 @@ export async function buildServer() {
     minify: true,
     legalComments: 'none',
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
-    plugins: [withoutGatewayServer, nativeObjectSpread],
+    plugins: [withoutGatewayServer, hotPaths],
     logLevel: 'warning',
   });
   // The process each skill runs in: one small file, so the permission model
