@@ -73,6 +73,11 @@ export class ContextBuilder {
     this.#cache = new HistoryCache(deps.store);
   }
 
+  /** The caller just committed the last change of these messages (a turn's end): no need to read them again. */
+  settled(sessionId: string, messages: readonly Message[]): void {
+    this.#cache.settle(sessionId, messages);
+  }
+
   /** Settled history of the session changed (retry, deletion): read it again next time. */
   invalidate(sessionId: string): void {
     this.#cache.invalidate(sessionId);

@@ -89,6 +89,25 @@ export class HistoryCache {
     entry.lastSeq = Math.max(entry.lastSeq, summary.uptoSeq);
   }
 
+  /**
+   * Messages whose last change the caller just committed (a turn's end): they
+   * replace their open copies in the window, so the next turn does not read
+   * them again. Only settled ones: an open message is read again anyway.
+   */
+  settle(sessionId: string, messages: readonly Message[]): void {
+    const entry = this.#entries.get(sessionId);
+    if (!entry) return;
+    for (const message of messages) {
+      if (!settled(message)) continue;
+      for (let i = entry.openFrom; i < entry.messages.length; i++) {
+        if ((entry.messages[i] as Message).id === message.id) {
+          entry.messages[i] = message;
+          break;
+        }
+      }
+    }
+  }
+
   invalidate(sessionId: string): void {
     this.#entries.delete(sessionId);
   }

@@ -63,7 +63,6 @@ export class TurnRunner {
     } catch (err) {
       this.#fail(turn, err);
     } finally {
-      // The session's list view is published by the caller, once this turn's last events have left.
       if (turn.streaming) this.rt.live.delete(turn.streaming.id);
     }
   }
@@ -115,6 +114,7 @@ export class TurnRunner {
         turn.user = user;
         hub.emit(turn.sessionId, { type: 'message', message: answer });
         hub.emit(turn.sessionId, { type: 'message', message: user });
+        this.rt.context.settled(turn.sessionId, [...turn.assistants, user]);
         return;
       }
       const [stored, done] = this.#commitEnd(turn, persist, () => {
