@@ -1,4 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
+import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import Anthropic from '@anthropic-ai/sdk';
 import { AppError } from '@autoclaw/shared';
 import { startAnthropicWireServer } from '../../testing/anthropic-wire-server';
 import { collectEvents, textOf } from '../../testing/collect-events';
@@ -12,6 +14,31 @@ const { setup, request, recordedBody, track } = providerTestKit((opts) => startA
 
 describe('Anthropic provider over the real SDK', () => {
   itUsesItsOwnTransport({ setup, request, recordedBody, track });
+
+  it('starts no OpenTelemetry span and sends no trace context, even with a tracer provider registered', async () => {
+    const started: string[] = [];
+    // Records each span's name; the span it returns carries a sampled context (as a real tracer's would).
+    const tracer = {
+      startSpan: (name: string) => (started.push(name), trace.wrapSpanContext({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 })),
+      startActiveSpan: () => {
+        throw new Error('not used by the SDK');
+      },
+    } as unknown as Tracer; // the SDK calls startSpan only
+    const tracerProvider: TracerProvider = { getTracer: () => tracer };
+    expect(trace.setGlobalTracerProvider(tracerProvider)).toBe(true);
+    try {
+      const { server: s, provider } = await setup();
+      expect((await collectEvents(provider.stream(request('hi')))).error).toBeUndefined();
+      expect(started).toEqual([]);
+      expect(s.requests[0]?.headers.traceparent).toBeUndefined();
+      // The same SDK with its defaults does start one: the provider above is the one it would use.
+      const sdk = new Anthropic({ apiKey: KEY, baseURL: s.url, maxRetries: 0 });
+      for await (const _event of await sdk.messages.create({ model: 'claude-test', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] })) void _event;
+      expect(started).toEqual(['anthropic.messages.create']);
+    } finally {
+      trace.disable();
+    }
+  });
 
   it('streams text deltas word by word, then one usage and one done; pings are ignored', async () => {
     const { server: s, provider } = await setup();

@@ -26,7 +26,16 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
   const getClient = (): Promise<Anthropic> => {
     client ??= import('@anthropic-ai/sdk').then(
       ({ default: AnthropicClient }) =>
-        new AnthropicClient({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries: 0, fetch: createHttpFetch().fetch }),
+        new AnthropicClient({
+          apiKey: opts.apiKey,
+          baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL,
+          maxRetries: 0,
+          fetch: createHttpFetch().fetch,
+          // The gateway exports no OpenTelemetry traces: without this the SDK starts a (no-op) span
+          // and reads its attributes from the request on every call, and would hand conversation
+          // metadata to any tracer provider a dependency registered.
+          openTelemetry: { traces: false, propagation: false },
+        }),
       (error: unknown) => {
         client = undefined;
         throw error;
