@@ -51,7 +51,7 @@ interface MessageParts {
  * cache hands out the same object for a settled message turn after turn, so
  * a turn converts only what is new instead of the whole history again. The
  * arrays handed out are shared: nothing may mutate them (`pushContent`
- * merges into new arrays).
+ * merges into new arrays and messages).
  */
 export class MessageMemo {
   readonly #tokens = new WeakMap<Message, number>();

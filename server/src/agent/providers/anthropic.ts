@@ -111,7 +111,9 @@ function toParam(message: ProviderMessage, cache: Pick<BlockCache, 'content' | '
  * again (the blocks are shared: the SDK only serialises them).
  */
 export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<BlockCache, 'content' | 'messages'>): { messages: Anthropic.MessageParam[]; repeat: string } {
-  const out: Anthropic.MessageParam[] = [];
+  // Sized once (growing it push by push copies the whole conversation's list again and again).
+  const out = new Array<Anthropic.MessageParam>(messages.length);
+  let count = 0;
   let repeat = '';
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i] as ProviderMessage;
@@ -121,14 +123,15 @@ export function toAnthropicMessages(messages: ProviderMessage[], cache?: Pick<Bl
         const text = content.map((block) => (block.type === 'text' ? block.text : '')).join('');
         const trimmed = text.trimEnd();
         repeat = text.slice(trimmed.length);
-        if (trimmed.length > 0) out.push({ role: 'assistant', content: [{ type: 'text', text: trimmed }] });
+        if (trimmed.length > 0) out[count++] = { role: 'assistant', content: [{ type: 'text', text: trimmed }] };
         continue;
       }
     }
     const known = cache?.messages?.get(message);
     const param = known === undefined ? toParam(message, cache) : known;
-    if (param !== null) out.push(param);
+    if (param !== null) out[count++] = param;
   }
+  out.length = count;
   return { messages: out, repeat };
 }
 
