@@ -59,7 +59,7 @@ export interface BudgetBook {
   /** Writes what is queued, in one transaction (nested in the caller's when there is one). */
   flush(): void;
   pending(): boolean;
-  /** Resolves once what is queued now is committed (batched with everything queued in the same tick). */
+  /** Commits what is queued now (everything queued so far, in one transaction); rejects with the store's error. */
   durable(): Promise<void>;
   /** The caps or the rows changed under the book: load again before the next decision. */
   invalidate(): void;

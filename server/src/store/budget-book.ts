@@ -10,7 +10,7 @@
  *
  * What a hold or a settled call must write (its reservation row, the usage row
  * and the running totals) waits in a queue that the next store call, the
- * batched write at the end of the tick, or `durable()` commits in ONE
+ * batched write at the end of the tick, or `durable()` (at once) commits in ONE
  * transaction; the agent awaits `durable()` before the request leaves, so the
  * reservation is in the file before any money can be spent. After kill -9 the
  * rows a dead process left are cleared at the next start (recover()), as before.
@@ -49,7 +49,6 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
   let queue: Op[] = [];
   let view: View | null = null;
   let scheduled: NodeJS.Immediate | null = null;
-  let waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
 
   const writeQueue = db.transaction((ops: Op[]) => {
     for (const op of ops) {
@@ -70,12 +69,7 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
       clearImmediate(scheduled);
       scheduled = null;
     }
-    const done = waiters;
-    waiters = [];
-    if (queue.length === 0) {
-      for (const w of done) w.resolve();
-      return;
-    }
+    if (queue.length === 0) return;
     const ops = queue;
     queue = [];
     try {
@@ -84,10 +78,8 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
     } catch (err) {
       // Nothing of the batch was written: it stays queued for the next try.
       queue = ops.concat(queue);
-      for (const w of done) w.reject(err);
       throw err;
     }
-    for (const w of done) w.resolve();
   }
 
   const enqueue = (op: Op): void => {
@@ -97,7 +89,7 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
       try {
         flush();
       } catch {
-        // The waiters heard of it; the queue is tried again by the next store call.
+        // The queue is tried again by the next store call or durable(), which report the error.
       }
     });
   };
@@ -333,18 +325,16 @@ export function createBudgetBook({ db, now }: StoreContext, spend: SpendTracker)
     pending: () => queue.length > 0,
 
     durable() {
+      // At once, not at the end of the loop turn: the provider request that waits for it leaves
+      // before the loop turns, so the events a turn's start sent are flushed while the provider
+      // answers instead of before the request. Holds taken together (one tick) still share it.
       if (queue.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        waiters.push({ resolve, reject });
-        scheduled ??= setImmediate(() => {
-          scheduled = null;
-          try {
-            flush();
-          } catch {
-            // The waiters were told.
-          }
-        });
-      });
+      try {
+        flush();
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
 
     invalidate() {
