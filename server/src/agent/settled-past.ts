@@ -71,7 +71,8 @@ export class SettledPast {
 /**
  * The furthest user message at or before `openFrom` (all before it settled)
  * such that every turn starting in [from, it) has all its messages before
- * it; `from` when there is none.
+ * it; `from` when there is none. (No turn owns a message before its user
+ * message: a turn's messages are stored while it runs, after it.)
  */
 function closedEnd(window: readonly Message[], from: number, openFrom: number, lookupTurn: LookupTurn): number {
   let end = from;
