@@ -129,7 +129,7 @@ export function createStandbyPool(opts: StandbyPoolOptions): StandbyPool {
         const target = logPath(instanceDir);
         if (existsSync(target)) appendFileSync(log, readFileSync(target));
         renameSync(log, target);
-        rmSync(dir, { recursive: true, force: true });
+        removeWhileRehearsing(dir);
         const message = Buffer.concat([Buffer.from(`${JSON.stringify(args)}\n`), dataKey]);
         pipe.end(message, () => message.fill(0));
       },
@@ -221,4 +221,18 @@ export function createStandbyPool(opts: StandbyPoolOptions): StandbyPool {
       for (const e of waiting) rmSync(dirOf(e.standby.id), { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Removes a standby's directory at its assignment. Its start rehearsal may
+ * still be writing there (standby-rehearsal.ts), and a file made while the
+ * tree is removed fails the removal (ENOTEMPTY): that is not the
+ * assignment's failure. The rehearsal removes what it made when it ends.
+ */
+function removeWhileRehearsing(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+  }
 }
