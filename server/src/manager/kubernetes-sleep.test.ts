@@ -15,12 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance } from '@autoclaw/shared';
 import { startK8sApiServer, startKubelet, startS3Server } from '../testing';
 import type { K8sApiServer, Kubelet, S3Server } from '../testing';
-import { createKubernetesDriver, namesFor } from './drivers/kubernetes';
+import { namesFor } from './drivers/kubernetes';
+import { K8S_NS, testKubernetesDriver } from './updates/k8s-test-manager';
 import { bundleGatewayCommand, waitFor } from './drivers/local/test-support';
 import { startTestManager } from './test-kit';
 import type { TestManager } from './test-kit';
 
-const NS = 'claws';
+const NS = K8S_NS;
 
 describe('sleep and wake on Kubernetes', () => {
   let t: TestManager;
@@ -51,16 +52,7 @@ describe('sleep and wake on Kubernetes', () => {
     kubelet = await startKubelet({ api: k8s, namespace: NS, root: join(dir, 'node'), commandFor: () => bundle.command });
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, k8s.kubeconfig(NS));
-    const driver = createKubernetesDriver({
-      kubeconfigPath,
-      namespace: NS,
-      image: 'ghcr.io/autoclaw/gateway',
-      storageSize: '1Gi',
-      cpu: { request: '100m' },
-      memory: { request: '128Mi' },
-      serviceUrl: (svc) => kubelet.serviceUrl(svc),
-      watchBackoff: { initialMs: 20, maxMs: 100 },
-    });
+    const driver = testKubernetesDriver(kubeconfigPath, (svc) => kubelet.serviceUrl(svc));
     t = await startTestManager({
       config: { backupS3: { endpoint: s3.url, bucket: 'autoclaw-backups', region: 'eu-central-1', credentials } },
       options: { instances: { driver, idle: { sleepAfterMs: 50, checkEveryMs: 3_600_000 }, wakeTimeoutMs: 120_000, readyTimeoutMs: 120_000, supervisor: { intervalMs: 3_600_000 } } },

@@ -29,19 +29,27 @@ export interface K8sManagerDeps extends Pick<UpdatesPartOptions, 'afterUpdateSte
   readyTimeoutMs?: number;
 }
 
-export async function openK8sManager(o: K8sManagerDeps) {
-  const driver = createKubernetesDriver({
-    kubeconfigPath: o.kubeconfigPath,
+/** The Kubernetes driver the tests run against the test cluster (its namespace, a small volume, fast watch retries). */
+export function testKubernetesDriver(
+  kubeconfigPath: string,
+  serviceUrl: (service: string) => string,
+  extra: Partial<Parameters<typeof createKubernetesDriver>[0]> = {},
+) {
+  return createKubernetesDriver({
+    kubeconfigPath,
     namespace: K8S_NS,
     image: 'ghcr.io/autoclaw/gateway',
     storageSize: '1Gi',
     cpu: { request: '100m' },
     memory: { request: '128Mi' },
-    serviceUrl: (svc) => o.serviceUrl(svc),
+    serviceUrl,
     watchBackoff: { initialMs: 20, maxMs: 100 },
-    jobPollMs: 50,
-    rolloutTimeoutMs: 60_000,
+    ...extra,
   });
+}
+
+export async function openK8sManager(o: K8sManagerDeps) {
+  const driver = testKubernetesDriver(o.kubeconfigPath, o.serviceUrl, { jobPollMs: 50, rolloutTimeoutMs: 60_000 });
   let part: Awaited<ReturnType<typeof createUpdatesPart>> | null = null;
   const service = await createInstanceService({ db: o.db, driver, keys: o.keys, version: BUILT_IN_VERSION, readyTimeoutMs: o.readyTimeoutMs ?? 120_000, versionOf: async (id) => (part ? part.versions.versionOf(id) : null), imageOf: async (v) => (part ? part.releases.imageOf(v) : null) });
   part = await createUpdatesPart({
