@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ChannelName } from '@autoclaw/shared';
 import { useGateway } from '../state/gateway-context';
 import { queryKeys } from './query-keys';
+import { refreshQueries } from '../lib/refresh-queries';
 
 const RESUBSCRIBE_MS = 2_000;
 
@@ -55,8 +56,8 @@ export function useChannelEvents(): void {
     let retry: number | undefined;
     const subscription = client.channels.events.subscribe(undefined, {
       onData: (event) => {
-        void queryClient.invalidateQueries({ queryKey: queryKeys.channels });
-        if (event.type === 'status') void queryClient.invalidateQueries({ queryKey: queryKeys.sessions });
+        void refreshQueries(queryClient, queryKeys.channels);
+        if (event.type === 'status') void refreshQueries(queryClient, queryKeys.sessions);
       },
       onError: () => {
         retry = window.setTimeout(() => setAttempt((n) => n + 1), RESUBSCRIBE_MS);

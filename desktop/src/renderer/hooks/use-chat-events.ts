@@ -5,6 +5,7 @@ import { describeError } from '../lib/client-error';
 import { useGateway } from '../state/gateway-context';
 import { useServices } from '../state/services';
 import { queryKeys } from './query-keys';
+import { refreshQueries } from '../lib/refresh-queries';
 
 /** Events that change what the sessions list shows (title, preview, busy, existence). */
 function touchesSessionList(event: ChatEvent): boolean {
@@ -40,7 +41,7 @@ export function useChatEvents(sessionId: string | null): void {
           // The gateway has stored these: their outbox copies are done.
           if (event.type === 'message' && event.message.clientId) outbox.remove(event.message.clientId);
           if (event.type === 'sync') for (const m of event.messages) if (m.clientId) outbox.remove(m.clientId);
-          if (touchesSessionList(event)) void queryClient.invalidateQueries({ queryKey: queryKeys.sessions });
+          if (touchesSessionList(event)) void refreshQueries(queryClient, queryKeys.sessions);
         },
         onError: (error) => {
           const info = describeError(error);

@@ -11,6 +11,7 @@ import type { Instance, InstanceEvent } from '@autoclaw/shared';
 import { describeError } from '../lib/client-error';
 import { useManager } from '../state/manager-context';
 import { queryKeys } from './query-keys';
+import { refreshQueries } from '../lib/refresh-queries';
 
 /** How many events the page keeps (newest last). */
 const KEEP_EVENTS = 200;
@@ -78,7 +79,7 @@ export function useInstanceEvents(instanceId: string | null): readonly InstanceE
           }
           window.clearTimeout(refresh.current);
           refresh.current = window.setTimeout(
-            () => void queryClient.invalidateQueries({ queryKey: queryKeys.managerInstance }),
+            () => void refreshQueries(queryClient, queryKeys.managerInstance),
             REFRESH_AFTER_EVENT_MS,
           );
         },

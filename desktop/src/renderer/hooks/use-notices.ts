@@ -4,6 +4,7 @@ import type { Notice } from '@autoclaw/shared';
 import { useGateway } from '../state/gateway-context';
 import { useServices } from '../state/services';
 import { queryKeys } from './query-keys';
+import { refreshQueries } from '../lib/refresh-queries';
 
 const RESUBSCRIBE_MS = 2_000;
 
@@ -41,7 +42,7 @@ export function useNoticeStream(): Notice | null {
       { lastEventId: cursor.current.get() },
       {
         onData: ({ id, data }) => {
-          void queryClient.invalidateQueries({ queryKey: queryKeys.notices });
+          void refreshQueries(queryClient, queryKeys.notices);
           if (data.type !== 'notice') return;
           cursor.current.set(id);
           setLatest(data.notice);

@@ -6,6 +6,7 @@ import { managerErrorText } from '../../lib/manager-errors';
 import { useManager } from '../../state/manager-context';
 import { useServices } from '../../state/services';
 import { ConfirmButton } from '../confirm-button';
+import { refreshQueries } from '../../lib/refresh-queries';
 
 interface InstanceDevicesProps {
   instanceId: string;
@@ -35,7 +36,7 @@ export function InstanceDevices({ instanceId, live, thisDeviceId, onRevokedSelf 
   const revoke = useMutation({
     mutationFn: (deviceId: string) => client.instances.revokeDevice.mutate({ instanceId, deviceId }),
     onSuccess: (_ok, deviceId) => {
-      void queryClient.invalidateQueries({ queryKey: key });
+      void refreshQueries(queryClient, key);
       if (deviceId === thisDeviceId) onRevokedSelf();
     },
   });

@@ -13,6 +13,7 @@ import { managerErrorText } from '../../lib/manager-errors';
 import { useManager } from '../../state/manager-context';
 import { ConfirmButton } from '../confirm-button';
 import { RESTORE_INTO_NEW_KEY } from './instance-switcher';
+import { refreshQueries } from '../../lib/refresh-queries';
 
 const when = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toLocaleString());
 const hhmm = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
@@ -41,7 +42,7 @@ export function InstanceUpdates({ instance, events }: { instance: Instance; even
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['manager', 'updates', instance.id] });
   const lastEventId = events.at(-1)?.id;
   useEffect(() => {
-    if (lastEventId !== undefined) void queryClient.invalidateQueries({ queryKey: ['manager', 'updates', instance.id] });
+    if (lastEventId !== undefined) void refreshQueries(queryClient, ['manager', 'updates', instance.id]);
   }, [lastEventId, instance.id, queryClient]);
 
   const act = useMutation({

@@ -24,6 +24,7 @@ import { Workspace } from '../workspace';
 import { AccountMenu } from './account-menu';
 import { BillingPage } from './billing-page';
 import { InstancePage } from './instance-page';
+import { refreshQueries } from '../../lib/refresh-queries';
 
 interface SignedInAppProps {
   desktop: AutoClawDesktopApi | null;
@@ -82,7 +83,7 @@ export function SignedInApp({ desktop, loadKeys, records, fetch, isAway }: Signe
     if (paired && !wasPaired) {
       setWasPaired(true);
       if (!fromCheckout) ui.getState().setView('chat');
-      void queryClient.invalidateQueries({ queryKey: queryKeys.managerDevicesAll });
+      void refreshQueries(queryClient, queryKeys.managerDevicesAll);
     } else if (!paired && wasPaired) {
       setWasPaired(false);
     }
