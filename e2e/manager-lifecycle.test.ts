@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { WireServerHandle } from '../server/src/testing/wire-server-base';
 import { startManagerInChromium, stopManagerInChromium } from './support/manager-chromium';
-import { listInstances, type ManagerProcess } from './support/manager-process';
+import { isAlive, listInstances, type ManagerProcess } from './support/manager-process';
 import { fillCredentials, instanceState, openView, pairingStatus, useOpenAICompatible, waitInstanceState } from './support/manager-ui';
 import { handshakeWithStoredKey } from './support/stored-key-handshake';
 import { assistantMessages, connection, lastAnswer, recordAnswers, send, userMessages, waitOnline } from './support/webchat';
@@ -33,15 +33,6 @@ async function recordConnection(page: Page): Promise<() => Promise<string[]>> {
     note();
   });
   return () => page.evaluate(() => (window as unknown as { __connection: string[] }).__connection);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('the manager UI: setup, a running instance, chat, crash, stop/start, revoke', () => {

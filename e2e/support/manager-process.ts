@@ -111,6 +111,16 @@ async function cli(args: string[], input?: string): Promise<string> {
   return (await run).stdout;
 }
 
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `autoclaw instances list --data DIR --json`. */
 export async function listInstances(dataDir: string): Promise<Instance[]> {
   return JSON.parse(await cli(['instances', 'list', '--data', dataDir, '--json'])) as Instance[];
