@@ -53,6 +53,7 @@ describe('Anthropic provider over the real SDK', () => {
     expect(recorded?.path).toBe('/v1/messages');
     expect(recorded?.headers['x-api-key'] ?? recorded?.headers.authorization).toMatch(new RegExp(`^(Bearer )?${KEY}$`));
     expect(recorded?.headers['anthropic-version']).toBeTruthy();
+    expect(recorded?.headers['content-type']).toBe('application/json');
     expect(recorded?.body).toMatchObject({
       model: 'claude-test',
       max_tokens: 256,

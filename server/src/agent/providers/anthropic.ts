@@ -5,6 +5,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { AppError, ZERO_USAGE, type TokenUsage } from '@autoclaw/shared';
+import { encodeStreamBody, type JsonCache, type StreamParams } from './anthropic-body';
 import { cancelledError, toProviderError, type ProviderErrorContext } from './errors';
 import { createHttpFetch } from './http-fetch';
 import { RepeatStripper } from './repeat-stripper';
@@ -44,7 +45,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
     return client;
   };
   const now = opts.now ?? Date.now;
-  const blocks: BlockCache = { content: new WeakMap(), messages: new WeakMap(), tools: new WeakMap() };
+  const blocks: BlockCache & { json: JsonCache } = { content: new WeakMap(), messages: new WeakMap(), tools: new WeakMap(), json: new WeakMap() };
   return {
     id: 'anthropic',
     stream: (request) =>
@@ -163,7 +164,7 @@ function toAnthropicTools(specs: ProviderRequest['tools'], cache: BlockCache): A
 async function* streamAnthropic(
   getClient: () => Promise<Anthropic>,
   request: ProviderRequest,
-  blocks: BlockCache,
+  blocks: BlockCache & { json: JsonCache },
   errorContext: ProviderErrorContext,
 ): AsyncGenerator<ProviderEvent> {
   if (request.signal.aborted) throw cancelledError();
@@ -176,16 +177,19 @@ async function* streamAnthropic(
 
   try {
     const client = await getClient();
+    const params: StreamParams = {
+      model: request.model,
+      max_tokens: request.maxTokens,
+      messages,
+      stream: true,
+      ...(request.system.length > 0 ? { system: request.system } : {}),
+      ...(request.tools.length > 0 ? { tools: toAnthropicTools(request.tools, blocks) } : {}),
+    };
+    // The body goes as made by encodeStreamBody (see anthropic-body.ts); the SDK reads the params only
+    // for its headers and stream mode, so they carry no messages for it to walk.
     const stream = await client.messages.create(
-      {
-        model: request.model,
-        max_tokens: request.maxTokens,
-        messages,
-        stream: true,
-        ...(request.system.length > 0 ? { system: request.system } : {}),
-        ...(request.tools.length > 0 ? { tools: toAnthropicTools(request.tools, blocks) } : {}),
-      },
-      { signal: request.signal },
+      { model: params.model, max_tokens: params.max_tokens, messages: [], stream: true },
+      { signal: request.signal, body: encodeStreamBody(params, blocks.json), headers: { 'content-type': 'application/json' } },
     );
     for await (const event of stream) {
       switch (event.type) {
