@@ -48,6 +48,31 @@ describe('Anthropic wire server', () => {
     expect(events[0]?.[1]).toMatchObject({ message: { usage: { cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } });
   });
 
+  it('stops a text reply at max_tokens with stop_reason max_tokens, streamed or not (real SDK)', async () => {
+    server = await startAnthropicWireServer();
+    const client = new Anthropic({ apiKey: 'k', baseURL: server.url, maxRetries: 0 });
+    const long = 'one two three four five six seven';
+    server.enqueue({ kind: 'text', text: long });
+    const whole = await client.messages.create({ model: 'claude-test', max_tokens: 3, messages: [{ role: 'user', content: 'count' }] });
+    expect(whole.content).toEqual([{ type: 'text', text: 'one two three ' }]);
+    expect(whole.stop_reason).toBe('max_tokens');
+    expect(whole.usage.output_tokens).toBe(3);
+
+    server.enqueue({ kind: 'text', text: long });
+    let text = '';
+    let stop: string | null = null;
+    for await (const event of await client.messages.create({ model: 'claude-test', max_tokens: 3, stream: true, messages: [{ role: 'user', content: 'count' }] })) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+      if (event.type === 'message_delta') stop = event.delta.stop_reason;
+    }
+    expect([text, stop]).toEqual(['one two three ', 'max_tokens']);
+
+    // Within the limit: the whole text and end_turn.
+    server.enqueue({ kind: 'text', text: long });
+    const fits = await client.messages.create({ model: 'claude-test', max_tokens: 7, messages: [{ role: 'user', content: 'count' }] });
+    expect([fits.content, fits.stop_reason]).toEqual([[{ type: 'text', text: long }], 'end_turn']);
+  });
+
   it('answers non-streaming requests with a full message (real SDK)', async () => {
     server = await startAnthropicWireServer();
     const client = new Anthropic({ apiKey: 'k', baseURL: server.url, maxRetries: 0 });

@@ -77,7 +77,7 @@ export async function startAnthropicWireServer(opts: WireServerOptions = {}): Pr
 
     const last = messages.at(-1);
     const prefix = last?.role === 'assistant' ? textOf(last.content).trimEnd() : '';
-    const message = { model, requestId, bodyBytes, prefix };
+    const message = { model, requestId, bodyBytes, prefix, maxTokens: params.max_tokens };
     if (params.stream === true) return streamReply(base, res, reply, message);
     return jsonReply(base, res, reply, message, fail);
   });
@@ -89,6 +89,8 @@ interface MessageContext {
   bodyBytes: number;
   /** Trailing assistant text (prefill) the reply continues. */
   prefix: string;
+  /** The request's max_tokens: like the API, a text reply stops there (one word is one token here). */
+  maxTokens: number;
 }
 
 /** With prefill the model continues the prefix, so a reply that restates it sends only the rest. */
@@ -112,7 +114,9 @@ async function streamReply(base: WireBase, res: ServerResponse, reply: ScriptedR
     : (reply.textBefore ?? ''),
     ctx.prefix,
   );
-  const words = splitWords(text);
+  const all = splitWords(text);
+  const cut = reply.kind === 'text' && all.length > ctx.maxTokens;
+  const words = cut ? all.slice(0, ctx.maxTokens) : all;
   const usage = replyUsage('usage' in reply ? reply.usage : undefined, ctx.bodyBytes, words.length);
   const delay = reply.kind === 'text' ? (reply.chunkDelayMs ?? 0) : 0;
 
@@ -160,7 +164,7 @@ async function streamReply(base: WireBase, res: ServerResponse, reply: ScriptedR
     index++;
   }
 
-  let stopReason = 'end_turn';
+  let stopReason = cut ? 'max_tokens' : 'end_turn';
   if (reply.kind === 'tool_use') {
     stopReason = 'tool_use';
     for (const call of reply.calls) {
@@ -198,7 +202,10 @@ async function jsonReply(
   }
   if (reply.kind === 'http_error') return fail(reply.status, reply.type, reply.message);
   const content: unknown[] = [];
-  const text = reply.kind === 'text' ? continuation(reply.text, ctx.prefix) : (reply.text ?? '');
+  const full = reply.kind === 'text' ? continuation(reply.text, ctx.prefix) : (reply.text ?? '');
+  const all = splitWords(full);
+  const cut = reply.kind === 'text' && all.length > ctx.maxTokens;
+  const text = cut ? all.slice(0, ctx.maxTokens).join('') : full;
   if (text.length > 0) content.push({ type: 'text', text });
   if (reply.kind === 'tool_use') {
     for (const call of reply.calls) {
@@ -215,7 +222,7 @@ async function jsonReply(
       role: 'assistant',
       model: ctx.model,
       content,
-      stop_reason: reply.kind === 'tool_use' ? 'tool_use' : 'end_turn',
+      stop_reason: reply.kind === 'tool_use' ? 'tool_use' : cut ? 'max_tokens' : 'end_turn',
       stop_sequence: null,
       usage: {
         input_tokens: usage.input,
