@@ -29,7 +29,7 @@ describe('kill -9 after a settled call', () => {
       format: 'esm',
       target: 'node20',
       external: ['better-sqlite3'],
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      banner: { js: "import { createRequire as __bkCreateRequire } from 'node:module'; const require = __bkCreateRequire(import.meta.url);" },
       logLevel: 'silent',
     });
     // Beside the sources, so `better-sqlite3` resolves from the workspace's node_modules.

@@ -138,7 +138,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const vault = createVault(dataKey);
   const tailscale = identityCheckOf(config, now, logger);
   phases.mark('key');
-  const store = openStore({ path: databasePath(dataDir), now, onWarning: (message) => logger.warn(message) });
+  const store = openStore({
+    path: databasePath(dataDir),
+    now,
+    onWarning: (message) => logger.warn(message),
+    backgroundCheckpoint: { onError: (message) => logger.warn(message) },
+  });
   phases.mark('store');
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const runCleanups = async () => {

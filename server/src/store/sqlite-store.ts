@@ -1,5 +1,6 @@
 /** The Store on one SQLite file (better-sqlite3, WAL). */
 import { auditQueries } from './audit';
+import { startCheckpointer, type CheckpointerOptions } from './checkpointer';
 import { guardMethods, openConnection, toAppError } from './connection';
 import type { StoreContext } from './context';
 import { channelAccessQueries } from './channel-access';
@@ -26,6 +27,9 @@ import { createSpendTracker } from './budget-spend';
 import { ledgerQueries } from './ledger';
 import { createZoneClocks } from './zone-sql';
 
+/** The main connection's autocheckpoint while a background checkpointer runs (160 MB of WAL). */
+const BACKSTOP_CHECKPOINT_FRAMES = 40_000;
+
 /** The budget book's own calls: they queue their writes instead of committing. */
 const DEFERRED = new Set<keyof Store>(['holdBudget', 'settleBudget', 'budgetDurable', 'releaseBudget']);
 
@@ -38,6 +42,12 @@ export interface OpenStoreOptions {
   onWarning?: (message: string) => void;
   /** Ledger queries read the quarter-hour rollup when exact (default true; tests compare with false). */
   ledgerRollup?: boolean;
+  /**
+   * WAL checkpoints on a worker thread instead of inside a commit (the
+   * gateway's store: its event loop must not wait for an fsync). SQLite's
+   * autocheckpoint stays as the backstop.
+   */
+  backgroundCheckpoint?: Omit<CheckpointerOptions, 'path'>;
 }
 
 /**
@@ -60,6 +70,11 @@ export function openStore(opts: OpenStoreOptions): Store {
     const book = createBudgetBook(ctx, spend);
     const recovery = recoveryQueries(ctx, hydrate);
     const inTransaction = db.transaction((fn: () => unknown) => fn());
+    const checkpointer =
+      opts.backgroundCheckpoint && opts.path !== ':memory:' ? startCheckpointer({ ...opts.backgroundCheckpoint, path: opts.path }) : null;
+    // The worker keeps the WAL short; the commit-time checkpoint (an fsync on
+    // this thread) is left only as the backstop should it fail.
+    if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
@@ -86,6 +101,7 @@ export function openStore(opts: OpenStoreOptions): Store {
       close: () => {
         if (!db.open) return;
         try {
+          checkpointer?.stop();
           book.stop();
         } finally {
           db.close();
