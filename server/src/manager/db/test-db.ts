@@ -25,6 +25,17 @@ export function testEngine(): DatabaseEngine {
   return adminUrl() === undefined ? 'sqlite' : 'postgres';
 }
 
+/**
+ * A kill -9 matrix's steps on this engine: all of them on SQLite; on
+ * PostgreSQL (the project that runs the manager's tests a second time) the
+ * few given, those whose recovery reads the most state back. The store code
+ * that persists a step is the same at every step; the steps themselves are
+ * covered on SQLite.
+ */
+export function crashStepsFor<T>(all: readonly T[], onPostgres: readonly T[]): readonly T[] {
+  return testEngine() === 'postgres' ? onPostgres : all;
+}
+
 function adminUrl(): string | undefined {
   try {
     return inject('autoclawPostgresUrl') || undefined;

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crashStepsFor } from '../db/test-db';
 import { bundleGatewayCommand, bundleScript, gatewayProcesses, killChildWhen, processesOnData, REPO_ROOT } from '../drivers/local/test-support';
 import { BUILT_IN_VERSION, buildTestRelease, dumpGatewayDb, seedMessages, startUpdatesHarness, testReleaseKey, userData } from './test-releases';
 import type { BuiltRelease } from './test-releases';
@@ -140,7 +141,7 @@ async function expectOneRunningVersion(h: H, id: string): Promise<string> {
 
 describe('kill -9 of the manager during an update', () => {
   // switch:stopped: inside the switch, the old gateway stopped and the new one (a warmed standby) not yet started.
-  for (const step of ['backup', 'trial', 'drain', 'switch', 'switch:stopped', 'health']) {
+  for (const step of crashStepsFor(['backup', 'trial', 'drain', 'switch', 'switch:stopped', 'health'], ['switch:stopped', 'health'])) {
     it(`at ${step}: after the restart the instance runs one whole version on whole data`, async () => {
       const persisted = step.split(':')[0];
       const { h, id, before, keysFile } = await setUp();
@@ -166,7 +167,7 @@ describe('kill -9 of the manager during an update', () => {
 });
 
 describe('kill -9 of the manager during a restore', () => {
-  for (const step of ['stage', 'stop', 'swap', 'start', 'done']) {
+  for (const step of crashStepsFor(['stage', 'stop', 'swap', 'start', 'done'], ['swap'])) {
     it(`at ${step}: after the restart the instance runs on either the data it had or the backup's, whole`, async () => {
       const { h, id, before, keysFile, extra } = await setUp(backupThenMore);
       expect(before).not.toBe(extra['backupRows']);
@@ -197,7 +198,7 @@ async function backupThenMore(m: H, instanceId: string): Promise<Record<string, 
 }
 
 describe('kill -9 of the manager during a restore into a new instance', () => {
-  for (const step of ['provision', 'restore', 'start', 'done']) {
+  for (const step of crashStepsFor(['provision', 'restore', 'start', 'done'], ['restore'])) {
     it(`at ${step}: after the restart there is a whole running new instance or none, and the source runs untouched`, async () => {
       const { h, id, keysFile, extra } = await setUp(backupThenMore);
       const sourceBefore = userRows(await dumpGatewayDb(dbPathOf(h, id)));
