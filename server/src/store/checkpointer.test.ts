@@ -96,18 +96,23 @@ describe('background WAL checkpoints', () => {
   it('restarts a WAL that a reader kept from catching up, once the reader is done', async () => {
     const { db, path } = tempDb();
     const reports: CheckpointReport[] = [];
-    const ckpt = startCheckpointer({ path, thresholdFrames: 50, restartFrames: 100, pollMs: 60_000, idleExitMs: 0, onCheckpoint: (r) => reports.push(r) });
+    const ckpt = startCheckpointer({ path, thresholdFrames: 50, restartFrames: 100, restartWaitMs: 10_000, pollMs: 60_000, idleExitMs: 60_000, onCheckpoint: (r) => reports.push(r) });
     const reader = openConnection(path);
     try {
+      // A first checkpoint, so the worker is up when the one under test starts.
+      commits(db, 60);
+      expect(ckpt.poll()).toBe(true);
+      await nextReport(reports, 1);
       commits(db, 80);
       // A reader's snapshot: frames written after it cannot be copied while it lasts.
       reader.exec('BEGIN');
       reader.prepare('SELECT count(*) FROM t').get();
       commits(db, 80);
       expect(ckpt.poll()).toBe(true);
-      // The worker waits (it has its own thread); this one ends the read soon.
-      setTimeout(() => reader.exec('COMMIT'), 150);
-      const report = await nextReport(reports, 1);
+      // The worker's passes stop at the reader's snapshot and its RESTART waits
+      // for the reader (on the worker's thread); this thread ends the read meanwhile.
+      setTimeout(() => reader.exec('COMMIT'), 300);
+      const report = await nextReport(reports, 2);
       expect(report.checkpointed).toBeLessThan(report.log);
       expect(report.restarted).toBe(true);
       expect(report.caughtUp).toBe(true);

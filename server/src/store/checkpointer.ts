@@ -49,6 +49,8 @@ export interface CheckpointerOptions {
    * the worker fail.
    */
   restartFrames?: number;
+  /** How long a RESTART waits for readers and the writer, ms (default 100): a commit on the event loop may wait about this long. */
+  restartWaitMs?: number;
   /** How often the WAL index is read, ms (default 1000). */
   pollMs?: number;
   /**
@@ -98,10 +100,13 @@ parentPort.on('message', (message) => {
     for (let pass = 1; pass < 8 && row.checkpointed < row.log; pass += 1) row = db.pragma('wal_checkpoint(PASSIVE)')[0];
     // Under writes that never pause the WAL would only grow: past restartFrames
     // a RESTART holds writers back for the last few frames (the passes above
-    // copied the rest), so the next commit starts the WAL over.
+    // copied the rest), so the next commit starts the WAL over. It holds the
+    // write lock while it waits for readers, so it waits briefly (restartWaitMs):
+    // a commit on the event loop waits at most about that long, and a long
+    // reader (a backup, an export) only postpones the restart.
     let restarted = false;
     if (row.checkpointed < row.log && row.log >= workerData.restartFrames) {
-      db.pragma('busy_timeout = 2000');
+      db.pragma('busy_timeout = ' + workerData.restartWaitMs);
       row = db.pragma('wal_checkpoint(RESTART)')[0];
       db.pragma('busy_timeout = 0');
       restarted = row.busy === 0;
@@ -160,7 +165,7 @@ export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
   function ensureWorker(): Worker {
     if (worker) return worker;
     const addon = createRequire(import.meta.url).resolve('better-sqlite3');
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { addon, path: opts.path, restartFrames: opts.restartFrames ?? 8000 } });
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { addon, path: opts.path, restartFrames: opts.restartFrames ?? 8000, restartWaitMs: opts.restartWaitMs ?? 100 } });
     w.unref();
     w.on('message', (message: CheckpointReport | { error: string }) => {
       if (w !== worker) return;
