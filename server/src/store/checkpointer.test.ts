@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCheckpointer, type CheckpointReport, type Checkpointer } from './checkpointer';
@@ -123,6 +123,35 @@ describe('background WAL checkpoints', () => {
       ckpt.stop();
       reader.close();
       db.close();
+    }
+  });
+
+  it('is inactive without a WAL index, and reports a worker that cannot open the database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'autoclaw-ckpt-bad-'));
+    dirs.push(dir);
+    const none = startCheckpointer({ path: join(dir, 'absent.db'), pollMs: 60_000 });
+    expect(none.active).toBe(false);
+    expect(none.poll()).toBe(false);
+    none.stop();
+    // A WAL index saying 5000 frames wait, beside no database at all.
+    const header = Buffer.alloc(136);
+    // Native byte order, as SQLite writes it.
+    if (endianness() === 'LE') header.writeUInt32LE(5000, 16);
+    else header.writeUInt32BE(5000, 16);
+    writeFileSync(join(dir, 'gone.db-shm'), header);
+    const errors: string[] = [];
+    const ckpt = startCheckpointer({ path: join(dir, 'gone.db'), pollMs: 60_000, onError: (m) => errors.push(m) });
+    try {
+      expect(ckpt.active).toBe(true);
+      expect(ckpt.pendingFrames()).toBe(5000);
+      expect(ckpt.poll()).toBe(true);
+      for (let i = 0; i < 500 && errors.length === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+      expect(errors[0]).toMatch(/^background checkpoint worker failed: /);
+      expect(ckpt.workerRunning()).toBe(false);
+      // The next poll tries again.
+      expect(ckpt.poll()).toBe(true);
+    } finally {
+      ckpt.stop();
     }
   });
 

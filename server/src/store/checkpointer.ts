@@ -68,6 +68,8 @@ export interface CheckpointerOptions {
 }
 
 export interface Checkpointer {
+  /** False when there is no WAL index to read (a database not in WAL mode): it then does nothing. */
+  readonly active: boolean;
   /** WAL frames not yet copied into the database (0 when unknown). */
   pendingFrames(): number;
   /** Reads the WAL index now and starts a checkpoint if past the threshold; true when one was started. */
@@ -209,6 +211,7 @@ export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
   timer?.unref();
 
   return {
+    active: shmFd !== null,
     pendingFrames: () => {
       try {
         return pendingFrames();

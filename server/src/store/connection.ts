@@ -10,6 +10,9 @@ import { preparePrivateDbFile } from './private-db-file';
 
 export type Db = Database.Database;
 
+/** WAL frames after which a commit runs a checkpoint itself (see openConnection). */
+export const AUTOCHECKPOINT_FRAMES = 10_000;
+
 /** How long a statement waits for another process's write lock. */
 export const BUSY_TIMEOUT_MS = 5_000;
 
@@ -45,7 +48,7 @@ export function openConnection(path: string, onWarning?: (message: string) => vo
     // A checkpoint fsyncs; doing it every ~40 MB of WAL instead of every 4 MB
     // keeps fsyncs rare under a burst of messages. The file is cut back to
     // 64 MB after a checkpoint so an idle gateway does not keep a huge WAL.
-    db.pragma('wal_autocheckpoint = 10000');
+    db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_FRAMES}`);
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     return db;
   } catch (err) {

@@ -1,7 +1,7 @@
 /** The Store on one SQLite file (better-sqlite3, WAL). */
 import { auditQueries } from './audit';
 import { startCheckpointer, type CheckpointerOptions } from './checkpointer';
-import { guardMethods, openConnection, toAppError } from './connection';
+import { AUTOCHECKPOINT_FRAMES, guardMethods, openConnection, toAppError } from './connection';
 import type { StoreContext } from './context';
 import { channelAccessQueries } from './channel-access';
 import { channelDeliveryQueries } from './channel-delivery';
@@ -70,11 +70,26 @@ export function openStore(opts: OpenStoreOptions): Store {
     const book = createBudgetBook(ctx, spend);
     const recovery = recoveryQueries(ctx, hydrate);
     const inTransaction = db.transaction((fn: () => unknown) => fn());
+    const background = opts.backgroundCheckpoint;
     const checkpointer =
-      opts.backgroundCheckpoint && opts.path !== ':memory:' ? startCheckpointer({ ...opts.backgroundCheckpoint, path: opts.path }) : null;
+      background && opts.path !== ':memory:'
+        ? startCheckpointer({
+            ...background,
+            path: opts.path,
+            onError: (message) => {
+              // Back to checkpoints inside commits until the next one succeeds.
+              if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_FRAMES}`);
+              background.onError?.(message);
+            },
+            onCheckpoint: (report) => {
+              if (db.open) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
+              background.onCheckpoint?.(report);
+            },
+          })
+        : null;
     // The worker keeps the WAL short; the commit-time checkpoint (an fsync on
     // this thread) is left only as the backstop should it fail.
-    if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
+    if (checkpointer?.active) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
