@@ -47,7 +47,15 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  opts: { input?: string; env?: Record<string, string>; onStdout?: (text: string) => void; /** run `bin` itself (its sh lines), as node_modules/.bin/autoclaw is */ bin?: string } = {},
+  opts: {
+    input?: string;
+    env?: Record<string, string>;
+    onStdout?: (text: string) => void;
+    /** run `bin` itself (its sh lines), as node_modules/.bin/autoclaw is */
+    bin?: string;
+    /** A command still running after this long is killed and reported in stderr (default 60 s): a hang fails the test at its step. */
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliResult> {
   const started = Date.now();
   const [command, argv] = opts.bin === undefined ? [process.execPath, [BIN, ...args]] : [opts.bin, args];
@@ -62,8 +70,18 @@ export function runCli(
   // A process may exit without reading its stdin (EPIPE on the write is no failure of the test).
   child.stdin.on('error', () => {});
   child.stdin.end(opts.input ?? '');
+  const limit = opts.timeoutMs ?? 60_000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, limit);
   return new Promise((resolve) => {
-    child.on('close', (code) => resolve({ code, stdout: chunks.join(''), stderr, chunks, ms: Date.now() - started }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) stderr += `\n[test harness] autoclaw ${args.join(' ')} did not exit within ${limit} ms; killed\n`;
+      resolve({ code, stdout: chunks.join(''), stderr, chunks, ms: Date.now() - started });
+    });
   });
 }
 
@@ -77,6 +95,9 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+const START_LIMIT_MS = 60_000;
+const STOP_LIMIT_MS = 20_000;
+
 export function startGatewayProcess(dataDir: string, env: Record<string, string>, extraArgs: string[] = []): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [BIN, 'gateway', '--data', dataDir, '--port', '0', ...extraArgs], {
     cwd: ROOT,
@@ -86,6 +107,7 @@ export function startGatewayProcess(dataDir: string, env: Record<string, string>
   const lines: string[] = [];
   let err = '';
   let buffered = '';
+  let slow: NodeJS.Timeout | undefined;
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? null : code)));
   return new Promise((resolve, reject) => {
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
@@ -96,6 +118,7 @@ export function startGatewayProcess(dataDir: string, env: Record<string, string>
       for (const line of parts) {
         lines.push(line);
         if (lines.length === 1) {
+          clearTimeout(slow);
           resolve({
             child,
             url: line,
@@ -104,13 +127,23 @@ export function startGatewayProcess(dataDir: string, env: Record<string, string>
             exited,
             async stop(signal = 'SIGTERM') {
               if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-              return exited;
+              // A gateway that does not stop is killed, and the test's check of the exit code says so.
+              const stuck = setTimeout(() => {
+                err += `\n[test harness] the gateway did not exit within ${STOP_LIMIT_MS} ms of ${signal}; killed\n`;
+                child.kill('SIGKILL');
+              }, STOP_LIMIT_MS);
+              return exited.finally(() => clearTimeout(stuck));
             },
           });
         }
       }
     });
     void exited.then((code) => reject(new Error(`gateway exited (${code}) before printing its URL: ${err}`)));
+    slow = setTimeout(() => {
+      reject(new Error(`the gateway printed no URL within ${START_LIMIT_MS} ms; killed. stderr: ${err}`));
+      child.kill('SIGKILL');
+    }, START_LIMIT_MS);
+    void exited.finally(() => clearTimeout(slow));
   });
 }
 

@@ -161,7 +161,9 @@ describe('kill -9 between reserve and settle', () => {
       const worst = (await show()).reserved.micros;
       expect(worst).toBeGreaterThan(0);
       await gw.stop('SIGKILL');
-      await chat;
+      const cut = await chat;
+      expect(cut.code).toBe(1);
+      expect(cut.stderr).toContain('lost the connection to the gateway');
       // The dead process's reservation is still in the file…
       expect((await show()).reserved).toEqual({ micros: worst, tokens: expect.any(Number), calls: 1 });
       // …and would block a cap with room for one and a half calls.

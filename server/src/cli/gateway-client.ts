@@ -6,7 +6,7 @@
  * instead of reconnecting.
  */
 import { request } from 'node:http';
-import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
+import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { AppError, authPayload, retryAfterOfReason, WS_CLOSE_RATE_LIMITED, WS_CLOSE_UNAUTHORIZED } from '@autoclaw/shared';
@@ -35,6 +35,8 @@ export interface ConnectOptions {
   now?: () => number;
   /** Gives up when the gateway cannot be reached this many times in a row (default 3). */
   maxConnectAttempts?: number;
+  /** An opening handshake not complete by then fails, as one failed attempt (default 10 s). */
+  handshakeTimeoutMs?: number;
   /** Sent with the challenge and the upgrade, e.g. `authorization: Bearer <manager session>` through the manager's door. */
   headers?: Record<string, string>;
 }
@@ -81,11 +83,16 @@ function signChallenge({ nonce }: ChallengeResponse, key: DeviceKeyPair, now: ()
 /** A challenge fetched ahead is used only this soon after it was asked for (well within the nonce's lifetime). */
 const PREFETCH_FRESH_MS = 5_000;
 
-/** ws's WebSocket that sends `headers` with its upgrade. */
-function withHeaders(headers: Record<string, string>): typeof NodeWebSocket {
+
+/**
+ * ws's WebSocket with a time limit on its opening handshake (a port that a
+ * process which never answers took over would otherwise hold a reconnect
+ * forever), sending `headers` with its upgrade.
+ */
+function socketClass(headers: Record<string, string>, handshakeTimeout: number): typeof NodeWebSocket {
   return class extends NodeWebSocket {
     constructor(address: string | URL, protocols?: string | string[]) {
-      super(address, protocols, { headers });
+      super(address, protocols, { headers, handshakeTimeout });
     }
   } as typeof NodeWebSocket;
 }
@@ -125,7 +132,7 @@ export function connectAsDevice(opts: ConnectOptions): GatewayConnection {
   const wsClient = createWSClient({
     url: `${opts.url.replace(/^http/, 'ws')}${WS_PATH}`,
     // ws's WebSocket implements the browser interface tRPC expects.
-    WebSocket: (opts.headers ? withHeaders(opts.headers) : NodeWebSocket) as unknown as typeof WebSocket,
+    WebSocket: socketClass(opts.headers ?? {}, opts.handshakeTimeoutMs ?? 10_000) as unknown as typeof WebSocket,
     connectionParams: async () => {
       try {
         return signChallenge(await challenge(), opts.key, now);
@@ -173,7 +180,13 @@ export function connectAsDevice(opts: ConnectOptions): GatewayConnection {
           }),
         ]);
         clearTimeout(timer);
-        throw late ?? err;
+        if (late) throw late;
+        // A call the socket's end cut off carries the close event, not an
+        // answer of the gateway (which has a shape): say what happened.
+        if (err instanceof TRPCClientError && err.shape === undefined && err.data === undefined) {
+          throw new AppError('NOT_FOUND', `lost the connection to the gateway at ${opts.url}`, { cause: err });
+        }
+        throw err;
       }
     },
     async close() {
