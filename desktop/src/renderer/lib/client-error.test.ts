@@ -1,6 +1,7 @@
+import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { classify } from './gateway-http';
-import { describeError, isTransportError } from './client-error';
+import { CONNECTION_LOST, describeError, isTransportError } from './client-error';
 
 describe('describeError', () => {
   it('reads the app code the gateway puts in data.appCode', () => {
@@ -18,6 +19,14 @@ describe('describeError', () => {
     expect(describeError(error)).toEqual({ code: null, message: 'WebSocket closed' });
     expect(isTransportError(error)).toBe(true);
     expect(isTransportError({ data: { appCode: 'NOT_A_CODE' } })).toBe(true);
+  });
+
+  it('says the connection was lost where tRPC wraps a close event as "Unknown error"', () => {
+    // What tRPC's WebSocket client rejects a pending call with when its socket closes.
+    const cut = TRPCClientError.from({ type: 'close', code: 1006, reason: '', wasClean: false });
+    expect(cut.message).toBe('Unknown error');
+    expect(describeError(cut)).toEqual({ code: null, message: CONNECTION_LOST });
+    expect(isTransportError(cut)).toBe(true);
   });
 });
 

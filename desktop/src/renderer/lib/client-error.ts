@@ -38,8 +38,13 @@ export function describeError(error: unknown): ClientErrorInfo {
   if (isErrorCode(appCode)) return { code: appCode, message: text };
   const trpcCode = readProp(data, 'code');
   if (typeof trpcCode === 'string' && trpcCode in TRPC_CODES) return { code: TRPC_CODES[trpcCode] ?? 'INTERNAL', message: text };
+  // A call the socket's end cut off: tRPC wraps the close event, whose text
+  // ("Unknown error") tells the user nothing.
+  if (readProp(error, 'name') === 'TRPCClientError' && data === undefined) return { code: null, message: CONNECTION_LOST };
   return { code: null, message: text };
 }
+
+export const CONNECTION_LOST = 'The connection was lost before an answer came. Try again once it is back.';
 
 /** The call never reached a verdict: it is safe (and right) to send it again later. */
 export function isTransportError(error: unknown): boolean {
