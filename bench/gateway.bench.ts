@@ -3,6 +3,7 @@
 // protocol and answers at once, on a thread of its own (instant-provider.ts).
 // Gateways are spawned from node_modules/.bin.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ChatEvent, Message } from '@autoclaw/shared';
@@ -67,6 +68,8 @@ const gw = await spawnGateway(dir.path, env);
 for (const skill of ['weather', 'notes']) spawnSync(AUTOCLAW, ['skills', 'enable', '--data', dir.path, skill], { stdio: 'ignore' });
 await sleep(10_000);
 figures['gateway.idle_rss_mb'] = round(treeRssMb(gw.child.pid!), 1);
+const threadsOf = (pid: number) => Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const idleThreads = threadsOf(gw.child.pid!);
 
 const conn: GatewayConnection = connectAsDevice({ url: gw.url, key: loadOperatorKey(dir.path) });
 const { client } = conn;
@@ -119,13 +122,20 @@ const timed = async (text: string) => {
   everyTurn.push(ms);
   return ms;
 };
-// Memory is read at rest (1.5 s after the last turn) both times: what a
-// gateway keeps, not the garbage of the turn that just ended.
-await sleep(1_500);
+// Memory is read at rest both times: what a gateway keeps, not the garbage
+// of the turn that just ended, nor the store's checkpoint worker (a thread of
+// about 10 MB that runs while writes come and ends about 1 s after its last
+// checkpoint; read while it lived, the growth figure swung between 7 and 14).
+async function atRest(pid: number): Promise<void> {
+  await sleep(1_500);
+  const until = Date.now() + 5_000;
+  while (threadsOf(pid) > idleThreads && Date.now() < until) await sleep(100);
+}
+await atRest(gw.child.pid!);
 const rssAfterFirst = treeRssMb(gw.child.pid!);
 const overheads: number[] = [];
 for (let i = 0; i < 200; i += 1) overheads.push(await timed(`hello number ${i}, how are you?`));
-await sleep(1_500);
+await atRest(gw.child.pid!);
 const rssAfter200 = treeRssMb(gw.child.pid!);
 figures['turn.overhead_p50_ms'] = round(median(overheads));
 figures['turn.overhead_p99_ms'] = round(percentile(overheads, 99));
