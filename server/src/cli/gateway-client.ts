@@ -83,7 +83,6 @@ function signChallenge({ nonce }: ChallengeResponse, key: DeviceKeyPair, now: ()
 /** A challenge fetched ahead is used only this soon after it was asked for (well within the nonce's lifetime). */
 const PREFETCH_FRESH_MS = 5_000;
 
-
 /**
  * ws's WebSocket with a time limit on its opening handshake (a port that a
  * process which never answers took over would otherwise hold a reconnect

@@ -71,25 +71,31 @@ export function openStore(opts: OpenStoreOptions): Store {
     const recovery = recoveryQueries(ctx, hydrate);
     const inTransaction = db.transaction((fn: () => unknown) => fn());
     const background = opts.backgroundCheckpoint;
+    // The worker keeps the WAL short; the commit-time checkpoint (an fsync on
+    // this thread) is left only as the backstop while the worker serves, and
+    // comes back at its usual size after a failure until the next success.
+    let backstop = false;
+    const useBackstop = (on: boolean) => {
+      if (on === backstop || !db.open) return;
+      backstop = on;
+      db.pragma(`wal_autocheckpoint = ${on ? BACKSTOP_CHECKPOINT_FRAMES : AUTOCHECKPOINT_FRAMES}`);
+    };
     const checkpointer =
       background && opts.path !== ':memory:'
         ? startCheckpointer({
             ...background,
             path: opts.path,
             onError: (message) => {
-              // Back to checkpoints inside commits until the next one succeeds.
-              if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_FRAMES}`);
+              useBackstop(false);
               background.onError?.(message);
             },
             onCheckpoint: (report) => {
-              if (db.open) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
+              useBackstop(true);
               background.onCheckpoint?.(report);
             },
           })
         : null;
-    // The worker keeps the WAL short; the commit-time checkpoint (an fsync on
-    // this thread) is left only as the backstop should it fail.
-    if (checkpointer?.active) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_FRAMES}`);
+    if (checkpointer?.active) useBackstop(true);
     const store: Store = {
       ...sessionQueries(ctx),
       ...messageQueries(ctx, hydrate),
