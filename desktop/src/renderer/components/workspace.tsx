@@ -6,6 +6,7 @@ import { useChannelEvents } from '../hooks/use-channels';
 import { useOutboxSender } from '../hooks/use-outbox';
 import { useCreateSession, useSessions } from '../hooks/use-sessions';
 import { useServices, useUi } from '../state/services';
+import { refreshQueries } from '../lib/refresh-queries';
 import { AppHeader, WEBCHAT_VIEWS, type NavItem } from './app-header';
 import { ConnectionBanner } from './connection-banner';
 import { NoticesButton } from './notices-button';
@@ -41,7 +42,7 @@ export function Workspace({ instancePage, billingPage, headerEnd }: WorkspacePro
   const onDefaultSession = useCallback(
     (sessionId: string) => {
       if (ui.getState().activeSessionId === null) ui.getState().selectSession(sessionId);
-      void queryClient.invalidateQueries({ queryKey: queryKeys.sessions });
+      void refreshQueries(queryClient, queryKeys.sessions);
     },
     [ui, queryClient],
   );

@@ -4,6 +4,7 @@ import type { Session, SessionPage } from '@autoclaw/shared';
 import { useGateway } from '../state/gateway-context';
 import { useServices } from '../state/services';
 import { queryKeys } from './query-keys';
+import { refreshQueries } from '../lib/refresh-queries';
 
 /** Sessions per page of the sidebar (the gateway caps a page at 100). */
 export const SESSIONS_PAGE = 50;
@@ -55,7 +56,7 @@ export function useCreateSession() {
         mapPages(data, (list, i) => [...(i === 0 ? [session] : []), ...list.filter((s) => s.id !== session.id)]),
       );
       ui.getState().selectSession(session.id);
-      void queryClient.invalidateQueries({ queryKey: queryKeys.sessions });
+      void refreshQueries(queryClient, queryKeys.sessions);
     },
   });
 }
@@ -71,7 +72,7 @@ export function useDeleteSession() {
       queryClient.setQueryData<Pages>(queryKeys.sessions, data);
       if (ui.getState().activeSessionId === sessionId) ui.getState().selectSession(flattenSessions(data)[0]?.id ?? null);
       chats.getState().forget(sessionId);
-      void queryClient.invalidateQueries({ queryKey: queryKeys.sessions });
+      void refreshQueries(queryClient, queryKeys.sessions);
     },
   });
 }
