@@ -13,7 +13,7 @@ import { WebSocket as NodeWebSocket } from 'ws';
 import type { AuthResult } from '@autoclaw/shared';
 import type { ManagerConfig } from './config';
 import { dumpTables } from './db';
-import { waitFor } from './drivers/local/test-support';
+import { killGatewaysUnder, waitDead, waitFor } from './drivers/local/test-support';
 import { createTestDatabase } from './db/test-db';
 import type { TestDatabase } from './db/test-db';
 import { silentLogger } from './gateway-parts';
@@ -118,7 +118,12 @@ export async function startTestManager(
       await manager.close();
       // A caller-owned directory or database may be started on again (a restart).
       if (!opts.database && !opts.dir) await database.drop();
-      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir) {
+        // The manager leaves the gateways it started running (a restarted one adopts them); nothing will here, and one still
+        // rehearsing its start would make its directory again after the removal below.
+        for (const pid of killGatewaysUnder(dir)) await waitDead(pid);
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
   return t;

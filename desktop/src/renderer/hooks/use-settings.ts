@@ -2,6 +2,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import type { DeviceRole, SettingKey } from '@autoclaw/shared';
 import { useGateway } from '../state/gateway-context';
 import { queryKeys } from './query-keys';
+import { refreshQueries } from '../lib/refresh-queries';
 
 export function useSettingsView() {
   const client = useGateway();
@@ -14,7 +15,7 @@ export function useSetSetting() {
   return useMutation({
     mutationFn: (input: { key: SettingKey; value: string | null; apiKey?: string | null }) => client.settings.set.mutate(input),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: queryKeys.audit });
+      void refreshQueries(queryClient, queryKeys.audit);
       return queryClient.invalidateQueries({ queryKey: queryKeys.settings });
     },
   });
@@ -32,7 +33,7 @@ export function useSetDeviceRole() {
   return useMutation({
     mutationFn: (input: { deviceId: string; role: DeviceRole }) => client.devices.setRole.mutate(input),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: queryKeys.audit });
+      void refreshQueries(queryClient, queryKeys.audit);
       return queryClient.invalidateQueries({ queryKey: queryKeys.devices });
     },
   });
@@ -61,7 +62,7 @@ export function useRevokeDevice() {
   return useMutation({
     mutationFn: (deviceId: string) => client.devices.revoke.mutate({ deviceId }),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: queryKeys.audit });
+      void refreshQueries(queryClient, queryKeys.audit);
       return queryClient.invalidateQueries({ queryKey: queryKeys.devices });
     },
   });

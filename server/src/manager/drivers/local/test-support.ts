@@ -161,7 +161,9 @@ export async function startHarness(
     async close() {
       for (const s of services) await s.close();
       killGateways(dir);
-      for (const pid of gatewayPids(dir)) await waitDead(pid);
+      // Also a standby handed an instance moments ago, whose start rehearsal would otherwise make its directory again after the one below goes.
+      const strays = killGatewaysUnder(dir);
+      for (const pid of [...gatewayPids(dir), ...strays]) await waitDead(pid);
       await db.close();
       if (!opts.database) await database.drop();
       rmSync(dir, { recursive: true, force: true });
@@ -174,7 +176,8 @@ export async function startHarness(
  * `root` — also ones whose pid no record holds yet (a manager stopped while
  * it was provisioning).
  */
-export function killGatewaysUnder(root: string): void {
+export function killGatewaysUnder(root: string): number[] {
+  const killed: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let cmdline: string;
@@ -184,13 +187,15 @@ export function killGatewaysUnder(root: string): void {
       continue;
     }
     const args = cmdline.split('\0');
-    if (!args.includes('gateway') || !args.some((a) => a.startsWith(root))) continue;
+    if (!args.includes('gateway') || !args.some((a) => a === root || a.startsWith(`${root}/`))) continue;
     try {
       process.kill(Number(entry), 'SIGKILL');
+      killed.push(Number(entry));
     } catch {
       // gone
     }
   }
+  return killed;
 }
 
 /** Live processes whose command line names the instance (a gateway started twice would show 2). */
