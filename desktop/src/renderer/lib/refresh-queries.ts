@@ -19,10 +19,9 @@ function fetchingMore(query: Query): boolean {
 function settled(queryClient: QueryClient, query: Query): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      if (query.state.fetchStatus === 'fetching') return false;
+      if (query.state.fetchStatus === 'fetching') return;
       unsubscribe();
       resolve();
-      return true;
     };
     const unsubscribe = queryClient.getQueryCache().subscribe((event) => {
       if (event.query === query) done();
