@@ -54,6 +54,11 @@ describe('teams channel (Bot Framework)', () => {
     const first = bf.message({ from: ALICE, text: 'first' });
     expect(await deliver(first)).toBe(200);
     await answer((first['conversation'] as { id: string }).id, 'Echo: first');
+    // The outbox marks the answer sent after the connector's reply: on a busy machine, after the line above.
+    await h.until('the answer marked sent', () => {
+      const dump = h.gw.gateway.store.dump();
+      return dump.includes('"status":"sent"') && !dump.includes('"status":"pending"');
+    });
     const before = h.gw.gateway.store.dump();
     const forged = bf.message({ from: ALICE, text: 'forged' });
     const statuses: Record<string, number> = {};
