@@ -37,7 +37,9 @@ export interface SentMessage {
   versions: string[];
   replyTo: number | null;
   replyMarkup: unknown;
+  /** The file sent with it (any of sendDocument, sendPhoto, sendVideo, sendVoice, sendAudio), and that method. */
   document: { name: string; bytes: Buffer } | null;
+  method: string;
 }
 
 export interface TgCall {
@@ -193,7 +195,10 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
         return ok(true);
       case 'sendMessage':
       case 'sendDocument':
-      case 'sendPhoto': {
+      case 'sendPhoto':
+      case 'sendVideo':
+      case 'sendVoice':
+      case 'sendAudio': {
         const chatId = Number(body['chat_id']);
         const text = String(body['text'] ?? body['caption'] ?? '');
         if (method === 'sendMessage' && text.length === 0) return fail(400, 'Bad Request: message text is empty');
@@ -201,7 +206,10 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
         const id = ++nextMessageId;
         const replyParams = body['reply_parameters'] as { message_id?: number } | string | undefined;
         const parsedReply = typeof replyParams === 'string' ? (JSON.parse(replyParams) as { message_id?: number }) : replyParams;
-        const file = upload.get('document') ?? upload.get('photo') ?? null;
+        const file = upload.get('document') ?? upload.get('photo') ?? upload.get('video') ?? upload.get('voice') ?? upload.get('audio') ?? null;
+        // Telegram reads a photo to make its sizes: what is not a JPEG or PNG picture it refuses.
+        const picture = file && (file.bytes.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff])) || file.bytes.subarray(0, 8).equals(Buffer.from('\x89PNG\r\n\x1a\n', 'latin1')));
+        if (method === 'sendPhoto' && !picture) return fail(400, 'Bad Request: IMAGE_PROCESS_FAILED');
         const markup = body['reply_markup'];
         sent.push({
           chatId,
@@ -211,6 +219,7 @@ export async function startTelegramBotApiServer(opts: TelegramServerOptions = {}
           replyTo: parsedReply?.message_id ?? null,
           replyMarkup: typeof markup === 'string' ? JSON.parse(markup) : (markup ?? null),
           document: file,
+          method,
         });
         return ok(messageOf(chatId, text, id));
       }

@@ -16,6 +16,14 @@ import { createHttpClient, type HttpInit } from '../http-client';
 import { platformError } from '../platform-error';
 import type { ChannelAdapter, ChannelContext, ConversationRef } from '../types';
 
+/** The message type clients show a file as: a picture, a video or audio inline, anything else as a file to download. */
+function msgtypeOf(mimeType: string): 'm.image' | 'm.video' | 'm.audio' | 'm.file' {
+  if (mimeType.startsWith('image/') && mimeType !== 'image/svg+xml') return 'm.image';
+  if (mimeType.startsWith('video/')) return 'm.video';
+  if (mimeType.startsWith('audio/')) return 'm.audio';
+  return 'm.file';
+}
+
 export function matrixError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof MatrixError) {
@@ -208,7 +216,7 @@ export function createMatrixAdapter(ctx: ChannelContext): ChannelAdapter {
       const c = need();
       const upload = await call(() => c.uploadContent(data, { name: file.name, type: file.mimeType }));
       const res = await call(() =>
-        c.sendMessage(to.id, { msgtype: 'm.file', body: file.name, filename: file.name, url: upload.content_uri, info: { mimetype: file.mimeType, size: data.length }, ...threadOf(to) } as never),
+        c.sendMessage(to.id, { msgtype: msgtypeOf(file.mimeType), body: file.name, filename: file.name, url: upload.content_uri, info: { mimetype: file.mimeType, size: data.length }, ...threadOf(to) } as never),
       );
       return { id: res.event_id };
     },

@@ -100,6 +100,14 @@ describe('matrix channel', () => {
     const file = await mx.waitForSent('!dm:local', (e) => e.content['msgtype'] === 'm.file');
     expect(file.content['body']).toBe('menu.txt');
     await answer('!dm:local', 'Tool workspace_write_file returned: Wrote 4 bytes to menu.txt');
+
+    // A picture goes as one clients show inline.
+    mx.userMessage({ room: '!dm:local', sender: '@alice:local', body: '/tool workspace_write_file {"path":"plot.png","content":"pixels"}' });
+    const second = await mx.waitForSent('!dm:local', (e) => String(e.content['body']).startsWith('Allow workspace_write_file?') && String(e.content['body']).includes('plot.png'));
+    mx.userMessage({ room: '!dm:local', sender: '@alice:local', body: `approve ${/approve ([a-z0-9]+)/.exec(String(second.content['body']))![1]!}` });
+    const image = await mx.waitForSent('!dm:local', (e) => e.content['body'] === 'plot.png');
+    expect(image.content['msgtype']).toBe('m.image');
+    expect((image.content['info'] as { mimetype: string }).mimetype).toBe('image/png');
   });
 
   it('is down when the access token is refused', async () => {

@@ -7,6 +7,7 @@
  * token, answered only after the update is stored; liveness then comes from
  * `getWebhookInfo`.
  */
+import { stat } from 'node:fs/promises';
 import { Bot, GrammyError, HttpError, InputFile, type ApiClientOptions } from 'grammy';
 import type { Message, Update, User } from 'grammy/types';
 import { AppError } from '@autoclaw/shared';
@@ -17,6 +18,20 @@ import type { ChannelAdapter, ChannelContext, ConversationRef, InboundAttachment
 
 export const TELEGRAM_API_ROOT = 'https://api.telegram.org';
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** The largest photo the Bot API takes (sendPhoto); a larger picture goes as a document. */
+const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
+
+type MediaMethod = 'sendPhoto' | 'sendVideo' | 'sendVoice' | 'sendAudio';
+
+/** The Bot API method that shows a file as what it is (a photo, a video, a voice note, a track); null: a document. */
+export function mediaMethodOf(mimeType: string, size: number): MediaMethod | null {
+  if (mimeType === 'image/jpeg' || mimeType === 'image/png') return size <= PHOTO_MAX_BYTES ? 'sendPhoto' : null;
+  if (mimeType === 'video/mp4') return 'sendVideo';
+  if (mimeType === 'audio/ogg') return 'sendVoice';
+  if (mimeType === 'audio/mpeg' || mimeType === 'audio/mp4') return 'sendAudio';
+  return null;
+}
+
 /** An update whose handling failed this often is skipped (a poison update must not block the chat). */
 const MAX_UPDATE_FAILURES = 3;
 
@@ -257,9 +272,19 @@ export function createTelegramAdapter(ctx: ChannelContext): ChannelAdapter {
     },
 
     async sendFile(to, file, abort) {
-      const sent = await call(() =>
-        bot.api.sendDocument(Number(to.id), new InputFile(file.path, file.name), { ...threadOf(to), ...(file.caption ? { caption: file.caption } : {}) }, tg(abort)),
-      );
+      const chat = Number(to.id);
+      const extra = { ...threadOf(to), ...(file.caption ? { caption: file.caption } : {}) };
+      const method = mediaMethodOf(file.mimeType, (await stat(file.path)).size);
+      if (method) {
+        try {
+          const sent = await bot.api[method](chat, new InputFile(file.path, file.name), extra, tg(abort));
+          return { id: String(sent.message_id) };
+        } catch (err) {
+          // Refused as media (a picture Telegram cannot read, say: 400 IMAGE_PROCESS_FAILED): the file still goes, as a document.
+          if (!(err instanceof GrammyError && err.error_code === 400) || abort.aborted) throw telegramError(err);
+        }
+      }
+      const sent = await call(() => bot.api.sendDocument(chat, new InputFile(file.path, file.name), extra, tg(abort)));
       return { id: String(sent.message_id) };
     },
 

@@ -10,6 +10,7 @@ import type { SettingKey } from '@autoclaw/shared';
 import { generateDeviceKey } from '../../security';
 import { startTelegramBotApiServer, type TelegramBotApiServer, type TgUser } from '../../testing/telegram-bot-api-server';
 import { startChannelGateway, type ChannelGateway } from '../test-kit';
+import { mediaMethodOf } from './adapter';
 
 const ALICE: TgUser = { id: 4242, first_name: 'Alice' };
 const MALLORY: TgUser = { id: 6666, first_name: 'Mallory' };
@@ -198,6 +199,27 @@ describe('telegram channel', () => {
     await h.until('the prompt to show the answer', () => prompt.text.endsWith('✅ Approved'));
   });
 
+  it('sends a video as a video, an Ogg as a voice note, and a picture Telegram refuses as a document', async () => {
+    await connect([['telegram.dmPolicy', 'open']]);
+    const agentWrites = async (path: string, content: string) => {
+      tg.userMessage({ from: ALICE, text: `/tool workspace_write_file ${JSON.stringify({ path, content })}` });
+      const prompt = await tg.waitForSent((m) => m.chatId === ALICE.id && m.text.startsWith('Allow workspace_write_file?') && m.text.includes(path));
+      const approve = (prompt.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> }).inline_keyboard[0]![0]!;
+      tg.pressButton({ from: ALICE, chat: { id: ALICE.id, type: 'private' }, messageId: prompt.messageId, data: approve.callback_data });
+      return tg.waitForSent((m) => m.document?.name === path);
+    };
+    const video = await agentWrites('clip.mp4', 'not really a video');
+    expect(video.method).toBe('sendVideo');
+    expect(video.document?.bytes.toString()).toBe('not really a video');
+    const voice = await agentWrites('reply.ogg', 'not really opus');
+    expect(voice.method).toBe('sendVoice');
+    // Not a picture: sendPhoto answers 400 IMAGE_PROCESS_FAILED, and the same bytes go as a document.
+    const chart = await agentWrites('chart.png', 'not really a png');
+    expect(chart.method).toBe('sendDocument');
+    expect(chart.document?.bytes.toString()).toBe('not really a png');
+    expect(tg.calls.filter((c) => c.method === 'sendPhoto')).toHaveLength(1);
+  });
+
   it('serves a webhook that checks the secret token and answers after storing', async () => {
     // Reached through a tunnel by its public name, which the Host check does not know.
     const PUBLIC = 'https://assistant.example.net';
@@ -257,5 +279,17 @@ describe('telegram channel', () => {
     expect((await manager.client.admin.activity.query()).keepAwake).toEqual([]);
     // Only the manager may ask.
     await expect(h.client.admin.activity.query()).rejects.toThrow(/only the manager/);
+  });
+});
+
+describe('mediaMethodOf', () => {
+  it('shows pictures up to 10 MB as photos, videos, voice notes and tracks as such, anything else as a document', () => {
+    expect(mediaMethodOf('image/png', 10 * 1024 * 1024)).toBe('sendPhoto');
+    expect(mediaMethodOf('image/jpeg', 10 * 1024 * 1024 + 1)).toBeNull();
+    expect(mediaMethodOf('video/mp4', 1)).toBe('sendVideo');
+    expect(mediaMethodOf('audio/ogg', 1)).toBe('sendVoice');
+    expect(mediaMethodOf('audio/mpeg', 1)).toBe('sendAudio');
+    expect(mediaMethodOf('text/plain', 1)).toBeNull();
+    expect(mediaMethodOf('video/webm', 1)).toBeNull();
   });
 });

@@ -4,8 +4,9 @@
  * does (`downloadContentFromMessage`: the encrypted file from the media host,
  * AES-256-CBC with the keys HKDF-derived from the message's mediaKey), checked
  * here against the message's plaintext SHA-256 (baileys does not check it);
- * a file the agent wrote goes out as an image or document message (baileys
- * encrypts it and uploads it to the hosts its `media_conn` query names).
+ * a file the agent wrote goes out as an image, video, voice note, audio or
+ * document message — by the types WhatsApp plays (baileys encrypts it and
+ * uploads it to the hosts its `media_conn` query names).
  *
  * The media hosts are HTTPS. `whatsapp.mediaCa` (PEM) is the CA trusted for
  * them besides the system's, for a server other than WhatsApp's: given to
@@ -35,8 +36,11 @@ const KINDS = [
   ['stickerMessage', 'sticker'],
 ] as const satisfies ReadonlyArray<readonly [keyof Proto.IMessage, MediaType]>;
 
-/** Images WhatsApp shows as photos; any other file goes as a document. */
+/** Images WhatsApp shows as photos, videos it plays, and audio it plays (Ogg Opus as a voice note); any other file goes as a document. */
 const PHOTO_TYPES = new Set(['image/jpeg', 'image/png']);
+const VIDEO_TYPES = new Set(['video/mp4', 'video/3gpp']);
+const AUDIO_TYPES = new Set(['audio/mpeg', 'audio/mp4', 'audio/aac', 'audio/amr', 'audio/ogg']);
+const VOICE_TYPE = 'audio/ogg';
 
 export interface WhatsAppMedia {
   /** The message's file as an inbound attachment (none for a message without one). */
@@ -137,8 +141,14 @@ export function createWhatsAppMedia(b: Baileys, mediaCa: string | null): WhatsAp
     async contentOf(file) {
       const bytes = await readFile(file.path);
       const caption = file.caption ? { caption: file.caption } : {};
-      if (PHOTO_TYPES.has(file.mimeType)) return { image: bytes, mimetype: file.mimeType, ...caption };
-      return { document: bytes, mimetype: file.mimeType, fileName: file.name, ...caption };
+      const type = file.mimeType;
+      if (PHOTO_TYPES.has(type)) return { image: bytes, mimetype: type, ...caption };
+      // No preview frame: baileys would make one by running ffmpeg through a shell.
+      if (VIDEO_TYPES.has(type)) return { video: bytes, mimetype: type, jpegThumbnail: '', ...caption };
+      // An audio message carries no caption.
+      if (type === VOICE_TYPE) return { audio: bytes, mimetype: 'audio/ogg; codecs=opus', ptt: true };
+      if (AUDIO_TYPES.has(type)) return { audio: bytes, mimetype: type };
+      return { document: bytes, mimetype: type, fileName: file.name, ...caption };
     },
     async close() {
       uploadAgent?.destroy();

@@ -127,4 +127,35 @@ describe('whatsapp media out', () => {
     expect(sent.file).toMatchObject({ kind: 'image', mimeType: 'image/png' });
     expect(sent.file!.bytes.toString()).toBe('not really a png');
   });
+
+  /** The agent writes `path` (approved), and the file message that went out. */
+  async function agentSends(path: string, content: string) {
+    await link();
+    await wa.incoming(ALICE, `/tool workspace_write_file ${JSON.stringify({ path, content })}`);
+    const prompt = await wa.waitForSent((s) => s.text.startsWith('Allow workspace_write_file?'));
+    await wa.incoming(ALICE, `approve ${/approve ([a-z0-9]+)/i.exec(prompt.text)![1]!}`);
+    return wa.waitForSent((s) => s.file !== undefined, 20_000);
+  }
+
+  it('sends an MP4 the agent wrote as a video message, without a preview frame', async () => {
+    const video = await agentSends('clip.mp4', 'not really a video');
+    expect(video.file).toMatchObject({ kind: 'video', mimeType: 'video/mp4' });
+    expect(video.file!.bytes.toString()).toBe('not really a video');
+    // None made: baileys would run ffmpeg through a shell for one.
+    expect(video.message.videoMessage?.jpegThumbnail?.length ?? 0).toBe(0);
+  });
+
+  it('sends an Ogg the agent wrote as a voice note, an MP3 as an audio message', async () => {
+    const voice = await agentSends('reply.ogg', 'not really opus');
+    expect(voice.file).toMatchObject({ kind: 'audio', mimeType: 'audio/ogg; codecs=opus', voice: true });
+    expect(voice.file!.bytes.toString()).toBe('not really opus');
+    await wa.waitForSent((s) => s.text === 'Tool workspace_write_file returned: Wrote 15 bytes to reply.ogg');
+
+    await wa.incoming(ALICE, `/tool workspace_write_file ${JSON.stringify({ path: 'song.mp3', content: 'not really an mp3' })}`);
+    const prompt = await wa.waitForSent((s) => s.text.startsWith('Allow workspace_write_file?') && s.text.includes('song.mp3'));
+    await wa.incoming(ALICE, `approve ${/approve ([a-z0-9]+)/i.exec(prompt.text)![1]!}`);
+    const song = await wa.waitForSent((s) => s.file?.mimeType === 'audio/mpeg', 20_000);
+    expect(song.file).toMatchObject({ kind: 'audio', voice: false });
+    expect(song.file!.bytes.toString()).toBe('not really an mp3');
+  });
 });
