@@ -24,6 +24,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { proto as Proto } from 'baileys';
 
 export type WaMediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
 
@@ -205,4 +206,27 @@ export async function startWaMediaHost(): Promise<WaMediaHost> {
       await closed;
     },
   };
+}
+
+/** A media message's file, fetched from the host and decrypted (its hashes and MAC held); `voice`: an audio message sent as a voice note (ptt). */
+export interface WaSentFile {
+  kind: WaMediaKind;
+  name: string | null;
+  mimeType: string;
+  bytes: Buffer;
+  voice: boolean;
+}
+
+/** What a message a device sent says (its text or caption) and the file it carries (null: none). */
+export function readSentMessage(media: WaMediaHost, message: Proto.IMessage): { text: string; file: WaSentFile | null } {
+  const text = message.conversation ?? message.extendedTextMessage?.text ?? message.documentMessage?.caption ?? message.imageMessage?.caption ?? message.videoMessage?.caption ?? '';
+  const kinds = [
+    ['image', message.imageMessage],
+    ['video', message.videoMessage],
+    ['audio', message.audioMessage],
+    ['document', message.documentMessage],
+  ] as const;
+  const [kind, m] = kinds.find(([, field]) => field) ?? [null, null];
+  if (!kind || !m) return { text, file: null };
+  return { text, file: { kind, name: message.documentMessage?.fileName ?? null, mimeType: m.mimetype ?? '', bytes: media.open(kind, m), voice: message.audioMessage?.ptt === true } };
 }

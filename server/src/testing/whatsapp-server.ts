@@ -38,7 +38,7 @@ import { WebSocketServer } from 'ws';
 import { listenLocal } from './listen-local';
 import { createContacts, S_WHATSAPP_NET, userOf, type Linked, type WhatsAppContact } from './whatsapp-contacts';
 import { answerIq, type WaGroup } from './whatsapp-iq';
-import { startWaMediaHost, type WaMediaHost, type WaMediaKind } from './whatsapp-media';
+import { readSentMessage, startWaMediaHost, type WaMediaHost, type WaSentFile } from './whatsapp-media';
 import { acceptNoise, type WaConnection } from './whatsapp-noise';
 
 export type { WhatsAppContact } from './whatsapp-contacts';
@@ -51,8 +51,7 @@ export interface WhatsAppSent {
   id: string;
   message: Proto.IMessage;
   text: string;
-  /** A media message's file, fetched from the media host and decrypted (its hashes and MAC held); `voice`: an audio message sent as a voice note (ptt). */
-  file?: { kind: WaMediaKind; name: string | null; mimeType: string; bytes: Buffer; voice: boolean };
+  file?: WaSentFile;
 }
 
 /** A file a contact sends (its message points at the file, encrypted on the media host). */
@@ -170,18 +169,7 @@ export async function startWhatsAppServer(opts: { phone?: string } = {}): Promis
     const direct = b.getBinaryNodeChildren(node, 'enc').filter((e) => e.attrs.type !== 'skmsg');
     const targets = participants ? b.getBinaryNodeChildren(participants, 'to') : [{ tag: 'to', attrs: { jid: to }, content: direct }];
     const record = (message: Proto.IMessage) => {
-      const text = message.conversation ?? message.extendedTextMessage?.text ?? message.documentMessage?.caption ?? message.imageMessage?.caption ?? message.videoMessage?.caption ?? '';
-      const kinds = [
-        ['image', message.imageMessage],
-        ['video', message.videoMessage],
-        ['audio', message.audioMessage],
-        ['document', message.documentMessage],
-      ] as const;
-      const [one, m] = kinds.find(([, field]) => field) ?? [null, null];
-      const file =
-        one && m
-          ? { kind: one, name: message.documentMessage?.fileName ?? null, mimeType: m.mimetype ?? '', bytes: media.open(one, m), voice: message.audioMessage?.ptt === true }
-          : null;
+      const { text, file } = readSentMessage(media, message);
       sent.push({ to, id, message, text, ...(file ? { file } : {}) });
       notify();
     };
