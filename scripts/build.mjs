@@ -9,6 +9,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { hotPaths } from './esbuild-hot-paths.mjs';
+import { leanFastify, zodEnglishOnly } from './esbuild-lean.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,7 +70,7 @@ export async function buildServer() {
     legalComments: 'none',
     // Native addons and optional native accelerators stay in node_modules.
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
-    plugins: [leanChannelSdks, hotPaths],
+    plugins: [leanChannelSdks, leanFastify, zodEnglishOnly, hotPaths],
     // CommonJS dependencies inside an ESM bundle need require/__dirname.
     banner: {
       js: [
