@@ -63,6 +63,9 @@ const FASTIFY_ENTRY = `import Fastify from 'fastify';
 export async function serve(opts) {
   const app = Fastify(opts);
   app.get('/hello', async () => ({ hello: 'world' }));
+  app.get('/fail', async () => {
+    throw Object.assign(new Error('nope'), { statusCode: 418 });
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return app;
 }`;
@@ -82,6 +85,10 @@ describe('fastify without schema compilers', () => {
       const res = await fetch(`http://127.0.0.1:${port}/hello`);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ hello: 'world' });
+      // Fastify's own error replies (its prebuilt serializer stays in the bundle).
+      const failed = await fetch(`http://127.0.0.1:${port}/fail`);
+      expect(failed.status).toBe(418);
+      expect(await failed.json()).toMatchObject({ statusCode: 418, message: 'nope' });
     } finally {
       await app.close();
     }
