@@ -257,9 +257,10 @@ function opsOf(core: ReturnType<typeof makeCore>, id: string) {
     /**
      * Starts a gateway and waits for /readyz. Without `as`: the instance's own
      * (its runtime recorded, its state unchanged); with `as`: a trial gateway
-     * of that id (its own data directory) running `version`.
+     * of that id (its own data directory) running `version`. `readyTimeoutMs`:
+     * another wait for /readyz than the instance's (an update's trial).
      */
-    async startGateway(o: { as?: string; version?: string } = {}): Promise<{ url: string; pid?: number }> {
+    async startGateway(o: { as?: string; version?: string; readyTimeoutMs?: number } = {}): Promise<{ url: string; pid?: number }> {
       const row = await repo.mustGet(id);
       const target = o.as ?? id;
       let origins: string[] = [];
@@ -268,7 +269,8 @@ function opsOf(core: ReturnType<typeof makeCore>, id: string) {
         return driver.start({ ...(o.version ? await core.atVersion(spec, o.version) : spec), instanceId: target });
       });
       if (!o.as) await repo.update(id, { ...runtimePatch(runtime), origins });
-      await (driver.waitForReady ? driver.waitForReady(target, core.readyTimeoutMs) : waitReady(driver, target, runtime.url, core.readyTimeoutMs, core.shutdown.signal));
+      const readyMs = o.readyTimeoutMs ?? core.readyTimeoutMs;
+      await (driver.waitForReady ? driver.waitForReady(target, readyMs) : waitReady(driver, target, runtime.url, readyMs, core.shutdown.signal));
       if (!o.as) await repo.update(id, { lastError: null });
       return runtime;
     },

@@ -33,6 +33,8 @@ export interface UpdateTimings {
   healthWindowMs: number;
   healthPollMs: number;
   drainTimeoutMs: number;
+  /** How long the trial gateway may take to be ready before the trial fails (default: the instance's own ready time-out). */
+  trialReadyMs?: number;
 }
 
 export const DEFAULT_UPDATE_TIMINGS: UpdateTimings = { healthWindowMs: 60_000, healthPollMs: 250, drainTimeoutMs: 30_000 };
@@ -119,7 +121,7 @@ export function createUpdater(deps: UpdaterDeps) {
       else if (dataOf) await putBack(run.instance_id, dataOf, deps.dataDirOf(trialId), join(deps.scratchDir, `trial-${run.instance_id}`), trialId);
       let runtime: { url: string };
       try {
-        runtime = await ops.startGateway({ as: trialId, version: run.to_version });
+        runtime = await ops.startGateway({ as: trialId, version: run.to_version, ...(timings.trialReadyMs ? { readyTimeoutMs: timings.trialReadyMs } : {}) });
       } catch (err) {
         const lines = (await ops.status(trialId).catch(() => null))?.lastLogLines ?? [];
         throw new AppError('INTERNAL', `the trial start of ${run.to_version} failed: ${text(err)}${lines.length ? ` (${lines.at(-1)})` : ''}`);
