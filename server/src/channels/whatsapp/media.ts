@@ -39,8 +39,8 @@ const KINDS = [
 /** Images WhatsApp shows as photos, videos it plays, and audio it plays (Ogg Opus as a voice note); any other file goes as a document. */
 const PHOTO_TYPES = new Set(['image/jpeg', 'image/png']);
 const VIDEO_TYPES = new Set(['video/mp4', 'video/3gpp']);
-const AUDIO_TYPES = new Set(['audio/mpeg', 'audio/mp4', 'audio/aac', 'audio/amr', 'audio/ogg']);
 const VOICE_TYPE = 'audio/ogg';
+const AUDIO_TYPES = new Set(['audio/mpeg', 'audio/mp4', 'audio/aac', 'audio/amr']);
 
 export interface WhatsAppMedia {
   /** The message's file as an inbound attachment (none for a message without one). */
